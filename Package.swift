@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Code is built for the `haswell` CPU (AVX2, FMA, BMI2: any x86-64 since 2013, all Zen cores). Without a target CPU
+// the Swift compiler lowers `.addingProduct` on SIMD vectors to one libm `fmaf` call per lane.
+// Override with TXN_TARGET_CPU=native (or any LLVM CPU name) for the machine you build on.
+let targetCPU = Context.environment["TXN_TARGET_CPU"] ?? "haswell"
+
+let swiftFast: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU]),
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+let cFast: [CSetting] = [
+    .unsafeFlags(["-march=\(targetCPU)", "-O3"]),
+]
+
+let package = Package(
+    name: "txn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "txn", targets: ["txn"]),
+        .library(name: "TxnTensor", targets: ["TxnTensor"]),
+        .library(name: "TxnImage", targets: ["TxnImage"]),
+        .library(name: "TxnCheckpoint", targets: ["TxnCheckpoint"]),
+        .library(name: "TxnVGG", targets: ["TxnVGG"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (Debian: libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev).
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+        // oneDNN ships no pkg-config file; its module map links libdnnl directly.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+
+        // libpng and libjpeg report errors with longjmp/exit: this C layer turns them into return codes.
+        .target(name: "CImageCodec", dependencies: ["CPNG", "CJPEG"], cSettings: cFast),
+
+        // The layers of txn, bottom up.
+        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: swiftFast),
+        .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnTensor"], swiftSettings: swiftFast),
+        .target(name: "TxnCheckpoint", swiftSettings: swiftFast),
+        .target(name: "TxnVGG", dependencies: ["TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
+        .executableTarget(
+            name: "txn",
+            dependencies: [
+                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftFast),
+
+        .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
+        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage"],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint"],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnImage"], swiftSettings: swiftFast),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// Checkpoint reader: see the checkpoint helper.

@@ -1,0 +1,3 @@
+import XCTest
+@testable import TxnCheckpoint
+final class PlaceholderTxnCheckpointTests: XCTestCase { func testBuilds() {} }

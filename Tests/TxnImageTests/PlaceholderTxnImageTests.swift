@@ -1,0 +1,3 @@
+import XCTest
+@testable import TxnImage
+final class PlaceholderTxnImageTests: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import TxnTensor
+final class PlaceholderTxnTensorTests: XCTestCase { func testBuilds() {} }

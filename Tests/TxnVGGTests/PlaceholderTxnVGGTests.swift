@@ -1,0 +1,3 @@
+import XCTest
+@testable import TxnVGG
+final class PlaceholderTxnVGGTests: XCTestCase { func testBuilds() {} }
