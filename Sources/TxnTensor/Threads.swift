@@ -1,0 +1,57 @@
+import Dispatch
+import Foundation
+import COpenBLAS
+
+/// The number of threads txn's numeric code uses: our own loops, OpenBLAS and oneDNN.
+///
+/// One setting for all three, because on a 2-core machine two pools that each think they own every
+/// core make each other slower, not faster.
+public enum Threads {
+    nonisolated(unsafe) private static var current = defaultCount
+
+    /// Every core the process may use.
+    public static var defaultCount: Int { max(1, System.coreCount) }
+
+    public static var count: Int {
+        get { current }
+        set {
+            current = max(1, newValue)
+            openblas_set_num_threads(Int32(current))
+            for hook in hooks { hook(current) }
+        }
+    }
+
+    nonisolated(unsafe) private static var hooks: [(Int) -> Void] = []
+
+    /// Lets a backend (oneDNN) follow changes of the thread count.
+    public static func onChange(_ hook: @escaping (Int) -> Void) {
+        hooks.append(hook)
+        hook(current)
+    }
+}
+
+enum System {
+    /// swift-corelibs-foundation counts the CPUs in the affinity mask (taskset, container CPU sets).
+    static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+}
+
+/// Runs `body(range)` over 0..<count split into at most `Threads.count` contiguous ranges of at
+/// least `minChunk` elements, so tight loops stay tight inside each range.
+public func parallelRanges(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    let threads = min(Threads.count, max(1, count / max(1, minChunk)))
+    if threads <= 1 {
+        body(0..<count)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            body(count * t / threads ..< count * (t + 1) / threads)
+        }
+    }
+}
+
+/// Runs `body(i)` for i in 0..<count, for loops whose iterations are each a good amount of work.
+public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Int) -> Void) {
+    parallelRanges(count, minChunk: minChunk) { r in for i in r { body(i) } }
+}
+

@@ -1,0 +1,60 @@
+import XCTest
+@testable import TxnTensor
+
+/// SplitMix64: a tiny deterministic generator so every test sees the same "random" tensors.
+struct TestRNG {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [lo, hi).
+    mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
+        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
+    }
+    mutating func tensor(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1) -> Tensor {
+        Tensor(shape: shape) { _ in uniform(lo, hi) }
+    }
+}
+
+/// L(x) = Σ r ⊙ f(x) in Double, so that dL/dy = r and the analytic gradient is backward(r).
+func dot(_ a: Tensor, _ b: Tensor) -> Double {
+    precondition(a.shape == b.shape)
+    var s = 0.0
+    for i in a.data.indices { s += Double(a.data[i]) * Double(b.data[i]) }
+    return s
+}
+
+/// Compares an analytic gradient with central differences at every element (or `samples` of them).
+func assertGradientMatches(
+    _ analytic: Tensor, at x: Tensor, eps: Float = 1e-2, tolerance: Double = 2e-3,
+    samples: Int? = nil, file: StaticString = #filePath, line: UInt = #line,
+    _ loss: (Tensor) throws -> Double
+) rethrows {
+    XCTAssertEqual(analytic.shape, x.shape, file: file, line: line)
+    var rng = TestRNG(99)
+    let indices = samples.map { k in (0..<k).map { _ in Int(rng.next() % UInt64(x.count)) } } ?? Array(0..<x.count)
+    var scale = 0.0
+    for v in analytic.data { scale = max(scale, Double(abs(v))) }
+    var worst = 0.0
+    for i in indices {
+        var xp = x, xm = x
+        xp.data[i] += eps
+        xm.data[i] -= eps
+        // The step actually taken in Float, not the nominal eps.
+        let step = Double(xp.data[i]) - Double(xm.data[i])
+        let numeric = (try loss(xp) - loss(xm)) / step
+        let err = abs(numeric - Double(analytic.data[i])) / max(scale, 1e-6)
+        worst = max(worst, err)
+        if err > tolerance {
+            XCTFail("gradient at \(i): analytic \(analytic.data[i]) vs numeric \(numeric) (error \(err) of max \(scale))",
+                    file: file, line: line)
+            return
+        }
+    }
+    XCTAssertLessThanOrEqual(worst, tolerance, file: file, line: line)
+}

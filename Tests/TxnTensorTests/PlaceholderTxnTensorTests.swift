@@ -1,3 +1,0 @@
-import XCTest
-@testable import TxnTensor
-final class PlaceholderTxnTensorTests: XCTestCase { func testBuilds() {} }
