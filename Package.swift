@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "TxnImage", targets: ["TxnImage"]),
         .library(name: "TxnCheckpoint", targets: ["TxnCheckpoint"]),
         .library(name: "TxnVGG", targets: ["TxnVGG"]),
+        .library(name: "TxnSynthesis", targets: ["TxnSynthesis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,10 +49,11 @@ let package = Package(
         .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnCheckpoint", swiftSettings: swiftFast),
         .target(name: "TxnVGG", dependencies: ["TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
+        .target(name: "TxnSynthesis", dependencies: ["TxnTensor", "TxnVGG"], swiftSettings: swiftFast),
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG",
+                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -61,7 +63,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
-        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnImage"], swiftSettings: swiftFast),
+        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage"], swiftSettings: swiftFast),
     ],
     swiftLanguageModes: [.v5]
 )

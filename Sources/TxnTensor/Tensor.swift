@@ -115,3 +115,17 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// Elementwise a += b; shapes must match.
+    public static func += (a: inout Tensor, b: Tensor) {
+        precondition(a.shape == b.shape, "adding \(b.shape) to \(a.shape)")
+        let count = a.count
+        a.data.withUnsafeMutableBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                let x = ap.baseAddress!, y = bp.baseAddress!
+                parallelRanges(count, minChunk: 1 << 16) { r in for i in r { x[i] += y[i] } }
+            }
+        }
+    }
+}

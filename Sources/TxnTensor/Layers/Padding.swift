@@ -44,7 +44,7 @@ public struct Pad2D: Sendable {
         self.mode = mode
     }
 
-    func check(_ h: Int, _ w: Int) throws {
+    public func check(_ h: Int, _ w: Int) throws {
         if mode == .reflect && pad > 0 && (h <= pad || w <= pad) {
             throw TensorError.invalidArgument(
                 "reflect padding of \(pad) needs a feature map larger than \(pad)x\(pad), got \(h)x\(w)")
@@ -55,40 +55,47 @@ public struct Pad2D: Sendable {
         }
     }
 
-    /// Pads `planes` planes of h x w from `src` into `dst` (planes of (h+2p) x (w+2p)).
-    func forward(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int) {
+    /// Pads `planes` planes of h x w pixels from `src` into `dst` (planes of (h+2p) x (w+2p)); each
+    /// pixel is `vector` consecutive floats (1 for NCHW, 16 for oneDNN's nChw16c blocks).
+    public func forward(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int,
+                        vector v: Int = 1) {
         let rows = PadIndexMap(size: h, pad: pad, mode: mode).map
         let cols = PadIndexMap(size: w, pad: pad, mode: mode).map
         let hp = h + 2 * pad, wp = w + 2 * pad
-        parallelFor(planes) { p in
-            let s = src + p * h * w, d = dst + p * hp * wp
-            for y in 0..<hp {
-                let sy = Int(rows[y]), drow = d + y * wp
-                if sy < 0 {
-                    drow.update(repeating: 0, count: wp)
-                    continue
-                }
-                let srow = s + sy * w
-                // The interior is a straight copy; only the borders go through the index map.
-                (drow + pad).update(from: srow, count: w)
-                for x in 0..<pad {
-                    let l = Int(cols[x]), r = Int(cols[wp - pad + x])
-                    drow[x] = l < 0 ? 0 : srow[l]
-                    drow[wp - pad + x] = r < 0 ? 0 : srow[r]
-                }
+        parallelFor(planes * hp, minChunk: 8) { job in
+            let p = job / hp, y = job % hp
+            let s = src + p * h * w * v, d = dst + p * hp * wp * v
+            let sy = Int(rows[y]), drow = d + y * wp * v
+            if sy < 0 {
+                drow.update(repeating: 0, count: wp * v)
+                return
+            }
+            let srow = s + sy * w * v
+            // The interior is a straight copy; only the borders go through the index map.
+            (drow + pad * v).update(from: srow, count: w * v)
+            func copyBorder(_ dx: Int) {
+                let sx = Int(cols[dx])
+                if sx < 0 { (drow + dx * v).update(repeating: 0, count: v) }
+                else { (drow + dx * v).update(from: srow + sx * v, count: v) }
+            }
+            for x in 0..<pad {
+                copyBorder(x)
+                copyBorder(wp - pad + x)
             }
         }
     }
 
-    /// Adds the gradient of the padded planes into the gradient of the unpadded planes (which it overwrites).
-    func backward(_ dpadded: UnsafePointer<Float>, _ dsrc: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int) {
+    /// Adds the gradient of the padded planes into the gradient of the unpadded planes (which it
+    /// overwrites); `vector` as in `forward`.
+    public func backward(_ dpadded: UnsafePointer<Float>, _ dsrc: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int,
+                         vector v: Int = 1) {
         let rows = PadIndexMap(size: h, pad: pad, mode: mode).map
         let cols = PadIndexMap(size: w, pad: pad, mode: mode).map
         let hp = h + 2 * pad, wp = w + 2 * pad
         parallelFor(planes) { p in
-            let d = dpadded + p * hp * wp, s = dsrc + p * h * w
+            let d = dpadded + p * hp * wp * v, s = dsrc + p * h * w * v
             // The interior first, as a copy, then the border cells added where they came from.
-            for y in 0..<h { (s + y * w).update(from: d + (y + pad) * wp + pad, count: w) }
+            for y in 0..<h { (s + y * w * v).update(from: d + ((y + pad) * wp + pad) * v, count: w * v) }
             for y in 0..<hp {
                 let sy = Int(rows[y])
                 if sy < 0 { continue }
@@ -97,7 +104,8 @@ public struct Pad2D: Sendable {
                     if interiorRow && x >= pad && x < wp - pad { continue }
                     let sx = Int(cols[x])
                     if sx < 0 { continue }
-                    s[sy * w + sx] += d[y * wp + x]
+                    let dst = s + (sy * w + sx) * v, src = d + (y * wp + x) * v
+                    for k in 0..<v { dst[k] += src[k] }
                 }
             }
         }

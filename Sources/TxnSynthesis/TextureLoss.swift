@@ -1,0 +1,77 @@
+import TxnTensor
+import TxnVGG
+
+/// The texture loss of Gatys et al.: at each chosen layer l, E_l = ¼ · mean((G_l − Ĝ_l)²) between the
+/// Gram matrices of the image and of the source, and L = Σ w_l E_l.
+///
+/// The mean runs over the C_l² entries (the paper's 1/(4 N_l² M_l²) with G already divided by M_l).
+public struct TextureLoss: Sendable {
+    public let layers: [String]
+    public let weights: [Double]
+    /// Ĝ_l, [1, C_l, C_l], in the order of `layers`.
+    public let targets: [Tensor]
+
+    /// Computes the targets from the source image [1, 3, H, W] in [0, 1].
+    public init(model: VGG19, source: Tensor, layers: [String], weights: [Double]) throws {
+        guard !layers.isEmpty else { throw VGGError.invalidOption("the texture loss needs at least one layer") }
+        guard weights.count == layers.count else {
+            throw VGGError.invalidOption("\(layers.count) layers but \(weights.count) layer weights")
+        }
+        let deepest = try Self.deepest(layers)
+        let acts = try model.forward(source, upTo: deepest)
+        self.layers = layers
+        self.weights = weights
+        self.targets = try layers.map { try Gram.forward(acts[$0]!) }
+    }
+
+    public init(model: VGG19, source: Tensor, layers: [String], weight: Double = 1e9) throws {
+        try self.init(model: model, source: source, layers: layers, weights: Array(repeating: weight, count: layers.count))
+    }
+
+    static func deepest(_ layers: [String]) throws -> String {
+        let indices = try layers.map { try VGG19.stageIndex(of: $0) }
+        return VGG19.layerNames[indices.max()!]
+    }
+
+    /// The loss of one evaluation: total, per layer (weighted), and optionally dL/d(image).
+    public struct Evaluation: Sendable {
+        public var total: Double
+        public var perLayer: [Double]
+        public var gradient: Tensor?
+        /// The image's own Gram matrices, in the order of `layers`.
+        public var grams: [Tensor]
+    }
+
+    public func evaluate(_ model: VGG19, _ image: Tensor, gradient: Bool = true) throws -> Evaluation {
+        let acts = try model.forward(image, upTo: try Self.deepest(layers))
+        var perLayer: [Double] = []
+        var grams: [Tensor] = []
+        var featureGrads: [String: Tensor] = [:]
+        for (l, name) in layers.enumerated() {
+            let f = acts[name]!
+            let g = try Gram.forward(f)
+            let target = targets[l]
+            guard g.shape == target.shape else {
+                throw TensorError.shapeMismatch("layer \(name): Gram \(g.shape) vs target \(target.shape)")
+            }
+            let entries = Double(g.count)
+            var sq = 0.0
+            var dG = Tensor(zeros: g.shape)
+            // dE/dG = w (G − Ĝ) / (2 C²) for E = w/4 · mean((G − Ĝ)²).
+            let scale = Float(weights[l] / (2 * entries))
+            for i in 0..<g.count {
+                let d = g.data[i] - target.data[i]
+                sq += Double(d) * Double(d)
+                dG.data[i] = scale * d
+            }
+            perLayer.append(weights[l] * 0.25 * sq / entries)
+            grams.append(g)
+            if gradient {
+                let df = try Gram.backward(features: f, gradGram: dG)
+                if var existing = featureGrads[name] { existing += df; featureGrads[name] = existing } else { featureGrads[name] = df }
+            }
+        }
+        let grad = gradient ? try model.backward(acts, gradients: featureGrads) : nil
+        return Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: grad, grams: grams)
+    }
+}

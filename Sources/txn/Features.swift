@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import TxnImage
+import TxnTensor
+import TxnVGG
+
+/// Prints the VGG-19 features of an image: one line per layer with shape, mean and Gram trace.
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load an image and print its VGG-19 features layer by layer.")
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Image file (PNG or JPEG).")
+    var image: String
+
+    @Option(help: "Resize to this square size first (0: keep the image's size).")
+    var size: Int = 256
+
+    @Option(help: "Deepest layer.")
+    var upTo: String = "pool4"
+
+    @Option(help: "Padding: zero, reflect or circular.")
+    var padding: String = "reflect"
+
+    @Option(help: "Pooling: avg or max.")
+    var pooling: String = "avg"
+
+    func run() throws {
+        numeric.apply()
+        guard let pad = PaddingMode(rawValue: padding) else {
+            throw ValidationError("--padding must be one of zero, reflect, circular; got '\(padding)'")
+        }
+        guard let pool = Pool2D.Kind(rawValue: pooling) else {
+            throw ValidationError("--pooling must be avg or max; got '\(pooling)'")
+        }
+        var decoded = try Image.load(image)
+        for note in decoded.notes { print("note: \(image): \(note)") }
+        if size > 0 { decoded.image = decoded.image.resized(width: size, height: size) }
+        let img = decoded.image
+        let model = try VGG19.load(numeric.weightsPath, upTo: upTo, pooling: pool, padding: pad)
+        print(model.origin)
+        let x = try Tensor(shape: [1, 3, img.height, img.width], data: img.pixels)
+        let start = Date()
+        let acts = try model.forward(x, upTo: upTo)
+        let elapsed = Date().timeIntervalSince(start)
+        for (i, t) in acts.outputs.enumerated() {
+            let (mean, std) = t.meanAndStd()
+            let gram = try Gram.forward(t)
+            let trace = (0..<t.c).reduce(0.0) { $0 + Double(gram.data[$1 * t.c + $1]) }
+            print(String(format: "%-8@ %@  mean %10.4f  std %10.4f  Gram trace %12.4f",
+                         VGG19.stages[i].name, t.shape.map(String.init).joined(separator: "x"), mean, std, trace))
+        }
+        print(String(format: "forward to %@: %.3f s with %d threads", upTo, elapsed, Threads.count))
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import TxnTensor
+
+/// The `txn` command line: texture synthesis as a notebook of commands.
+@main
+struct Txn: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "txn",
+        abstract: "Texture synthesis with VGG-19 Gram matrices (Gatys et al. 2015), on the CPU.",
+        discussion: """
+            The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`).
+            Environment: TXN_MODELS_DIR overrides where weights are looked up; OPENBLAS_CORETYPE and
+            OMP_NUM_THREADS are set by txn itself unless you set them.
+            """,
+        version: "txn \(version)",
+        subcommands: [Bench.self, Features.self]
+    )
+}
+
+/// Options every numeric subcommand shares.
+struct NumericOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads for convolutions and BLAS (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "VGG-19 checkpoint (.pth), default Models/vgg_normalised.pth.")
+    var weights: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func apply() {
+        if let threads { Threads.count = threads }
+    }
+
+    var weightsPath: String { weights ?? ModelFiles.defaultWeights }
+}

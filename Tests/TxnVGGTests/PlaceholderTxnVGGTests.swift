@@ -1,3 +1,0 @@
-import XCTest
-@testable import TxnVGG
-final class PlaceholderTxnVGGTests: XCTestCase { func testBuilds() {} }
