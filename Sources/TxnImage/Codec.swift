@@ -137,7 +137,8 @@ extension Image {
     }
 
     private static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-    private static let jpegSignature: [UInt8] = [0xFF, 0xD8, 0xFF]
+    // Only SOI: a file that starts like a JPEG but then goes wrong should be reported as a corrupt JPEG.
+    private static let jpegSignature: [UInt8] = [0xFF, 0xD8]
 
     /// Magic-byte detection. Names the common formats we do not read so the user learns what the file really is.
     private static func sniff(_ data: [UInt8]) -> Sniffed {
