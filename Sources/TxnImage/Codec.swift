@@ -314,7 +314,7 @@ extension Image {
         if descriptor < 0 {
             let code = errno
             throw ImageError(path: path, kind: code == ENOENT ? .notFound : .ioError,
-                             reason: "cannot create a file next to it: \(systemMessage(code))")
+                             reason: "cannot create a temporary file in its directory: \(systemMessage(code))")
         }
         var failure: String? = nil
         bytes.withUnsafeBytes { buffer in
