@@ -1,2 +1,401 @@
 #include "image_codec.h"
-int txn_codec_version(void) { return 1; }
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <png.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+static void copy_message(char *dst, size_t dst_size, const char *src) {
+    if (dst == NULL || dst_size == 0) return;
+    snprintf(dst, dst_size, "%s", src ? src : "");
+}
+
+static int host_is_little_endian(void) {
+    const uint16_t one = 1;
+    return *(const uint8_t *)&one == 1;
+}
+
+/* Report the size check in one place so PNG and JPEG phrase it identically. */
+static txn_codec_status check_pixel_limit(uint32_t width, uint32_t height, uint64_t max_pixels, char *message,
+                                          size_t message_size) {
+    uint64_t count = (uint64_t)width * (uint64_t)height;
+    if (count > max_pixels) {
+        char text[160];
+        snprintf(text, sizeof text, "image is %ux%u = %llu pixels, more than the limit of %llu", width, height,
+                 (unsigned long long)count, (unsigned long long)max_pixels);
+        copy_message(message, message_size, text);
+        return TXN_CODEC_TOO_LARGE;
+    }
+    if (width == 0 || height == 0) {
+        copy_message(message, message_size, "image has zero width or height");
+        return TXN_CODEC_CORRUPT;
+    }
+    return TXN_CODEC_OK;
+}
+
+/* ---------------------------------------------------------------- PNG */
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t position;
+    int truncated;
+    char *message;
+    size_t message_size;
+    char *warning;
+    size_t warning_size;
+    int warned;
+} png_context;
+
+/* Reading from memory lets us tell "ran out of bytes" (truncated) from every other libpng error (corrupt). */
+static void png_read_memory(png_structp png, png_bytep destination, size_t length) {
+    png_context *context = (png_context *)png_get_io_ptr(png);
+    if (length > context->size - context->position) {
+        context->truncated = 1;
+        png_error(png, "file ends before the image is complete");
+    }
+    memcpy(destination, context->data + context->position, length);
+    context->position += length;
+}
+
+static void png_on_error(png_structp png, png_const_charp text) {
+    png_context *context = (png_context *)png_get_error_ptr(png);
+    copy_message(context->message, context->message_size, text);
+    png_longjmp(png, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp text) {
+    png_context *context = (png_context *)png_get_error_ptr(png);
+    if (!context->warned) {
+        context->warned = 1;
+        copy_message(context->warning, context->warning_size, text);
+    }
+}
+
+txn_codec_status txn_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, txn_decoded *out,
+                                char *message, size_t message_size, char *warning, size_t warning_size) {
+    if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    copy_message(message, message_size, "");
+    copy_message(warning, warning_size, "");
+    if (size < 8) {
+        copy_message(message, message_size, "file ends inside the PNG signature");
+        return TXN_CODEC_TRUNCATED;
+    }
+    if (png_sig_cmp(data, 0, 8) != 0) {
+        copy_message(message, message_size, "not a PNG signature");
+        return TXN_CODEC_CORRUPT;
+    }
+
+    png_context context = {data, size, 0, 0, message, message_size, warning, warning_size, 0};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, png_on_error, png_on_warning);
+    if (png == NULL) return TXN_CODEC_NO_MEMORY;
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return TXN_CODEC_NO_MEMORY;
+    }
+
+    /* volatile: these are assigned after setjmp and must be freed on the longjmp path. */
+    uint8_t *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    if (setjmp(png_jmpbuf(png))) {
+        free(pixels);
+        free(rows);
+        png_destroy_read_struct(&png, &info, NULL);
+        return context.truncated ? TXN_CODEC_TRUNCATED : TXN_CODEC_CORRUPT;
+    }
+
+    png_set_read_fn(png, &context, png_read_memory);
+    /* The caller's max_pixels is the real limit; lift libpng's default 1M x 1M per side so it does not mask it. */
+    png_set_user_limits(png, 0x7fffffffU, 0x7fffffffU);
+    png_read_info(png, info);
+
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    txn_codec_status limit = check_pixel_limit(width, height, max_pixels, message, message_size);
+    if (limit != TXN_CODEC_OK) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return limit;
+    }
+
+    int flags = 0;
+    /* Only lossless layout transforms: no gamma or colour-space handling, so 8-bit samples come out exactly. */
+    if (color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_set_palette_to_rgb(png);
+        flags |= TXN_CODEC_FLAG_PALETTE;
+    }
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) {
+        png_set_tRNS_to_alpha(png);
+        flags |= TXN_CODEC_FLAG_TRNS;
+    }
+    if (bit_depth == 16 && host_is_little_endian()) png_set_swap(png);
+    if (interlace != PNG_INTERLACE_NONE) flags |= TXN_CODEC_FLAG_INTERLACED;
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    int channels = png_get_channels(png, info);
+    int out_depth = png_get_bit_depth(png, info);
+    size_t row_bytes = png_get_rowbytes(png, info);
+    if ((out_depth != 8 && out_depth != 16) || channels < 1 || channels > 4 ||
+        row_bytes != (size_t)width * (size_t)channels * (size_t)(out_depth / 8)) {
+        png_error(png, "unexpected sample layout after expansion");
+    }
+    if (height > SIZE_MAX / row_bytes) {
+        copy_message(message, message_size, "image does not fit in memory");
+        png_destroy_read_struct(&png, &info, NULL);
+        return TXN_CODEC_TOO_LARGE;
+    }
+    pixels = (uint8_t *)malloc(row_bytes * height);
+    rows = (png_bytep *)malloc(sizeof(png_bytep) * height);
+    if (pixels == NULL || rows == NULL) {
+        copy_message(message, message_size, "out of memory");
+        free(pixels);
+        free(rows);
+        png_destroy_read_struct(&png, &info, NULL);
+        return TXN_CODEC_NO_MEMORY;
+    }
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * row_bytes;
+    png_read_image(png, rows);
+    /* Reading to IEND checks the CRCs of the trailing chunks, so damage after the pixels is reported too. */
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+
+    out->width = width;
+    out->height = height;
+    out->channels = channels;
+    out->bit_depth = out_depth;
+    out->source_bit_depth = bit_depth;
+    out->flags = flags | (context.warned ? TXN_CODEC_FLAG_WARNING : 0);
+    out->pixels = pixels;
+    out->pixels_size = row_bytes * height;
+    return TXN_CODEC_OK;
+}
+
+txn_codec_status txn_png_encode_rgb8(const uint8_t *rgb, uint32_t width, uint32_t height, uint8_t **out,
+                                     size_t *out_size, char *message, size_t message_size) {
+    copy_message(message, message_size, "");
+    if (rgb == NULL || out == NULL || out_size == NULL || width == 0 || height == 0 || width > 0x7fffffffU ||
+        height > 0x7fffffffU) {
+        copy_message(message, message_size, "invalid image size for PNG");
+        return TXN_CODEC_INVALID_ARGUMENT;
+    }
+    *out = NULL;
+    *out_size = 0;
+    /* The simplified API does its own setjmp internally and reports through image.message. */
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = width;
+    image.height = height;
+    image.format = PNG_FORMAT_RGB;
+    png_alloc_size_t capacity = PNG_IMAGE_PNG_SIZE_MAX(image);
+    uint8_t *buffer = (uint8_t *)malloc(capacity);
+    if (buffer == NULL) {
+        copy_message(message, message_size, "out of memory");
+        return TXN_CODEC_NO_MEMORY;
+    }
+    png_alloc_size_t written = capacity;
+    if (!png_image_write_to_memory(&image, buffer, &written, 0, rgb, 0, NULL)) {
+        copy_message(message, message_size, image.message);
+        png_image_free(&image);
+        free(buffer);
+        return TXN_CODEC_CORRUPT;
+    }
+    uint8_t *shrunk = (uint8_t *)realloc(buffer, written);
+    *out = shrunk ? shrunk : buffer;
+    *out_size = written;
+    return TXN_CODEC_OK;
+}
+
+/* ---------------------------------------------------------------- JPEG */
+
+typedef struct {
+    struct jpeg_error_mgr pub; /* first member: libjpeg hands us a pointer to it */
+    jmp_buf jump;
+    txn_codec_status status;   /* what the longjmp path returns */
+    char *message;
+    size_t message_size;
+    char *warning;
+    size_t warning_size;
+    int warned;
+    unsigned char *buffer;     /* jpeg_mem_dest output; lives here so the longjmp path can free it */
+    unsigned long buffer_size;
+} jpeg_context;
+
+static void jpeg_on_error_exit(j_common_ptr cinfo) {
+    jpeg_context *context = (jpeg_context *)cinfo->err;
+    char text[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, text);
+    copy_message(context->message, context->message_size, text);
+    if (context->status == TXN_CODEC_OK) context->status = TXN_CODEC_CORRUPT;
+    longjmp(context->jump, 1);
+}
+
+/* libjpeg only warns on a truncated or damaged stream and then decodes grey filler: escalate those warnings. */
+static void jpeg_on_message(j_common_ptr cinfo, int level) {
+    if (level >= 0) return; /* trace output */
+    jpeg_context *context = (jpeg_context *)cinfo->err;
+    cinfo->err->num_warnings++;
+    char text[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, text);
+    int code = cinfo->err->msg_code;
+    if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+        code == JWRN_MUST_RESYNC) {
+        copy_message(context->message, context->message_size, text);
+        context->status = code == JWRN_JPEG_EOF ? TXN_CODEC_TRUNCATED : TXN_CODEC_CORRUPT;
+        longjmp(context->jump, 1);
+    }
+    if (!context->warned) {
+        context->warned = 1;
+        copy_message(context->warning, context->warning_size, text);
+    }
+}
+
+static void jpeg_context_init(jpeg_context *context, struct jpeg_error_mgr **err, char *message,
+                              size_t message_size, char *warning, size_t warning_size) {
+    memset(context, 0, sizeof *context);
+    *err = jpeg_std_error(&context->pub);
+    context->pub.error_exit = jpeg_on_error_exit;
+    context->pub.emit_message = jpeg_on_message;
+    context->status = TXN_CODEC_OK;
+    context->message = message;
+    context->message_size = message_size;
+    context->warning = warning;
+    context->warning_size = warning_size;
+}
+
+txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, txn_decoded *out,
+                                 char *message, size_t message_size, char *warning, size_t warning_size) {
+    if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    copy_message(message, message_size, "");
+    copy_message(warning, warning_size, "");
+    if (size == 0) {
+        copy_message(message, message_size, "empty JPEG data");
+        return TXN_CODEC_TRUNCATED;
+    }
+
+    struct jpeg_decompress_struct cinfo;
+    jpeg_context context;
+    jpeg_context_init(&context, &cinfo.err, message, message_size, warning, warning_size);
+    JSAMPLE *volatile pixels = NULL;
+    if (setjmp(context.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(pixels);
+        return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+
+    txn_codec_status limit = check_pixel_limit(cinfo.image_width, cinfo.image_height, max_pixels, message,
+                                               message_size);
+    if (limit != TXN_CODEC_OK) {
+        jpeg_destroy_decompress(&cinfo);
+        return limit;
+    }
+    switch (cinfo.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        cinfo.out_color_space = JCS_GRAYSCALE;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        copy_message(message, message_size, "CMYK JPEG is not supported");
+        jpeg_destroy_decompress(&cinfo);
+        return TXN_CODEC_UNSUPPORTED;
+    default:
+        cinfo.out_color_space = JCS_RGB;
+        break;
+    }
+    int flags = cinfo.progressive_mode ? TXN_CODEC_FLAG_PROGRESSIVE : 0;
+
+    jpeg_start_decompress(&cinfo);
+    size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
+    if (stride == 0 || cinfo.output_height > SIZE_MAX / stride) {
+        copy_message(message, message_size, "image does not fit in memory");
+        jpeg_destroy_decompress(&cinfo);
+        return TXN_CODEC_TOO_LARGE;
+    }
+    pixels = (JSAMPLE *)malloc(stride * cinfo.output_height);
+    if (pixels == NULL) {
+        copy_message(message, message_size, "out of memory");
+        jpeg_destroy_decompress(&cinfo);
+        return TXN_CODEC_NO_MEMORY;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = pixels + (size_t)cinfo.output_scanline * stride;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+
+    out->width = cinfo.output_width;
+    out->height = cinfo.output_height;
+    out->channels = cinfo.output_components;
+    out->bit_depth = 8;
+    out->source_bit_depth = cinfo.data_precision;
+    out->flags = flags | (context.warned ? TXN_CODEC_FLAG_WARNING : 0);
+    out->pixels = pixels;
+    out->pixels_size = stride * cinfo.output_height;
+    jpeg_destroy_decompress(&cinfo);
+    return TXN_CODEC_OK;
+}
+
+txn_codec_status txn_jpeg_encode_rgb8(const uint8_t *rgb, uint32_t width, uint32_t height, int quality,
+                                      uint8_t **out, size_t *out_size, char *message, size_t message_size) {
+    copy_message(message, message_size, "");
+    if (rgb == NULL || out == NULL || out_size == NULL) return TXN_CODEC_INVALID_ARGUMENT;
+    *out = NULL;
+    *out_size = 0;
+    if (width == 0 || height == 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
+        copy_message(message, message_size, "JPEG sides must be between 1 and 65500 pixels");
+        return TXN_CODEC_INVALID_ARGUMENT;
+    }
+    if (quality < 1 || quality > 100) {
+        copy_message(message, message_size, "JPEG quality must be between 1 and 100");
+        return TXN_CODEC_INVALID_ARGUMENT;
+    }
+
+    struct jpeg_compress_struct cinfo;
+    jpeg_context context;
+    jpeg_context_init(&context, &cinfo.err, message, message_size, NULL, 0);
+    if (setjmp(context.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(context.buffer);
+        return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, &context.buffer, &context.buffer_size);
+    cinfo.image_width = width;
+    cinfo.image_height = height;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    /* At high quality, chroma subsampling is the largest remaining error on fine texture: keep chroma full-size. */
+    if (quality >= 90) {
+        cinfo.comp_info[0].h_samp_factor = 1;
+        cinfo.comp_info[0].v_samp_factor = 1;
+    }
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t stride = (size_t)width * 3;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * stride);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *out = context.buffer;
+    *out_size = context.buffer_size;
+    return TXN_CODEC_OK;
+}
+
+void txn_codec_free(void *pointer) { free(pointer); }

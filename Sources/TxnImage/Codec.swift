@@ -1,0 +1,340 @@
+import CImageCodec
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Loading
+
+extension Image {
+    /// Reads and decodes a PNG or JPEG file. The format comes from the file's signature, not its name, because
+    /// misnamed files are common and a wrong guess would surface as a confusing codec error.
+    /// `maxPixels` is checked against the header before any pixel memory is allocated, so a hostile or mistaken
+    /// 100000x100000 header fails fast instead of exhausting memory.
+    public static func load(_ path: String, maxPixels: Int = 64_000_000) throws(ImageError) -> DecodedImage {
+        let data = try readFile(path)
+        return try decode(data, name: path, maxPixels: maxPixels)
+    }
+
+    /// Decodes in-memory PNG or JPEG data; `name` only labels errors.
+    public static func decode(_ data: [UInt8], name: String,
+                              maxPixels: Int = 64_000_000) throws(ImageError) -> DecodedImage {
+        guard maxPixels > 0 else {
+            throw ImageError(path: name, kind: .invalidArgument, reason: "maxPixels must be positive, got \(maxPixels)")
+        }
+        let format: ImageFormat
+        switch sniff(data) {
+        case .empty:
+            throw ImageError(path: name, kind: .empty, reason: "file is empty")
+        case .truncatedSignature(let what):
+            throw ImageError(path: name, kind: .truncated, reason: "file ends inside the \(what) signature")
+        case .unsupported(let what):
+            throw ImageError(path: name, kind: .unsupportedFormat, reason: "unsupported format: \(what); only PNG and JPEG can be read")
+        case .known(let known):
+            format = known
+        }
+
+        var raw = txn_decoded()
+        var message = [CChar](repeating: 0, count: 512)
+        var warning = [CChar](repeating: 0, count: 512)
+        let status = data.withUnsafeBufferPointer { bytes in
+            message.withUnsafeMutableBufferPointer { messageBuffer in
+                warning.withUnsafeMutableBufferPointer { warningBuffer in
+                    switch format {
+                    case .png:
+                        txn_png_decode(bytes.baseAddress, bytes.count, UInt64(maxPixels), &raw,
+                                       messageBuffer.baseAddress, messageBuffer.count,
+                                       warningBuffer.baseAddress, warningBuffer.count)
+                    case .jpeg:
+                        txn_jpeg_decode(bytes.baseAddress, bytes.count, UInt64(maxPixels), &raw,
+                                        messageBuffer.baseAddress, messageBuffer.count,
+                                        warningBuffer.baseAddress, warningBuffer.count)
+                    }
+                }
+            }
+        }
+        defer { txn_codec_free(raw.pixels) }
+        let formatName = format == .png ? "PNG" : "JPEG"
+        let detail = String(cString: message)
+        if status != TXN_CODEC_OK {
+            let kind: ImageError.Kind
+            let summary: String
+            switch status {
+            case TXN_CODEC_TRUNCATED: (kind, summary) = (.truncated, "truncated \(formatName)")
+            case TXN_CODEC_TOO_LARGE: (kind, summary) = (.tooLarge, "\(formatName) too large")
+            case TXN_CODEC_UNSUPPORTED: (kind, summary) = (.unsupportedFormat, "unsupported \(formatName) variant")
+            case TXN_CODEC_NO_MEMORY: (kind, summary) = (.tooLarge, "not enough memory to decode \(formatName)")
+            case TXN_CODEC_INVALID_ARGUMENT: (kind, summary) = (.invalidArgument, "invalid arguments to the \(formatName) decoder")
+            default: (kind, summary) = (.corrupt, "corrupt \(formatName)")
+            }
+            throw ImageError(path: name, kind: kind, reason: detail.isEmpty ? summary : "\(summary): \(detail)")
+        }
+
+        let image = planarImage(from: raw)
+        var notes: [String] = []
+        let flags = Int(raw.flags)
+        if flags & TXN_CODEC_FLAG_PALETTE != 0 { notes.append("palette expanded to RGB") }
+        if raw.channels == 1 || raw.channels == 2 { notes.append("greyscale expanded to RGB") }
+        if raw.channels == 2 || raw.channels == 4 {
+            notes.append(flags & TXN_CODEC_FLAG_TRNS != 0
+                         ? "alpha channel dropped (tRNS transparency ignored)" : "alpha channel dropped")
+        }
+        if raw.bit_depth == 16 { notes.append("16-bit samples") }
+        if raw.source_bit_depth < 8 { notes.append("\(raw.source_bit_depth)-bit samples scaled to 8-bit") }
+        if flags & TXN_CODEC_FLAG_INTERLACED != 0 { notes.append("interlaced PNG") }
+        if flags & TXN_CODEC_FLAG_PROGRESSIVE != 0 { notes.append("progressive JPEG") }
+        if flags & TXN_CODEC_FLAG_WARNING != 0 {
+            notes.append("\(format == .png ? "libpng" : "libjpeg") warning: \(String(cString: warning))")
+        }
+        return DecodedImage(image: image, format: format, notes: notes)
+    }
+
+    /// Interleaved 8/16-bit samples to planar float. Grey is replicated into all three planes; alpha is ignored.
+    private static func planarImage(from raw: txn_decoded) -> Image {
+        let width = Int(raw.width), height = Int(raw.height), channels = Int(raw.channels)
+        let plane = width * height
+        let colourChannels = channels >= 3 ? 3 : 1
+        var pixels = [Float](repeating: 0, count: 3 * plane)
+        pixels.withUnsafeMutableBufferPointer { out in
+            if raw.bit_depth == 16 {
+                let samples = raw.pixels.assumingMemoryBound(to: UInt16.self)
+                for index in 0..<plane {
+                    for channel in 0..<colourChannels {
+                        out[channel * plane + index] = Float(samples[index * channels + channel]) / 65535
+                    }
+                }
+            } else {
+                var table = [Float](repeating: 0, count: 256)
+                for value in 0..<256 { table[value] = Float(value) / 255 }
+                let samples = raw.pixels.assumingMemoryBound(to: UInt8.self)
+                table.withUnsafeBufferPointer { table in
+                    for index in 0..<plane {
+                        for channel in 0..<colourChannels {
+                            out[channel * plane + index] = table[Int(samples[index * channels + channel])]
+                        }
+                    }
+                }
+            }
+            if colourChannels == 1 {
+                for index in 0..<plane {
+                    out[plane + index] = out[index]
+                    out[2 * plane + index] = out[index]
+                }
+            }
+        }
+        return Image(width: width, height: height, pixels: pixels)
+    }
+
+    private enum Sniffed {
+        case empty
+        case truncatedSignature(String)
+        case unsupported(String)
+        case known(ImageFormat)
+    }
+
+    private static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    // Only SOI: a file that starts like a JPEG but then goes wrong should be reported as a corrupt JPEG.
+    private static let jpegSignature: [UInt8] = [0xFF, 0xD8]
+
+    /// Magic-byte detection. Names the common formats we do not read so the user learns what the file really is.
+    private static func sniff(_ data: [UInt8]) -> Sniffed {
+        if data.isEmpty { return .empty }
+        func starts(_ prefix: [UInt8]) -> Bool { data.count >= prefix.count && Array(data.prefix(prefix.count)) == prefix }
+        func startsASCII(_ text: String) -> Bool { starts(Array(text.utf8)) }
+        if starts(pngSignature) { return .known(.png) }
+        if starts(jpegSignature) { return .known(.jpeg) }
+        if data.count < pngSignature.count && Array(pngSignature.prefix(data.count)) == data {
+            return .truncatedSignature("PNG")
+        }
+        if data.count < jpegSignature.count && Array(jpegSignature.prefix(data.count)) == data {
+            return .truncatedSignature("JPEG")
+        }
+        if startsASCII("GIF87a") || startsASCII("GIF89a") { return .unsupported("GIF image") }
+        if startsASCII("BM") && data.count >= 14 { return .unsupported("BMP image") }
+        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .unsupported("TIFF image") }
+        if startsASCII("RIFF") && data.count >= 12 && Array(data[8..<12]) == Array("WEBP".utf8) {
+            return .unsupported("WebP image")
+        }
+        if starts([0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) { return .unsupported("JPEG 2000 image") }
+        let head = data.prefix(256)
+        let looksLikeText = head.allSatisfy { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || (0x20..<0x7F).contains($0) || $0 >= 0x80 }
+        if looksLikeText { return .unsupported("file looks like text, not a PNG or JPEG image") }
+        let hex = data.prefix(4).map { byte -> String in
+            let digits = String(byte, radix: 16)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined(separator: " ")
+        return .unsupported("unrecognised signature \(hex)")
+    }
+
+    /// POSIX rather than Foundation so the error says precisely why (ENOENT vs EACCES vs EISDIR).
+    private static func readFile(_ path: String) throws(ImageError) -> [UInt8] {
+        if path.isEmpty { throw ImageError(path: path, kind: .invalidArgument, reason: "empty path") }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            let code = errno
+            let kind: ImageError.Kind = (code == ENOENT || code == ENOTDIR) ? .notFound : .ioError
+            throw ImageError(path: path, kind: kind, reason: code == ENOENT ? "no such file" : systemMessage(code))
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        if fstat(descriptor, &info) != 0 {
+            throw ImageError(path: path, kind: .ioError, reason: systemMessage(errno))
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw ImageError(path: path, kind: .ioError, reason: "is a directory, not an image file")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(max(Int(info.st_size), 0))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ImageError(path: path, kind: .ioError, reason: "read failed: \(systemMessage(errno))")
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return bytes
+    }
+}
+
+func systemMessage(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "error \(code)" }
+    return String(cString: text)
+}
+
+// MARK: - Saving
+
+extension Image {
+    /// Encodes and writes the image. The format comes from `format`, or else from the extension (.png, .jpg,
+    /// .jpeg), because a silently mis-encoded output would only be noticed much later.
+    /// The bytes go to a temporary file in the same directory that is renamed over `path`, so an interrupted or
+    /// failed save never leaves a half-written image where a good one is expected.
+    public func save(_ path: String, format: ImageFormat? = nil, jpegQuality: Int = 92) throws(ImageError) {
+        let chosen: ImageFormat
+        if let format {
+            chosen = format
+        } else {
+            let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+            let ext = name.contains(".") ? name.split(separator: ".").last.map { $0.lowercased() } ?? "" : ""
+            switch ext {
+            case "png": chosen = .png
+            case "jpg", "jpeg": chosen = .jpeg
+            default:
+                throw ImageError(path: path, kind: .unsupportedFormat,
+                                 reason: ext.isEmpty ? "no file extension to choose a format from; use .png, .jpg or .jpeg"
+                                                     : "cannot save as '.\(ext)'; use .png, .jpg or .jpeg")
+            }
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try encoded(as: chosen, jpegQuality: jpegQuality)
+        } catch {
+            throw ImageError(path: path, kind: error.kind, reason: error.reason)
+        }
+        try Self.writeAtomically(bytes, to: path)
+    }
+
+    /// Quantises to 8 bits (clamped, x * 255 rounded half away from zero) and encodes as 8-bit RGB.
+    /// JPEG quality follows libjpeg's 1–100 scale; at 90 and above chroma is not subsampled.
+    public func encoded(as format: ImageFormat, jpegQuality: Int = 92) throws(ImageError) -> [UInt8] {
+        guard width > 0, height > 0 else {
+            throw ImageError(path: "", kind: .invalidArgument, reason: "cannot encode an empty \(width)x\(height) image")
+        }
+        if format == .jpeg && !(1...100).contains(jpegQuality) {
+            throw ImageError(path: "", kind: .invalidArgument, reason: "JPEG quality must be 1–100, got \(jpegQuality)")
+        }
+        guard width <= Int(UInt32.max), height <= Int(UInt32.max) else {
+            throw ImageError(path: "", kind: .invalidArgument, reason: "image too large to encode")
+        }
+        let interleaved = interleavedBytes()
+        var output: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let status = interleaved.withUnsafeBufferPointer { rgb in
+            message.withUnsafeMutableBufferPointer { messageBuffer in
+                switch format {
+                case .png:
+                    txn_png_encode_rgb8(rgb.baseAddress, UInt32(width), UInt32(height), &output, &size,
+                                        messageBuffer.baseAddress, messageBuffer.count)
+                case .jpeg:
+                    txn_jpeg_encode_rgb8(rgb.baseAddress, UInt32(width), UInt32(height), Int32(jpegQuality),
+                                         &output, &size, messageBuffer.baseAddress, messageBuffer.count)
+                }
+            }
+        }
+        defer { txn_codec_free(output) }
+        guard status == TXN_CODEC_OK, let output else {
+            let kind: ImageError.Kind = status == TXN_CODEC_INVALID_ARGUMENT ? .invalidArgument : .ioError
+            throw ImageError(path: "", kind: kind, reason: "\(format.rawValue.uppercased()) encoding failed: \(String(cString: message))")
+        }
+        return Array(UnsafeBufferPointer(start: output, count: size))
+    }
+
+    private func interleavedBytes() -> [UInt8] {
+        let plane = width * height
+        var bytes = [UInt8](repeating: 0, count: 3 * plane)
+        pixels.withUnsafeBufferPointer { samples in
+            bytes.withUnsafeMutableBufferPointer { out in
+                for index in 0..<plane {
+                    for channel in 0..<3 {
+                        out[index * 3 + channel] = Self.quantise(samples[channel * plane + index])
+                    }
+                }
+            }
+        }
+        return bytes
+    }
+
+    @inline(__always)
+    static func quantise(_ value: Float) -> UInt8 {
+        if !(value > 0) { return 0 } // also maps NaN to 0
+        if value >= 1 { return 255 }
+        return UInt8((value * 255).rounded(.toNearestOrAwayFromZero))
+    }
+
+    private static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ImageError) {
+        if path.isEmpty { throw ImageError(path: path, kind: .invalidArgument, reason: "empty path") }
+        let directoryEnd = path.lastIndex(of: "/")
+        let directory = directoryEnd.map { String(path[...$0]) } ?? ""
+        let base = directoryEnd.map { String(path[path.index(after: $0)...]) } ?? path
+        var generator = SystemRandomNumberGenerator()
+        var temporary = ""
+        var descriptor: Int32 = -1
+        for _ in 0..<16 {
+            temporary = "\(directory).\(base).tmp-\(getpid())-\(String(generator.next() as UInt32, radix: 36))"
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if descriptor >= 0 || errno != EEXIST { break }
+        }
+        if descriptor < 0 {
+            let code = errno
+            throw ImageError(path: path, kind: code == ENOENT ? .notFound : .ioError,
+                             reason: "cannot create a temporary file in its directory: \(systemMessage(code))")
+        }
+        var failure: String? = nil
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = "write failed: \(systemMessage(errno))"
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil && fsync(descriptor) != 0 { failure = "fsync failed: \(systemMessage(errno))" }
+        if close(descriptor) != 0 && failure == nil { failure = "close failed: \(systemMessage(errno))" }
+        if failure == nil && rename(temporary, path) != 0 { failure = "cannot replace the file: \(systemMessage(errno))" }
+        if let failure {
+            unlink(temporary)
+            throw ImageError(path: path, kind: .ioError, reason: failure)
+        }
+    }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import TxnImage
-final class PlaceholderTxnImageTests: XCTestCase { func testBuilds() {} }
