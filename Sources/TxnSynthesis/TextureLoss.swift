@@ -11,26 +11,21 @@ public struct TextureLoss: Sendable {
     /// Ĝ_l, [1, C_l, C_l], in the order of `layers`.
     public let targets: [Tensor]
 
-    /// Computes the targets from the source image [1, 3, H, W] in [0, 1].
-    public init(model: VGG19, source: Tensor, layers: [String], weights: [Double]) throws {
+    /// Computes the targets from the source image [1, 3, H, W] in [0, 1] (any size: Gram matrices
+    /// do not depend on it).
+    public init(network: FeatureNetwork, source: Tensor, layers: [String], weights: [Double]) throws {
         guard !layers.isEmpty else { throw VGGError.invalidOption("the texture loss needs at least one layer") }
         guard weights.count == layers.count else {
             throw VGGError.invalidOption("\(layers.count) layers but \(weights.count) layer weights")
         }
-        let deepest = try Self.deepest(layers)
-        let acts = try model.forward(source, upTo: deepest)
         self.layers = layers
         self.weights = weights
-        self.targets = try layers.map { try Gram.forward(acts[$0]!) }
+        self.targets = try network.forward(source, layers: layers).map { try Gram.forward($0) }
     }
 
-    public init(model: VGG19, source: Tensor, layers: [String], weight: Double = 1e9) throws {
-        try self.init(model: model, source: source, layers: layers, weights: Array(repeating: weight, count: layers.count))
-    }
-
-    static func deepest(_ layers: [String]) throws -> String {
-        let indices = try layers.map { try VGG19.stageIndex(of: $0) }
-        return VGG19.layerNames[indices.max()!]
+    public init(network: FeatureNetwork, source: Tensor, layers: [String], weight: Double = 1e9) throws {
+        try self.init(network: network, source: source, layers: layers,
+                      weights: Array(repeating: weight, count: layers.count))
     }
 
     /// The loss of one evaluation: total, per layer (weighted), and optionally dL/d(image).
@@ -42,13 +37,13 @@ public struct TextureLoss: Sendable {
         public var grams: [Tensor]
     }
 
-    public func evaluate(_ model: VGG19, _ image: Tensor, gradient: Bool = true) throws -> Evaluation {
-        let acts = try model.forward(image, upTo: try Self.deepest(layers))
+    public func evaluate(_ network: FeatureNetwork, _ image: Tensor, gradient: Bool = true) throws -> Evaluation {
+        let features = try network.forward(image, layers: layers)
         var perLayer: [Double] = []
         var grams: [Tensor] = []
         var featureGrads: [String: Tensor] = [:]
         for (l, name) in layers.enumerated() {
-            let f = acts[name]!
+            let f = features[l]
             let g = try Gram.forward(f)
             let target = targets[l]
             guard g.shape == target.shape else {
@@ -71,7 +66,7 @@ public struct TextureLoss: Sendable {
                 if var existing = featureGrads[name] { existing += df; featureGrads[name] = existing } else { featureGrads[name] = df }
             }
         }
-        let grad = gradient ? try model.backward(acts, gradients: featureGrads) : nil
+        let grad = gradient ? try network.backward(featureGrads) : nil
         return Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: grad, grams: grams)
     }
 }

@@ -20,6 +20,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Flag(help: "Time the plain-tensor reference implementation (im2col + OpenBLAS) instead of oneDNN.")
+    var reference = false
+
+    @Option(help: "oneDNN convolution algorithm: direct, winograd or auto.")
+    var algorithm: ConvAlgorithm = .direct
+
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         _ = try parsedSizes()
@@ -44,10 +50,13 @@ struct Bench: ParsableCommand {
         for size in try parsedSizes() {
             let source = Tensor(shape: [1, 3, size, size]) { i in Float((i * 7919) % 256) / 255 }
             let image = Tensor(shape: [1, 3, size, size]) { i in Float((i * 104_729) % 256) / 255 }
-            let loss = try TextureLoss(model: model, source: source, layers: layers)
-            _ = try loss.evaluate(model, image)  // warm-up: first-touch of buffers, library init
-            let forward = try Machine.median(repeats) { _ = try model.forward(image, upTo: "pool4") }
-            let eval = try Machine.median(repeats) { _ = try loss.evaluate(model, image) }
+            let network: FeatureNetwork = reference
+                ? ReferenceNetwork(model: model)
+                : try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
+            let loss = try TextureLoss(network: network, source: source, layers: layers)
+            _ = try loss.evaluate(network, image)  // warm-up: first-touch of buffers, library init
+            let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: ["pool4"]) }
+            let eval = try Machine.median(repeats) { _ in _ = try loss.evaluate(network, image) }
             let flops = Machine.vggFlops(size: size, upTo: 12)
             var r: [String: Double] = [
                 "forward_s": forward, "eval_s": eval,
@@ -70,3 +79,5 @@ struct Bench: ParsableCommand {
         }
     }
 }
+
+extension ConvAlgorithm: ExpressibleByArgument {}

@@ -36,7 +36,7 @@ struct Features: ParsableCommand {
         }
         var decoded = try Image.load(image)
         for note in decoded.notes { print("note: \(image): \(note)") }
-        if size > 0 { decoded.image = decoded.image.resized(width: size, height: size) }
+        if size > 0 { decoded.image = try decoded.image.resized(width: size, height: size) }
         let img = decoded.image
         let model = try VGG19.load(numeric.weightsPath, upTo: upTo, pooling: pool, padding: pad)
         print(model.origin)

@@ -93,7 +93,7 @@ public final class DNNLBuffer: @unchecked Sendable {
         memory = m!
     }
 
-    convenience init(dims: [Int], _ format: DNNLFormat) throws {
+    public convenience init(dims: [Int], _ format: DNNLFormat) throws {
         try self.init(memoryDesc(dims, format))
     }
 
