@@ -43,8 +43,10 @@ public final class VGGPlan: FeatureNetwork {
             case .conv(let i):
                 try pad.check(h, w)
                 let first = i == 0
+                // conv1_1 reads 3 plain channels; oneDNN has no fast backward for that shape (its
+                // reference kernel took 0.25 s at 128x128), so that one runs on im2col + sgemm.
                 convs[s] = try DNNLConv(model.convs[i], height: h, width: w, source: first ? .nchw : .blocked16,
-                                        relu: true, algorithm: first ? .direct : algorithm, backward: backward)
+                                        relu: true, algorithm: first ? .direct : algorithm, backward: backward && !first)
                 let key = [model.convs[i].inChannels, h + 2, w + 2]
                 if padded[key] == nil {
                     padded[key] = try DNNLBuffer(dims: [1] + key, first ? .nchw : .blocked16)
@@ -152,15 +154,17 @@ public final class VGGPlan: FeatureNetwork {
             case .conv:
                 let conv = convs[s]!
                 grad.maskByPositive(outputs[s]!)
-                let source = padded[[conv.inChannels, dims[s][1] + 2, dims[s][2] + 2]]!
-                try conv.backwardData(gradOutput: grad, gradSource: source)
                 if s == 1 {
-                    var dInput = Tensor(zeros: [1, 3, height, width])
-                    dInput.data.withUnsafeMutableBufferPointer {
-                        pad.backward(source.pointer, $0.baseAddress!, planes: 3, h: height, w: width)
+                    var dOutput = Tensor(zeros: [1] + dims[1])
+                    dOutput.data.withUnsafeMutableBufferPointer {
+                        Blocked.toNCHW(grad.pointer, $0.baseAddress!, channels: dims[1][0], pixels: height * width)
                     }
-                    imageGrad = try model.inputLayer.backwardData(inputShape: [1, 3, height, width], gradOutput: dInput)
+                    let shape = [1, 3, height, width]
+                    let dInput = try model.convs[0].backwardData(inputShape: shape, gradOutput: dOutput)
+                    imageGrad = try model.inputLayer.backwardData(inputShape: shape, gradOutput: dInput)
                 } else {
+                    let source = padded[[conv.inChannels, dims[s][1] + 2, dims[s][2] + 2]]!
+                    try conv.backwardData(gradOutput: grad, gradSource: source)
                     let next = spare(for: s - 1, besides: grad)
                     let (c, h, w) = (dims[s - 1][0], dims[s - 1][1], dims[s - 1][2])
                     pad.backward(source.pointer, next.pointer, planes: c / 16, h: h, w: w, vector: 16)
