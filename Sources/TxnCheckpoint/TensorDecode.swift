@@ -16,6 +16,7 @@ enum TensorDecode {
     static func floats(_ bytes: [UInt8], dtype: StoredDType, swapBytes: Bool) -> [Float] {
         let size = dtype.elementSize
         let n = bytes.count / size
+        if n == 0 { return [] } // empty storages: no base addresses to copy from
         if dtype == .uint8 { return bytes.map { Float($0) } }
         if dtype == .float32 && !swapBytes && hostIsLittleEndian {
             // The common case (all of vgg_normalised.pth): one memcpy, no per-element work.

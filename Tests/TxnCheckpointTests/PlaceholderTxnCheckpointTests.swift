@@ -1,3 +1,0 @@
-import XCTest
-@testable import TxnCheckpoint
-final class PlaceholderTxnCheckpointTests: XCTestCase { func testBuilds() {} }
