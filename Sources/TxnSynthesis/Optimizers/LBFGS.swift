@@ -1,0 +1,231 @@
+/// Limited-memory BFGS with bound constraints handled by projection, and a strong-Wolfe line search
+/// along the projected path — the scheme of minFunc and PyTorch's `LBFGS(line_search_fn="strong_wolfe")`,
+/// with the free-variable masking of L-BFGS-B so that pixels pinned at a bound do not stall it.
+public struct LBFGS {
+    public var history: Int
+    /// Largest number of function evaluations one line search may spend.
+    public var maxLineSearchEvaluations = 25
+
+    private var s: [[Float]] = []
+    private var y: [[Float]] = []
+    private var rho: [Double] = []
+    private var x: [Float] = []
+    private var value = 0.0
+    private var gradient: [Float] = []
+    private var started = false
+    private var iteration = 0
+
+    public init(history: Int = 20) {
+        self.history = max(1, history)
+    }
+
+    /// The result of one iteration.
+    public struct Step {
+        public var value: Double
+        public var evaluations: Int
+        /// True when no further progress is possible (zero projected gradient or no descent direction).
+        public var converged: Bool
+    }
+
+    /// One L-BFGS iteration from `x0` (used on the first call only; later calls continue from the
+    /// optimiser's own iterate, which is written back into `x0`).
+    public mutating func step(_ x0: inout [Float], _ f: Objective) throws -> Step {
+        var evaluations = 0
+        if !started {
+            x = x0
+            f.project(&x)
+            (value, gradient) = try f.evaluate(x)
+            evaluations += 1
+            started = true
+        }
+        iteration += 1
+
+        var free = gradient
+        f.maskActive(&free, x: x, gradient: gradient)
+        let gmax = free.reduce(0) { max($0, abs($1)) }
+        if gmax == 0 { x0 = x; return Step(value: value, evaluations: evaluations, converged: true) }
+
+        // Two-loop recursion: d = -H g on the free variables.
+        var q = free
+        var alpha = [Double](repeating: 0, count: s.count)
+        for i in stride(from: s.count - 1, through: 0, by: -1) {
+            alpha[i] = rho[i] * dot(s[i], q)
+            axpy(Float(-alpha[i]), y[i], &q)
+        }
+        if let lastS = s.last, let lastY = y.last {
+            let gamma = Float(dot(lastS, lastY) / dot(lastY, lastY))
+            for i in q.indices { q[i] *= gamma }
+        }
+        for i in 0..<s.count {
+            let beta = rho[i] * dot(y[i], q)
+            axpy(Float(alpha[i] - beta), s[i], &q)
+        }
+        var d = q.map { -$0 }
+        f.maskActive(&d, x: x, gradient: gradient)
+
+        var gtd = dot(gradient, d)
+        if gtd >= 0 {
+            // Curvature information went stale (it can near the bounds): restart from steepest descent.
+            s.removeAll(); y.removeAll(); rho.removeAll()
+            d = free.map { -$0 }
+            gtd = dot(gradient, d)
+        }
+        // First step: a unit step in pixel units along -g would be absurd at a loss of 1e9; scale it.
+        let l1 = free.reduce(0.0) { $0 + Double(abs($1)) }
+        var t = s.isEmpty ? min(1, 1 / l1) * Double(free.count) / 1000 : 1.0
+        if s.isEmpty && iteration > 1 { t = min(1, 1 / l1) }
+
+        let search = try StrongWolfe.search(x: x, t: t, d: d, value: value, gradient: gradient, gtd: gtd,
+                                            maxEvaluations: maxLineSearchEvaluations, objective: f)
+        evaluations += search.evaluations
+        let newX = search.x, newG = search.gradient
+        // Curvature pair from the step actually taken (the projected one).
+        var sk = newX, yk = newG
+        for i in sk.indices { sk[i] -= x[i]; yk[i] -= gradient[i] }
+        let sy = dot(sk, yk)
+        if sy > 1e-10 * dot(yk, yk) {
+            if s.count == history { s.removeFirst(); y.removeFirst(); rho.removeFirst() }
+            s.append(sk); y.append(yk); rho.append(1 / sy)
+        }
+        let improved = search.value < value
+        x = newX
+        value = search.value
+        gradient = newG
+        x0 = x
+        return Step(value: value, evaluations: evaluations, converged: !improved && search.evaluations > 0 && sy <= 0)
+    }
+}
+
+/// Line search satisfying the strong Wolfe conditions (bracketing, then cubic-interpolation zoom),
+/// after minFunc and PyTorch. The path is projected onto the box: x(t) = P(x + t d).
+enum StrongWolfe {
+    struct Result {
+        var x: [Float]
+        var value: Double
+        var gradient: [Float]
+        var t: Double
+        var evaluations: Int
+    }
+
+    /// Minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), kept inside the bounds.
+    static func cubicInterpolate(_ x1: Double, _ f1: Double, _ g1: Double, _ x2: Double, _ f2: Double, _ g2: Double,
+                                 bounds: (Double, Double)? = nil) -> Double {
+        let (lo, hi) = bounds ?? (min(x1, x2), max(x1, x2))
+        let d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+        let d2sq = d1 * d1 - g1 * g2
+        if d2sq >= 0 {
+            let d2 = d2sq.squareRoot()
+            let p = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+                             : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+            if p.isFinite { return min(max(p, lo), hi) }
+        }
+        return (lo + hi) / 2
+    }
+
+    static func search(x: [Float], t initial: Double, d: [Float], value f: Double, gradient g: [Float], gtd: Double,
+                       c1: Double = 1e-4, c2: Double = 0.9, tolerance: Double = 1e-9, maxEvaluations: Int,
+                       objective: Objective) throws -> Result {
+        let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
+        var evaluations = 0
+
+        func point(_ t: Double) throws -> (x: [Float], f: Double, g: [Float], gtd: Double) {
+            var xt = x
+            axpy(Float(t), d, &xt)
+            objective.project(&xt)
+            let (ft, gt) = try objective.evaluate(xt)
+            evaluations += 1
+            // Directional derivative along the projected path: clipped components do not move.
+            var dt = d
+            if let lo = objective.lower, let hi = objective.upper {
+                for i in dt.indices where (xt[i] <= lo[i] && dt[i] < 0) || (xt[i] >= hi[i] && dt[i] > 0) { dt[i] = 0 }
+            }
+            return (xt, ft, gt, dot(gt, dt))
+        }
+
+        var t = initial
+        var (xNew, fNew, gNew, gtdNew) = try point(t)
+        var tPrev = 0.0, fPrev = f, gPrev = g, gtdPrev = gtd
+        var bracket: [Double] = [], bracketF: [Double] = [], bracketG: [[Float]] = [], bracketGtd: [Double] = []
+        var bracketX: [[Float]] = []
+        var done = false
+        var iterations = 0
+
+        // Bracketing phase.
+        while iterations < maxEvaluations {
+            if fNew > f + c1 * t * gtd || (iterations > 1 && fNew >= fPrev) {
+                bracket = [tPrev, t]; bracketF = [fPrev, fNew]; bracketG = [gPrev, gNew]; bracketGtd = [gtdPrev, gtdNew]
+                bracketX = [[], xNew]
+                break
+            }
+            if abs(gtdNew) <= -c2 * gtd {
+                bracket = [t]; bracketF = [fNew]; bracketG = [gNew]; bracketX = [xNew]
+                done = true
+                break
+            }
+            if gtdNew >= 0 {
+                bracket = [tPrev, t]; bracketF = [fPrev, fNew]; bracketG = [gPrev, gNew]; bracketGtd = [gtdPrev, gtdNew]
+                bracketX = [[], xNew]
+                break
+            }
+            let minStep = t + 0.01 * (t - tPrev), maxStep = t * 10
+            let next = cubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, bounds: (minStep, maxStep))
+            tPrev = t; fPrev = fNew; gPrev = gNew; gtdPrev = gtdNew
+            t = next
+            (xNew, fNew, gNew, gtdNew) = try point(t)
+            iterations += 1
+        }
+        if bracket.isEmpty {
+            bracket = [t]; bracketF = [fNew]; bracketG = [gNew]; bracketX = [xNew]
+        }
+
+        // Zoom phase: shrink the bracket until the strong Wolfe conditions hold.
+        var insufficientProgress = false
+        if bracket.count == 2, bracketX[0].isEmpty {
+            // The low end of the first bracket is a previous point; rebuild it lazily only if chosen.
+            bracketX[0] = tPrev == 0 ? x : {
+                var xt = x; axpy(Float(tPrev), d, &xt); objective.project(&xt); return xt
+            }()
+        }
+        while !done && bracket.count == 2 && iterations < maxEvaluations {
+            if abs(bracket[1] - bracket[0]) * Double(dmax) < tolerance { break }
+            let (lowPos, highPos) = bracketF[0] <= bracketF[1] ? (0, 1) : (1, 0)
+            var tz = cubicInterpolate(bracket[0], bracketF[0], bracketGtd[0], bracket[1], bracketF[1], bracketGtd[1])
+            // Keep the trial away from the bracket ends (minFunc's safeguard).
+            let lo = min(bracket[0], bracket[1]), hi = max(bracket[0], bracket[1])
+            let eps = 0.1 * (hi - lo)
+            if min(hi - tz, tz - lo) < eps {
+                if insufficientProgress || tz >= hi || tz <= lo {
+                    tz = abs(tz - hi) < abs(tz - lo) ? hi - eps : lo + eps
+                    insufficientProgress = false
+                } else {
+                    insufficientProgress = true
+                }
+            } else {
+                insufficientProgress = false
+            }
+            let p = try point(tz)
+            iterations += 1
+            if p.f > f + c1 * tz * gtd || p.f >= bracketF[lowPos] {
+                bracket[highPos] = tz; bracketF[highPos] = p.f; bracketG[highPos] = p.g; bracketGtd[highPos] = p.gtd
+                bracketX[highPos] = p.x
+            } else {
+                if abs(p.gtd) <= -c2 * gtd {
+                    done = true
+                } else if p.gtd * (bracket[highPos] - bracket[lowPos]) >= 0 {
+                    bracket[highPos] = bracket[lowPos]; bracketF[highPos] = bracketF[lowPos]
+                    bracketG[highPos] = bracketG[lowPos]; bracketGtd[highPos] = bracketGtd[lowPos]
+                    bracketX[highPos] = bracketX[lowPos]
+                }
+                bracket[lowPos] = tz; bracketF[lowPos] = p.f; bracketG[lowPos] = p.g; bracketGtd[lowPos] = p.gtd
+                bracketX[lowPos] = p.x
+            }
+        }
+        let best = bracket.count == 1 ? 0 : (bracketF[0] <= bracketF[1] ? 0 : 1)
+        if bracketF[best] > f {
+            // No decrease found: stay put (the caller sees no improvement).
+            return Result(x: x, value: f, gradient: g, t: 0, evaluations: evaluations)
+        }
+        return Result(x: bracketX[best], value: bracketF[best], gradient: bracketG[best], t: bracket[best],
+                      evaluations: evaluations)
+    }
+}
