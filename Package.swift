@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnCheckpoint", swiftSettings: swiftFast),
         .target(name: "TxnVGG", dependencies: ["TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
-        .target(name: "TxnSynthesis", dependencies: ["TxnTensor", "TxnVGG"], swiftSettings: swiftFast),
+        .target(name: "TxnSynthesis", dependencies: ["TxnTensor", "TxnVGG", "TxnImage"], swiftSettings: swiftFast),
         .executableTarget(
             name: "txn",
             dependencies: [
@@ -59,7 +59,7 @@ let package = Package(
             swiftSettings: swiftFast),
 
         .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage"],
+        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),

@@ -1,3 +1,4 @@
+import TxnTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -206,28 +207,5 @@ extension Image {
             }
         }
         return Image(width: newWidth, height: newHeight, pixels: out)
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): tiny, seedable, and its output is fixed by the algorithm, so a seed means
-/// the same crop everywhere.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in 0..<bound by multiply-high (bias below 2^-32 for any realistic image size), not the standard
-    /// library's `random(in:)`, whose algorithm is not guaranteed stable across releases.
-    public mutating func next(below bound: Int) -> Int {
-        precondition(bound > 0)
-        return Int(UInt64(bound).multipliedFullWidth(by: next()).high)
     }
 }

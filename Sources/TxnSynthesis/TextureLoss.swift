@@ -8,19 +8,22 @@ import TxnVGG
 public struct TextureLoss: Sendable {
     public let layers: [String]
     public let weights: [Double]
+    public let normalisation: GramNormalisation
     /// Ĝ_l, [1, C_l, C_l], in the order of `layers`.
     public let targets: [Tensor]
 
     /// Computes the targets from the source image [1, 3, H, W] in [0, 1] (any size: Gram matrices
     /// do not depend on it).
-    public init(network: FeatureNetwork, source: Tensor, layers: [String], weights: [Double]) throws {
+    public init(network: FeatureNetwork, source: Tensor, layers: [String], weights: [Double],
+                normalisation: GramNormalisation = .pixels) throws {
         guard !layers.isEmpty else { throw VGGError.invalidOption("the texture loss needs at least one layer") }
         guard weights.count == layers.count else {
             throw VGGError.invalidOption("\(layers.count) layers but \(weights.count) layer weights")
         }
         self.layers = layers
         self.weights = weights
-        self.targets = try network.forward(source, layers: layers).map { try Gram.forward($0) }
+        self.normalisation = normalisation
+        self.targets = try network.forward(source, layers: layers).map { try normalisation.gram($0) }
     }
 
     public init(network: FeatureNetwork, source: Tensor, layers: [String], weight: Double = 1e9) throws {
@@ -44,7 +47,7 @@ public struct TextureLoss: Sendable {
         var featureGrads: [String: Tensor] = [:]
         for (l, name) in layers.enumerated() {
             let f = features[l]
-            let g = try Gram.forward(f)
+            let g = try normalisation.gram(f)
             let target = targets[l]
             guard g.shape == target.shape else {
                 throw TensorError.shapeMismatch("layer \(name): Gram \(g.shape) vs target \(target.shape)")
@@ -62,11 +65,40 @@ public struct TextureLoss: Sendable {
             perLayer.append(weights[l] * 0.25 * sq / entries)
             grams.append(g)
             if gradient {
+                let k = normalisation.factor(f)
+                if k != 1 { for i in 0..<dG.count { dG.data[i] *= k } }
                 let df = try Gram.backward(features: f, gradGram: dG)
                 if var existing = featureGrads[name] { existing += df; featureGrads[name] = existing } else { featureGrads[name] = df }
             }
         }
         let grad = gradient ? try network.backward(featureGrads) : nil
         return Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: grad, grams: grams)
+    }
+}
+
+/// How the Gram matrix is scaled. The paper's G = F Fᵀ is divided here by M (pixels) so that the loss
+/// does not depend on the image size; the default weights (1e9) assume that.
+public enum GramNormalisation: String, CaseIterable, Sendable {
+    /// G = F Fᵀ / M (the reference notebook and parity_64.json).
+    case pixels
+    /// G = F Fᵀ / (C M): also independent of the channel count, so layers weigh more alike (use smaller weights).
+    case pixelsAndChannels = "pixels-channels"
+    /// G = F Fᵀ, as printed in the paper; the loss then grows with M², so the weights must shrink with the image.
+    case none
+
+    /// The factor applied to F Fᵀ / M.
+    func factor(_ f: Tensor) -> Float {
+        switch self {
+        case .pixels: return 1
+        case .pixelsAndChannels: return 1 / Float(f.c)
+        case .none: return Float(f.h * f.w)
+        }
+    }
+
+    public func gram(_ f: Tensor) throws -> Tensor {
+        var g = try Gram.forward(f)
+        let k = factor(f)
+        if k != 1 { for i in 0..<g.count { g.data[i] *= k } }
+        return g
     }
 }

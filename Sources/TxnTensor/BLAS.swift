@@ -2,7 +2,7 @@ import COpenBLAS
 
 /// Row-major single-precision matrix product C = alpha * op(A) * op(B) + beta * C, through OpenBLAS.
 @inline(__always)
-func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
            alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
            _ b: UnsafePointer<Float>, ldb: Int,
            beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {

@@ -15,7 +15,7 @@ struct Txn: ParsableCommand {
             OMP_NUM_THREADS are set by txn itself unless you set them.
             """,
         version: "txn \(version)",
-        subcommands: [Bench.self, Features.self]
+        subcommands: [Synth.self, Bench.self, Features.self]
     )
 }
 

@@ -1,3 +1,4 @@
+import TxnTensor
 import XCTest
 @testable import TxnImage
 

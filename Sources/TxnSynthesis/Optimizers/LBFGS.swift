@@ -70,10 +70,10 @@ public struct LBFGS {
             d = free.map { -$0 }
             gtd = dot(gradient, d)
         }
-        // First step: a unit step in pixel units along -g would be absurd at a loss of 1e9; scale it.
-        let l1 = free.reduce(0.0) { $0 + Double(abs($1)) }
-        var t = s.isEmpty ? min(1, 1 / l1) * Double(free.count) / 1000 : 1.0
-        if s.isEmpty && iteration > 1 { t = min(1, 1 / l1) }
+        // Without curvature pairs d is the raw gradient (~1e6 per pixel at a loss of 1e9): start the
+        // line search at a step that moves the largest pixel by 0.05 and let it bracket from there.
+        let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
+        let t = s.isEmpty ? 0.05 / Double(dmax) : 1.0
 
         let search = try StrongWolfe.search(x: x, t: t, d: d, value: value, gradient: gradient, gtd: gtd,
                                             maxEvaluations: maxLineSearchEvaluations, objective: f)

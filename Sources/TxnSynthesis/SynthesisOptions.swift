@@ -1,0 +1,117 @@
+import TxnImage
+import TxnTensor
+import TxnVGG
+
+/// Everything that decides a synthesis run. Defaults follow the paper (average pooling, the five
+/// layers conv1_1 and pool1–pool4, weight 1e9 each) with reflect padding and L-BFGS (m = 20).
+public struct SynthesisOptions: Sendable {
+    public enum Optimizer: Equatable, Sendable, CustomStringConvertible {
+        /// Projected L-BFGS with `history` correction pairs (the reference code uses 20).
+        case lbfgs(history: Int)
+        /// Adam with a step size in pixel units (0–1 range).
+        case adam(learningRate: Float)
+
+        public var description: String {
+            switch self {
+            case .lbfgs(let m): return "L-BFGS (m=\(m))"
+            case .adam(let lr): return "Adam (lr=\(lr))"
+            }
+        }
+    }
+
+    public enum Initialisation: Equatable, Sendable {
+        /// The source's mean colour plus Gaussian noise of this standard deviation (the reference code).
+        case sourceMeanNoise(sigma: Float)
+        /// Uniform noise in the bounds.
+        case uniform
+        /// A given image, resized to the output size if needed.
+        case image(Image)
+    }
+
+    public enum Bounds: String, Equatable, Sendable, CaseIterable {
+        /// Each channel kept within the source's own range of that channel (the reference code).
+        case source
+        /// [0, 1].
+        case unit
+        /// No bounds (the result is clamped only when saved).
+        case none
+    }
+
+    public var width = 256
+    public var height = 256
+    public var layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
+    /// One weight per layer; nil: 1e9 for each.
+    public var layerWeights: [Double]? = nil
+    public var gramNormalisation = GramNormalisation.pixels
+    public var pooling = Pool2D.Kind.avg
+    /// `.circular` makes the result tile without a seam.
+    public var padding = PaddingMode.reflect
+    public var optimizer = Optimizer.lbfgs(history: 20)
+    public var steps = 100
+    public var initialisation = Initialisation.sourceMeanNoise(sigma: 0.01)
+    public var seed: UInt64 = 0
+    public var bounds = Bounds.source
+    /// Match the result's per-channel histogram to the source's after optimising.
+    public var histogramMatching = false
+    /// Hand an image of the current iterate to the progress callback every N iterations (0: never).
+    public var snapshotEvery = 0
+    /// oneDNN convolution algorithm for the 3x3 layers.
+    public var algorithm = ConvAlgorithm.winograd
+    /// Compute the texture distance (Gram loss and sliced Wasserstein) of the result to the source.
+    public var measureDistance = true
+
+    public init() {}
+
+    public var weights: [Double] { layerWeights ?? Array(repeating: 1e9, count: layers.count) }
+
+    /// Checks every option and says which one is wrong and why.
+    public func validate() throws {
+        func fail(_ option: String, _ message: String) -> SynthesisError {
+            SynthesisError(option: option, message: message)
+        }
+        guard width >= 1, height >= 1, width <= 8192, height <= 8192 else {
+            throw fail("size", "the output size must be 1x1 to 8192x8192, got \(width)x\(height)")
+        }
+        guard steps >= 1 else { throw fail("steps", "must be at least 1, got \(steps)") }
+        guard !layers.isEmpty else { throw fail("layers", "at least one layer is needed") }
+        for layer in layers {
+            do { _ = try VGG19.stageIndex(of: layer) } catch { throw fail("layers", "\(error)") }
+            if layer == "input" { throw fail("layers", "'input' is the image itself, not a feature layer") }
+        }
+        if let w = layerWeights {
+            guard w.count == layers.count else {
+                throw fail("weights", "\(w.count) weights for \(layers.count) layers (\(layers.joined(separator: ",")))")
+            }
+            guard w.allSatisfy({ $0 >= 0 && $0.isFinite }), w.contains(where: { $0 > 0 }) else {
+                throw fail("weights", "weights must be finite, non-negative, and not all zero")
+            }
+        }
+        switch optimizer {
+        case .lbfgs(let m) where m < 1 || m > 1000:
+            throw fail("history", "L-BFGS history must be 1 to 1000, got \(m)")
+        case .adam(let lr) where !(lr > 0 && lr <= 10):
+            throw fail("lr", "Adam's learning rate must be in (0, 10], got \(lr)")
+        default: break
+        }
+        if case .sourceMeanNoise(let sigma) = initialisation, !(sigma >= 0 && sigma.isFinite) {
+            throw fail("sigma", "the noise level must be finite and non-negative, got \(sigma)")
+        }
+        guard snapshotEvery >= 0 else { throw fail("snapshot", "must be 0 (never) or a positive count") }
+        // Reflect padding mirrors one pixel, so every feature map must be at least 2x2.
+        let deepest = layers.compactMap { try? VGG19.stageIndex(of: $0) }.max() ?? 0
+        let pools = VGG19.stages[...deepest].filter { if case .pool = $0.stage { return true } else { return false } }.count
+        var (h, w) = (height, width)
+        for _ in 0..<min(pools, 4) { (h, w) = ((h + 1) / 2, (w + 1) / 2) }
+        if padding == .reflect && (h < 2 || w < 2) {
+            throw fail("size", "\(width)x\(height) is too small for reflect padding down to \(VGG19.layerNames[deepest]) "
+                + "(feature maps shrink to \(w)x\(h)); use at least 16x16")
+        }
+    }
+}
+
+/// A synthesis option that is out of range or inconsistent.
+public struct SynthesisError: Error, CustomStringConvertible, Equatable {
+    public let option: String
+    public let message: String
+    public var description: String { "\(option): \(message)" }
+}

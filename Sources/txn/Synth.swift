@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import TxnImage
+import TxnSynthesis
+import TxnTensor
+import TxnVGG
+
+/// Gatys texture synthesis from the command line (the notebook's `optimize` in one go).
+struct Synth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Synthesise a texture like SOURCE (Gatys et al. 2015).",
+        discussion: "Ctrl-C stops after the current evaluation and saves the best image so far.")
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Source texture (PNG or JPEG).")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
+    var output: String = "texture.png"
+
+    @Option(help: "Output size: N or WxH.")
+    var size: String = "256"
+
+    @Option(help: "Resize the source to this size first (N or WxH; default: keep it).")
+    var sourceSize: String?
+
+    @Option(help: "Iterations.")
+    var steps: Int = 100
+
+    @Option(help: "Optimiser: lbfgs or adam.")
+    var optimizer: String = "lbfgs"
+
+    @Option(help: "L-BFGS history size.")
+    var history: Int = 20
+
+    @Option(help: "Adam learning rate (pixel units).")
+    var lr: Float = 0.02
+
+    @Option(help: "Layers, comma separated.")
+    var layers: String = "conv1_1,pool1,pool2,pool3,pool4"
+
+    @Option(help: "Layer weights, comma separated (one per layer, or one for all).")
+    var weights: String = "1e9"
+
+    @Option(help: "Padding: reflect, zero or circular (circular tiles without a seam).")
+    var padding: PaddingMode = .reflect
+
+    @Option(help: "Pooling: avg or max.")
+    var pooling: Pool2D.Kind = .avg
+
+    @Flag(help: "Seamless: same as --padding circular.")
+    var tile = false
+
+    @Flag(help: "Match the result's colour histogram to the source's.")
+    var histmatch = false
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Print progress every N iterations.")
+    var every: Int = 10
+
+    @Option(help: "oneDNN convolution algorithm: winograd, direct or auto.")
+    var algorithm: ConvAlgorithm = .winograd
+
+    func run() throws {
+        numeric.apply()
+        var options = SynthesisOptions()
+        (options.width, options.height) = try parseSize(size, "--size")
+        options.steps = steps
+        options.optimizer = optimizer == "adam" ? .adam(learningRate: lr) : .lbfgs(history: history)
+        guard ["adam", "lbfgs"].contains(optimizer) else {
+            throw ValidationError("--optimizer must be lbfgs or adam, got '\(optimizer)'")
+        }
+        options.layers = layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let w = try weights.split(separator: ",").map { s -> Double in
+            guard let v = Double(s.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--weights: '\(s)' is not a number")
+            }
+            return v
+        }
+        options.layerWeights = w.count == 1 ? Array(repeating: w[0], count: options.layers.count) : w
+        options.padding = tile ? .circular : padding
+        options.pooling = pooling
+        options.histogramMatching = histmatch
+        options.seed = seed
+        options.algorithm = algorithm
+
+        var decoded = try Image.load(self.source)
+        for note in decoded.notes { print("note: \(self.source): \(note)") }
+        if let sourceSize {
+            let (sw, sh) = try parseSize(sourceSize, "--source-size")
+            decoded.image = try decoded.image.resized(width: sw, height: sh)
+        }
+        let deepest = VGG19.layerNames[try options.layers.map { try VGG19.stageIndex(of: $0) }.max() ?? 0]
+        let model = try VGG19.load(numeric.weightsPath, upTo: deepest)
+        let synthesizer = try Synthesizer(model: model, source: decoded.image, options: options)
+        print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
+            + "\(options.optimizer), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        let result = try synthesizer.run(progress: { p in
+            if p.iteration % max(1, every) == 0 || p.iteration == p.totalIterations || p.iteration == 1 { print(p.line) }
+        })
+        if result.interrupted { print("interrupted: keeping the best image so far (loss \(result.loss))") }
+        try result.image.save(output)
+        print(String(format: "wrote %@ — loss %.4g after %d iterations, %d evaluations, %.1f s",
+                     output, result.loss, result.history.count, result.evaluations, result.seconds))
+        if let d = result.distance {
+            print(String(format: "distance to source: Gram loss %.4g, sliced Wasserstein %.4g", d.gramLoss, d.sliced))
+        }
+    }
+}
+
+func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
+    let parts = text.lowercased().split(separator: "x").map { Int($0) }
+    switch parts.count {
+    case 1: if let v = parts[0], v > 0 { return (v, v) }
+    case 2: if let w = parts[0], let h = parts[1], w > 0, h > 0 { return (w, h) }
+    default: break
+    }
+    throw ValidationError("\(option): '\(text)' is not a size (N or WxH, e.g. 256 or 320x200)")
+}
+
+extension PaddingMode: ExpressibleByArgument {}
+extension Pool2D.Kind: ExpressibleByArgument {}
