@@ -63,6 +63,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        .testTarget(name: "TxnSynthesisTests", dependencies: ["TxnSynthesis", "TxnVGG", "TxnImage", "TxnTensor"],
+                    swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
     ],
