@@ -14,6 +14,7 @@ public final class Synthesizer {
     public let model: VGG19
     public let loss: TextureLoss
     let network: VGGPlan
+    let sourceStatistics: TextureStatistics?
 
     public init(model: VGG19, source: Image, options: SynthesisOptions) throws {
         try options.validate()
@@ -25,12 +26,21 @@ public final class Synthesizer {
         self.options = options
         let deepest = options.layers.map { try! VGG19.stageIndex(of: $0) }.max()!
         let deepestName = VGG19.layerNames[deepest]
-        // The source's plan is only needed for its Gram matrices; it is freed right after.
-        let sourceTensor = try Tensor(shape: [1, 3, source.height, source.width], data: source.pixels)
-        let sourcePlan = try VGGPlan(model: m, height: source.height, width: source.width, upTo: deepestName,
-                                     algorithm: options.algorithm, backward: false)
-        loss = try TextureLoss(network: sourcePlan, source: sourceTensor, layers: options.layers,
-                               weights: options.weights, normalisation: options.gramNormalisation)
+        // The source's network is only needed for its statistics; it is freed right after. Direct
+        // convolution: one forward pass does not pay for Winograd's scratch memory.
+        (loss, sourceStatistics) = try {
+            let sourceTensor = try Tensor(shape: [1, 3, source.height, source.width], data: source.pixels)
+            let features = try VGGPlan(model: m, height: source.height, width: source.width, upTo: deepestName,
+                                       algorithm: .direct, backward: false).forward(sourceTensor, layers: options.layers)
+            let loss = try TextureLoss(targets: features.map { try options.gramNormalisation.gram($0) },
+                                       layers: options.layers, weights: options.weights,
+                                       normalisation: options.gramNormalisation)
+            let statistics = options.measureDistance
+                ? try TextureStatistics(features: features, layers: options.layers, normalisation: options.gramNormalisation)
+                : nil
+            return (loss, statistics)
+        }()
+        // Planned after the source's network and features are gone, so the two never share the peak.
         network = try VGGPlan(model: m, height: options.height, width: options.width, upTo: deepestName,
                               algorithm: options.algorithm)
     }
@@ -110,13 +120,15 @@ public final class Synthesizer {
             if Interrupt.isRequested || shouldStop?() == true { throw Stopped() }
             return (e.total, e.gradient!.data)
         }
-        if let box { objective.project(&x) }
+        if box != nil { objective.project(&x) }
 
         var history: [Double] = []
         var interrupted = false
+        // In a function of its own so that the optimiser's memory (L-BFGS keeps 2m image-sized
+        // vectors) is released before the distance is measured.
+        func optimise() throws {
         var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return 20 } }())
         var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return 0.02 } }())
-        do {
             for iteration in 1...options.steps {
                 let value: Double
                 var converged = false
@@ -140,16 +152,23 @@ public final class Synthesizer {
                 }
                 if converged { break }
             }
+        }
+        do {
+            try optimise()
         } catch is Stopped {
             interrupted = true
         }
 
         var image = Image(width: w, height: h, pixels: bestX)
         if options.histogramMatching { image = image.histogramMatched(to: source) }
-        let distance = options.measureDistance
-            ? try TextureDistance.measure(image, source, model: model, layers: options.layers, weights: options.weights,
-                                          normalisation: options.gramNormalisation, algorithm: options.algorithm)
-            : nil
+        var distance: TextureDistance?
+        if let sourceStatistics {
+            // The synthesis network is planned for exactly this size: reuse it for the result's features.
+            let features = try network.forward(try Tensor(shape: [1, 3, h, w], data: image.pixels), layers: options.layers)
+            let statistics = try TextureStatistics(features: features, layers: options.layers,
+                                                   normalisation: options.gramNormalisation)
+            distance = try TextureDistance(statistics, sourceStatistics, weights: options.weights)
+        }
         return SynthesisResult(image: image, loss: bestValue, history: history, evaluations: evaluations,
                                seconds: elapsed(), interrupted: interrupted, distance: distance)
     }

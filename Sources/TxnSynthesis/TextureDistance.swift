@@ -2,6 +2,79 @@ import TxnImage
 import TxnTensor
 import TxnVGG
 
+/// The statistics of one texture that the distance compares: per layer, its Gram matrix and the
+/// sorted projections of its feature vectors on fixed random directions, kept at no more than
+/// `quantiles` evenly spaced quantiles so that a 512x512 source costs kilobytes, not its features.
+public struct TextureStatistics: Sendable {
+    public var layers: [String]
+    var grams: [Tensor]
+    /// [layer][direction * q + i]: sorted projection quantiles.
+    var projections: [[Float]]
+    var quantiles: [Int]
+
+    public static let defaultProjections = 64
+    public static let defaultSeed: UInt64 = 0x5EED
+
+    public init(features: [Tensor], layers: [String], normalisation: GramNormalisation = .pixels,
+                projections k: Int = defaultProjections, quantiles maxQ: Int = 4096, seed: UInt64 = defaultSeed) throws {
+        self.layers = layers
+        grams = try features.map { try normalisation.gram($0) }
+        var projections: [[Float]] = [], quantiles: [Int] = []
+        for (l, f) in features.enumerated() {
+            let (c, m) = (f.c, f.h * f.w)
+            let q = min(m, maxQ)
+            let d = Self.directions(k, c, seed: seed &+ UInt64(l))
+            var kept = [Float](repeating: 0, count: k * q)
+            // Eight directions at a time: the projections of a 512x512 conv1_1 would be 64 MiB at once.
+            let chunk = 8
+            var p = [Float](repeating: 0, count: chunk * m)
+            for first in stride(from: 0, to: k, by: chunk) {
+                let count = min(chunk, k - first)
+                d.withUnsafeBufferPointer { dp in
+                    f.data.withUnsafeBufferPointer { fp in
+                        p.withUnsafeMutableBufferPointer { o in
+                            sgemm(m: count, n: m, k: c, dp.baseAddress! + first * c, lda: c, fp.baseAddress!, ldb: m,
+                                  o.baseAddress!, ldc: m)
+                        }
+                    }
+                }
+                for j in 0..<count {
+                    p[(j * m)..<((j + 1) * m)].sort()
+                    // The centre of each of q equal-mass bins.
+                    for i in 0..<q { kept[(first + j) * q + i] = p[j * m + (2 * i + 1) * m / (2 * q)] }
+                }
+            }
+            projections.append(kept)
+            quantiles.append(q)
+        }
+        self.projections = projections
+        self.quantiles = quantiles
+    }
+
+    /// The statistics of an image, computed with a forward-only network planned for its size.
+    public init(image: Image, model: VGG19, layers: [String], normalisation: GramNormalisation = .pixels) throws {
+        let deepest = VGG19.layerNames[try layers.map { try VGG19.stageIndex(of: $0) }.max() ?? 0]
+        // Direct convolution: one forward pass, and Winograd's scratch memory would be wasted here.
+        let plan = try VGGPlan(model: model, height: image.height, width: image.width, upTo: deepest,
+                               algorithm: .direct, backward: false)
+        let x = try Tensor(shape: [1, 3, image.height, image.width], data: image.pixels)
+        try self.init(features: try plan.forward(x, layers: layers), layers: layers, normalisation: normalisation)
+    }
+
+    /// k random unit directions in R^c, fixed by the seed.
+    static func directions(_ k: Int, _ c: Int, seed: UInt64) -> [Float] {
+        var rng = SplitMix64(seed: seed)
+        var d = [Float](repeating: 0, count: k * c)
+        for p in 0..<k {
+            var norm: Float = 0
+            for j in 0..<c { let v = rng.nextGaussian(); d[p * c + j] = v; norm += v * v }
+            let inv = 1 / norm.squareRoot()
+            for j in 0..<c { d[p * c + j] *= inv }
+        }
+        return d
+    }
+}
+
 /// How far apart two textures are, in the VGG-19 feature space, whatever their sizes.
 ///
 /// Two measures: the Gram loss of the synthesis itself (second-order statistics), and a sliced
@@ -17,65 +90,42 @@ public struct TextureDistance: Sendable {
     /// Mean of `slicedPerLayer`.
     public var sliced: Double { slicedPerLayer.reduce(0, +) / Double(max(1, slicedPerLayer.count)) }
 
-    public static func measure(_ a: Image, _ b: Image, model: VGG19,
-                               layers: [String] = ["conv1_1", "pool1", "pool2", "pool3", "pool4"],
-                               weights: [Double]? = nil, normalisation: GramNormalisation = .pixels,
-                               projections: Int = 64, seed: UInt64 = 0x5EED,
-                               algorithm: ConvAlgorithm = .winograd) throws -> TextureDistance {
-        let deepest = VGG19.layerNames[try layers.map { try VGG19.stageIndex(of: $0) }.max() ?? 0]
-        func features(_ image: Image) throws -> [Tensor] {
-            let plan = try VGGPlan(model: model, height: image.height, width: image.width, upTo: deepest,
-                                   algorithm: algorithm, backward: false)
-            return try plan.forward(try Tensor(shape: [1, 3, image.height, image.width], data: image.pixels), layers: layers)
+    public init(_ a: TextureStatistics, _ b: TextureStatistics, weights: [Double]? = nil) throws {
+        guard a.layers == b.layers else {
+            throw VGGError.invalidOption("texture statistics of different layers: \(a.layers) vs \(b.layers)")
         }
-        let fa = try features(a), fb = try features(b)
+        layers = a.layers
         let w = weights ?? Array(repeating: 1e9, count: layers.count)
         var gram = 0.0
         var sliced: [Double] = []
         for l in layers.indices {
-            let ga = try normalisation.gram(fa[l]), gb = try normalisation.gram(fb[l])
+            let ga = a.grams[l], gb = b.grams[l]
             var sq = 0.0
             for i in 0..<ga.count { let d = Double(ga.data[i] - gb.data[i]); sq += d * d }
             gram += w[l] * 0.25 * sq / Double(ga.count)
-            sliced.append(slicedWasserstein(fa[l], fb[l], projections: projections, seed: seed &+ UInt64(l)))
-        }
-        return TextureDistance(layers: layers, gramLoss: gram, slicedPerLayer: sliced)
-    }
-
-    /// SW2 between the columns of two C x M feature matrices: project both on K random unit
-    /// directions, sort, and compare equal quantiles.
-    static func slicedWasserstein(_ a: Tensor, _ b: Tensor, projections k: Int, seed: UInt64) -> Double {
-        let c = a.c, ma = a.h * a.w, mb = b.h * b.w
-        var rng = SplitMix64(seed: seed)
-        var directions = [Float](repeating: 0, count: k * c)
-        for p in 0..<k {
-            var norm: Float = 0
-            for j in 0..<c { let v = rng.nextGaussian(); directions[p * c + j] = v; norm += v * v }
-            let inv = 1 / norm.squareRoot()
-            for j in 0..<c { directions[p * c + j] *= inv }
-        }
-        func project(_ f: Tensor, _ m: Int) -> [Float] {
-            var out = [Float](repeating: 0, count: k * m)
-            directions.withUnsafeBufferPointer { d in
-                f.data.withUnsafeBufferPointer { fp in
-                    out.withUnsafeMutableBufferPointer { o in
-                        sgemm(m: k, n: m, k: c, d.baseAddress!, lda: c, fp.baseAddress!, ldb: m, o.baseAddress!, ldc: m)
-                    }
+            // Compare at the coarser of the two quantile grids.
+            let (qa, qb) = (a.quantiles[l], b.quantiles[l]), q = min(qa, qb)
+            let k = a.projections[l].count / qa
+            var total = 0.0
+            for dir in 0..<k {
+                for i in 0..<q {
+                    let va = a.projections[l][dir * qa + (2 * i + 1) * qa / (2 * q)]
+                    let vb = b.projections[l][dir * qb + (2 * i + 1) * qb / (2 * q)]
+                    total += Double(va - vb) * Double(va - vb)
                 }
             }
-            return out
+            sliced.append((total / Double(k * q)).squareRoot())
         }
-        let pa = project(a, ma), pb = project(b, mb)
-        let n = min(ma, mb)
-        var total = 0.0
-        for p in 0..<k {
-            let ra = pa[(p * ma)..<((p + 1) * ma)].sorted(), rb = pb[(p * mb)..<((p + 1) * mb)].sorted()
-            for i in 0..<n {
-                let qa = ra[(2 * i + 1) * ma / (2 * n)], qb = rb[(2 * i + 1) * mb / (2 * n)]
-                let d = Double(qa - qb)
-                total += d * d
-            }
-        }
-        return (total / Double(k * n)).squareRoot()
+        gramLoss = gram
+        slicedPerLayer = sliced
+    }
+
+    /// The distance between two images.
+    public static func measure(_ a: Image, _ b: Image, model: VGG19,
+                               layers: [String] = ["conv1_1", "pool1", "pool2", "pool3", "pool4"],
+                               weights: [Double]? = nil, normalisation: GramNormalisation = .pixels) throws -> TextureDistance {
+        try TextureDistance(TextureStatistics(image: a, model: model, layers: layers, normalisation: normalisation),
+                            TextureStatistics(image: b, model: model, layers: layers, normalisation: normalisation),
+                            weights: weights)
     }
 }

@@ -26,6 +26,17 @@ public struct TextureLoss: Sendable {
         self.targets = try network.forward(source, layers: layers).map { try normalisation.gram($0) }
     }
 
+    /// A loss with given target Gram matrices (in the order of `layers`).
+    public init(targets: [Tensor], layers: [String], weights: [Double], normalisation: GramNormalisation = .pixels) throws {
+        guard !layers.isEmpty, targets.count == layers.count, weights.count == layers.count else {
+            throw VGGError.invalidOption("\(layers.count) layers, \(targets.count) targets and \(weights.count) weights")
+        }
+        self.layers = layers
+        self.weights = weights
+        self.normalisation = normalisation
+        self.targets = targets
+    }
+
     public init(network: FeatureNetwork, source: Tensor, layers: [String], weight: Double = 1e9) throws {
         try self.init(network: network, source: source, layers: layers,
                       weights: Array(repeating: weight, count: layers.count))
@@ -41,13 +52,14 @@ public struct TextureLoss: Sendable {
     }
 
     public func evaluate(_ network: FeatureNetwork, _ image: Tensor, gradient: Bool = true) throws -> Evaluation {
-        let features = try network.forward(image, layers: layers)
+        let raw = try network.grams(image, layers: layers)
         var perLayer: [Double] = []
         var grams: [Tensor] = []
-        var featureGrads: [String: Tensor] = [:]
+        var gramGrads: [String: Tensor] = [:]
         for (l, name) in layers.enumerated() {
-            let f = features[l]
-            let g = try normalisation.gram(f)
+            let k = normalisation.factor(channels: raw[l].shape[1], height: image.h, width: image.w, layer: name)
+            var g = raw[l]
+            if k != 1 { for i in 0..<g.count { g.data[i] *= k } }
             let target = targets[l]
             guard g.shape == target.shape else {
                 throw TensorError.shapeMismatch("layer \(name): Gram \(g.shape) vs target \(target.shape)")
@@ -65,13 +77,11 @@ public struct TextureLoss: Sendable {
             perLayer.append(weights[l] * 0.25 * sq / entries)
             grams.append(g)
             if gradient {
-                let k = normalisation.factor(f)
                 if k != 1 { for i in 0..<dG.count { dG.data[i] *= k } }
-                let df = try Gram.backward(features: f, gradGram: dG)
-                if var existing = featureGrads[name] { existing += df; featureGrads[name] = existing } else { featureGrads[name] = df }
+                if var existing = gramGrads[name] { existing += dG; gramGrads[name] = existing } else { gramGrads[name] = dG }
             }
         }
-        let grad = gradient ? try network.backward(featureGrads) : nil
+        let grad = gradient ? try network.backward(gramGradients: gramGrads) : nil
         return Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: grad, grams: grams)
     }
 }
@@ -92,6 +102,22 @@ public enum GramNormalisation: String, CaseIterable, Sendable {
         case .pixels: return 1
         case .pixelsAndChannels: return 1 / Float(f.c)
         case .none: return Float(f.h * f.w)
+        }
+    }
+
+    /// The factor for a layer of `channels` channels when the image is `height` x `width`.
+    func factor(channels: Int, height: Int, width: Int, layer: String) -> Float {
+        switch self {
+        case .pixels: return 1
+        case .pixelsAndChannels: return 1 / Float(channels)
+        case .none:
+            // M at the layer: the image size halved (ceil mode) at every pooling up to it.
+            var (h, w) = (height, width)
+            let stage = (try? VGG19.stageIndex(of: layer)) ?? 0
+            for entry in VGG19.stages[...stage] {
+                if case .pool = entry.stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
+            }
+            return Float(h * w)
         }
     }
 

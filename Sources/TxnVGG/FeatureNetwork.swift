@@ -12,6 +12,30 @@ public protocol FeatureNetwork: AnyObject {
     func forward(_ image: Tensor, layers: [String]) throws -> [Tensor]
     /// dL/d(image) of the last forward pass, given dL/d(output) at some of its layers.
     func backward(_ gradients: [String: Tensor]) throws -> Tensor
+    /// Runs the forward pass and returns the Gram matrices G = F Fᵀ / M ([1, C, C]) of `layers`.
+    func grams(_ image: Tensor, layers: [String]) throws -> [Tensor]
+    /// dL/d(image) of the last `grams` pass, given dL/dG at some of its layers.
+    func backward(gramGradients: [String: Tensor]) throws -> Tensor
+}
+
+/// Through the features, for networks that keep them.
+extension FeatureNetwork {
+    func gramsThroughFeatures(_ image: Tensor, layers: [String], keep: inout [String: Tensor]) throws -> [Tensor] {
+        let features = try forward(image, layers: layers)
+        keep = Dictionary(zip(layers, features), uniquingKeysWith: { a, _ in a })
+        return try features.map { try Gram.forward($0) }
+    }
+
+    func backwardThroughFeatures(_ gramGradients: [String: Tensor], features: [String: Tensor]) throws -> Tensor {
+        var gradients: [String: Tensor] = [:]
+        for (name, dg) in gramGradients {
+            guard let f = features[name] else {
+                throw VGGError.invalidOption("no Gram matrix was computed at '\(name)' in the last forward pass")
+            }
+            gradients[name] = try Gram.backward(features: f, gradGram: dg)
+        }
+        return try backward(gradients)
+    }
 }
 
 /// The plain-tensor implementation of `FeatureNetwork`.
@@ -31,5 +55,15 @@ public final class ReferenceNetwork: FeatureNetwork {
     public func backward(_ gradients: [String: Tensor]) throws -> Tensor {
         guard let last else { throw VGGError.invalidOption("backward called before forward") }
         return try model.backward(last, gradients: gradients)
+    }
+
+    private var gramFeatures: [String: Tensor] = [:]
+
+    public func grams(_ image: Tensor, layers: [String]) throws -> [Tensor] {
+        try gramsThroughFeatures(image, layers: layers, keep: &gramFeatures)
+    }
+
+    public func backward(gramGradients: [String: Tensor]) throws -> Tensor {
+        try backwardThroughFeatures(gramGradients, features: gramFeatures)
     }
 }

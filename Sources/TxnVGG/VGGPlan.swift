@@ -4,6 +4,11 @@ import TxnTensor
 /// end: primitives and buffers are created once and reused every iteration, bias and ReLU run
 /// inside the convolution, padding of any mode is applied on the blocked data, and only the
 /// layers up to the deepest one asked for exist at all.
+///
+/// Memory is planned like registers: activations live in two ping-pong arenas (a layer reads one
+/// and writes the other; the backward pass reuses them for gradients), ReLU's backward keeps one bit
+/// per value instead of the activation, padded inputs share one scratch arena, and all primitives
+/// share one oneDNN scratchpad. Only the features or Gram matrices the loss asks for are kept.
 public final class VGGPlan: FeatureNetwork {
     public let model: VGG19
     public let height: Int, width: Int
@@ -12,86 +17,150 @@ public final class VGGPlan: FeatureNetwork {
     public let deepest: Int
 
     private let pad: Pad2D
-    /// Output of each stage; stage 0 (the input transform, 3 channels) is plain NCHW.
+    /// [C, H, W] of each stage's output.
+    private let dims: [[Int]]
+    /// The input transform's output (3 channels, plain NCHW).
     private var input = Tensor(zeros: [1, 3, 1, 1])
+    /// Stage s writes outputs[s], a view into arena s % 2.
     private var outputs: [DNNLBuffer?]
+    /// ReLU masks of the convolutions (one bit per value), in the blocked layout of their outputs.
+    private var masks: [Int: [UInt8]] = [:]
     private var convs: [Int: DNNLConv] = [:]
     private var pools: [Int: DNNLPool] = [:]
-    /// Padded inputs and their gradients, shared by all stages whose padded input has the same dims.
-    private var padded: [[Int]: DNNLBuffer] = [:]
-    /// Two gradient buffers per output size: a stage reads one and writes the other.
-    private var gradients: [[Int]: (DNNLBuffer, DNNLBuffer)] = [:]
-    private let dims: [[Int]]  // [C, H, W] of each stage's output
+    /// The padded input of each convolution, all views into one scratch arena.
+    private var padded: [Int: DNNLBuffer] = [:]
+    /// Two gradient views per stage, one in each of two gradient arenas.
+    private var gradients: [Int: (DNNLBuffer, DNNLBuffer)] = [:]
+    private var paddedGradient1: DNNLBuffer?
+    private let hasBackward: Bool
+    private var arenaBytes = 0
 
-    public init(model: VGG19, height: Int, width: Int, upTo layer: String, algorithm: ConvAlgorithm = .direct,
+    public init(model: VGG19, height: Int, width: Int, upTo layer: String, algorithm: ConvAlgorithm = .winograd,
                 backward: Bool = true) throws {
         self.model = model
         self.height = height
         self.width = width
         self.algorithm = algorithm
+        self.hasBackward = backward
         let last = try VGG19.stageIndex(of: layer)
         try model.requireLoaded(last)
         deepest = last
         pad = Pad2D(pad: 1, mode: model.padding)
 
+        // Shapes first, to size the arenas.
         var dims: [[Int]] = [[3, height, width]]
-        var outputs: [DNNLBuffer?] = [nil]
         var (h, w) = (height, width)
-        for s in 1...max(1, last) where s <= last {
-            let c = try VGG19.channels(of: VGG19.stages[s].name)
+        for s in stride(from: 1, through: last, by: 1) {
+            if case .pool = VGG19.stages[s].stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
+            dims.append([try VGG19.channels(of: VGG19.stages[s].name), h, w])
+        }
+        self.dims = dims
+        var activationBytes = 64, paddedBytes = 64
+        for s in stride(from: 1, through: last, by: 1) {
+            activationBytes = max(activationBytes, try DNNLBuffer.bytes(dims: [1] + dims[s], .blocked16))
+            if case .conv(let i) = VGG19.stages[s].stage {
+                let c = model.convs[i].inChannels
+                paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, c, dims[s][1] + 2, dims[s][2] + 2],
+                                                                    i == 0 ? .nchw : .blocked16))
+            }
+        }
+        let activationArenas = [try DNNLArena(bytes: activationBytes), try DNNLArena(bytes: activationBytes)]
+        let scratch = try DNNLArena(bytes: paddedBytes)
+        // Activations are dead once the forward pass is over (masks, pooling workspaces and Gram
+        // features keep what the backward pass needs), so gradients ping-pong in the same two arenas.
+        let gradientArenas = activationArenas
+        arenaBytes = activationBytes * 2 + paddedBytes
+
+        var outputs: [DNNLBuffer?] = [nil]
+        if backward {
+            gradients[0] = (try DNNLBuffer(dims: [1, 3, height, width], .blocked16, in: gradientArenas[0]),
+                            try DNNLBuffer(dims: [1, 3, height, width], .blocked16, in: gradientArenas[1]))
+        }
+        for s in stride(from: 1, through: last, by: 1) {
+            let (c, h, w) = (dims[s][0], dims[s][1], dims[s][2])
+            let (inH, inW) = (dims[s - 1][1], dims[s - 1][2])
             switch VGG19.stages[s].stage {
             case .conv(let i):
                 try pad.check(h, w)
                 let first = i == 0
-                // conv1_1 reads 3 plain channels; oneDNN has no fast backward for that shape (its
-                // reference kernel took 0.25 s at 128x128), so that one runs on im2col + sgemm.
                 convs[s] = try DNNLConv(model.convs[i], height: h, width: w, source: first ? .nchw : .blocked16,
-                                        relu: true, algorithm: first ? .direct : algorithm, backward: backward && !first)
-                let key = [model.convs[i].inChannels, h + 2, w + 2]
-                if padded[key] == nil {
-                    padded[key] = try DNNLBuffer(dims: [1] + key, first ? .nchw : .blocked16)
+                                        gradientSource: .blocked16,
+                                        relu: true, algorithm: first ? .direct : algorithm, backward: backward)
+                padded[s] = try DNNLBuffer(dims: [1, model.convs[i].inChannels, h + 2, w + 2], first ? .nchw : .blocked16,
+                                           in: scratch)
+                // conv1_1 reads 3 plain channels but hands back its input gradient blocked (3 of 16
+                // lanes used): oneDNN has a JIT kernel for that, and only a slow reference one for NCHW.
+                if first && backward {
+                    paddedGradient1 = try DNNLBuffer(dims: [1, 3, h + 2, w + 2], .blocked16, in: scratch)
                 }
+                if backward { masks[s] = [UInt8](repeating: 0, count: (c * h * w + 7) / 8) }
             case .pool:
-                let pool = try DNNLPool(model.pooling, channels: c, height: h, width: w, backward: backward)
-                pools[s] = pool
-                (h, w) = (pool.outHeight, pool.outWidth)
+                pools[s] = try DNNLPool(model.pooling, channels: c, height: inH, width: inW, backward: backward)
             case .input:
                 break
             }
-            dims.append([c, h, w])
-            outputs.append(try DNNLBuffer(dims: [1, c, h, w], .blocked16))
-        }
-        self.dims = dims
-        self.outputs = outputs
-        if backward {
-            for d in Set(dims.dropFirst()) {
-                gradients[d] = (try DNNLBuffer(dims: [1] + d, .blocked16), try DNNLBuffer(dims: [1] + d, .blocked16))
+            outputs.append(try DNNLBuffer(dims: [1, c, h, w], .blocked16, in: activationArenas[s % 2]))
+            if backward {
+                gradients[s] = (try DNNLBuffer(dims: [1, c, h, w], .blocked16, in: gradientArenas[0]),
+                                try DNNLBuffer(dims: [1, c, h, w], .blocked16, in: gradientArenas[1]))
             }
         }
+        self.outputs = outputs
+        // One scratchpad for every primitive: they run one at a time.
+        let scratchBytes = max(convs.values.map(\.scratchpadBytes).max() ?? 0, pools.values.map(\.scratchpadBytes).max() ?? 0)
+        if scratchBytes > 0 {
+            let arena = try DNNLArena(bytes: scratchBytes)
+            for conv in convs.values { try conv.bindScratchpad(arena) }
+            for pool in pools.values { try pool.bindScratchpad(arena) }
+            arenaBytes += arena.bytes
+        }
+    }
+
+    /// Bytes held by oneDNN weights, arenas and masks.
+    public var memoryReport: String {
+        let w = convs.values.reduce(0) { $0 + $1.weightBytes }
+        let m = masks.values.reduce(0) { $0 + $1.count }
+        return "weights \(w >> 20) MiB, arenas \(arenaBytes >> 20) MiB, ReLU masks \(m >> 20) MiB"
     }
 
     /// The oneDNN implementation of each convolution, e.g. "conv1_2: jit:avx512_core / jit:avx512_core".
     public var implementations: [String] {
-        convs.keys.sorted().map { "\(VGG19.stages[$0].name): \(convs[$0]!.implementation) / \(convs[$0]!.backwardImplementation)" }
+        convs.keys.sorted().map {
+            "\(VGG19.stages[$0].name): \(convs[$0]!.implementation) / \(convs[$0]!.backwardImplementation), "
+                + "scratch \(convs[$0]!.scratchpadBytes >> 20) MiB"
+        }
     }
 
     // MARK: Forward
 
     public func forward(_ image: Tensor, layers: [String]) throws -> [Tensor] {
+        try run(image, layers: layers, grams: false)
+    }
+
+    public func grams(_ image: Tensor, layers: [String]) throws -> [Tensor] {
+        try run(image, layers: layers, grams: true)
+    }
+
+    /// Blocked copies of the outputs whose Gram matrices were taken, for their backward.
+    private var gramFeatures: [Int: DNNLBuffer] = [:]
+    private var lastGramStages: Set<Int> = []
+
+    /// The forward pass; returns the features of `layers` (NCHW), or their Gram matrices.
+    private func run(_ image: Tensor, layers: [String], grams: Bool) throws -> [Tensor] {
         guard image.shape == [1, 3, height, width] else {
             throw TensorError.shapeMismatch("this plan is for [1, 3, \(height), \(width)] images, got \(image.shape)")
         }
         let wanted = try layers.map { try VGG19.stageIndex(of: $0) }
-        guard let last = wanted.max(), last <= deepest else {
-            throw VGGError.layerNotLoaded(layers.first { (try? VGG19.stageIndex(of: $0)) ?? 0 > deepest } ?? "?",
-                                          deepest: VGG19.layerNames[deepest])
+        guard let last = wanted.max() else { return [] }
+        guard last <= deepest else {
+            throw VGGError.layerNotLoaded(VGG19.layerNames[last], deepest: VGG19.layerNames[deepest])
         }
         input = try model.inputLayer.forward(image)
-        for s in 1...max(1, last) where s <= last {
+        var features: [Int: Tensor] = [0: input]
+        for s in stride(from: 1, through: last, by: 1) {
             switch VGG19.stages[s].stage {
             case .conv:
-                let conv = convs[s]!
-                let source = padded[[conv.inChannels, dims[s][1] + 2, dims[s][2] + 2]]!
+                let source = padded[s]!
                 if s == 1 {
                     input.data.withUnsafeBufferPointer {
                         pad.forward($0.baseAddress!, source.pointer, planes: 3, h: height, w: width)
@@ -100,19 +169,37 @@ public final class VGGPlan: FeatureNetwork {
                     let (c, h, w) = (dims[s - 1][0], dims[s - 1][1], dims[s - 1][2])
                     pad.forward(outputs[s - 1]!.pointer, source.pointer, planes: c / 16, h: h, w: w, vector: 16)
                 }
-                try conv.forward(source: source, destination: outputs[s]!)
+                try convs[s]!.forward(source: source, destination: outputs[s]!)
+                if hasBackward {
+                    masks[s]!.withUnsafeMutableBufferPointer { outputs[s]!.positiveMask(into: $0.baseAddress!) }
+                }
             case .pool:
                 try pools[s]!.forward(source: outputs[s - 1]!, destination: outputs[s]!)
             case .input:
                 break
             }
+            // The arena is overwritten two stages later: take what the caller asked for now.
+            if wanted.contains(s) { features[s] = grams ? try gram(s) : nchw(s) }
         }
-        return try wanted.map { try feature($0) }
+        if grams { lastGramStages = Set(wanted) }
+        return wanted.map { features[$0]! }
     }
 
-    /// The output of stage `s` of the last forward pass, as an NCHW tensor.
-    func feature(_ s: Int) throws -> Tensor {
-        if s == 0 { return input }
+    /// The Gram matrix of stage `s`'s output (just computed); keeps the output for the backward pass.
+    private func gram(_ s: Int) throws -> Tensor {
+        guard s > 0 else { throw VGGError.invalidOption("'input' is the image itself, it has no Gram matrix here") }
+        let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
+        var g = Tensor(zeros: [1, c, c])
+        g.data.withUnsafeMutableBufferPointer { Blocked.gram(outputs[s]!.pointer, channels: c, pixels: m, into: $0.baseAddress!) }
+        if hasBackward {
+            if gramFeatures[s] == nil { gramFeatures[s] = try DNNLBuffer(dims: [1] + dims[s], .blocked16) }
+            gramFeatures[s]!.pointer.update(from: outputs[s]!.pointer, count: c * m)
+        }
+        return g
+    }
+
+    /// The output of stage `s` (just computed) as an NCHW tensor.
+    private func nchw(_ s: Int) -> Tensor {
         let (c, h, w) = (dims[s][0], dims[s][1], dims[s][2])
         var t = Tensor(zeros: [1, c, h, w])
         t.data.withUnsafeMutableBufferPointer { Blocked.toNCHW(outputs[s]!.pointer, $0.baseAddress!, channels: c, pixels: h * w) }
@@ -122,68 +209,80 @@ public final class VGGPlan: FeatureNetwork {
     // MARK: Backward
 
     public func backward(_ given: [String: Tensor]) throws -> Tensor {
-        guard !gradients.isEmpty else { throw VGGError.invalidOption("this plan was made without backward") }
+        let byStage = try gradientsByStage(given, shape: { [1] + self.dims[$0] })
+        return try backward(from: byStage.keys.max()) { s, grad, other, isTop in
+            guard let g = byStage[s] else { return }
+            let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
+            let target = isTop ? grad : other
+            g.data.withUnsafeBufferPointer { Blocked.fromNCHW($0.baseAddress!, target.pointer, channels: c, pixels: m) }
+            if !isTop { grad.add(other) }
+        }
+    }
+
+    public func backward(gramGradients given: [String: Tensor]) throws -> Tensor {
+        let byStage = try gradientsByStage(given, shape: { [1, self.dims[$0][0], self.dims[$0][0]] })
+        for s in byStage.keys where !lastGramStages.contains(s) {
+            throw VGGError.invalidOption("no Gram matrix was computed at '\(VGG19.layerNames[s])' in the last forward pass")
+        }
+        return try backward(from: byStage.keys.max()) { s, grad, _, isTop in
+            guard let dg = byStage[s] else { return }
+            let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
+            if isTop { grad.pointer.update(repeating: 0, count: grad.count) }
+            dg.data.withUnsafeBufferPointer {
+                Blocked.gramBackward(gramFeatures[s]!.pointer, channels: c, pixels: m, gradGram: $0.baseAddress!,
+                                     addInto: grad.pointer)
+            }
+        }
+    }
+
+    private func gradientsByStage(_ given: [String: Tensor], shape: (Int) -> [Int]) throws -> [Int: Tensor] {
+        guard hasBackward else { throw VGGError.invalidOption("this plan was made without backward") }
         var byStage: [Int: Tensor] = [:]
         for (name, g) in given {
             let s = try VGG19.stageIndex(of: name)
             guard s <= deepest, s > 0 else {
                 throw VGGError.invalidOption("gradient at '\(name)' is outside the planned layers conv1_1…\(VGG19.layerNames[deepest])")
             }
-            guard g.shape == [1] + dims[s] else {
-                throw TensorError.shapeMismatch("gradient for '\(name)' has shape \(g.shape), the layer [1, \(dims[s])]")
+            guard g.shape == shape(s) else {
+                throw TensorError.shapeMismatch("gradient for '\(name)' has shape \(g.shape), expected \(shape(s))")
             }
             byStage[s] = g
         }
-        guard let top = byStage.keys.max() else { return Tensor(zeros: [1, 3, height, width]) }
+        return byStage
+    }
 
-        // `grad` holds dL/d(output of stage s) in the blocked layout.
-        var grad = gradients[dims[top]]!.0
-        var imageGrad = Tensor(zeros: [1, 3, height, width])
+    /// Walks the stages from `top` down to the image. `inject(s, grad, spare, isTop)` adds the loss's
+    /// gradient at stage s into `grad` (which it must overwrite when `isTop`); `spare` is a free buffer
+    /// of the same shape.
+    private func backward(from top: Int?, inject: (Int, DNNLBuffer, DNNLBuffer, Bool) throws -> Void) throws -> Tensor {
+        guard let top else { return Tensor(zeros: [1, 3, height, width]) }
+        // `grad` holds dL/d(output of stage s) in the blocked layout; `side` is its arena.
+        var side = 0
+        var grad = gradients[top]!.0
         for s in stride(from: top, through: 1, by: -1) {
-            if let g = byStage[s] {
-                let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
-                if s == top {
-                    g.data.withUnsafeBufferPointer { Blocked.fromNCHW($0.baseAddress!, grad.pointer, channels: c, pixels: m) }
-                } else {
-                    let other = spare(for: s, besides: grad)
-                    g.data.withUnsafeBufferPointer { Blocked.fromNCHW($0.baseAddress!, other.pointer, channels: c, pixels: m) }
-                    grad.add(other)
-                }
-            }
+            try inject(s, grad, side == 0 ? gradients[s]!.1 : gradients[s]!.0, s == top)
+            let next = side == 0 ? gradients[s - 1]!.1 : gradients[s - 1]!.0
             switch VGG19.stages[s].stage {
             case .conv:
-                let conv = convs[s]!
-                grad.maskByPositive(outputs[s]!)
-                if s == 1 {
-                    var dOutput = Tensor(zeros: [1] + dims[1])
-                    dOutput.data.withUnsafeMutableBufferPointer {
-                        Blocked.toNCHW(grad.pointer, $0.baseAddress!, channels: dims[1][0], pixels: height * width)
-                    }
-                    let shape = [1, 3, height, width]
-                    let dInput = try model.convs[0].backwardData(inputShape: shape, gradOutput: dOutput)
-                    imageGrad = try model.inputLayer.backwardData(inputShape: shape, gradOutput: dInput)
-                } else {
-                    let source = padded[[conv.inChannels, dims[s][1] + 2, dims[s][2] + 2]]!
-                    try conv.backwardData(gradOutput: grad, gradSource: source)
-                    let next = spare(for: s - 1, besides: grad)
-                    let (c, h, w) = (dims[s - 1][0], dims[s - 1][1], dims[s - 1][2])
-                    pad.backward(source.pointer, next.pointer, planes: c / 16, h: h, w: w, vector: 16)
-                    grad = next
-                }
+                masks[s]!.withUnsafeBufferPointer { grad.applyMask($0.baseAddress!) }
+                let source = s == 1 ? paddedGradient1! : padded[s]!
+                try convs[s]!.backwardData(gradOutput: grad, gradSource: source)
+                let (c, h, w) = (dims[s - 1][0], dims[s - 1][1], dims[s - 1][2])
+                pad.backward(source.pointer, next.pointer, planes: (c + 15) / 16, h: h, w: w, vector: 16)
             case .pool:
-                let next = spare(for: s - 1, besides: grad)
                 try pools[s]!.backward(gradOutput: grad, gradSource: next)
-                grad = next
             case .input:
                 break
             }
+            grad = next
+            side = 1 - side
         }
-        return imageGrad
-    }
-
-    /// A gradient buffer for stage `s`'s output that is not `busy`.
-    private func spare(for s: Int, besides busy: DNNLBuffer) -> DNNLBuffer {
-        let pair = gradients[dims[s]]!
-        return pair.0 === busy ? pair.1 : pair.0
+        // grad is dL/d(input transform's output), 3 channels in the first lanes of one block.
+        var dInput = Tensor(zeros: [1, 3, height, width])
+        let m = height * width
+        dInput.data.withUnsafeMutableBufferPointer { d in
+            for p in 0..<m { for c in 0..<3 { d[c * m + p] = grad.pointer[p * 16 + c] } }
+        }
+        return try model.inputLayer.backwardData(inputShape: [1, 3, height, width], gradOutput: dInput)
     }
 }

@@ -20,11 +20,14 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Flag(help: "Print the oneDNN implementation and memory of each layer.")
+    var verbose = false
+
     @Flag(help: "Time the plain-tensor reference implementation (im2col + OpenBLAS) instead of oneDNN.")
     var reference = false
 
     @Option(help: "oneDNN convolution algorithm: direct, winograd or auto.")
-    var algorithm: ConvAlgorithm = .direct
+    var algorithm: ConvAlgorithm = .winograd
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
@@ -53,6 +56,10 @@ struct Bench: ParsableCommand {
             let network: FeatureNetwork = reference
                 ? ReferenceNetwork(model: model)
                 : try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
+            if verbose, let plan = network as? VGGPlan {
+                print(plan.memoryReport)
+                for line in plan.implementations { print("  " + line) }
+            }
             let loss = try TextureLoss(network: network, source: source, layers: layers)
             _ = try loss.evaluate(network, image)  // warm-up: first-touch of buffers, library init
             let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: ["pool4"]) }

@@ -2,7 +2,6 @@ import ArgumentParser
 import TxnTensor
 
 /// The `txn` command line: texture synthesis as a notebook of commands.
-@main
 struct Txn: ParsableCommand {
     static let version = "0.1.0"
 
@@ -11,8 +10,9 @@ struct Txn: ParsableCommand {
         abstract: "Texture synthesis with VGG-19 Gram matrices (Gatys et al. 2015), on the CPU.",
         discussion: """
             The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`).
-            Environment: TXN_MODELS_DIR overrides where weights are looked up; OPENBLAS_CORETYPE and
-            OMP_NUM_THREADS are set by txn itself unless you set them.
+            Environment: TXN_MODELS_DIR overrides where weights are looked up. txn sets
+            OMP_WAIT_POLICY=PASSIVE for itself unless you set it (idle OpenMP threads must not spin
+            against txn's own threads).
             """,
         version: "txn \(version)",
         subcommands: [Synth.self, Bench.self, Features.self]

@@ -168,3 +168,28 @@ final class ReLUGramPadTests: XCTestCase {
         for i in one.data.indices { XCTAssertEqual(one.data[i], two.data[i], accuracy: 1e-5) }
     }
 }
+
+final class BlockedLayoutTests: XCTestCase {
+    func testGramAndItsBackwardMatchTheNCHWVersions() throws {
+        var rng = TestRNG(10)
+        let (c, h, w) = (48, 5, 7), m = h * w
+        let f = rng.tensor([1, c, h, w]), dg = rng.tensor([1, c, c])
+        var blocked = [Float](repeating: 0, count: c * m)
+        f.data.withUnsafeBufferPointer { Blocked.fromNCHW($0.baseAddress!, &blocked, channels: c, pixels: m) }
+        var back = [Float](repeating: 0, count: c * m)
+        Blocked.toNCHW(blocked, &back, channels: c, pixels: m)
+        XCTAssertEqual(back, f.data)
+
+        var g = [Float](repeating: 0, count: c * c)
+        Blocked.gram(blocked, channels: c, pixels: m, into: &g)
+        let reference = try Gram.forward(f)
+        for i in g.indices { XCTAssertEqual(g[i], reference.data[i], accuracy: 1e-5) }
+
+        var df = [Float](repeating: 0, count: c * m)
+        dg.data.withUnsafeBufferPointer { Blocked.gramBackward(blocked, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df) }
+        var dfNCHW = [Float](repeating: 0, count: c * m)
+        Blocked.toNCHW(df, &dfNCHW, channels: c, pixels: m)
+        let expected = try Gram.backward(features: f, gradGram: dg)
+        for i in dfNCHW.indices { XCTAssertEqual(dfNCHW[i], expected.data[i], accuracy: 1e-5) }
+    }
+}

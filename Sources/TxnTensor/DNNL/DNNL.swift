@@ -68,39 +68,63 @@ func memoryDesc(_ dims: [Int], _ format: DNNLFormat) throws -> dnnl_memory_desc_
     return md
 }
 
-/// A oneDNN memory over a 64-byte aligned buffer that txn owns, so buffers are allocated once per
-/// plan and reused across iterations.
+/// A 64-byte aligned block of memory that several `DNNLBuffer`s may view in turn, so that buffers
+/// whose lifetimes never overlap (ping-pong activations, scratch) share one allocation.
+public final class DNNLArena: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let bytes: Int
+
+    public init(bytes: Int) throws {
+        let size = max(64, (bytes + 63) & ~63)
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, size) == 0, let raw else {
+            throw DNNLError(status: dnnl_out_of_memory, context: "allocating \(size) bytes")
+        }
+        memset(raw, 0, size)
+        pointer = raw.bindMemory(to: Float.self, capacity: size / 4)
+        self.bytes = size
+    }
+
+    deinit { free(pointer) }
+}
+
+/// A oneDNN memory over memory that txn owns (its own arena, or a shared one), so buffers are
+/// allocated once per plan and reused across iterations.
 public final class DNNLBuffer: @unchecked Sendable {
     var desc: dnnl_memory_desc_t
     let memory: dnnl_memory_t
-    public let pointer: UnsafeMutablePointer<Float>
+    let arena: DNNLArena
+    public var pointer: UnsafeMutablePointer<Float> { arena.pointer }
     /// Floats in the buffer, including any padding of the layout.
     public let count: Int
 
-    init(_ desc: dnnl_memory_desc_t) throws {
+    /// A buffer in `arena` (which must be large enough), or in an arena of its own.
+    init(_ desc: dnnl_memory_desc_t, in arena: DNNLArena? = nil) throws {
         self.desc = desc
-        let bytes = max(64, dnnl_memory_desc_get_size(&self.desc))
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            throw DNNLError(status: dnnl_out_of_memory, context: "allocating \(bytes) bytes")
+        let bytes = dnnl_memory_desc_get_size(&self.desc)
+        let arena = try arena ?? DNNLArena(bytes: bytes)
+        guard bytes <= arena.bytes else {
+            throw DNNLError(status: dnnl_invalid_arguments, context: "a \(bytes)-byte buffer in a \(arena.bytes)-byte arena")
         }
-        memset(raw, 0, bytes)
-        pointer = raw.bindMemory(to: Float.self, capacity: bytes / 4)
+        self.arena = arena
         count = bytes / 4
         var m: dnnl_memory_t?
         let context = try DNNLContext.shared()
-        try dnnlCheck(dnnl_memory_create(&m, &self.desc, context.engine, raw), "creating a memory")
+        try dnnlCheck(dnnl_memory_create(&m, &self.desc, context.engine, arena.pointer), "creating a memory")
         memory = m!
     }
 
-    public convenience init(dims: [Int], _ format: DNNLFormat) throws {
-        try self.init(memoryDesc(dims, format))
+    public convenience init(dims: [Int], _ format: DNNLFormat, in arena: DNNLArena? = nil) throws {
+        try self.init(memoryDesc(dims, format), in: arena)
     }
 
-    deinit {
-        dnnl_memory_destroy(memory)
-        free(pointer)
+    /// Bytes a buffer of these dims and format needs.
+    public static func bytes(dims: [Int], _ format: DNNLFormat) throws -> Int {
+        var d = try memoryDesc(dims, format)
+        return dnnl_memory_desc_get_size(&d)
     }
+
+    deinit { dnnl_memory_destroy(memory) }
 
     func sameLayout(as other: dnnl_memory_desc_t) -> Bool {
         var o = other
@@ -109,10 +133,27 @@ public final class DNNLBuffer: @unchecked Sendable {
 }
 
 /// A created primitive and its descriptor.
+///
+/// Primitives are created with a user-managed scratchpad: this oneDNN build allows concurrent
+/// execution, so a library-managed scratchpad would be one allocation per primitive held for its
+/// lifetime (Winograd's transformed tiles are tens of MiB each). Instead a plan binds every
+/// primitive to one shared arena (`bindScratchpad`).
 final class DNNLPrimitive: @unchecked Sendable {
     let pd: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
     let name: String
+    private var scratchpad: DNNLBuffer?
+
+    /// Bytes of scratch memory this primitive needs while it runs.
+    var scratchpadBytes: Int {
+        var md = desc(dnnl_query_scratchpad_md)
+        return dnnl_memory_desc_get_size(&md)
+    }
+
+    /// Uses `arena` (shared with other primitives that never run at the same time) as scratch memory.
+    func bindScratchpad(_ arena: DNNLArena) throws {
+        scratchpad = scratchpadBytes > 0 ? try DNNLBuffer(desc(dnnl_query_scratchpad_md), in: arena) : nil
+    }
 
     /// Takes ownership of `pd`.
     init(pd: dnnl_primitive_desc_t, name: String) throws {
@@ -148,7 +189,9 @@ final class DNNLPrimitive: @unchecked Sendable {
 
     func execute(_ args: [(Int32, DNNLBuffer)]) throws {
         let context = try DNNLContext.shared()
+        if scratchpad == nil && scratchpadBytes > 0 { try bindScratchpad(DNNLArena(bytes: scratchpadBytes)) }
         var list = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.memory) }
+        if let scratchpad { list.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad.memory)) }
         try dnnlCheck(dnnl_primitive_execute(primitive, context.stream, Int32(list.count), &list), "running \(name)")
         try dnnlCheck(dnnl_stream_wait(context.stream), "waiting for \(name)")
     }
@@ -165,9 +208,14 @@ final class DNNLPrimitive: @unchecked Sendable {
     static func create(_ opDesc: UnsafeRawPointer, attr: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil,
                        name: String) throws -> DNNLPrimitive {
         let context = try DNNLContext.shared()
+        var ownAttr: dnnl_primitive_attr_t?
+        if attr == nil { try dnnlCheck(dnnl_primitive_attr_create(&ownAttr), "attributes") }
+        defer { if ownAttr != nil { dnnl_primitive_attr_destroy(ownAttr) } }
+        let attributes = attr ?? ownAttr
+        try dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
         var pd: dnnl_primitive_desc_t?
         try dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc.assumingMemoryBound(to: dnnl_op_desc_t.self),
-                                                 attr, context.engine, hint?.pd), "describing \(name)")
+                                                 attributes, context.engine, hint?.pd), "describing \(name)")
         return try DNNLPrimitive(pd: pd!, name: name)
     }
 }

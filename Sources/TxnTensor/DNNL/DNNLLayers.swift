@@ -30,8 +30,9 @@ public final class DNNLConv: @unchecked Sendable {
     let bias: DNNLBuffer
 
     /// - Parameters: height, width: the output size (input is height+k-1 by width+k-1).
-    public init(_ conv: Conv2D, height: Int, width: Int, source: DNNLFormat, relu: Bool,
-                algorithm: ConvAlgorithm, backward: Bool) throws {
+    /// - Parameter gradientSource: layout of the input gradient (default: that of the input).
+    public init(_ conv: Conv2D, height: Int, width: Int, source: DNNLFormat, gradientSource: DNNLFormat? = nil,
+                relu: Bool, algorithm: ConvAlgorithm, backward: Bool) throws {
         let (inChannels, outChannels, k) = (conv.inChannels, conv.outChannels, conv.kernel)
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -73,7 +74,7 @@ public final class DNNLConv: @unchecked Sendable {
         conv.bias.data.withUnsafeBufferPointer { bias.pointer.update(from: $0.baseAddress!, count: $0.count) }
 
         if backward {
-            var diffSrc = try memoryDesc([1, inChannels, height + pad, width + pad], source)
+            var diffSrc = try memoryDesc([1, inChannels, height + pad, width + pad], gradientSource ?? source)
             var diffDst = try memoryDesc([1, outChannels, height, width], .blocked16)
             var bw = try memoryDesc([outChannels, inChannels, k, k], .any)
             var bdesc = dnnl_convolution_desc_t()
@@ -93,6 +94,14 @@ public final class DNNLConv: @unchecked Sendable {
     }
 
     public var implementation: String { forwardPrimitive.implementation }
+    /// Scratch memory the largest of its primitives needs.
+    public var scratchpadBytes: Int { max(forwardPrimitive.scratchpadBytes, backwardPrimitive?.scratchpadBytes ?? 0) }
+    public func bindScratchpad(_ arena: DNNLArena) throws {
+        try forwardPrimitive.bindScratchpad(arena)
+        try backwardPrimitive?.bindScratchpad(arena)
+    }
+    /// Bytes of weights held in oneDNN's layouts (Winograd-transformed weights are 4x the plain size).
+    public var weightBytes: Int { 4 * (weights.count + (backwardWeights === weights ? 0 : backwardWeights?.count ?? 0)) }
     public var backwardImplementation: String { backwardPrimitive?.implementation ?? "-" }
 
     public func forward(source: DNNLBuffer, destination: DNNLBuffer) throws {
@@ -149,6 +158,12 @@ public final class DNNLPool: @unchecked Sendable {
         }
     }
 
+    public var scratchpadBytes: Int { max(forwardPrimitive.scratchpadBytes, backwardPrimitive?.scratchpadBytes ?? 0) }
+    public func bindScratchpad(_ arena: DNNLArena) throws {
+        try forwardPrimitive.bindScratchpad(arena)
+        try backwardPrimitive?.bindScratchpad(arena)
+    }
+
     public func forward(source: DNNLBuffer, destination: DNNLBuffer) throws {
         var args = [(DNNL_ARG_SRC, source), (DNNL_ARG_DST, destination)]
         if let workspace { args.append((DNNL_ARG_WORKSPACE, workspace)) }
@@ -185,10 +200,42 @@ public enum Blocked {
 }
 
 extension DNNLBuffer {
-    /// Zeroes the gradient where the ReLU output is not positive (any layout, same for both).
-    public func maskByPositive(_ output: DNNLBuffer) {
-        let g = pointer, y = output.pointer
-        parallelRanges(count, minChunk: 1 << 15) { r in for i in r where y[i] <= 0 { g[i] = 0 } }
+    /// Records where the values are positive, one bit per value (`(count + 7) / 8` bytes): all that
+    /// ReLU's backward needs, at 1/32 of the memory of keeping the activations.
+    public func positiveMask(into mask: UnsafeMutablePointer<UInt8>) {
+        let y = UnsafeRawPointer(pointer), n = count
+        let weights = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+        parallelRanges(n / 8, minChunk: 1 << 12) { r in
+            for b in r {
+                let v = y.loadUnaligned(fromByteOffset: 32 * b, as: SIMD8<Float>.self)
+                mask[b] = UInt8(SIMD8<UInt32>(repeating: 0).replacing(with: weights, where: v .> 0).wrappedSum())
+            }
+        }
+        if n % 8 != 0 {
+            var bits: UInt8 = 0
+            for k in 0..<(n % 8) where pointer[n - n % 8 + k] > 0 { bits |= 1 << k }
+            mask[n / 8] = bits
+        }
+    }
+
+    /// Zeroes the gradient where the mask bit is 0 (ReLU's backward): each mask byte selects, from a
+    /// table, the 8 lane masks that are ANDed with the gradient's bits.
+    public func applyMask(_ mask: UnsafePointer<UInt8>) {
+        let g = UnsafeMutableRawPointer(pointer), n = count
+        maskTable.withUnsafeBufferPointer { table in
+            parallelRanges(n / 8, minChunk: 1 << 12) { r in
+                for b in r {
+                    let bits = Int(mask[b])
+                    if bits == 0xFF { continue }
+                    let v = g.loadUnaligned(fromByteOffset: 32 * b, as: SIMD8<UInt32>.self)
+                    g.storeBytes(of: v & table[bits], toByteOffset: 32 * b, as: SIMD8<UInt32>.self)
+                }
+            }
+        }
+        if n % 8 != 0 {
+            let bits = mask[n / 8]
+            for k in 0..<(n % 8) where bits & (1 << k) == 0 { pointer[n - n % 8 + k] = 0 }
+        }
     }
 
     /// self += other, elementwise (same layout).
@@ -196,4 +243,44 @@ extension DNNLBuffer {
         let a = pointer, b = other.pointer
         parallelRanges(count, minChunk: 1 << 15) { r in for i in r { a[i] += b[i] } }
     }
+}
+
+extension Blocked {
+    /// G = F Fᵀ / M straight from the blocked layout: block (a, b) of G is A_aᵀ A_b / M, where A_a is
+    /// the M x 16 matrix of channel block a. Saves copying features to NCHW at every evaluation.
+    public static func gram(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int, into g: UnsafeMutablePointer<Float>) {
+        let blocks = c / 16, scale = 1 / Float(m)
+        for a in 0..<blocks {
+            for b in a..<blocks {
+                sgemm(transA: true, m: 16, n: 16, k: m, alpha: scale, f + a * m * 16, lda: 16, f + b * m * 16, ldb: 16,
+                      g + a * 16 * c + b * 16, ldc: c)
+            }
+        }
+        for i in 0..<c { for j in 0..<i { g[i * c + j] = g[j * c + i] } }
+    }
+
+    /// dF += (dG + dGᵀ) F / M in the blocked layout, given dG (C x C).
+    public static func gramBackward(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int,
+                                    gradGram dg: UnsafePointer<Float>, addInto df: UnsafeMutablePointer<Float>) {
+        var sym = [Float](repeating: 0, count: c * c)
+        let scale = 1 / Float(m)
+        for i in 0..<c { for j in 0..<c { sym[i * c + j] = (dg[i * c + j] + dg[j * c + i]) * scale } }
+        let blocks = c / 16
+        sym.withUnsafeBufferPointer { s in
+            // dA_a (M x 16) += Σ_b A_b (M x 16) · S[b rows, a columns] (16 x 16); S is symmetric.
+            parallelFor(blocks) { a in
+                for b in 0..<blocks {
+                    sgemm(m: m, n: 16, k: 16, f + b * m * 16, lda: 16, s.baseAddress! + b * 16 * c + a * 16, ldb: c,
+                          beta: 1, df + a * m * 16, ldc: 16)
+                }
+            }
+        }
+    }
+}
+
+/// maskTable[byte] has lane k all ones when bit k of byte is set, else zero.
+private let maskTable: [SIMD8<UInt32>] = (0..<256).map { byte in
+    var lanes = SIMD8<UInt32>(repeating: 0)
+    for k in 0..<8 where byte & (1 << k) != 0 { lanes[k] = .max }
+    return lanes
 }
