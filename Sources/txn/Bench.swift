@@ -1,13 +1,20 @@
 import ArgumentParser
 import Foundation
+import TxnImage
 import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
-/// Times the texture model: forward to pool4, one loss evaluation (forward + backward), per size.
+/// Times the texture model, per square size: forward to pool4, one loss evaluation (forward +
+/// backward), one L-BFGS iteration, with achieved GFLOP/s and the peak memory of the process.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmark VGG-19 forward and forward+backward up to pool4 (use a release build).")
+        abstract: "Benchmark VGG-19 forward, forward+backward and L-BFGS iterations up to pool4 (use a release build).",
+        discussion: """
+            Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs.
+            GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed
+            the machine's peak); forward+backward counts backward-data as costing the same as forward.
+            """)
 
     @OptionGroup var numeric: NumericOptions
 
@@ -16,6 +23,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Timed repetitions per measurement (the median is reported).")
     var repeats: Int = 5
+
+    @Option(help: "L-BFGS iterations timed per size.")
+    var iterations: Int = 10
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
@@ -26,11 +36,15 @@ struct Bench: ParsableCommand {
     @Flag(help: "Time the plain-tensor reference implementation (im2col + OpenBLAS) instead of oneDNN.")
     var reference = false
 
-    @Option(help: "oneDNN convolution algorithm: direct, winograd or auto.")
+    @Option(help: "oneDNN convolution algorithm: winograd, direct or auto.")
     var algorithm: ConvAlgorithm = .winograd
+
+    @Flag(help: .hidden)
+    var child = false
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard iterations >= 2 else { throw ValidationError("--iterations must be at least 2") }
         _ = try parsedSizes()
     }
 
@@ -45,45 +59,103 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         numeric.apply()
+        if child {
+            let r = try measure(size: try parsedSizes()[0])
+            print(Self.jsonObject(r))
+            return
+        }
         let warnings = Machine.busyProcesses()
-        if !json { for w in warnings { print("warning: \(w)") } }
-        let layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
-        let model = try VGG19.load(numeric.weightsPath, upTo: "pool4")
+        if !json {
+            for w in warnings { print("warning: \(w)") }
+            print("txn bench: \(Threads.count) threads, \(reference ? "reference (im2col + OpenBLAS)" : "oneDNN \(algorithm)"), "
+                + "median of \(repeats); each size in its own process")
+        }
         var results: [(Int, [String: Double])] = []
         for size in try parsedSizes() {
-            let source = Tensor(shape: [1, 3, size, size]) { i in Float((i * 7919) % 256) / 255 }
-            let image = Tensor(shape: [1, 3, size, size]) { i in Float((i * 104_729) % 256) / 255 }
-            let network: FeatureNetwork = reference
-                ? ReferenceNetwork(model: model)
-                : try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
-            if verbose, let plan = network as? VGGPlan {
-                print(plan.memoryReport)
-                for line in plan.implementations { print("  " + line) }
-            }
-            let loss = try TextureLoss(network: network, source: source, layers: layers)
-            _ = try loss.evaluate(network, image)  // warm-up: first-touch of buffers, library init
-            let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: ["pool4"]) }
-            let eval = try Machine.median(repeats) { _ in _ = try loss.evaluate(network, image) }
-            let flops = Machine.vggFlops(size: size, upTo: 12)
-            var r: [String: Double] = [
-                "forward_s": forward, "eval_s": eval,
-                "gflops": 2 * flops / eval / 1e9,  // backward-data costs about as much as forward
-                "peak_rss_mib": Machine.peakRSSMiB(),
-            ]
-            r["forward_gflops"] = flops / forward / 1e9
+            let r = try runChild(size: size)
             results.append((size, r))
             if !json {
-                print(String(format: "%4d x %-4d forward %.3f s (%.0f GFLOP/s)  forward+backward %.3f s (%.0f GFLOP/s)  peak RSS %.0f MiB",
-                             size, size, forward, r["forward_gflops"]!, eval, r["gflops"]!, r["peak_rss_mib"]!))
+                print(String(format: "%4d x %-4d forward %.3f s  forward+backward %.3f s (%.0f GFLOP/s)  L-BFGS iteration %.3f s  peak RSS %.0f MiB",
+                             size, size, r["forward_s"]!, r["eval_s"]!, r["gflops"]!, r["iter_s"]!, r["peak_rss_mib"]!))
             }
         }
         if json {
-            let sizesJSON = results.map { size, r in
-                "\"\(size)\": {" + r.keys.sorted().map { "\"\($0)\": \(String(format: "%.6g", r[$0]!))" }.joined(separator: ", ") + "}"
-            }.joined(separator: ", ")
+            let sizesJSON = results.map { "\"\($0.0)\": \(Self.jsonObject($0.1))" }.joined(separator: ", ")
             let warn = warnings.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")
-            print("{\"threads\": \(Threads.count), \"sizes\": {\(sizesJSON)}, \"warnings\": [\(warn)]}")
+            print("{\"threads\": \(Threads.count), \"algorithm\": \"\(reference ? "reference" : algorithm.rawValue)\", "
+                + "\"sizes\": {\(sizesJSON)}, \"warnings\": [\(warn)]}")
         }
+    }
+
+    static func jsonObject(_ r: [String: Double]) -> String {
+        "{" + r.keys.sorted().map { "\"\($0)\": \(String(format: "%.6g", r[$0]!))" }.joined(separator: ", ") + "}"
+    }
+
+    /// Runs one size in a fresh process (this executable) and reads its JSON line.
+    func runChild(size: Int) throws -> [String: Double] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        var args = ["bench", "--child", "--sizes", "\(size)", "--repeats", "\(repeats)", "--iterations", "\(iterations)",
+                    "--algorithm", algorithm.rawValue, "--threads", "\(Threads.count)", "--weights", numeric.weightsPath]
+        if reference { args.append("--reference") }
+        if verbose { args.append("--verbose") }
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        for line in lines.dropLast() { print(line) }
+        guard process.terminationStatus == 0, let last = lines.last,
+              let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Double] else {
+            throw ValidationError("benchmark of size \(size) failed (exit \(process.terminationStatus))")
+        }
+        return object
+    }
+
+    func measure(size: Int) throws -> [String: Double] {
+        let layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
+        let model = try VGG19.load(numeric.weightsPath, upTo: "pool4")
+        // Deterministic, texture-like inputs: no file needed.
+        let source = Tensor(shape: [1, 3, size, size]) { i in Float((i * 7919) % 256) / 255 }
+        let image = Tensor(shape: [1, 3, size, size]) { i in Float((i * 104_729) % 256) / 255 }
+        // Scoped so that the network is gone before the synthesis plans its own: the peak RSS is then
+        // that of a real run, not of two plans at once.
+        let (forward, eval): (Double, Double) = try {
+        let network: FeatureNetwork = reference
+            ? ReferenceNetwork(model: model)
+            : try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
+        if verbose, let plan = network as? VGGPlan {
+            print(plan.memoryReport)
+            for line in plan.implementations { print("  " + line) }
+        }
+        let loss = try TextureLoss(network: network, source: source, layers: layers)
+        _ = try loss.evaluate(network, image)  // warm-up: first touch of buffers, JIT kernels
+        let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: ["pool4"]) }
+        let eval = try Machine.median(repeats) { _ in _ = try loss.evaluate(network, image) }
+        return (forward, eval)
+        }()
+
+        // L-BFGS iterations of a real synthesis at this size (time from iteration 1 to the last).
+        var options = SynthesisOptions()
+        (options.width, options.height) = (size, size)
+        options.steps = iterations
+        options.algorithm = algorithm
+        options.measureDistance = false
+        let sourceImage = Image(width: size, height: size, pixels: source.data)
+        let synthesizer = try Synthesizer(model: model, source: sourceImage, options: options)
+        var first = 0.0, last = 0.0
+        _ = try synthesizer.run(progress: { p in
+            if p.iteration == 1 { first = p.elapsed }
+            last = p.elapsed
+        })
+        let iteration = (last - first) / Double(iterations - 1)
+
+        let flops = Machine.vggFlops(size: size, upTo: 12)
+        return ["forward_s": forward, "eval_s": eval, "iter_s": iteration,
+                "gflops": 2 * flops / eval / 1e9, "forward_gflops": flops / forward / 1e9,
+                "peak_rss_mib": Machine.peakRSSMiB()]
     }
 }
 
