@@ -1,0 +1,1 @@
+// The txn notebook language.

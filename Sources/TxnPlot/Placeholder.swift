@@ -1,0 +1,1 @@
+// Plots rendered to images: see Plot.swift.

@@ -1,0 +1,3 @@
+import XCTest
+@testable import TxnNotebook
+final class PlaceholderTxnNotebookTests: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import TxnPlot
+final class PlaceholderTxnPlotTests: XCTestCase { func testBuilds() {} }
