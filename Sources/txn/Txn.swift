@@ -1,21 +1,24 @@
 import ArgumentParser
+import TxnNotebook
 import TxnTensor
 
 /// The `txn` command line: texture synthesis as a notebook of commands.
 struct Txn: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = txnVersion
 
     static let configuration = CommandConfiguration(
         commandName: "txn",
-        abstract: "Texture synthesis with VGG-19 Gram matrices (Gatys et al. 2015), on the CPU.",
+        abstract: "Texture synthesis with VGG-19 Gram matrices (Gatys et al. 2015), on the CPU, as a notebook.",
         discussion: """
+            txn FILE.txn runs a notebook; txn alone starts an interactive session; txn -c 'statements' runs one-liners.
             The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`).
             Environment: TXN_MODELS_DIR overrides where weights are looked up. txn sets
             OMP_WAIT_POLICY=PASSIVE for itself unless you set it (idle OpenMP threads must not spin
             against txn's own threads).
             """,
         version: "txn \(version)",
-        subcommands: [Synth.self, Bench.self, Features.self]
+        subcommands: [NotebookCommand.self, Synth.self, Bench.self, Features.self],
+        defaultSubcommand: NotebookCommand.self
     )
 }
 

@@ -1,0 +1,75 @@
+import Foundation
+import TxnVGG
+import TxnSynthesis
+import TxnTensor
+
+func sessionCommands() -> [CommandSpec] {
+    [
+        CommandSpec(
+            name: "set", summary: "session settings: threads, seed, progress interval",
+            keys: [ParamSpec("threads", .integer, default: "all cores", "threads for convolutions and BLAS"),
+                   ParamSpec("seed", .integer, default: "0", "default random seed"),
+                   ParamSpec("every", .integer, default: "10", "progress every N iterations")],
+            example: "set threads=2 seed=42",
+            run: { args, interp in
+                // Checked all first, so a bad value changes nothing.
+                let threads = args.has("threads") ? try args.int("threads", range: 1...1024) : nil
+                let seed = args.has("seed") ? try args.int("seed", range: 0...Int(Int32.max)) : nil
+                let every = args.has("every") ? try args.int("every", range: 1...1_000_000) : nil
+                if let threads { Threads.count = threads }
+                if let seed { interp.seed = UInt64(seed) }
+                if let every { interp.progressEvery = every }
+                interp.print("threads \(Threads.count), seed \(interp.seed), progress every \(interp.progressEvery)")
+                return .none
+            }),
+
+        CommandSpec(
+            name: "help", summary: "list the commands, or explain one",
+            positional: [ParamSpec("command", .any, default: "-", "a command name")],
+            example: "help optimize",
+            run: { args, interp in
+                guard let (value, ref) = args.value("command") else {
+                    interp.print("commands (help NAME for one; statements: `x = command args key=value`, `param size = 256`, `time statement`):")
+                    for c in interp.commands { interp.print("  \(pad(c.name, 11)) \(c.summary)") }
+                    return .none
+                }
+                let name: String
+                switch value {
+                case .word(let w), .string(let w): name = w
+                default: throw CommandError("command: expected a command name", at: ref)
+                }
+                guard let spec = interp.commandsByName[name] else {
+                    let s = nearest(name, in: interp.commandNames).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw CommandError("no command '\(name)'\(s)", at: ref)
+                }
+                interp.output.write(spec.help)
+                return .none
+            }),
+
+        CommandSpec(
+            name: "run", summary: "run another notebook in this session (its variables stay)",
+            positional: [ParamSpec("path", .path, "a .txn file")],
+            example: "run \"tileable.txn\"",
+            run: { args, interp in
+                let path = interp.inputPath(try args.string("path"))
+                guard interp.fileStack.count < 16 else { throw CommandError("notebooks run each other too deeply (16 levels)", at: .position(0)) }
+                guard let source = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw CommandError("cannot read \(interp.displayPath(path))", at: .position(0))
+                }
+                let savedBase = interp.baseDirectory
+                interp.baseDirectory = (path as NSString).deletingLastPathComponent
+                defer { interp.baseDirectory = savedBase }
+                let errors = interp.run(source: source, file: interp.displayPath(path))
+                if let first = errors.first { throw CommandError("\(interp.displayPath(path)) stopped at line \(first.location.line)", at: .position(0)) }
+                return .none
+            }),
+
+        CommandSpec(
+            name: "quit", summary: "end the session",
+            example: "quit",
+            run: { _, interp in
+                interp.requestQuit()
+                return .none
+            }),
+    ]
+}

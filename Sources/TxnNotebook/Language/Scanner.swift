@@ -1,0 +1,173 @@
+/// Turns notebook source into tokens, clox-style: one pass over the characters, every token
+/// knowing its line and column so that errors can point at it.
+public struct Scanner {
+    private let chars: [Character]
+    private let file: String
+    private let lines: [String]
+    private var index = 0
+    private var line = 1
+    private var column = 1
+
+    public init(_ source: String, file: String) {
+        chars = Array(source)
+        self.file = file
+        lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// All tokens, ending with `.end`; the first malformed token is an error.
+    public mutating func scanAll() throws -> [Token] {
+        var tokens: [Token] = []
+        while true {
+            let t = try next()
+            tokens.append(t)
+            if t.kind == .end { return tokens }
+        }
+    }
+
+    private var atEnd: Bool { index >= chars.count }
+    private func peek(_ offset: Int = 0) -> Character? {
+        index + offset < chars.count ? chars[index + offset] : nil
+    }
+
+    private mutating func advance() -> Character {
+        let c = chars[index]
+        index += 1
+        if c == "\n" { line += 1; column = 1 } else { column += 1 }
+        return c
+    }
+
+    func error(_ message: String, at location: SourceLocation) -> Diagnostic {
+        Diagnostic(file: file, location: location, message: message,
+                   sourceLine: location.line <= lines.count ? lines[location.line - 1] : "")
+    }
+
+    public mutating func next() throws -> Token {
+        // Spaces, tabs, carriage returns and a backslash before a newline (line continuation).
+        while let c = peek() {
+            if c == " " || c == "\t" || c == "\r" { _ = advance(); continue }
+            if c == "\\", peek(1) == "\n" { _ = advance(); _ = advance(); continue }
+            break
+        }
+        let start = SourceLocation(line: line, column: column)
+        let startIndex = index
+        func token(_ kind: TokenKind) -> Token {
+            let text = String(chars[startIndex..<index])
+            return Token(kind: kind, text: text, location: SourceLocation(line: start.line, column: start.column, length: text.count))
+        }
+        guard !atEnd else { return token(.end) }
+        let c = advance()
+        switch c {
+        case "\n": return token(.newline)
+        case ";": return token(.semicolon)
+        case "=": return token(.equals)
+        case ",": return token(.comma)
+        case "[": return token(.leftBracket)
+        case "]": return token(.rightBracket)
+        case "#":
+            while let d = peek(), d != "\n" { _ = advance() }
+            var text = String(chars[(startIndex + 1)..<index])
+            if text.hasPrefix(" ") { text.removeFirst() }
+            return token(.comment(text))
+        case "\"", "'":
+            return try string(quote: c, start: start, startIndex: startIndex)
+        case "-", "+", ".", "0"..."9":
+            if c == "." && !(peek()?.isASCIIDigit ?? false) { return token(.dot) }
+            if (c == "-" || c == "+") && !((peek()?.isASCIIDigit ?? false) || (peek() == "." && (peek(1)?.isASCIIDigit ?? false))) {
+                throw error("unexpected '\(c)'", at: start)
+            }
+            return try number(start: start, startIndex: startIndex)
+        default:
+            if c.isLetter || c == "_" {
+                while let d = peek(), d.isLetter || d.isNumber || d == "_" || d == "-" && (peek(1)?.isLetter ?? false) {
+                    _ = advance()
+                }
+                return token(.identifier(String(chars[startIndex..<index])))
+            }
+            let shown = c.isWhitespace || c.asciiValue.map { $0 < 32 } ?? false ? "character U+\(String(c.unicodeScalars.first!.value, radix: 16, uppercase: true))" : "'\(c)'"
+            throw error("unexpected \(shown)", at: start)
+        }
+    }
+
+    /// Numbers: 256, 0.8, 1e9, -3, .5; and sizes: 320x200.
+    private mutating func number(start: SourceLocation, startIndex: Int) throws -> Token {
+        while let d = peek(), d.isASCIIDigit || d == "." { _ = advance() }
+        if let e = peek(), e == "e" || e == "E",
+           let n = peek(1), n.isASCIIDigit || ((n == "-" || n == "+") && (peek(2)?.isASCIIDigit ?? false)) {
+            _ = advance(); _ = advance()
+            while let d = peek(), d.isASCIIDigit { _ = advance() }
+        }
+        var text = String(chars[startIndex..<index])
+        // A size: digits 'x' digits, no spaces.
+        if peek() == "x", let n = peek(1), n.isASCIIDigit, let w = Int(text), w >= 0 {
+            _ = advance()
+            let heightStart = index
+            while let d = peek(), d.isASCIIDigit { _ = advance() }
+            text = String(chars[startIndex..<index])
+            guard let h = Int(String(chars[heightStart..<index])) else {
+                throw error("'\(text)' is not a size", at: SourceLocation(line: start.line, column: start.column, length: text.count))
+            }
+            try checkWordBoundary(text, start: start)
+            return Token(kind: .size(w, h), text: text, location: SourceLocation(line: start.line, column: start.column, length: text.count))
+        }
+        try checkWordBoundary(text, start: start)
+        guard let value = Double(text), value.isFinite else {
+            throw error("'\(text)' is not a number", at: SourceLocation(line: start.line, column: start.column, length: text.count))
+        }
+        return Token(kind: .number(value), text: text, location: SourceLocation(line: start.line, column: start.column, length: text.count))
+    }
+
+    /// `12abc` is a typo, not the number 12 followed by a word.
+    private mutating func checkWordBoundary(_ text: String, start: SourceLocation) throws {
+        if let d = peek(), d.isLetter || d == "_" {
+            var end = index
+            while end < chars.count, chars[end].isLetter || chars[end].isNumber || chars[end] == "_" { end += 1 }
+            let word = String(chars[(index - text.count)..<end])
+            throw error("'\(word)' is neither a number nor a name (names start with a letter)",
+                        at: SourceLocation(line: start.line, column: start.column, length: word.count))
+        }
+    }
+
+    /// "…" or '…' with escapes \n \t \\ \" \' \u{…}; may not span lines.
+    private mutating func string(quote: Character, start: SourceLocation, startIndex: Int) throws -> Token {
+        var value = ""
+        while true {
+            guard let c = peek(), c != "\n" else {
+                throw error("unterminated string (missing \(quote))", at: start)
+            }
+            _ = advance()
+            if c == quote { break }
+            if c == "\\" {
+                let escapeStart = SourceLocation(line: line, column: column - 1, length: 2)
+                guard let e = peek(), e != "\n" else { throw error("unterminated string (missing \(quote))", at: start) }
+                _ = advance()
+                switch e {
+                case "n": value.append("\n")
+                case "t": value.append("\t")
+                case "\\": value.append("\\")
+                case "\"": value.append("\"")
+                case "'": value.append("'")
+                case "u":
+                    guard peek() == "{" else { throw error("\\u needs braces: \\u{1F600}", at: escapeStart) }
+                    _ = advance()
+                    var hex = ""
+                    while let h = peek(), h != "}", h != "\n", hex.count < 8 { hex.append(advance()) }
+                    guard peek() == "}", let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else {
+                        throw error("bad unicode escape \\u{\(hex)}", at: escapeStart)
+                    }
+                    _ = advance()
+                    value.unicodeScalars.append(scalar)
+                default:
+                    throw error("unknown escape '\\\(e)' (use \\n, \\t, \\\\, \\\", \\', \\u{…})", at: escapeStart)
+                }
+            } else {
+                value.append(c)
+            }
+        }
+        let text = String(chars[startIndex..<index])
+        return Token(kind: .string(value), text: text, location: SourceLocation(line: start.line, column: start.column, length: text.count))
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,1 +1,0 @@
-// The txn notebook language.

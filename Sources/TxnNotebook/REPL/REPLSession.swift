@@ -1,0 +1,60 @@
+import Foundation
+import TxnSynthesis
+
+/// The interactive session: reads statements (with libedit when stdin is a terminal, plain lines
+/// otherwise), runs them, and keeps going whatever happens, so no typo loses the session.
+public final class REPL {
+    public let interpreter: Interpreter
+    private var cell = 1
+
+    public init(interpreter: Interpreter) {
+        self.interpreter = interpreter
+    }
+
+    /// Runs until `quit`, Ctrl-D or the end of input. Returns true if any statement failed (for the
+    /// exit code of `txn < session.txn`).
+    public func run() -> Bool {
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        if isatty(STDIN_FILENO) != 0 {
+            return interactive()
+        }
+        var failed = false
+        while !interpreter.quitRequested, let line = Swift.readLine(strippingNewline: true) {
+            failed = execute(line) || failed
+        }
+        return failed
+    }
+
+    private func interactive() -> Bool {
+        let history = ProcessInfo.processInfo.environment["TXN_HISTORY"]
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".txn_history")
+        let editor = LineEditor(program: "txn", historyFile: history)
+        editor.completer = { [interpreter] line, cursor in interpreter.complete(line: line, cursor: cursor) }
+        interpreter.print("txn notebook — `help` lists the commands, Tab completes, Ctrl-C stops a running command, Ctrl-D quits.")
+        var failed = false
+        while !interpreter.quitRequested {
+            switch editor.readLine(prompt: "[\(cell)] ") {
+            case .endOfFile:
+                interpreter.print("")
+                return failed
+            case .interrupted:
+                continue
+            case .line(let line):
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                editor.addHistory(line)
+                failed = execute(line) || failed
+            }
+        }
+        return failed
+    }
+
+    /// Runs one line as cell `[n]`; returns true if it failed.
+    private func execute(_ line: String) -> Bool {
+        Interrupt.reset()
+        let errors = interpreter.run(source: line, file: "[\(cell)]", keepGoing: false)
+        Interrupt.reset()
+        cell += 1
+        return !errors.isEmpty
+    }
+}

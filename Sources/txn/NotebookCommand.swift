@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import TxnNotebook
+import TxnSynthesis
+import TxnTensor
+
+/// `txn [FILE.txn]`: runs a notebook, one-liners with -c, or the interactive session.
+struct NotebookCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a notebook (.txn file), statements given with -c, or the interactive REPL (the default).",
+        discussion: """
+            Relative paths in a notebook are read from the notebook's folder and written to --outdir (default: the
+            notebook's folder). Ctrl-C stops a running optimisation and keeps the best image so far.
+            """)
+
+    @Argument(help: "A .txn notebook. Without one (and without -c), an interactive session starts.")
+    var file: String?
+
+    @Option(name: .customShort("c"), help: "Statements to run, separated by ';' or newlines.")
+    var commands: String?
+
+    @Flag(help: "Print each statement before its output, like notebook cells.")
+    var echo = false
+
+    @Flag(help: "Go on after an error (the exit code still reports it).")
+    var keepGoing = false
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a notebook parameter: --set size=128 (repeatable).", valueName: "name=value"))
+    var settings: [String] = []
+
+    @Option(help: "Write a self-contained HTML notebook of the run to this file.")
+    var report: String?
+
+    @Option(help: "Folder for files the notebook writes (relative save paths).")
+    var outdir: String?
+
+    @OptionGroup var numeric: NumericOptions
+
+    func validate() throws {
+        if file != nil && commands != nil { throw ValidationError("give a notebook file or -c statements, not both") }
+        for s in settings where !s.contains("=") {
+            throw ValidationError("--set '\(s)': expected name=value, e.g. --set size=128")
+        }
+    }
+
+    func run() throws {
+        numeric.apply()
+        let interpreter = Interpreter(modelsDirectory: (numeric.weights as NSString?)?.deletingLastPathComponent ?? ModelFiles.directory)
+        for s in settings {
+            let (name, text) = (String(s[..<s.firstIndex(of: "=")!]), String(s[s.index(after: s.firstIndex(of: "=")!)...]))
+            do {
+                interpreter.overrides[name] = try interpreter.evaluateLiteral(text, file: "--set \(name)")
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        if let file {
+            try runFile(file, interpreter)
+        } else if let commands {
+            if let outdir { interpreter.outputDirectory = absolute(outdir) }
+            Interrupt.install()
+            let errors = interpreter.run(source: commands, file: "-c", echo: echo, keepGoing: keepGoing)
+            if !errors.isEmpty { throw ExitCode(1) }
+        } else {
+            if let outdir { interpreter.outputDirectory = absolute(outdir) }
+            let repl = REPL(interpreter: interpreter)
+            let failed = repl.run()
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    func runFile(_ file: String, _ interpreter: Interpreter) throws {
+        guard let source = try? String(contentsOfFile: file, encoding: .utf8) else {
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDir)
+            throw ValidationError(exists ? (isDir.boolValue ? "\(file) is a folder, not a notebook" : "\(file) is not UTF-8 text")
+                                         : "\(file): no such notebook")
+        }
+        let path = absolute(file)
+        interpreter.baseDirectory = (path as NSString).deletingLastPathComponent
+        interpreter.outputDirectory = outdir.map(absolute) ?? interpreter.baseDirectory
+        let recorder = report.map { _ in ReportRecorder(title: (file as NSString).lastPathComponent) }
+        Interrupt.install()
+        let errors = interpreter.run(source: source, file: file, echo: echo, keepGoing: keepGoing) { cell in
+            recorder?.add(cell)
+        }
+        if let report, let recorder {
+            let out = absolute(report)
+            try recorder.write(to: out, interpreter: interpreter)
+            print("notebook written to \(interpreter.displayPath(out))")
+        }
+        if !errors.isEmpty { throw ExitCode(1) }
+    }
+}

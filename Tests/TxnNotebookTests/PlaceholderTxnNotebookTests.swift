@@ -1,3 +1,0 @@
-import XCTest
-@testable import TxnNotebook
-final class PlaceholderTxnNotebookTests: XCTestCase { func testBuilds() {} }
