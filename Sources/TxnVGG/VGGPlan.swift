@@ -62,6 +62,10 @@ public final class VGGPlan: FeatureNetwork {
                 let c = model.convs[i].inChannels
                 paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, c, dims[s][1] + 2, dims[s][2] + 2],
                                                                     i == 0 ? .nchw : .blocked16))
+                if i == 0 && backward {
+                    // conv1_1's input gradient is blocked: 16 lanes for its 3 channels.
+                    paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, 3, dims[s][1] + 2, dims[s][2] + 2], .blocked16))
+                }
             }
         }
         let activationArenas = [try DNNLArena(bytes: activationBytes), try DNNLArena(bytes: activationBytes)]

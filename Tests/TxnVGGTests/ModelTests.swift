@@ -129,3 +129,22 @@ final class ModelTests: XCTestCase {
         }
     }
 }
+
+final class PlanDepthTests: XCTestCase {
+    /// Every depth of plan (the layers notebook stops at conv1_1, pool1, …) agrees with the reference.
+    func testEveryDeepestLayerPlansAndMatches() throws {
+        let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
+        let image = Tensor(shape: [1, 3, 24, 20]) { i in Float((i * 53) % 97) / 96 }
+        for layer in ["conv1_1", "conv1_2", "pool1", "conv2_1", "pool2", "conv3_4", "pool3", "pool4"] {
+            let plan = try VGGPlan(model: model, height: 24, width: 20, upTo: layer)
+            let reference = ReferenceNetwork(model: model)
+            let a = try plan.grams(image, layers: [layer]), b = try reference.grams(image, layers: [layer])
+            let scale = b[0].data.map { abs($0) }.max()!
+            for i in a[0].data.indices { XCTAssertEqual(a[0].data[i], b[0].data[i], accuracy: 1e-4 * scale, layer) }
+            let dg = Tensor(shape: a[0].shape) { i in Float(i % 5) - 2 }
+            let ga = try plan.backward(gramGradients: [layer: dg]), gb = try reference.backward(gramGradients: [layer: dg])
+            let gscale = gb.data.map { abs($0) }.max()!
+            for i in ga.data.indices { XCTAssertEqual(ga.data[i], gb.data[i], accuracy: 1e-3 * gscale, layer) }
+        }
+    }
+}

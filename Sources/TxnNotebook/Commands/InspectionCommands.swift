@@ -60,7 +60,7 @@ func inspectionCommands() -> [CommandSpec] {
             example: "show t",
             run: { args, interp in
                 let (value, _) = args.value("value")!
-                try interp.describe(value, name: "value")
+                try interp.describe(value, name: args.positionalNames.first.flatMap { $0 } ?? value.typeName)
                 return .none
             }),
 

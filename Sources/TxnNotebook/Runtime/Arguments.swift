@@ -60,6 +60,8 @@ struct Arguments {
     let spec: CommandSpec
     var positional: [Value]
     var keywords: [String: Value]
+    /// How each positional argument was written, when it was a name (`t`, `g.conv1_1`): for labels.
+    var positionalNames: [String?] = []
 
     /// The value for a parameter, by positional slot or key (a positional parameter may also be given by key).
     func value(_ name: String) -> (Value, CommandError.ArgumentRef)? {

@@ -184,7 +184,11 @@ public final class Interpreter {
         for (i, p) in spec.positional.enumerated() where p.required && i >= positional.count && keywords[p.name] == nil {
             throw diagnostic("\(call.name) needs its \(p.name) (\(p.type.name))", at: call.location, notes: ["usage: \(spec.usage)"])
         }
-        let arguments = Arguments(spec: spec, positional: positional, keywords: keywords)
+        let names = call.positional.map { e -> String? in
+            if case .name(let n, let path, _) = e { return ([n] + path.map(\.0)).joined(separator: ".") }
+            return nil
+        }
+        let arguments = Arguments(spec: spec, positional: positional, keywords: keywords, positionalNames: names)
         do {
             return try spec.run(arguments, self)
         } catch let e as CommandError {
