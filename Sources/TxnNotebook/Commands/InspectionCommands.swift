@@ -121,7 +121,7 @@ func inspectionCommands() -> [CommandSpec] {
         CommandSpec(
             name: "compare", summary: "texture distance of two images: Gram loss and sliced Wasserstein",
             positional: [ParamSpec("a", .image, "an image"), ParamSpec("b", .image, "another image (any size)"),
-                         ParamSpec("model", .model, default: "last model", "from `model`")],
+                         ParamSpec("model", .model, default: "(last)", "from `model`")],
             keys: [ParamSpec("layers", .layers, default: defaultLayers, "layers compared")],
             example: "d = compare t x",
             run: { args, interp in

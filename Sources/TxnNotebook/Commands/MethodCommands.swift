@@ -98,7 +98,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("crop", .choice(["center", "random", "none"]), default: "center",
                           "center: largest centred region of the working aspect ratio, then resize; random: a crop of exactly the working size; none: resize only"),
                 ParamSpec("box", .numbers, default: "-", "explicit crop x,y,w,h before resizing"),
-                ParamSpec("seed", .integer, default: "session seed", "for crop=random"),
+                ParamSpec("seed", .integer, default: "(session)", "for crop=random"),
             ],
             example: "x = preprocess src size=256",
             detail: """
@@ -153,7 +153,7 @@ func methodCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "extract", summary: "VGG-19 features of an image at named layers",
-            positional: [ParamSpec("image", .image, "the image"), ParamSpec("model", .model, default: "last model", "from `model`")],
+            positional: [ParamSpec("image", .image, "the image"), ParamSpec("model", .model, default: "(last)", "from `model`")],
             keys: [ParamSpec("layers", .layers, default: defaultLayers, "layers to keep")],
             example: "f = extract x layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -180,7 +180,7 @@ func methodCommands() -> [CommandSpec] {
         CommandSpec(
             name: "gram", summary: "Gram matrices G = F Fᵀ / M of features (the texture statistics)",
             positional: [ParamSpec("features", .any, "features from `extract`, or an image"),
-                         ParamSpec("model", .model, default: "last model", "for an image")],
+                         ParamSpec("model", .model, default: "(last)", "for an image")],
             keys: [ParamSpec("layers", .layers, default: "those of the features", "layers"),
                    ParamSpec("norm", .choice(GramNormalisation.allCases.map(\.rawValue)), default: "pixels", "pixels: F Fᵀ/M; pixels-channels: /(C M); none: F Fᵀ")],
             example: "g = gram f",
@@ -234,7 +234,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("like", .image, default: "-", "take the mean colour from this image"),
                 ParamSpec("kind", .choice(["meannoise", "uniform"]), default: "meannoise", "mean colour plus Gaussian noise (the reference code), or uniform noise"),
                 ParamSpec("sigma", .number, default: "0.01", "standard deviation of the Gaussian noise"),
-                ParamSpec("seed", .integer, default: "session seed", "random seed"),
+                ParamSpec("seed", .integer, default: "(session)", "random seed"),
             ],
             example: "x0 = noise size=256 like=x seed=1",
             run: { args, interp in
@@ -258,7 +258,7 @@ func methodCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "optimize", summary: "synthesise: optimise pixels until their Gram matrices match the source's",
-            positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, default: "last model", "from `model`")],
+            positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, default: "(last)", "from `model`")],
             keys: [
                 ParamSpec("size", .size, default: "256", "output size, N or WxH (independent of the source's)"),
                 ParamSpec("steps", .integer, default: "100", "iterations"),
@@ -268,11 +268,11 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("layers", .layers, default: defaultLayers, "layers whose Gram matrices are matched"),
                 ParamSpec("weights", .numbers, default: "1e9", "one weight per layer, or one for all"),
                 ParamSpec("norm", .choice(GramNormalisation.allCases.map(\.rawValue)), default: "pixels", "Gram normalisation"),
-                ParamSpec("padding", .choice(["reflect", "zero", "circular"]), default: "the model's", "circular: a seamless, tileable result"),
-                ParamSpec("pooling", .choice(["avg", "max"]), default: "the model's", "pooling"),
+                ParamSpec("padding", .choice(["reflect", "zero", "circular"]), default: "(model)", "circular: a seamless, tileable result"),
+                ParamSpec("pooling", .choice(["avg", "max"]), default: "(model)", "pooling"),
                 ParamSpec("init", .any, default: "meannoise", "meannoise, uniform, or an image to start from"),
                 ParamSpec("sigma", .number, default: "0.01", "noise level for init=meannoise"),
-                ParamSpec("seed", .integer, default: "session seed", "random seed of the initial image"),
+                ParamSpec("seed", .integer, default: "(session)", "random seed of the initial image"),
                 ParamSpec("bounds", .choice(["source", "unit", "none"]), default: "source", "keep each channel in the source's range, in [0,1], or free"),
                 ParamSpec("histmatch", .bool, default: "false", "match the colour histogram to the source's afterwards"),
                 ParamSpec("every", .integer, default: "10", "print progress every N iterations"),

@@ -7,7 +7,7 @@ func sessionCommands() -> [CommandSpec] {
     [
         CommandSpec(
             name: "set", summary: "session settings: threads, seed, progress interval",
-            keys: [ParamSpec("threads", .integer, default: "all cores", "threads for convolutions and BLAS"),
+            keys: [ParamSpec("threads", .integer, default: "(all cores)", "threads for convolutions and BLAS"),
                    ParamSpec("seed", .integer, default: "0", "default random seed"),
                    ParamSpec("every", .integer, default: "10", "progress every N iterations")],
             example: "set threads=2 seed=42",

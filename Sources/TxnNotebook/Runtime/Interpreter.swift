@@ -172,8 +172,7 @@ public final class Interpreter {
             guard validKeys.contains(key) else {
                 let suggestion = nearest(key, in: validKeys).map { " (did you mean '\($0)'?)" } ?? ""
                 throw diagnostic("\(call.name) has no key '\(key)'\(suggestion)", at: location,
-                                 notes: ["valid keys: " + spec.keys.map { "\($0.name)=\($0.defaultText ?? "…")" }.joined(separator: " "),
-                                         "usage: \(spec.usage)"])
+                                 notes: ["valid keys: " + spec.keys.map { "\($0.name)=\($0.defaultText ?? "…")" }.joined(separator: " ")])
             }
             keywords[key] = try evaluate(expression, file: file, lines: lines, literalWords: wordsAreLiteral(spec, key))
         }
