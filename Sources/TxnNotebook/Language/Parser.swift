@@ -11,16 +11,17 @@ public struct Parser {
     private let lines: [String]
     private var current = 0
 
-    public init(source: String, file: String) throws {
-        var scanner = Scanner(source, file: file)
+    public init(source: String, file: String, firstLine: Int = 1) throws {
+        var scanner = Scanner(source, file: file, firstLine: firstLine)
         tokens = try scanner.scanAll()
         self.file = file
-        lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines = Array(repeating: "", count: firstLine - 1)
+            + source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 
     /// Parses a whole notebook into statements and prose (comment blocks on their own lines).
-    public static func parse(_ source: String, file: String) throws -> [NotebookItem] {
-        var parser = try Parser(source: source, file: file)
+    public static func parse(_ source: String, file: String, firstLine: Int = 1) throws -> [NotebookItem] {
+        var parser = try Parser(source: source, file: file, firstLine: firstLine)
         return try parser.items()
     }
 

@@ -8,10 +8,14 @@ public struct Scanner {
     private var line = 1
     private var column = 1
 
-    public init(_ source: String, file: String) {
+    /// - Parameter firstLine: the line number of the source's first line (a line read from a pipe is
+    ///   line n of the session, not line 1).
+    public init(_ source: String, file: String, firstLine: Int = 1) {
         chars = Array(source)
         self.file = file
-        lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        line = firstLine
+        lines = Array(repeating: "", count: firstLine - 1)
+            + source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 
     /// All tokens, ending with `.end`; the first malformed token is an error.

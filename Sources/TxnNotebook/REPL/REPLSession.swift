@@ -20,8 +20,11 @@ public final class REPL {
             return interactive()
         }
         var failed = false
+        var number = 0
         while !interpreter.quitRequested, let line = Swift.readLine(strippingNewline: true) {
-            failed = execute(line) || failed
+            number += 1
+            Interrupt.reset()
+            failed = !interpreter.run(source: line, file: "<stdin>", firstLine: number).isEmpty || failed
         }
         return failed
     }

@@ -61,11 +61,11 @@ public final class Interpreter {
     /// Runs a whole notebook. Stops at the first error unless `keepGoing`; returns the error count.
     /// `onCell` sees each statement and prose block as it completes.
     @discardableResult
-    public func run(source: String, file: String, echo: Bool = false, keepGoing: Bool = false,
+    public func run(source: String, file: String, firstLine: Int = 1, echo: Bool = false, keepGoing: Bool = false,
                     onCell: ((Cell) -> Void)? = nil) -> [Diagnostic] {
         let items: [NotebookItem]
         do {
-            items = try Parser.parse(source, file: file)
+            items = try Parser.parse(source, file: file, firstLine: firstLine)
         } catch let d as Diagnostic {
             output.write(d.description + "\n")
             return [d]
@@ -74,7 +74,8 @@ public final class Interpreter {
             output.write(d.description + "\n")
             return [d]
         }
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = Array(repeating: "", count: firstLine - 1)
+            + source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var errors: [Diagnostic] = []
         fileStack.append(file)
         defer { fileStack.removeLast() }
