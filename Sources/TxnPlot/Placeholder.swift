@@ -1,1 +1,0 @@
-// Plots rendered to images: see Plot.swift.
