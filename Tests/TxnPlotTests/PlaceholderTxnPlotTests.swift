@@ -1,3 +1,0 @@
-import XCTest
-@testable import TxnPlot
-final class PlaceholderTxnPlotTests: XCTestCase { func testBuilds() {} }
