@@ -73,7 +73,7 @@ let package = Package(
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
         .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnSynthesis", "TxnVGG"],
-                    swiftSettings: swiftFast),
+                    exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
     ],
