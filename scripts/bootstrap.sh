@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(pkg-config libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev)
+packages=(pkg-config libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev tmux)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

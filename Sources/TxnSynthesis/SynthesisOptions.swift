@@ -97,15 +97,25 @@ public struct SynthesisOptions: Sendable {
             throw fail("sigma", "the noise level must be finite and non-negative, got \(sigma)")
         }
         guard snapshotEvery >= 0 else { throw fail("snapshot", "must be 0 (never) or a positive count") }
-        // Reflect padding mirrors one pixel, so every feature map must be at least 2x2.
+        if let problem = sizeProblem(width: width, height: height) { throw fail("size", "\(width)x\(height) \(problem)") }
+    }
+
+    /// Why an image of this size cannot go through the network with these options, if it cannot:
+    /// reflect padding mirrors one pixel, so every feature map a convolution sees must be at least 2x2.
+    public func sizeProblem(width: Int, height: Int) -> String? {
+        guard padding == .reflect else { return nil }
         let deepest = layers.compactMap { try? VGG19.stageIndex(of: $0) }.max() ?? 0
-        let pools = VGG19.stages[...deepest].filter { if case .pool = $0.stage { return true } else { return false } }.count
         var (h, w) = (height, width)
-        for _ in 0..<min(pools, 4) { (h, w) = ((h + 1) / 2, (w + 1) / 2) }
-        if padding == .reflect && (h < 2 || w < 2) {
-            throw fail("size", "\(width)x\(height) is too small for reflect padding down to \(VGG19.layerNames[deepest]) "
-                + "(feature maps shrink to \(w)x\(h)); use at least 16x16")
+        for entry in VGG19.stages[...deepest] {
+            switch entry.stage {
+            case .pool: (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w))
+            case .conv where h < 2 || w < 2:
+                return "is too small for reflect padding down to \(VGG19.layerNames[deepest]) "
+                    + "(\(entry.name) would see \(w)x\(h) feature maps); use at least 16x16 or zero/circular padding"
+            default: break
+            }
         }
+        return nil
     }
 }
 

@@ -18,6 +18,9 @@ public final class Synthesizer {
 
     public init(model: VGG19, source: Image, options: SynthesisOptions) throws {
         try options.validate()
+        if let problem = options.sizeProblem(width: source.width, height: source.height) {
+            throw SynthesisError(option: "source", message: "the source image \(source.width)x\(source.height) \(problem)")
+        }
         var m = model
         m.pooling = options.pooling
         m.padding = options.padding

@@ -127,6 +127,9 @@ final class SynthesisTests: XCTestCase {
             (quick { $0.width = 8; $0.height = 8 }, "too small for reflect padding"),
             (quick { $0.layers = [] }, "layers: at least one layer"),
         ]
+        XCTAssertThrowsError(try Synthesizer(model: try model(), source: try source("wood.png", size: 8), options: quick())) { e in
+            XCTAssertTrue("\(e)".contains("source: the source image 8x8 is too small for reflect padding"), "\(e)")
+        }
         for (options, message) in cases {
             XCTAssertThrowsError(try Synthesizer(model: try model(), source: src, options: options)) { e in
                 XCTAssertTrue("\(e)".contains(message), "\(e) should contain \(message)")
