@@ -12,9 +12,9 @@ struct Txn: ParsableCommand {
         discussion: """
             txn FILE.txn runs a notebook; txn alone starts an interactive session; txn -c 'statements' runs one-liners.
             The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`).
-            Environment: TXN_MODELS_DIR overrides where weights are looked up. txn sets
-            OMP_WAIT_POLICY=PASSIVE for itself unless you set it (idle OpenMP threads must not spin
-            against txn's own threads).
+            Environment: TXN_MODELS_DIR overrides where weights are looked up; TXN_HISTORY is the REPL's
+            history file. txn starts itself with OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=20000 (OpenMP
+            threads spin briefly, then sleep) and MALLOC_MMAP_THRESHOLD_=1048576 unless you set them.
             """,
         version: "txn \(version)",
         subcommands: [NotebookCommand.self, Synth.self, Bench.self, Features.self],

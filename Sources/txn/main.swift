@@ -7,9 +7,12 @@ import Glibc
 /// libraries as they load, before main, so txn sets them and starts itself again (once).
 enum ProcessSetup {
     static let settings: [(name: String, value: String)] = [
-        // Idle OpenMP threads (oneDNN's) that spin would steal the cores from txn's own parallel
-        // loops and OpenBLAS.
-        ("OMP_WAIT_POLICY", "PASSIVE"),
+        // oneDNN's OpenMP threads wait between primitives. Spinning without end steals the cores
+        // from txn's own loops and OpenBLAS (0.28-0.37 s per evaluation at 256x256); sleeping at once
+        // makes every wake-up a system call (0.06-0.10 s at 128x128, bimodal). A short spin is best:
+        // 0.056 s at 128, 0.155-0.18 s at 256 (txn bench, 2 threads, medians of 15).
+        ("OMP_WAIT_POLICY", "ACTIVE"),
+        ("GOMP_SPINCOUNT", "20000"),
         // Large buffers (images, L-BFGS history, features) come and go between phases of a run;
         // with a fixed threshold glibc maps each one separately and returns it when freed, instead
         // of raising the threshold and keeping freed memory in the heap (+60 MiB peak at 512x512).
