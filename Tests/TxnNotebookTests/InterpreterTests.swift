@@ -43,10 +43,11 @@ final class InterpreterTests: XCTestCase {
 
     func testWrongTypesSayWhatWasExpected() {
         assertError("save 3 \"a.png\"", "image: expected an image, got number 3", column: 6)
-        assertError("x = noise size=big", "size: expected a size such as 256 or 320x200, got word big", column: 16)
+        assertError("x = noise size=big", "size: expected a size such as 256 or 320x200, but there is no variable 'big'", column: 16)
         assertError("x = noise size=8 kind=gaussian", "kind: 'gaussian' is not one of meannoise, uniform", column: 23)
         assertError("x = noise size=8\nshow x.depth", "image has no field 'depth'; fields: width, height, size", line: 2, column: 8)
         assertError("show y.width", "no variable 'y'", column: 6)
+        assertError("x = noise size=4\nsave xx \"a.png\"", "image: expected an image, but there is no variable 'xx' (did you mean 'x'?)", line: 2, column: 6)
         assertError("set threads=0", "threads: 0 is out of range 1…1024", column: 13)
         assertError("load", "needs its path", column: 1)
         assertError("tile 1 2 3", "one too many", column: 10)
@@ -115,7 +116,7 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(interp.complete(line: "model padding=ci", cursor: 16).candidates, ["circular"])
         XCTAssertEqual(interp.complete(line: "show src.wi", cursor: 11).candidates, ["width"])
         let files = interp.complete(line: "load \"data/gr", cursor: 13)
-        XCTAssertEqual(files.candidates, ["data/gravel.png"])
+        XCTAssertEqual(files.candidates, ["data/gravel.png\""])
         XCTAssertEqual(files.start, 6)
     }
 

@@ -201,6 +201,8 @@ func methodCommands() -> [CommandSpec] {
                     let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
                                            algorithm: m.algorithm, backward: false)
                     set = FeatureSet(layers: layers, tensors: try plan.forward(interp.imageTensor(image), layers: layers))
+                case .word(let w)?:
+                    throw CommandError("features: expected features (from extract) or an image, but there is no variable '\(w)'", at: args.ref("features"))
                 case let other?:
                     throw CommandError("features: expected features (from extract) or an image, got \(other.typeName)", at: args.ref("features"))
                 case nil:

@@ -72,8 +72,16 @@ struct Arguments {
 
     func has(_ name: String) -> Bool { value(name) != nil }
 
+    /// The session's variable names, to tell a misspelt variable from a wrong value.
+    var variableNames: [String] = []
+
     private func typeError(_ name: String, _ expected: String, _ got: Value, _ ref: CommandError.ArgumentRef) -> CommandError {
-        CommandError("\(name): expected \(expected), got \(got.typeName) \(got.summary)", at: ref)
+        if case .word(let w) = got {
+            let hint = nearest(w, in: variableNames).map { " (did you mean '\($0)'?)" } ?? ""
+            return CommandError("\(name): expected \(expected), but there is no variable '\(w)'\(hint)", at: ref,
+                                notes: variableNames.isEmpty ? [] : ["variables: \(variableNames.sorted().joined(separator: ", "))"])
+        }
+        return CommandError("\(name): expected \(expected), got \(got.typeName) \(got.summary)", at: ref)
     }
 
     func number(_ name: String, default d: Double? = nil) throws -> Double {

@@ -69,7 +69,8 @@ extension Interpreter {
         return entries.filter { $0.hasPrefix(prefix) && !$0.hasPrefix(".") }.sorted().map { name in
             var isDir: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDir)
-            return shownDir + name + (isDir.boolValue ? "/" : "")
+            // A file closes the string; a folder leaves it open for the next Tab.
+            return shownDir + name + (isDir.boolValue ? "/" : "\"")
         }
     }
 }

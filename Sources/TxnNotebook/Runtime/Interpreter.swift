@@ -188,7 +188,8 @@ public final class Interpreter {
             if case .name(let n, let path, _) = e { return ([n] + path.map(\.0)).joined(separator: ".") }
             return nil
         }
-        let arguments = Arguments(spec: spec, positional: positional, keywords: keywords, positionalNames: names)
+        var arguments = Arguments(spec: spec, positional: positional, keywords: keywords, positionalNames: names)
+        arguments.variableNames = Array(variables.keys)
         do {
             return try spec.run(arguments, self)
         } catch let e as CommandError {
