@@ -64,17 +64,19 @@ let package = Package(
             ],
             swiftSettings: swiftFast),
 
+        // Helpers shared by the test targets (where the weights and reference data are).
+        .target(name: "TxnTestSupport", path: "Tests/TxnTestSupport"),
         .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
         .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
-        .testTarget(name: "TxnSynthesisTests", dependencies: ["TxnSynthesis", "TxnVGG", "TxnImage", "TxnTensor"],
+        .testTarget(name: "TxnSynthesisTests", dependencies: ["TxnSynthesis", "TxnVGG", "TxnImage", "TxnTensor", "TxnTestSupport"],
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnSynthesis", "TxnVGG"],
+        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnSynthesis", "TxnVGG", "TxnTensor"],
                     exclude: ["pty"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint"],
+        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
     ],
     swiftLanguageModes: [.v5]

@@ -1,4 +1,5 @@
 import XCTest
+import TxnTensor
 @testable import TxnNotebook
 
 final class ScannerTests: XCTestCase {
@@ -106,18 +107,6 @@ final class ParserTests: XCTestCase {
 
 /// Random and mutated notebooks: the parser must always either succeed or give a positioned error.
 final class ParserFuzzTests: XCTestCase {
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     func check(_ source: String, file: StaticString = #filePath, line: UInt = #line) {
         let lineCount = source.split(separator: "\n", omittingEmptySubsequences: false).count
         do {
@@ -137,27 +126,27 @@ final class ParserFuzzTests: XCTestCase {
                 .deletingLastPathComponent().appendingPathComponent("Notebooks/\(name).txn").path, encoding: .utf8)
         }
         for source in notebooks { check(source) }
-        var rng = RNG(state: 2026)
+        var rng = SplitMix64(seed: 2026)
         let alphabet = Array("abcxyz_019 .,;=[]\"'\\#\n\t-+e@{}()xu😀é")
         for i in 0..<3000 {
             var chars = Array(notebooks[i % notebooks.count])
-            for _ in 0..<(1 + rng.below(6)) {
+            for _ in 0..<(1 + rng.next(below: 6)) {
                 guard !chars.isEmpty else { break }
-                let at = rng.below(chars.count)
-                switch rng.below(4) {
+                let at = rng.next(below: chars.count)
+                switch rng.next(below: 4) {
                 case 0: chars.remove(at: at)
-                case 1: chars.insert(alphabet[rng.below(alphabet.count)], at: at)
-                case 2: chars[at] = alphabet[rng.below(alphabet.count)]
+                case 1: chars.insert(alphabet[rng.next(below: alphabet.count)], at: at)
+                case 2: chars[at] = alphabet[rng.next(below: alphabet.count)]
                 default:
-                    let end = min(chars.count, at + rng.below(40))
+                    let end = min(chars.count, at + rng.next(below: 40))
                     let piece = chars[at..<end]
-                    chars.insert(contentsOf: piece, at: rng.below(chars.count))
+                    chars.insert(contentsOf: piece, at: rng.next(below: chars.count))
                 }
             }
             check(String(chars))
         }
         for _ in 0..<2000 {
-            check(String((0..<rng.below(60)).map { _ in alphabet[rng.below(alphabet.count)] }))
+            check(String((0..<rng.next(below: 60)).map { _ in alphabet[rng.next(below: alphabet.count)] }))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TxnTestSupport
 import TxnImage
 import TxnTensor
 import TxnVGG

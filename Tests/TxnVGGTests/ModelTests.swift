@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TxnTestSupport
 import TxnCheckpoint
 import TxnTensor
 @testable import TxnVGG

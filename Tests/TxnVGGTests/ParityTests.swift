@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TxnTestSupport
 import TxnTensor
 import TxnVGG
 import TxnSynthesis

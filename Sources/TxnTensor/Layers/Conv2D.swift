@@ -29,13 +29,13 @@ public struct Conv2D: Sendable {
         self.padding = padding
     }
 
-    /// Padded copy of sample `s` of `x`, or `x` itself for 1x1 kernels.
-    private func padded(_ x: UnsafePointer<Float>, h: Int, w: Int, into buf: UnsafeMutablePointer<Float>) {
+    /// Padded copy of one sample.
+    fileprivate func padded(_ x: UnsafePointer<Float>, h: Int, w: Int, into buf: UnsafeMutablePointer<Float>) {
         Pad2D(pad: pad, mode: padding).forward(x, buf, planes: inChannels, h: h, w: w)
     }
 
     /// Unfolds a padded sample [I, H+2p, W+2p] into columns [I*k*k, H*W].
-    private func im2col(_ p: UnsafePointer<Float>, h: Int, w: Int, _ col: UnsafeMutablePointer<Float>) {
+    fileprivate func im2col(_ p: UnsafePointer<Float>, h: Int, w: Int, _ col: UnsafeMutablePointer<Float>) {
         let k = kernel, hp = h + 2 * pad, wp = w + 2 * pad
         parallelFor(inChannels) { i in
             for ky in 0..<k {
@@ -71,31 +71,48 @@ public struct Conv2D: Sendable {
         try Pad2D(pad: pad, mode: padding).check(x.h, x.w)
         let (n, h, w) = (x.n, x.h, x.w), hw = h * w, kk = inChannels * kernel * kernel
         var out = Tensor(zeros: [n, outChannels, h, w])
-        var col = [Float](repeating: 0, count: kernel == 1 ? 0 : kk * hw)
-        var pbuf = [Float](repeating: 0, count: kernel == 1 ? 0 : inChannels * (h + 2 * pad) * (w + 2 * pad))
+        let unfold = Unfolder(self, h: h, w: w)
         x.data.withUnsafeBufferPointer { xs in
         out.data.withUnsafeMutableBufferPointer { os in
         weight.data.withUnsafeBufferPointer { ws in
         bias.data.withUnsafeBufferPointer { bs in
-        col.withUnsafeMutableBufferPointer { cs in
-        pbuf.withUnsafeMutableBufferPointer { ps in
             for s in 0..<n {
-                let xin = xs.baseAddress! + s * inChannels * hw
                 let o = os.baseAddress! + s * outChannels * hw
-                var columns = UnsafePointer(xin)
-                if kernel > 1 {
-                    padded(xin, h: h, w: w, into: ps.baseAddress!)
-                    im2col(ps.baseAddress!, h: h, w: w, cs.baseAddress!)
-                    columns = UnsafePointer(cs.baseAddress!)
-                }
+                let columns = unfold.columns(xs.baseAddress! + s * inChannels * hw)
                 sgemm(m: outChannels, n: hw, k: kk, ws.baseAddress!, lda: kk, columns, ldb: hw, o, ldc: hw)
                 parallelFor(outChannels) { c in
                     let b = bs[c], row = o + c * hw
                     for j in 0..<hw { row[j] += b }
                 }
             }
-        }}}}}}
+        }}}}
         return out
+    }
+
+    /// The matrix one sample is multiplied as: the sample itself for 1x1 kernels, else its padded
+    /// k x k patches as columns [I*k*k, H*W]. Owns its buffers, reused across the samples of a batch.
+    private final class Unfolder {
+        let conv: Conv2D, h: Int, w: Int
+        let columnBuffer: UnsafeMutablePointer<Float>, paddedBuffer: UnsafeMutablePointer<Float>
+
+        init(_ conv: Conv2D, h: Int, w: Int) {
+            (self.conv, self.h, self.w) = (conv, h, w)
+            let unfolds = conv.kernel > 1
+            columnBuffer = .allocate(capacity: unfolds ? conv.inChannels * conv.kernel * conv.kernel * h * w : 0)
+            paddedBuffer = .allocate(capacity: unfolds ? conv.inChannels * (h + 2 * conv.pad) * (w + 2 * conv.pad) : 0)
+        }
+
+        deinit {
+            columnBuffer.deallocate()
+            paddedBuffer.deallocate()
+        }
+
+        func columns(_ sample: UnsafePointer<Float>) -> UnsafePointer<Float> {
+            guard conv.kernel > 1 else { return sample }
+            conv.padded(sample, h: h, w: w, into: paddedBuffer)
+            conv.im2col(paddedBuffer, h: h, w: w, columnBuffer)
+            return UnsafePointer(columnBuffer)
+        }
     }
 
     /// dL/dx from dL/dy; the input itself is not needed, only its shape.
@@ -139,23 +156,14 @@ public struct Conv2D: Sendable {
         }
         let (n, h, w) = (x.n, x.h, x.w), hw = h * w, kk = inChannels * kernel * kernel
         var dW = Tensor(zeros: weight.shape), db = Tensor(zeros: bias.shape)
-        var col = [Float](repeating: 0, count: kernel == 1 ? 0 : kk * hw)
-        var pbuf = [Float](repeating: 0, count: kernel == 1 ? 0 : inChannels * (h + 2 * pad) * (w + 2 * pad))
+        let unfold = Unfolder(self, h: h, w: w)
         x.data.withUnsafeBufferPointer { xs in
         dy.data.withUnsafeBufferPointer { gs in
         dW.data.withUnsafeMutableBufferPointer { dws in
         db.data.withUnsafeMutableBufferPointer { dbs in
-        col.withUnsafeMutableBufferPointer { cs in
-        pbuf.withUnsafeMutableBufferPointer { ps in
             for s in 0..<n {
-                let xin = xs.baseAddress! + s * inChannels * hw
                 let g = gs.baseAddress! + s * outChannels * hw
-                var columns = UnsafePointer(xin)
-                if kernel > 1 {
-                    padded(xin, h: h, w: w, into: ps.baseAddress!)
-                    im2col(ps.baseAddress!, h: h, w: w, cs.baseAddress!)
-                    columns = UnsafePointer(cs.baseAddress!)
-                }
+                let columns = unfold.columns(xs.baseAddress! + s * inChannels * hw)
                 sgemm(transB: true, m: outChannels, n: kk, k: hw, g, lda: hw, columns, ldb: hw,
                       beta: 1, dws.baseAddress!, ldc: kk)
                 for c in 0..<outChannels {
@@ -165,7 +173,7 @@ public struct Conv2D: Sendable {
                     dbs[c] += acc
                 }
             }
-        }}}}}}
+        }}}}
         return (dW, db)
     }
 }
