@@ -66,7 +66,8 @@ public struct VGG19: Sendable {
     }()
 
     public static let layerNames: [String] = stages.map(\.name)
-    static let convChannels = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256),
+    /// (input, output) channels of the sixteen 3x3 convolutions.
+    public static let convChannels = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256),
                                (256, 256), (256, 512), (512, 512), (512, 512), (512, 512),
                                (512, 512), (512, 512), (512, 512), (512, 512)]
 

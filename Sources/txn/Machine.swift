@@ -1,4 +1,5 @@
 import Foundation
+import TxnVGG
 
 /// Facts about this process and machine that a benchmark must report or guard against.
 enum Machine {
@@ -26,14 +27,15 @@ enum Machine {
 
     /// Multiply-adds ×2 of VGG-19's 3x3 convolutions 1...convs at a square input size.
     static func vggFlops(size: Int, upTo convs: Int) -> Double {
-        let channels = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256), (256, 256),
-                        (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
-        let scaleAt = [0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]
-        var total = 0.0
-        for i in 0..<convs {
-            var s = size
-            for _ in 0..<scaleAt[i] { s = (s + 1) / 2 }
-            total += 2 * 9 * Double(channels[i].0 * channels[i].1) * Double(s * s)
+        var total = 0.0, side = size
+        for entry in VGG19.stages {
+            switch entry.stage {
+            case .pool: side = (side + 1) / 2
+            case .conv(let i) where i < convs:
+                let (cin, cout) = VGG19.convChannels[i]
+                total += 2 * 9 * Double(cin * cout) * Double(side * side)
+            default: break
+            }
         }
         return total
     }
