@@ -162,7 +162,7 @@ public enum Value: Sendable {
 
 func formatNumber(_ v: Double) -> String {
     if v == v.rounded(), abs(v) < 1e15 { return String(Int(v)) }
-    if abs(v) >= 1e5 || abs(v) < 1e-3 {
+    if abs(v) >= 1e4 || abs(v) < 1e-3 {
         let e = Int(log10(abs(v)).rounded(.down))
         let m = v / pow(10, Double(e))
         return "\((m * 1000).rounded() / 1000)e\(e)"
