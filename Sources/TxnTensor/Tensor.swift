@@ -101,19 +101,6 @@ extension Tensor {
         }
         return (mean, (sq / Double(count)).squareRoot())
     }
-
-    /// The slice of one sample of a batch as its own [1, C, H, W] tensor.
-    public func sample(_ index: Int) -> Tensor {
-        precondition(rank == 4 && index < n)
-        let size = c * h * w
-        var out = Tensor(zeros: [1, c, h, w])
-        out.data.withUnsafeMutableBufferPointer { dst in
-            data.withUnsafeBufferPointer { src in
-                dst.baseAddress!.update(from: src.baseAddress! + index * size, count: size)
-            }
-        }
-        return out
-    }
 }
 
 extension Tensor {

@@ -21,24 +21,18 @@ struct Features: ParsableCommand {
     var upTo: String = "pool4"
 
     @Option(help: "Padding: zero, reflect or circular.")
-    var padding: String = "reflect"
+    var padding: PaddingMode = .reflect
 
     @Option(help: "Pooling: avg or max.")
-    var pooling: String = "avg"
+    var pooling: Pool2D.Kind = .avg
 
     func run() throws {
         numeric.apply()
-        guard let pad = PaddingMode(rawValue: padding) else {
-            throw ValidationError("--padding must be one of zero, reflect, circular; got '\(padding)'")
-        }
-        guard let pool = Pool2D.Kind(rawValue: pooling) else {
-            throw ValidationError("--pooling must be avg or max; got '\(pooling)'")
-        }
         var decoded = try Image.load(image)
         for note in decoded.notes { print("note: \(image): \(note)") }
         if size > 0 { decoded.image = try decoded.image.resized(width: size, height: size) }
         let img = decoded.image
-        let model = try VGG19.load(numeric.weightsPath, upTo: upTo, pooling: pool, padding: pad)
+        let model = try VGG19.load(numeric.weightsPath, upTo: upTo, pooling: pooling, padding: padding)
         print(model.origin)
         let x = try Tensor(shape: [1, 3, img.height, img.width], data: img.pixels)
         let start = Date()
