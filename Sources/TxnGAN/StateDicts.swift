@@ -1,0 +1,181 @@
+import TxnCheckpoint
+import TxnTensor
+
+/// One tensor of a state dict as txn writes it: float32 values, or an int64 scalar (`num_batches_tracked`).
+public struct NamedTensor: Sendable, Equatable {
+    public let key: String
+    public let shape: [Int]
+    public var values: [Float]
+    public var integer: Int64?
+
+    public init(_ key: String, shape: [Int], values: [Float]) {
+        (self.key, self.shape, self.values, self.integer) = (key, shape, values, nil)
+    }
+
+    public init(_ key: String, integer: Int64) {
+        (self.key, self.shape, self.values, self.integer) = (key, [], [], integer)
+    }
+}
+
+extension BatchNorm2D {
+    /// PyTorch's buffers of a batch norm under `prefix`: weight, bias, running_mean, running_var, num_batches_tracked.
+    func stateEntries(_ prefix: String) -> [NamedTensor] {
+        [NamedTensor(prefix + ".weight", shape: [channels], values: weight.value),
+         NamedTensor(prefix + ".bias", shape: [channels], values: bias.value),
+         NamedTensor(prefix + ".running_mean", shape: [channels], values: runningMean),
+         NamedTensor(prefix + ".running_var", shape: [channels], values: runningVar),
+         NamedTensor(prefix + ".num_batches_tracked", integer: batchesTracked)]
+    }
+}
+
+extension Generator {
+    /// The state dict in `state_dict()` order: each layer's parameters, then its buffers.
+    public var stateEntries: [NamedTensor] {
+        var out: [NamedTensor] = []
+        for (i, conv) in convolutions.enumerated() {
+            out.append(NamedTensor("generate.\(3 * i).weight", shape: conv.weight.shape, values: conv.weight.value))
+            out.append(NamedTensor("generate.\(3 * i).bias", shape: conv.bias.shape, values: conv.bias.value))
+            if i < norms.count { out += norms[i].stateEntries("generate.\(3 * i + 1)") }
+        }
+        return out
+    }
+
+    /// A generator from a state dict with the seed's keys; the widths come from the tensor shapes.
+    public convenience init(stateDict dict: StateDict, path: String) throws {
+        let reader = StateDictReader(dict, path: path)
+        var layers = 0
+        while dict.shape(of: "generate.\(3 * layers).weight") != nil { layers += 1 }
+        guard layers >= 1 else {
+            throw reader.error("no generator here: expected keys generate.0.weight, generate.3.weight, … (the seed's PSGenerator); found \(reader.keySummary)")
+        }
+        var channels: [Int] = []
+        var convs: [ConvTranspose2D] = []
+        for i in 0..<layers {
+            let key = "generate.\(3 * i)"
+            let shape = dict.shape(of: key + ".weight")!
+            guard shape.count == 4, shape[2] == 4, shape[3] == 4, shape[0] > 0, shape[1] > 0 else {
+                throw reader.error("\(key).weight has shape \(shape); a generator layer is [in, out, 4, 4]")
+            }
+            if i == 0 { channels.append(shape[0]) }
+            guard shape[0] == channels.last! else {
+                throw reader.error("\(key).weight takes \(shape[0]) channels but the layer before gives \(channels.last!)")
+            }
+            channels.append(shape[1])
+            let w = try reader.parameter(key + ".weight", shape: shape)
+            let b = try reader.parameter(key + ".bias", shape: [shape[1]])
+            convs.append(try ConvTranspose2D(weight: w, bias: b, geometry: GANArchitecture.geometry))
+        }
+        do { try GANArchitecture.validate(generator: channels) } catch let e as GANError { throw reader.error(e.message) }
+        let norms = try (0..<(layers - 1)).map { i in try reader.batchNorm("generate.\(3 * i + 1)", channels: channels[i + 1]) }
+        try reader.requireNoOtherKeys(prefix: "generate.", known: Set(Self.keys(layers: layers)))
+        self.init(channels: channels, convolutions: convs, norms: norms)
+    }
+
+    static func keys(layers: Int) -> [String] {
+        (0..<layers).flatMap { i -> [String] in
+            var k = ["generate.\(3 * i).weight", "generate.\(3 * i).bias"]
+            if i < layers - 1 { k += normKeys("generate.\(3 * i + 1)") }
+            return k
+        }
+    }
+}
+
+extension Discriminator {
+    public var stateEntries: [NamedTensor] {
+        var out: [NamedTensor] = []
+        for (i, conv) in convolutions.enumerated() {
+            out.append(NamedTensor(Self.convolutionKey(i) + ".weight", shape: conv.weight.shape, values: conv.weight.value))
+            out.append(NamedTensor(Self.convolutionKey(i) + ".bias", shape: conv.bias.shape, values: conv.bias.value))
+            if i >= 1 && i - 1 < norms.count { out += norms[i - 1].stateEntries(Self.normKey(i - 1)) }
+        }
+        return out
+    }
+
+    public convenience init(stateDict dict: StateDict, path: String) throws {
+        let reader = StateDictReader(dict, path: path)
+        var layers = 0
+        while dict.shape(of: Self.convolutionKey(layers) + ".weight") != nil { layers += 1 }
+        guard layers >= 2 else {
+            throw reader.error("no discriminator here: expected keys discriminate.0.weight, discriminate.2.weight, …; found \(reader.keySummary)")
+        }
+        var channels: [Int] = []
+        var convs: [StridedConv2D] = []
+        for i in 0..<layers {
+            let key = Self.convolutionKey(i)
+            let shape = dict.shape(of: key + ".weight")!
+            guard shape.count == 4, shape[2] == 4, shape[3] == 4, shape[0] > 0, shape[1] > 0 else {
+                throw reader.error("\(key).weight has shape \(shape); a discriminator layer is [out, in, 4, 4]")
+            }
+            if i == 0 { channels.append(shape[1]) }
+            guard shape[1] == channels.last! else {
+                throw reader.error("\(key).weight takes \(shape[1]) channels but the layer before gives \(channels.last!)")
+            }
+            channels.append(shape[0])
+            convs.append(try StridedConv2D(weight: try reader.parameter(key + ".weight", shape: shape),
+                                           bias: try reader.parameter(key + ".bias", shape: [shape[0]]),
+                                           geometry: GANArchitecture.geometry))
+        }
+        do { try GANArchitecture.validate(discriminator: channels) } catch let e as GANError { throw reader.error(e.message) }
+        let norms = try (0..<(layers - 2)).map { i in try reader.batchNorm(Self.normKey(i), channels: channels[i + 2]) }
+        var known: [String] = []
+        for i in 0..<layers {
+            known += [Self.convolutionKey(i) + ".weight", Self.convolutionKey(i) + ".bias"]
+            if i >= 1 && i < layers - 1 { known += normKeys(Self.normKey(i - 1)) }
+        }
+        try reader.requireNoOtherKeys(prefix: "discriminate.", known: Set(known))
+        self.init(channels: channels, convolutions: convs, norms: norms)
+    }
+}
+
+func normKeys(_ prefix: String) -> [String] {
+    ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].map { prefix + "." + $0 }
+}
+
+/// Reads typed, shape-checked tensors out of a loaded state dict, with errors that name the file and the key.
+struct StateDictReader {
+    let dict: StateDict
+    let path: String
+
+    init(_ dict: StateDict, path: String) { (self.dict, self.path) = (dict, path) }
+
+    func error(_ message: String) -> GANError { GANError("\(path): \(message)") }
+
+    var keySummary: String {
+        let shown = dict.keys.prefix(6).joined(separator: ", ")
+        return dict.keys.isEmpty ? "no keys" : shown + (dict.keys.count > 6 ? ", … (\(dict.keys.count) keys)" : "")
+    }
+
+    func tensor(_ key: String, shape: [Int]) throws -> StoredTensor {
+        guard let found = dict.shape(of: key) else { throw error("missing key \(key)") }
+        guard found == shape else { throw error("\(key) has shape \(found), expected \(shape)") }
+        guard let t = dict[key] else { throw error("\(key) was not loaded") }
+        return t
+    }
+
+    func parameter(_ key: String, shape: [Int]) throws -> Parameter {
+        let t = try tensor(key, shape: shape)
+        guard t.values.allSatisfy({ $0.isFinite }) else { throw error("\(key) holds NaN or infinite values") }
+        return Parameter(shape: shape, value: t.values)
+    }
+
+    func batchNorm(_ prefix: String, channels c: Int) throws -> BatchNorm2D {
+        let runningVar = try tensor(prefix + ".running_var", shape: [c]).values
+        guard runningVar.allSatisfy({ $0 >= 0 }) else { throw error("\(prefix).running_var has negative values") }
+        let norm = try BatchNorm2D(weight: parameter(prefix + ".weight", shape: [c]),
+                                   bias: parameter(prefix + ".bias", shape: [c]),
+                                   runningMean: parameter(prefix + ".running_mean", shape: [c]).value,
+                                   runningVar: runningVar)
+        // Older PyTorch files have no num_batches_tracked; it only counts forwards, nothing reads it.
+        if let tracked = dict[prefix + ".num_batches_tracked"] {
+            norm.batchesTracked = Int64(tracked.values.first ?? 0)
+        }
+        return norm
+    }
+
+    func requireNoOtherKeys(prefix: String, known: Set<String>) throws {
+        let unknown = dict.keys.filter { $0.hasPrefix(prefix) && !known.contains($0) }
+        guard unknown.isEmpty else {
+            throw error("unexpected keys for this architecture: \(unknown.prefix(5).joined(separator: ", "))")
+        }
+    }
+}

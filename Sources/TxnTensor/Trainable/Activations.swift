@@ -1,0 +1,80 @@
+import Foundation
+
+/// Elementwise activations of the trainable networks, in place on channel-major batches. Each backward needs only
+/// the forward's output, so nothing else is kept.
+public enum Activation {
+    /// max(x, 0); the gradient passes where the output is positive.
+    public static func relu(_ x: inout ChannelMajor) {
+        map(&x) { max($0, 0) }
+    }
+
+    /// x for x > 0, slope·x otherwise; the output's sign is the input's, so the output decides the slope.
+    public static func leakyReLU(_ x: inout ChannelMajor, slope: Float) {
+        map(&x) { $0 > 0 ? $0 : $0 * slope }
+    }
+
+    public static func tanh(_ x: inout ChannelMajor) {
+        map(&x) { Foundation.tanh($0) }
+    }
+
+    /// dL/dx of ReLU in place, given its output.
+    public static func reluBackward(_ grad: inout ChannelMajor, output y: ChannelMajor) {
+        zip(&grad, y) { g, y in y > 0 ? g : 0 }
+    }
+
+    public static func leakyReLUBackward(_ grad: inout ChannelMajor, output y: ChannelMajor, slope: Float) {
+        zip(&grad, y) { g, y in y > 0 ? g : g * slope }
+    }
+
+    /// d tanh = 1 − tanh².
+    public static func tanhBackward(_ grad: inout ChannelMajor, output y: ChannelMajor) {
+        zip(&grad, y) { g, y in g * (1 - y * y) }
+    }
+
+    @inline(__always)
+    static func map(_ x: inout ChannelMajor, _ f: (Float) -> Float) {
+        let count = x.count
+        x.data.withUnsafeMutableBufferPointer { p in
+            let b = p.baseAddress!
+            parallelRanges(count, minChunk: 1 << 15) { r in for i in r { b[i] = f(b[i]) } }
+        }
+    }
+
+    @inline(__always)
+    static func zip(_ g: inout ChannelMajor, _ y: ChannelMajor, _ f: (Float, Float) -> Float) {
+        precondition(g.count == y.count)
+        let count = g.count
+        g.data.withUnsafeMutableBufferPointer { gp in
+            y.data.withUnsafeBufferPointer { yp in
+                let gb = gp.baseAddress!, yb = yp.baseAddress!
+                parallelRanges(count, minChunk: 1 << 15) { r in for i in r { gb[i] = f(gb[i], yb[i]) } }
+            }
+        }
+    }
+}
+
+/// Binary cross-entropy of sigmoid(z) against a constant label, computed from the logits z so that it never takes
+/// log 0: per element softplus(z) − label·z = −[label·log σ(z) + (1−label)·log(1−σ(z))]; the mean over all
+/// elements, as PyTorch's `binary_cross_entropy(sigmoid(z), label)`. Gradient: (σ(z) − label)/count.
+public enum SigmoidBCE {
+    public static func sigmoid(_ z: Float) -> Float {
+        z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z))
+    }
+
+    /// log(1 + eᶻ) without overflow.
+    static func softplus(_ z: Double) -> Double {
+        z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))
+    }
+
+    public static func loss(logits z: [Float], label: Float) -> Double {
+        guard !z.isEmpty else { return 0 }
+        var s = 0.0
+        for v in z { s += softplus(Double(v)) - Double(label) * Double(v) }
+        return s / Double(z.count)
+    }
+
+    public static func gradient(logits z: [Float], label: Float) -> [Float] {
+        let scale = 1 / Float(z.count)
+        return z.map { (sigmoid($0) - label) * scale }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Batch normalisation over a channel-major batch (PyTorch's `BatchNorm2d`): forward and backward side by side.
+///
+/// Training: each channel is normalised by its batch mean and biased variance, x̂ = (x − μ)/√(σ² + ε),
+/// y = γ x̂ + β, and the running statistics move by `momentum` toward μ and the unbiased variance σ²·M/(M−1)
+/// (M = N·H·W values per channel). Evaluation normalises by the running statistics instead.
+/// Backward (training): dβ = Σ dy, dγ = Σ dy x̂, dx = γ/(M √(σ²+ε)) · (M dy − dβ − x̂ dγ).
+public final class BatchNorm2D: @unchecked Sendable {
+    public let weight: Parameter
+    public let bias: Parameter
+    public var runningMean: [Float]
+    public var runningVar: [Float]
+    public var batchesTracked: Int64 = 0
+    public let epsilon: Float
+    public let momentum: Float
+
+    public var channels: Int { weight.count }
+
+    public init(weight: Parameter, bias: Parameter, runningMean: [Float], runningVar: [Float],
+                epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
+        let c = weight.count
+        guard weight.shape == [c], bias.shape == [c], runningMean.count == c, runningVar.count == c else {
+            throw TensorError.invalidShape("batch norm parameters must all have \(c) channels")
+        }
+        (self.weight, self.bias, self.runningMean, self.runningVar) = (weight, bias, runningMean, runningVar)
+        (self.epsilon, self.momentum) = (epsilon, momentum)
+    }
+
+    /// γ = 1, β = 0, running mean 0 and variance 1: PyTorch's initial state.
+    public convenience init(channels c: Int) {
+        try! self.init(weight: Parameter(shape: [c], value: [Float](repeating: 1, count: c)), bias: Parameter(zeros: [c]),
+                       runningMean: [Float](repeating: 0, count: c), runningVar: [Float](repeating: 1, count: c))
+    }
+
+    /// What a training-mode forward keeps for its backward: x̂ and 1/√(σ²+ε) per channel.
+    public struct Saved: Sendable {
+        public var normalised: ChannelMajor
+        public var inverseStd: [Float]
+    }
+
+    /// Training mode: normalises `x` in place by its batch statistics and updates the running statistics.
+    public func forwardTraining(_ x: inout ChannelMajor) throws -> Saved {
+        guard x.channels == channels else {
+            throw TensorError.shapeMismatch("batch norm expects \(channels) channels, got \(x.channels)")
+        }
+        let m = x.rowLength
+        guard m > 1 else {
+            throw TensorError.invalidArgument("batch norm in training needs more than one value per channel, got \(m)")
+        }
+        var mean = [Float](repeating: 0, count: channels), variance = mean, inverseStd = mean
+        var normalised = x
+        let eps = Double(epsilon)
+        normalised.data.withUnsafeMutableBufferPointer { xh in
+        x.data.withUnsafeMutableBufferPointer { xs in
+        mean.withUnsafeMutableBufferPointer { mu in
+        variance.withUnsafeMutableBufferPointer { va in
+        inverseStd.withUnsafeMutableBufferPointer { inv in
+        weight.value.withUnsafeBufferPointer { g in
+        bias.value.withUnsafeBufferPointer { b in
+            let xb = xs.baseAddress!, hb = xh.baseAddress!
+            parallelFor(channels) { c in
+                let row = xb + c * m, nrow = hb + c * m
+                var s = 0.0
+                for j in 0..<m { s += Double(row[j]) }
+                let mu64 = s / Double(m)
+                var sq = 0.0
+                for j in 0..<m { let d = Double(row[j]) - mu64; sq += d * d }
+                let var64 = sq / Double(m)
+                let istd = 1 / (var64 + eps).squareRoot()
+                let (fm, fi, gc, bc) = (Float(mu64), Float(istd), g[c], b[c])
+                for j in 0..<m {
+                    let h = (row[j] - fm) * fi
+                    nrow[j] = h
+                    row[j] = gc * h + bc
+                }
+                mu[c] = fm
+                va[c] = Float(var64)
+                inv[c] = fi
+            }
+        }}}}}}}
+        let unbias = Float(m) / Float(m - 1)
+        for c in 0..<channels {
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias
+        }
+        batchesTracked += 1
+        return Saved(normalised: normalised, inverseStd: inverseStd)
+    }
+
+    /// Evaluation mode: normalises `x` in place by the running statistics.
+    public func forwardEvaluation(_ x: inout ChannelMajor) throws {
+        guard x.channels == channels else {
+            throw TensorError.shapeMismatch("batch norm expects \(channels) channels, got \(x.channels)")
+        }
+        let m = x.rowLength
+        var scale = [Float](repeating: 0, count: channels), shift = scale
+        for c in 0..<channels {
+            scale[c] = weight.value[c] / (runningVar[c] + epsilon).squareRoot()
+            shift[c] = bias.value[c] - runningMean[c] * scale[c]
+        }
+        x.data.withUnsafeMutableBufferPointer { xs in
+            let xb = xs.baseAddress!
+            parallelFor(channels) { c in
+                let row = xb + c * m, (a, b) = (scale[c], shift[c])
+                for j in 0..<m { row[j] = row[j] * a + b }
+            }
+        }
+    }
+
+    /// Training-mode backward: turns dL/dy into dL/dx in place and accumulates dL/dγ, dL/dβ.
+    public func backward(_ grad: inout ChannelMajor, saved: Saved) {
+        precondition(grad.channels == channels && grad.count == saved.normalised.count)
+        let m = grad.rowLength
+        var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
+        grad.data.withUnsafeMutableBufferPointer { gs in
+        saved.normalised.data.withUnsafeBufferPointer { hs in
+        dGamma.withUnsafeMutableBufferPointer { dg in
+        dBeta.withUnsafeMutableBufferPointer { db in
+        weight.value.withUnsafeBufferPointer { gamma in
+            let gb = gs.baseAddress!, hb = hs.baseAddress!
+            parallelFor(channels) { c in
+                let g = gb + c * m, h = hb + c * m
+                var sg = 0.0, sgh = 0.0
+                for j in 0..<m { sg += Double(g[j]); sgh += Double(g[j]) * Double(h[j]) }
+                db[c] = Float(sg)
+                dg[c] = Float(sgh)
+                let k = gamma[c] * saved.inverseStd[c] / Float(m)
+                let (mb, mg) = (Float(sg), Float(sgh))
+                for j in 0..<m { g[j] = k * (Float(m) * g[j] - mb - h[j] * mg) }
+            }
+        }}}}}
+        weight.accumulate(dGamma)
+        bias.accumulate(dBeta)
+    }
+}

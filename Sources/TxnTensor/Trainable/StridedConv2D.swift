@@ -1,0 +1,106 @@
+/// A k×k convolution with stride and zero padding over a channel-major batch (PyTorch's `Conv2d`, weight
+/// [out, in, k, k]), as the discriminator uses it: forward, backward-data and backward-weights side by side.
+///
+/// forward:          y = W · unfold(x) + b                       [O, N·Ho·Wo]
+/// backward data:    dx = fold(Wᵀ · dy)
+/// backward weights: dW += dy · unfold(x)ᵀ,  db += Σ dy
+public struct StridedConv2D: Sendable {
+    public let weight: Parameter
+    public let bias: Parameter
+    public let geometry: PatchGeometry
+
+    public var outChannels: Int { weight.shape[0] }
+    public var inChannels: Int { weight.shape[1] }
+    var patchRows: Int { inChannels * geometry.kernel * geometry.kernel }
+
+    public init(weight: Parameter, bias: Parameter, geometry: PatchGeometry) throws {
+        guard weight.shape.count == 4, weight.shape[2] == geometry.kernel, weight.shape[3] == geometry.kernel else {
+            throw TensorError.invalidShape("convolution weight must be [out, in, \(geometry.kernel), \(geometry.kernel)], got \(weight.shape)")
+        }
+        guard bias.shape == [weight.shape[0]] else {
+            throw TensorError.invalidShape("convolution bias must be [\(weight.shape[0])], got \(bias.shape)")
+        }
+        (self.weight, self.bias, self.geometry) = (weight, bias, geometry)
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        (geometry.convolvedSize(height), geometry.convolvedSize(width))
+    }
+
+    private func columns(_ x: ChannelMajor) -> [Float] {
+        let (ho, wo) = outputSize(height: x.height, width: x.width)
+        var col = [Float](repeating: 0, count: patchRows * x.batch * ho * wo)
+        x.data.withUnsafeBufferPointer { xs in
+            col.withUnsafeMutableBufferPointer { cs in
+                geometry.unfold(xs.baseAddress!, channels: inChannels, batch: x.batch, height: x.height, width: x.width,
+                                into: cs.baseAddress!)
+            }
+        }
+        return col
+    }
+
+    public func forward(_ x: ChannelMajor) throws -> ChannelMajor {
+        guard x.channels == inChannels else {
+            throw TensorError.shapeMismatch("convolution expects \(inChannels) channels, got \(x.channels)")
+        }
+        let (ho, wo) = outputSize(height: x.height, width: x.width)
+        guard ho > 0, wo > 0 else {
+            throw TensorError.invalidArgument("a \(x.height)x\(x.width) input is too small for a \(geometry.kernel)x\(geometry.kernel) convolution")
+        }
+        let col = columns(x)
+        var y = ChannelMajor(zeros: outChannels, batch: x.batch, height: ho, width: wo)
+        let n = y.rowLength
+        weight.value.withUnsafeBufferPointer { w in
+            col.withUnsafeBufferPointer { c in
+                y.data.withUnsafeMutableBufferPointer { out in
+                    sgemm(m: outChannels, n: n, k: patchRows, w.baseAddress!, lda: patchRows, c.baseAddress!, ldb: n,
+                          out.baseAddress!, ldc: n)
+                }
+            }
+        }
+        y.addChannelBias(bias.value)
+        return y
+    }
+
+    /// dL/dx for an input of the given size, from dL/dy.
+    public func backwardData(_ dy: ChannelMajor, inputHeight h: Int, inputWidth w: Int) throws -> ChannelMajor {
+        let (ho, wo) = outputSize(height: h, width: w)
+        guard dy.channels == outChannels, dy.height == ho, dy.width == wo else {
+            throw TensorError.shapeMismatch("convolution backward: gradient \(dy.channels)x\(dy.height)x\(dy.width) does not fit a \(h)x\(w) input")
+        }
+        let n = dy.rowLength
+        var dcol = [Float](repeating: 0, count: patchRows * n)
+        var dx = ChannelMajor(zeros: inChannels, batch: dy.batch, height: h, width: w)
+        weight.value.withUnsafeBufferPointer { wv in
+            dy.data.withUnsafeBufferPointer { g in
+                dcol.withUnsafeMutableBufferPointer { c in
+                    sgemm(transA: true, m: patchRows, n: n, k: outChannels, wv.baseAddress!, lda: patchRows,
+                          g.baseAddress!, ldb: n, c.baseAddress!, ldc: n)
+                    dx.data.withUnsafeMutableBufferPointer { d in
+                        geometry.fold(c.baseAddress!, channels: inChannels, batch: dy.batch, height: h, width: w,
+                                      into: d.baseAddress!)
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// Accumulates dL/dW and dL/db into the parameters' gradients.
+    public func backwardWeights(input x: ChannelMajor, gradOutput dy: ChannelMajor) throws {
+        let (ho, wo) = outputSize(height: x.height, width: x.width)
+        guard x.channels == inChannels, dy.channels == outChannels, dy.batch == x.batch, dy.height == ho, dy.width == wo else {
+            throw TensorError.shapeMismatch("convolution backward: gradient does not fit the input")
+        }
+        let col = columns(x), n = dy.rowLength
+        dy.data.withUnsafeBufferPointer { g in
+            col.withUnsafeBufferPointer { c in
+                weight.gradient.withUnsafeMutableBufferPointer { dw in
+                    sgemm(transB: true, m: outChannels, n: patchRows, k: n, g.baseAddress!, lda: n, c.baseAddress!, ldb: n,
+                          beta: 1, dw.baseAddress!, ldc: patchRows)
+                }
+            }
+        }
+        bias.accumulate(dy.channelSums())
+    }
+}
