@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook",
+                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),

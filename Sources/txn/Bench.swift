@@ -14,7 +14,9 @@ struct Bench: ParsableCommand {
             Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs.
             GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed
             the machine's peak); forward+backward counts backward-data as costing the same as forward.
-            """)
+            `txn bench gan` times the spatial GAN instead.
+            """,
+        subcommands: [BenchGAN.self])
 
     @OptionGroup var numeric: NumericOptions
 

@@ -23,6 +23,16 @@ public struct PatchGeometry: Sendable, Equatable {
         (size - 1) * stride - 2 * padding + kernel
     }
 
+    /// The output columns whose kernel tap `k` lands inside an input of `size`: i = o·stride − padding + k ∈ [0, size).
+    @inline(__always)
+    func validOutputs(tap k: Int, inputSize size: Int, outputs: Int) -> Range<Int> {
+        let shift = padding - k  // i = o·s − shift
+        let lo = shift <= 0 ? 0 : (shift + stride - 1) / stride
+        let hiInclusive = (size - 1 + shift) < 0 ? -1 : (size - 1 + shift) / stride
+        let hi = min(outputs, hiInclusive + 1)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
     /// x [C][N][H][W] → columns [C·k·k][N·Ho·Wo], zero where the field leaves the image.
     public func unfold(_ x: UnsafePointer<Float>, channels: Int, batch: Int, height h: Int, width w: Int,
                        into col: UnsafeMutablePointer<Float>) {
@@ -30,23 +40,20 @@ public struct PatchGeometry: Sendable, Equatable {
         let ho = convolvedSize(h), wo = convolvedSize(w), outPlane = ho * wo, row = batch * outPlane
         parallelFor(channels * k) { ck in
             let c = ck / k, ky = ck % k
+            let rows = validOutputs(tap: ky, inputSize: h, outputs: ho)
             for kx in 0..<k {
+                let cols = validOutputs(tap: kx, inputSize: w, outputs: wo)
                 let dst0 = col + ((c * k + ky) * k + kx) * row
                 for n in 0..<batch {
-                    let src = x + (c * batch + n) * h * w
-                    for oy in 0..<ho {
-                        let dst = dst0 + n * outPlane + oy * wo
-                        let iy = oy * s - p + ky
-                        guard iy >= 0 && iy < h else {
-                            dst.update(repeating: 0, count: wo)
-                            continue
-                        }
-                        let line = src + iy * w
-                        for ox in 0..<wo {
-                            let ix = ox * s - p + kx
-                            dst[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
-                        }
+                    let src = x + (c * batch + n) * h * w, plane = dst0 + n * outPlane
+                    plane.update(repeating: 0, count: rows.lowerBound * wo)
+                    for oy in rows {
+                        let dst = plane + oy * wo, line = src + (oy * s - p + ky) * w + kx - p
+                        dst.update(repeating: 0, count: cols.lowerBound)
+                        for ox in cols { dst[ox] = line[ox * s] }
+                        (dst + cols.upperBound).update(repeating: 0, count: wo - cols.upperBound)
                     }
+                    (plane + rows.upperBound * wo).update(repeating: 0, count: (ho - rows.upperBound) * wo)
                 }
             }
         }
@@ -63,16 +70,13 @@ public struct PatchGeometry: Sendable, Equatable {
             let dst = x + (c * batch + n) * h * w
             dst.update(repeating: 0, count: h * w)
             for ky in 0..<k {
+                let rows = validOutputs(tap: ky, inputSize: h, outputs: ho)
                 for kx in 0..<k {
+                    let cols = validOutputs(tap: kx, inputSize: w, outputs: wo)
                     let src0 = col + ((c * k + ky) * k + kx) * row + n * outPlane
-                    for oy in 0..<ho {
-                        let iy = oy * s - p + ky
-                        guard iy >= 0 && iy < h else { continue }
-                        let line = dst + iy * w, src = src0 + oy * wo
-                        for ox in 0..<wo {
-                            let ix = ox * s - p + kx
-                            if ix >= 0 && ix < w { line[ix] += src[ox] }
-                        }
+                    for oy in rows {
+                        let line = dst + (oy * s - p + ky) * w + kx - p, src = src0 + oy * wo
+                        for ox in cols { line[ox * s] += src[ox] }
                     }
                 }
             }

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import TxnGAN
+import TxnTensor
+
+/// Times the spatial GAN: one full training iteration and one generation of 1024x1024, as the PyTorch side
+/// (scripts/bench_pytorch_gan.py) does, with the same networks, crop and batch.
+struct BenchGAN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan",
+        abstract: "Benchmark a GAN training iteration and 1024x1024 generation (use a release build).",
+        discussion: "Times are medians of --repeats runs after one warm-up; peak RSS is the whole process's.")
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Option(help: "Preset: seed or small.")
+    var preset: GANPreset = .seed
+
+    @Option(help: "Crop size (default: the preset's).")
+    var crop: Int?
+
+    @Option(help: "Batch size (default: the preset's).")
+    var batch: Int?
+
+    @Option(help: "Side of the generated image.")
+    var generate: Int = 1024
+
+    @Option(help: "Timed repetitions (the median is reported).")
+    var repeats: Int = 5
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard repeats >= 1, repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000") }
+        guard generate >= 32, generate <= 8192, generate % 32 == 0 else {
+            throw ValidationError("--generate must be a multiple of 32 between 32 and 8192")
+        }
+    }
+
+    func run() throws {
+        numeric.apply()
+        let arch = preset.architecture
+        let crop = self.crop ?? preset.crop, batch = self.batch ?? preset.batch
+        guard crop % arch.scale == 0, crop >= arch.discriminatorScale else {
+            throw ValidationError("--crop must be a multiple of \(arch.scale), at least \(arch.discriminatorScale)")
+        }
+        var rng = SplitMix64(seed: 1)
+        let trainer = GANTrainer(generator: Generator(channels: arch.generatorChannels, rng: &rng),
+                                 discriminator: Discriminator(channels: arch.discriminatorChannels, rng: &rng))
+        // A texture-like batch: no file needed.
+        var real = ChannelMajor(zeros: 3, batch: batch, height: crop, width: crop)
+        for i in 0..<real.count { real.data[i] = Float((i * 7919) % 256) / 127.5 - 1 }
+        let cells = crop / arch.scale
+        func noise() -> ChannelMajor {
+            GANNoise.uniform(channels: arch.noiseChannels, batch: batch, height: cells, width: cells, rng: &rng)
+        }
+        try trainer.step(real: real, noise: noise())
+        let step = try Machine.median(repeats) { _ in try trainer.step(real: real, noise: noise()) }
+        let z = GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: generate / arch.scale,
+                                 width: generate / arch.scale, rng: &rng)
+        _ = try trainer.generator.generate(z)
+        let gen = try Machine.median(repeats) { _ in _ = try trainer.generator.generate(z) }
+        let peak = Machine.peakRSSMiB()
+        if json {
+            print("{\"threads\":\(Threads.count),\"train_step_s\":\(String(format: "%.4f", step)),"
+                + "\"generate_\(generate)_s\":\(String(format: "%.4f", gen)),\"peak_rss_mib\":\(String(format: "%.1f", peak))}")
+        } else {
+            print("txn bench gan: \(preset) preset (\(arch)), crop \(crop), batch \(batch), \(Threads.count) threads, median of \(repeats)")
+            print(String(format: "training iteration %.3f s   generate %dx%d %.3f s   peak RSS %.0f MiB", step, generate, generate, gen, peak))
+        }
+    }
+}
+
+extension GANPreset: ExpressibleByArgument {}
