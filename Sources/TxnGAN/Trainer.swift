@@ -21,6 +21,7 @@ public final class GANTrainer: @unchecked Sendable {
 
     public init(generator: Generator, discriminator: Discriminator, settings: AdamSettings = GANTrainer.seedSettings) {
         (self.generator, self.discriminator, self.settings) = (generator, discriminator, settings)
+        AllocationPolicy.reuseLargeBuffers()
         generatorMoments = generator.namedParameters.map { AdamMoments(count: $0.parameter.count) }
         discriminatorMoments = discriminator.namedParameters.map { AdamMoments(count: $0.parameter.count) }
     }

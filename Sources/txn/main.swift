@@ -19,7 +19,22 @@ enum ProcessSetup {
         ("MALLOC_MMAP_THRESHOLD_", "1048576"),
     ]
 
+    /// OpenBLAS 0.3.21 (Debian 12) picks its kernels from the CPU model number; on CPUs it does not know (virtual
+    /// machines reporting a generic "Intel Xeon Processor", newer models) it falls back to the SSE3 "Prescott"
+    /// kernels, 2x slower for the GAN's matrix products (7.1 s against 3.4 s per seed training iteration). The CPU
+    /// flags say what is safe: AVX-512 → SkylakeX kernels, AVX2 + FMA → Haswell.
+    static var openBLASCore: String? {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
+    }
+
     static func prepare() {
+        var settings = settings
+        if let core = openBLASCore { settings.append(("OPENBLAS_CORETYPE", core)) }
         let missing = settings.filter { getenv($0.name) == nil }
         guard !missing.isEmpty else { return }
         for (name, value) in missing { setenv(name, value, 1) }
