@@ -12,11 +12,15 @@ public struct StoredTensor: Sendable {
     public let dtype: StoredDType
     public let shape: [Int]
     public var values: [Float]
+    /// The exact elements of int64 and int32 tensors (nil for other dtypes), in the order of `values`: what a
+    /// 64-bit RNG state or an iteration count needs, since Float32 is exact only up to 2^24.
+    public var integers: [Int64]?
 
-    public init(dtype: StoredDType, shape: [Int], values: [Float]) {
+    public init(dtype: StoredDType, shape: [Int], values: [Float], integers: [Int64]? = nil) {
         self.dtype = dtype
         self.shape = shape
         self.values = values
+        self.integers = integers
     }
 }
 
@@ -264,6 +268,7 @@ struct Plan {
     func materialise(format: CheckpointFormat, storageBytes: [String: [UInt8]], swapBytes: Bool,
                      bytesRead: Int) throws -> StateDict {
         var decoded: [String: [Float]] = [:] // once per storage, shared by all views of it
+        var decodedIntegers: [String: [Int64]] = [:]
         var out: [String: StoredTensor] = [:]
         for key in included {
             let t = tensors[key]!
@@ -273,7 +278,15 @@ struct Plan {
             }
             let values = TensorDecode.gather(decoded[s.key]!, base: s.viewOffset + t.offset, shape: t.shape,
                                              strides: t.strides, count: counts[key]!)
-            out[key] = StoredTensor(dtype: s.dtype, shape: t.shape, values: values)
+            var integers: [Int64]? = nil
+            if s.dtype.isInteger {
+                if decodedIntegers[s.key] == nil {
+                    decodedIntegers[s.key] = TensorDecode.integers(storageBytes[s.key]!, dtype: s.dtype, swapBytes: swapBytes)
+                }
+                integers = TensorDecode.gather(decodedIntegers[s.key]!, base: s.viewOffset + t.offset, shape: t.shape,
+                                               strides: t.strides, count: counts[key]!)
+            }
+            out[key] = StoredTensor(dtype: s.dtype, shape: t.shape, values: values, integers: integers)
         }
         return StateDict(format: format, keys: keys, tensors: out,
                          shapes: tensors.mapValues { $0.shape }, dtypes: tensors.mapValues { $0.storage.dtype },

@@ -152,11 +152,14 @@ enum CRC32 {
     }
 
     static func checksum(_ data: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
+        data.withUnsafeBytes { update(0, $0) }
+    }
+
+    /// Continues `crc` (0 to start) over `data`: update(update(0, a), b) == checksum(a + b).
+    static func update(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
+        var c = crc ^ 0xFFFF_FFFF
         table.withUnsafeBufferPointer { t in
-            data.withUnsafeBufferPointer { d in
-                for b in d { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-            }
+            for b in data { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
         }
         return c ^ 0xFFFF_FFFF
     }
