@@ -103,16 +103,19 @@ enum TensorDecode {
 
     /// Materialises a strided view as contiguous row-major values. `base` is the absolute index of element
     /// [0, 0, ...] in `src`; the caller has checked that every addressed index lies inside `src`.
-    static func gather<T>(_ src: [T], base: Int, shape: [Int], strides: [Int], count n: Int) -> [T] {
-        if n == 0 { return [] }
-        // Row-major contiguity (size-1 dims may carry any stride).
+    /// Row-major contiguity (size-1 dims may carry any stride).
+    static func isContiguous(shape: [Int], strides: [Int]) -> Bool {
         var expected = 1
-        var contiguous = true
         for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] != 1 {
-            if strides[d] != expected { contiguous = false; break }
+            if strides[d] != expected { return false }
             expected *= shape[d]
         }
-        if contiguous {
+        return true
+    }
+
+    static func gather<T>(_ src: [T], base: Int, shape: [Int], strides: [Int], count n: Int) -> [T] {
+        if n == 0 { return [] }
+        if isContiguous(shape: shape, strides: strides) {
             if base == 0 && n == src.count { return src }
             return Array(src[base..<(base + n)])
         }
