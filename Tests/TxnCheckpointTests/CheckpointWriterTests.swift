@@ -138,6 +138,28 @@ final class CheckpointWriterTests: XCTestCase {
         XCTAssertEqual(StatePickler.contiguousStrides([2, 0, 3]), [3, 3, 1]) // as torch.zeros(2, 0, 3).stride()
     }
 
+    func testCRC32() {
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926) // the standard check value
+        XCTAssertEqual(CRC32.checksum([]), 0)
+        // Slicing-by-8 against the bit-by-bit definition, at every length and split (unaligned starts and tails).
+        var rng = SplitMix64(state: 42)
+        let data = (0..<100).map { _ in UInt8(rng.below(256)) }
+        func bitwise(_ d: ArraySlice<UInt8>) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in d {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return c ^ 0xFFFF_FFFF
+        }
+        for n in 0...data.count {
+            XCTAssertEqual(CRC32.checksum(Array(data[0..<n])), bitwise(data[0..<n]), "length \(n)")
+            let split = n / 3
+            let first = data[0..<split].withUnsafeBytes { CRC32.update(0, $0) }
+            XCTAssertEqual(data[split..<n].withUnsafeBytes { CRC32.update(first, $0) }, bitwise(data[0..<n]), "split \(split) of \(n)")
+        }
+    }
+
     func testBadEntriesAreRejectedBeforeWriting() throws {
         let folder = try tempFolder()
         let path = folder + "/x.pth"

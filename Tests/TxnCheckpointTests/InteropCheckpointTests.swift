@@ -31,7 +31,8 @@ final class InteropCheckpointTests: XCTestCase {
     /// nil if torch imports, else the reason (once per run).
     static let torchMissing: String? = {
         guard let (status, _, err) = try? python(["-c", "import torch"]) else { return "python3 could not be started" }
-        return status == 0 ? nil : "python3 cannot import torch (\(err.split(separator: "\n").last ?? "")); pip install torch to run this test"
+        let why = err.split(separator: "\n").last.map(String.init) ?? "exit status \(status)"
+        return status == 0 ? nil : "python3 cannot import torch (\(why)); pip install torch to run this test"
     }()
 
     func requireTorch() throws {
