@@ -12,11 +12,15 @@ public struct StoredTensor: Sendable {
     public let dtype: StoredDType
     public let shape: [Int]
     public var values: [Float]
+    /// The exact elements of int64 and int32 tensors (nil for other dtypes), in the order of `values`: what a
+    /// 64-bit RNG state or an iteration count needs, since Float32 is exact only up to 2^24.
+    public var integers: [Int64]?
 
-    public init(dtype: StoredDType, shape: [Int], values: [Float]) {
+    public init(dtype: StoredDType, shape: [Int], values: [Float], integers: [Int64]? = nil) {
         self.dtype = dtype
         self.shape = shape
         self.values = values
+        self.integers = integers
     }
 }
 
@@ -67,16 +71,20 @@ public enum Checkpoint {
     /// Loads only the tensors whose key passes `include` (lazy: storages of other keys are skipped by seeking,
     /// never read into memory), so e.g. the first layers of an 80 MB VGG can be read in milliseconds.
     /// The file is treated as untrusted: a restricted unpickler accepts only state-dict globals and opcodes,
-    /// and every length is checked against the file before anything is allocated.
-    public static func load(_ path: String, include: (String) -> Bool = { _ in true }) throws -> StateDict {
+    /// every length is checked against the file before anything is allocated, and the decoded tensors may
+    /// occupy at most `memoryBudget` bytes (default `defaultMemoryBudget(fileSize:)`), checked before any
+    /// storage is read: views (zero strides, many keys on one storage) cannot multiply a small file.
+    public static func load(_ path: String, include: (String) -> Bool = { _ in true },
+                            memoryBudget: Int? = nil) throws -> StateDict {
         do {
             let source = try FileSource(path: path)
+            let budget = memoryBudget ?? defaultMemoryBudget(fileSize: source.size)
             let magic = try source.read(at: 0, count: min(4, source.size), what: "magic bytes")
             if magic.count == 4 && magic[0] == 0x50 && magic[1] == 0x4B && (magic[2] == 3 || magic[2] == 5) {
-                return try loadZip(source, include: include)
+                return try loadZip(source, include: include, budget: budget)
             }
             if magic.count >= 2 && magic[0] == 0x80 && magic[1] == 0x02 {
-                return try loadLegacy(source, include: include)
+                return try loadLegacy(source, include: include, budget: budget)
             }
             throw Failure("not a PyTorch checkpoint: starts with neither a zip header nor a protocol-2 pickle")
         } catch let f as Failure {
@@ -101,6 +109,14 @@ public enum Checkpoint {
         }
     }
 
+    /// Bytes the loaded tensors may occupy unless the caller says otherwise: 4 × the file size (a uint8 storage
+    /// becomes 4-byte floats; float32 storages stay 1:1) plus 16 MiB, so small files can still hold a few
+    /// legitimately expanded tensors.
+    public static func defaultMemoryBudget(fileSize: Int) -> Int {
+        let (fourTimes, overflow) = fileSize.multipliedReportingOverflow(by: 4)
+        return overflow ? Int.max : fourTimes.addingReportingOverflow(16 << 20).partialValue
+    }
+
     // MARK: - formats
 
     /// `0x1950a86a20f9469cfc6c` as LONG1 little-endian bytes: the legacy format's magic number.
@@ -108,15 +124,17 @@ public enum Checkpoint {
 
     /// Legacy stream: magic, protocol version, sys_info, the state dict pickle, the list of storage keys,
     /// then per key an int64 element count and the raw elements.
-    static func loadLegacy(_ source: FileSource, include: (String) -> Bool) throws -> StateDict {
+    static func loadLegacy(_ source: FileSource, include: (String) -> Bool, budget: Int) throws -> StateDict {
         var r = WindowReader(source: source, start: 0, end: source.size, label: "")
-        var u = Unpickler()
+        // Each pickle of the stream is limited by the bytes left in the file.
+        func unpickler() -> Unpickler { Unpickler(limits: .forPickle(bytes: r.end - r.position)) }
+        var u = unpickler()
         guard case .bigInt(let m) = try u.load(&r), m == legacyMagic else {
             throw Failure("not a PyTorch legacy checkpoint: wrong magic number")
         }
-        u = Unpickler()
+        u = unpickler()
         guard case .int(1001) = try u.load(&r) else { throw Failure("unsupported legacy checkpoint protocol version") }
-        u = Unpickler()
+        u = unpickler()
         let sysInfo = try u.load(&r)
         guard let info = u.dict(sysInfo) else { throw Failure("corrupt legacy checkpoint: sys_info is not a dict") }
         for (k, v) in info {
@@ -124,9 +142,9 @@ public enum Checkpoint {
                 throw Failure("unsupported: big-endian legacy checkpoint (re-save it with torch ≥ 1.6, zip format)")
             }
         }
-        u = Unpickler()
-        let plan = try Plan(u.load(&r), u, r, include: include, fileSize: source.size)
-        u = Unpickler()
+        u = unpickler()
+        let plan = try Plan(u.load(&r), u, include: include, budget: budget)
+        u = unpickler()
         let keysValue = try u.load(&r)
         guard let keyList = u.list(keysValue) else { throw Failure("corrupt legacy checkpoint: storage key list is not a list") }
 
@@ -164,7 +182,7 @@ public enum Checkpoint {
     }
 
     /// Zip archive: `<archive>/data.pkl`, `<archive>/byteorder`, storages in `<archive>/data/<key>`.
-    static func loadZip(_ source: FileSource, include: (String) -> Bool) throws -> StateDict {
+    static func loadZip(_ source: FileSource, include: (String) -> Bool, budget: Int) throws -> StateDict {
         let zip = try ZipArchive(source: source)
         let candidates = zip.entries.filter {
             $0.name.hasSuffix("/data.pkl") && $0.name.dropLast("/data.pkl".count).firstIndex(of: "/") == nil
@@ -182,8 +200,8 @@ public enum Checkpoint {
         let range = try zip.dataRange(pkl)
         try zip.verify(pkl)
         var r = WindowReader(source: source, start: range.lowerBound, end: range.upperBound, label: " of \(pkl.name)")
-        var u = Unpickler()
-        let plan = try Plan(u.load(&r), u, r, include: include, fileSize: source.size)
+        var u = Unpickler(limits: .forPickle(bytes: range.count))
+        let plan = try Plan(u.load(&r), u, include: include, budget: budget)
         var bytes: [String: [UInt8]] = [:]
         var total = 0
         for key in plan.needed {
@@ -204,7 +222,7 @@ public enum Checkpoint {
 }
 
 /// The state dict pickle, validated: keys in order, tensor records, the storages they use and which of
-/// those storages must be read for the included keys.
+/// those storages must be read for the included keys, with the memory that loading them will take.
 struct Plan {
     var keys: [String] = []
     var tensors: [String: TensorRef] = [:]
@@ -214,16 +232,17 @@ struct Plan {
     var included: [String] = []
     var needed = Set<String>()
 
-    init(_ root: PV, _ u: Unpickler, _ r: WindowReader, include: (String) -> Bool, fileSize: Int) throws {
+    init(_ root: PV, _ u: Unpickler, include: (String) -> Bool, budget: Int) throws {
         guard let items = u.dict(root) else {
             throw Failure("not a state dict: the checkpoint holds a \(root.kind), expected a dict of tensors")
         }
-        // Each storage costs ≥ 1 byte per element in the file, and a tensor may only repeat elements through
-        // zero strides (expand); bounding element counts by the file size keeps allocations proportional.
-        let maxElements = max(fileSize, 1 << 20)
+        // No tensor may have more elements than the whole budget could hold as floats (this also keeps the
+        // element arithmetic below far from overflow).
+        let maxElements = budget / 4
         for (k, v) in items {
             guard case .str(let key) = k else { throw Failure("not a state dict: a key is a \(k.kind), not a string") }
-            guard case .tensor(let t) = v else { throw Failure("not a state dict: value of '\(key)' is a \(v.kind), not a tensor") }
+            guard case .tensor(let handle) = v else { throw Failure("not a state dict: value of '\(key)' is a \(v.kind), not a tensor") }
+            let t = u.tensor(handle)
             if tensors[key] == nil { keys.append(key) } // a repeated key replaces the value in place, as in Python
             let s = t.storage
             if let prev = storages[s.key] {
@@ -234,13 +253,16 @@ struct Plan {
             storages[s.key] = (s.dtype, s.numel)
             // Element count and the largest addressed index, overflow-checked, must stay inside the storage view.
             var n = 1
+            var distinct = 1 // elements along dimensions with a non-zero stride
             var last = t.offset
             for (size, stride) in zip(t.shape, t.strides) {
                 let (m, o1) = n.multipliedReportingOverflow(by: size)
                 guard !o1, m <= maxElements else {
-                    throw Failure("tensor '\(key)' has shape \(t.shape): too many elements for a \(fileSize)-byte file")
+                    throw Failure("tensor '\(key)' has shape \(t.shape): more elements than the memory budget of "
+                        + "\(budget) bytes allows (\(maxElements) floats)")
                 }
                 n = m
+                if stride != 0 { distinct *= size }
                 if size > 0 {
                     let (step, o2) = (size - 1).multipliedReportingOverflow(by: stride)
                     let (sum, o3) = last.addingReportingOverflow(step)
@@ -252,6 +274,12 @@ struct Plan {
                 throw Failure("corrupt tensor record: '\(key)' (shape \(t.shape), stride \(t.strides), offset \(t.offset)) "
                     + "addresses element \(last) of a storage with \(s.viewNumel) elements")
             }
+            // More elements than the storage holds is only legitimate through zero strides (expand); overlapping
+            // non-zero strides repeat elements in ways no state dict does.
+            if n > s.viewNumel && distinct > s.viewNumel {
+                throw Failure("corrupt tensor record: '\(key)' (shape \(t.shape), stride \(t.strides)) has \(n) elements "
+                    + "but its storage only \(s.viewNumel), and zero strides do not account for the difference")
+            }
             tensors[key] = t
             counts[key] = n
         }
@@ -259,11 +287,50 @@ struct Plan {
             included.append(key)
             needed.insert(tensors[key]!.storage.key)
         }
+        try checkBudget(budget)
+    }
+
+    /// Bytes per element once loaded: Float32 values, plus the exact Int64 of integer tensors.
+    static func loadedSize(_ dtype: StoredDType) -> Int { dtype.isInteger ? 12 : 4 }
+
+    /// Whether `key` is its whole storage in order, so materialise hands out the decoded storage without a copy.
+    func isWholeStorage(_ key: String) -> Bool {
+        let t = tensors[key]!
+        return t.storage.viewOffset == 0 && t.offset == 0 && counts[key]! == t.storage.numel
+            && TensorDecode.isContiguous(shape: t.shape, strides: t.strides)
+    }
+
+    /// What materialise will allocate: each needed storage decoded once, plus a copy for every included tensor
+    /// that is a view rather than its whole storage. Checked before any storage is read.
+    func checkBudget(_ budget: Int) throws {
+        var total = 0
+        for key in needed.sorted() {
+            // numel comes from the pickle and is checked against the file only when the storage is read.
+            let s = storages[key]!
+            let (size, o1) = s.numel.multipliedReportingOverflow(by: Self.loadedSize(s.dtype))
+            let (sum, o2) = total.addingReportingOverflow(size)
+            guard !o1, !o2, sum <= budget else {
+                throw Failure("decoding storage '\(key)' (\(s.numel) elements of \(s.dtype)) would bring the storages "
+                    + "needed to more than the memory budget of \(budget) bytes")
+            }
+            total = sum
+        }
+        for key in included where !isWholeStorage(key) {
+            let t = tensors[key]!
+            total += counts[key]! * Self.loadedSize(t.storage.dtype) // counts ≤ budget / 4 each
+            if total > budget {
+                throw Failure("tensor '\(key)' (shape \(t.shape), stride \(t.strides)) is a view of \(counts[key]!) elements "
+                    + "on storage '\(t.storage.key)' of \(t.storage.viewNumel) elements; with it the loaded tensors would "
+                    + "take \(total) bytes, more than the memory budget of \(budget) bytes (the file has views that "
+                    + "repeat its data; pass a larger memoryBudget if that is intended)")
+            }
+        }
     }
 
     func materialise(format: CheckpointFormat, storageBytes: [String: [UInt8]], swapBytes: Bool,
                      bytesRead: Int) throws -> StateDict {
         var decoded: [String: [Float]] = [:] // once per storage, shared by all views of it
+        var decodedIntegers: [String: [Int64]] = [:]
         var out: [String: StoredTensor] = [:]
         for key in included {
             let t = tensors[key]!
@@ -273,7 +340,15 @@ struct Plan {
             }
             let values = TensorDecode.gather(decoded[s.key]!, base: s.viewOffset + t.offset, shape: t.shape,
                                              strides: t.strides, count: counts[key]!)
-            out[key] = StoredTensor(dtype: s.dtype, shape: t.shape, values: values)
+            var integers: [Int64]? = nil
+            if s.dtype.isInteger {
+                if decodedIntegers[s.key] == nil {
+                    decodedIntegers[s.key] = TensorDecode.integers(storageBytes[s.key]!, dtype: s.dtype, swapBytes: swapBytes)
+                }
+                integers = TensorDecode.gather(decodedIntegers[s.key]!, base: s.viewOffset + t.offset, shape: t.shape,
+                                               strides: t.strides, count: counts[key]!)
+            }
+            out[key] = StoredTensor(dtype: s.dtype, shape: t.shape, values: values, integers: integers)
         }
         return StateDict(format: format, keys: keys, tensors: out,
                          shapes: tensors.mapValues { $0.shape }, dtypes: tensors.mapValues { $0.storage.dtype },

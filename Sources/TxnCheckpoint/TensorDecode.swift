@@ -10,7 +10,33 @@ extension StoredDType {
     }
 }
 
+extension StoredDType {
+    /// int64 and int32: tensors that also carry their exact `integers`.
+    var isInteger: Bool { self == .int64 || self == .int32 }
+}
+
 enum TensorDecode {
+    /// The exact elements of an int64 or int32 storage (sign-extended), for `StoredTensor.integers`.
+    static func integers(_ bytes: [UInt8], dtype: StoredDType, swapBytes: Bool) -> [Int64] {
+        let size = dtype.elementSize
+        let n = bytes.count / size
+        return bytes.withUnsafeBufferPointer { b in
+            [Int64](unsafeUninitializedCapacity: n) { out, count in
+                for i in 0..<n {
+                    var v: UInt64 = 0
+                    let base = i * size
+                    if swapBytes {
+                        for k in 0..<size { v = (v << 8) | UInt64(b[base + k]) }
+                    } else {
+                        for k in (0..<size).reversed() { v = (v << 8) | UInt64(b[base + k]) }
+                    }
+                    out[i] = size == 8 ? Int64(bitPattern: v) : Int64(Int32(truncatingIfNeeded: v))
+                }
+                count = n
+            }
+        }
+    }
+
     /// Converts raw storage bytes to Float32. uint8 and float16 convert exactly; float64/int64/int32 round to
     /// nearest. `swapBytes` handles big-endian files.
     static func floats(_ bytes: [UInt8], dtype: StoredDType, swapBytes: Bool) -> [Float] {
@@ -77,25 +103,28 @@ enum TensorDecode {
 
     /// Materialises a strided view as contiguous row-major values. `base` is the absolute index of element
     /// [0, 0, ...] in `src`; the caller has checked that every addressed index lies inside `src`.
-    static func gather(_ src: [Float], base: Int, shape: [Int], strides: [Int], count n: Int) -> [Float] {
-        if n == 0 { return [] }
-        // Row-major contiguity (size-1 dims may carry any stride).
+    /// Row-major contiguity (size-1 dims may carry any stride).
+    static func isContiguous(shape: [Int], strides: [Int]) -> Bool {
         var expected = 1
-        var contiguous = true
         for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] != 1 {
-            if strides[d] != expected { contiguous = false; break }
+            if strides[d] != expected { return false }
             expected *= shape[d]
         }
-        if contiguous {
+        return true
+    }
+
+    static func gather<T>(_ src: [T], base: Int, shape: [Int], strides: [Int], count n: Int) -> [T] {
+        if n == 0 { return [] }
+        if isContiguous(shape: shape, strides: strides) {
             if base == 0 && n == src.count { return src }
             return Array(src[base..<(base + n)])
         }
-        return [Float](unsafeUninitializedCapacity: n) { out, count in
+        return [T](unsafeUninitializedCapacity: n) { out, count in
             src.withUnsafeBufferPointer { s in
                 var index = [Int](repeating: 0, count: shape.count)
                 var offset = base
                 for i in 0..<n {
-                    out[i] = s[offset]
+                    (out.baseAddress! + i).initialize(to: s[offset])
                     // Odometer increment over the multi-index, updating the source offset incrementally.
                     var d = shape.count - 1
                     while d >= 0 {

@@ -63,8 +63,10 @@ enum PV {
     case float(Double)
     case str(String)
     case callable(Callable)
-    case storage(StorageRef)
-    case tensor(TensorRef)
+    /// Storage and tensor records live in the unpickler's arrays like containers: inline they would make every
+    /// PV 80 bytes instead of 24, and a pickle of NONE opcodes would cost 120 bytes of stack per input byte.
+    case storage(Int)
+    case tensor(Int)
     case tuple(Int)
     case list(Int)
     case dict(Int)
@@ -89,12 +91,44 @@ enum PV {
 /// One pickle (up to its STOP opcode) read from a `WindowReader`; the reader is left just after STOP so
 /// the legacy format's consecutive pickles can be read one after another.
 struct Unpickler {
+    /// What one pickle may build, fixed before the first opcode: every value (a push, a memo entry, a container
+    /// and each element stored in one) counts, so memory stays proportional to the pickle's size with a hard cap.
+    struct Limits {
+        /// Values on the stack at once. A state dict needs about 20 plus 2 per key of one SETITEMS batch
+        /// (CPython batches 1000 items).
+        var stack: Int
+        /// Memo entries (the memo is a dictionary: BINPUT/LONG_BINPUT may use any index).
+        var memo: Int
+        /// Containers plus the elements stored in them. A torch state dict uses about 25 per tensor record of
+        /// 50-100 bytes, well under one per byte; nesting or list-building opcodes that create one or two per
+        /// byte are what an amplification attack looks like.
+        var containerValues: Int
+
+        static let hardStack = 1 << 16
+        static let hardMemo = 1 << 20
+        static let hardContainerValues = 1 << 22
+
+        /// Limits for a pickle of at most `bytes` bytes.
+        static func forPickle(bytes: Int) -> Limits {
+            Limits(stack: hardStack, memo: min(hardMemo, 256 + bytes / 2),
+                   containerValues: min(hardContainerValues, 4096 + bytes))
+        }
+    }
+
+    let limits: Limits
     private(set) var tuples: [[PV]] = []
     private(set) var lists: [[PV]] = []
     private(set) var dicts: [[(PV, PV)]] = []
+    private(set) var storages: [StorageRef] = []
+    private(set) var tensors: [TensorRef] = []
     private var stack: [PV] = []
     private var marks: [Int] = []
     private var memo: [Int: PV] = [:]
+    private var containerValues = 0
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
 
     /// Reads one pickle and returns its top-level value; containers are read back with `tuple(_:)` etc.
     mutating func load(_ r: inout WindowReader) throws -> PV {
@@ -108,22 +142,25 @@ struct Unpickler {
             case 0x95: // FRAME: framing is only a hint for buffering; the stream is read byte-exact anyway
                 _ = try r.uint(8, "FRAME length")
             case 0x28: // MARK
+                guard marks.count < limits.stack else { throw limitFailure("MARK nesting", limits.stack, r, opOffset) }
                 marks.append(stack.count)
             case 0x29: // EMPTY_TUPLE
-                stack.append(newTuple([]))
+                try push(try newTuple([], r, opOffset), r, opOffset)
             case 0x5D: // EMPTY_LIST
-                lists.append([]); stack.append(.list(lists.count - 1))
+                try count(1, r, opOffset)
+                lists.append([]); try push(.list(lists.count - 1), r, opOffset)
             case 0x7D: // EMPTY_DICT
-                dicts.append([]); stack.append(.dict(dicts.count - 1))
-            case 0x4E: stack.append(.none) // NONE
-            case 0x88: stack.append(.bool(true)) // NEWTRUE
-            case 0x89: stack.append(.bool(false)) // NEWFALSE
+                try count(1, r, opOffset)
+                dicts.append([]); try push(.dict(dicts.count - 1), r, opOffset)
+            case 0x4E: try push(.none, r, opOffset) // NONE
+            case 0x88: try push(.bool(true), r, opOffset) // NEWTRUE
+            case 0x89: try push(.bool(false), r, opOffset) // NEWFALSE
             case 0x4A: // BININT (signed 32-bit)
-                stack.append(.int(Int(Int32(truncatingIfNeeded: try r.uint(4, "BININT operand")))))
+                try push(.int(Int(Int32(truncatingIfNeeded: try r.uint(4, "BININT operand")))), r, opOffset)
             case 0x4B: // BININT1
-                stack.append(.int(Int(try r.uint(1, "BININT1 operand"))))
+                try push(.int(Int(try r.uint(1, "BININT1 operand"))), r, opOffset)
             case 0x4D: // BININT2
-                stack.append(.int(Int(try r.uint(2, "BININT2 operand"))))
+                try push(.int(Int(try r.uint(2, "BININT2 operand"))), r, opOffset)
             case 0x8A: // LONG1
                 let n = Int(try r.byte("LONG1 length"))
                 let b = try r.bytes(n, "LONG1 operand")
@@ -131,33 +168,33 @@ struct Unpickler {
                     var v: UInt64 = 0
                     for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
                     if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 { v |= ~UInt64(0) << (8 * UInt64(n)) } // sign-extend
-                    stack.append(.int(Int(Int64(bitPattern: v))))
+                    try push(.int(Int(Int64(bitPattern: v))), r, opOffset)
                 } else {
-                    stack.append(.bigInt(b))
+                    try push(.bigInt(b), r, opOffset)
                 }
             case 0x47: // BINFLOAT (big-endian double)
                 let b = try r.bytes(8, "BINFLOAT operand")
-                stack.append(.float(Double(bitPattern: b.reduce(UInt64(0)) { ($0 << 8) | UInt64($1) })))
+                try push(.float(Double(bitPattern: b.reduce(UInt64(0)) { ($0 << 8) | UInt64($1) })), r, opOffset)
             case 0x58: // BINUNICODE
                 let n = Int(try r.uint(4, "BINUNICODE length"))
-                stack.append(.str(try utf8(r.bytes(n, "BINUNICODE string"), r, opOffset)))
+                try push(.str(try utf8(r.bytes(n, "BINUNICODE string"), r, opOffset)), r, opOffset)
             case 0x8C: // SHORT_BINUNICODE
                 let n = Int(try r.byte("SHORT_BINUNICODE length"))
-                stack.append(.str(try utf8(r.bytes(n, "SHORT_BINUNICODE string"), r, opOffset)))
+                try push(.str(try utf8(r.bytes(n, "SHORT_BINUNICODE string"), r, opOffset)), r, opOffset)
             case 0x71: // BINPUT
-                memo[Int(try r.uint(1, "BINPUT index"))] = try top(r, opOffset)
+                try remember(Int(try r.uint(1, "BINPUT index")), r, opOffset)
             case 0x72: // LONG_BINPUT
-                memo[Int(try r.uint(4, "LONG_BINPUT index"))] = try top(r, opOffset)
+                try remember(Int(try r.uint(4, "LONG_BINPUT index")), r, opOffset)
             case 0x94: // MEMOIZE
-                memo[memo.count] = try top(r, opOffset)
+                try remember(memo.count, r, opOffset)
             case 0x68, 0x6A: // BINGET, LONG_BINGET
                 let i = Int(try r.uint(op == 0x68 ? 1 : 4, "BINGET index"))
                 guard let v = memo[i] else { throw Failure("corrupt pickle: memo entry \(i) not defined \(r.at(opOffset))") }
-                stack.append(v)
+                try push(v, r, opOffset)
             case 0x74: // TUPLE
-                stack.append(newTuple(try popMark(r, opOffset)))
+                try push(try newTuple(try popMark(r, opOffset), r, opOffset), r, opOffset)
             case 0x85, 0x86, 0x87: // TUPLE1, TUPLE2, TUPLE3
-                stack.append(newTuple(try pop(Int(op - 0x84), r, opOffset)))
+                try push(try newTuple(try pop(Int(op - 0x84), r, opOffset), r, opOffset), r, opOffset)
             case 0x73: // SETITEM
                 let kv = try pop(2, r, opOffset)
                 try setItems(kv, r, opOffset)
@@ -172,24 +209,24 @@ struct Unpickler {
             case 0x63: // GLOBAL
                 let module = try r.line(limit: 200, "GLOBAL module")
                 let name = try r.line(limit: 200, "GLOBAL name")
-                stack.append(.callable(try resolve(module, name, r, opOffset)))
+                try push(.callable(try resolve(module, name, r, opOffset)), r, opOffset)
             case 0x93: // STACK_GLOBAL
                 let mn = try pop(2, r, opOffset)
                 guard case .str(let module) = mn[0], case .str(let name) = mn[1] else {
                     throw Failure("corrupt pickle: STACK_GLOBAL needs two strings \(r.at(opOffset))")
                 }
-                stack.append(.callable(try resolve(module, name, r, opOffset)))
+                try push(.callable(try resolve(module, name, r, opOffset)), r, opOffset)
             case 0x52: // REDUCE
                 let fa = try pop(2, r, opOffset)
-                stack.append(try call(fa[0], fa[1], r, opOffset))
+                try push(try call(fa[0], fa[1], r, opOffset), r, opOffset)
             case 0x62: // BUILD: only OrderedDict's `_metadata` attribute (nn.Module.state_dict) is expected; ignored
                 let sb = try pop(2, r, opOffset)
                 guard case .dict = sb[0] else {
                     throw Failure("unsupported pickle: BUILD on a \(sb[0].kind) \(r.at(opOffset))")
                 }
-                stack.append(sb[0])
+                try push(sb[0], r, opOffset)
             case 0x51: // BINPERSID
-                stack.append(try persistentLoad(try pop(1, r, opOffset)[0], r, opOffset))
+                try push(try persistentLoad(try pop(1, r, opOffset)[0], r, opOffset), r, opOffset)
             case 0x2E: // STOP
                 let v = try pop(1, r, opOffset)[0]
                 guard stack.isEmpty, marks.isEmpty else { throw Failure("corrupt pickle: stack not empty at STOP \(r.at(opOffset))") }
@@ -208,7 +245,37 @@ struct Unpickler {
 
     // MARK: - helpers
 
-    private mutating func newTuple(_ items: [PV]) -> PV {
+    /// Container values built so far (tests compare it with the limit).
+    var containerValuesUsed: Int { containerValues }
+    func storage(_ handle: Int) -> StorageRef { storages[handle] }
+    func tensor(_ handle: Int) -> TensorRef { tensors[handle] }
+
+    private mutating func push(_ v: PV, _ r: WindowReader, _ at: Int) throws {
+        guard stack.count < limits.stack else { throw limitFailure("stack depth", limits.stack, r, at) }
+        stack.append(v)
+    }
+
+    /// Counts `n` new container values (containers, their elements, storage and tensor records).
+    private mutating func count(_ n: Int, _ r: WindowReader, _ at: Int) throws {
+        containerValues += n
+        guard containerValues <= limits.containerValues else {
+            throw limitFailure("containers and their elements", limits.containerValues, r, at)
+        }
+    }
+
+    private mutating func remember(_ index: Int, _ r: WindowReader, _ at: Int) throws {
+        let v = try top(r, at)
+        guard memo.count < limits.memo || memo[index] != nil else { throw limitFailure("memo entries", limits.memo, r, at) }
+        memo[index] = v
+    }
+
+    private func limitFailure(_ what: String, _ limit: Int, _ r: WindowReader, _ at: Int) -> Failure {
+        Failure("pickle exceeds the limit of \(limit) \(what) \(r.at(at)): far more than a state dict of its size "
+            + "needs, so it was rejected before allocating more")
+    }
+
+    private mutating func newTuple(_ items: [PV], _ r: WindowReader, _ at: Int) throws -> PV {
+        try count(1 + items.count, r, at)
         tuples.append(items)
         return .tuple(tuples.count - 1)
     }
@@ -242,11 +309,13 @@ struct Unpickler {
 
     private mutating func setItems(_ kv: [PV], _ r: WindowReader, _ at: Int) throws {
         guard case .dict(let d) = try top(r, at) else { throw Failure("corrupt pickle: SETITEM(S) target is not a dict \(r.at(at))") }
+        try count(kv.count, r, at)
         for i in stride(from: 0, to: kv.count, by: 2) { dicts[d].append((kv[i], kv[i + 1])) }
     }
 
     private mutating func append(_ items: [PV], _ r: WindowReader, _ at: Int) throws {
         guard case .list(let l) = try top(r, at) else { throw Failure("corrupt pickle: APPEND(S) target is not a list \(r.at(at))") }
+        try count(items.count, r, at)
         lists[l].append(contentsOf: items)
     }
 
@@ -269,7 +338,7 @@ struct Unpickler {
     }
 
     /// `('storage', storage_type, key, location, numel[, view_metadata])` → a storage reference.
-    private func persistentLoad(_ pid: PV, _ r: WindowReader, _ at: Int) throws -> PV {
+    private mutating func persistentLoad(_ pid: PV, _ r: WindowReader, _ at: Int) throws -> PV {
         guard let t = tuple(pid), t.count == 5 || t.count == 6, case .str("storage") = t[0] else {
             throw Failure("unsupported persistent id (expected a ('storage', ...) tuple) \(r.at(at))")
         }
@@ -291,7 +360,9 @@ struct Unpickler {
         } else if t.count == 6 {
             throw Failure("corrupt persistent id: bad view metadata \(r.at(at))")
         }
-        return .storage(ref)
+        try count(1, r, at)
+        storages.append(ref)
+        return .storage(storages.count - 1)
     }
 
     private mutating func call(_ f: PV, _ argsV: PV, _ r: WindowReader, _ at: Int) throws -> PV {
@@ -300,13 +371,14 @@ struct Unpickler {
         switch c {
         case .orderedDict:
             guard args.isEmpty else { throw Failure("unsupported pickle: OrderedDict called with arguments \(r.at(at))") }
+            try count(1, r, at)
             dicts.append([])
             return .dict(dicts.count - 1)
         case .rebuildTensorV2, .rebuildTensor:
             // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
             // _rebuild_tensor(storage, storage_offset, size, stride)
             let valid = c == .rebuildTensor ? args.count == 4 : (args.count == 6 || args.count == 7)
-            guard valid, case .storage(let s) = args[0] else {
+            guard valid, case .storage(let handle) = args[0] else {
                 throw Failure("corrupt tensor record: unexpected arguments to tensor rebuild \(r.at(at))")
             }
             let shape = try ints(args[2], "size", r, at)
@@ -314,7 +386,10 @@ struct Unpickler {
             guard shape.count == strides.count else {
                 throw Failure("corrupt tensor record: size has \(shape.count) dims, stride \(strides.count) \(r.at(at))")
             }
-            return .tensor(TensorRef(storage: s, offset: try int(args[1], "storage offset", r, at), shape: shape, strides: strides))
+            try count(1, r, at)
+            tensors.append(TensorRef(storage: storages[handle], offset: try int(args[1], "storage offset", r, at),
+                                     shape: shape, strides: strides))
+            return .tensor(tensors.count - 1)
         case .rebuildParameter:
             // _rebuild_parameter(data, requires_grad, backward_hooks): a Parameter is its data here.
             guard args.count == 3, case .tensor = args[0] else {

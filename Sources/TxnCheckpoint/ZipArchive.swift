@@ -143,19 +143,46 @@ struct ZipArchive {
     func verify(_ e: ZipEntry) throws { _ = try read(e) }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, as in zip), table-driven.
+/// CRC-32 (IEEE 802.3, reflected, as in zip), slicing-by-8: eight bytes per step through eight tables, about
+/// five times the speed of the byte-wise loop (an 80 MB checkpoint is checked or written in a fraction of a second).
 enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
+    /// tables[k][b]: the CRC of byte b followed by k zero bytes; tables[0] is the classic byte-wise table.
+    static let tables: [[UInt32]] = {
+        var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+        for i in 0..<256 {
+            var c = UInt32(i)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            t[0][i] = c
+        }
+        for k in 1..<8 {
+            for i in 0..<256 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
+        }
+        return t
+    }()
+    private static let flat: [UInt32] = tables.flatMap { $0 }
 
     static func checksum(_ data: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            data.withUnsafeBufferPointer { d in
-                for b in d { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        data.withUnsafeBytes { update(0, $0) }
+    }
+
+    /// Continues `crc` (0 to start) over `data`: update(update(0, a), b) == checksum(a + b).
+    static func update(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
+        var c = crc ^ 0xFFFF_FFFF
+        flat.withUnsafeBufferPointer { t in
+            var i = 0
+            let n = data.count
+            while i + 8 <= n {
+                let lo = c ^ data.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian
+                let hi = data.loadUnaligned(fromByteOffset: i + 4, as: UInt32.self).littleEndian
+                c = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
+                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
+                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
+                i += 8
+            }
+            while i < n {
+                c = t[Int((c ^ UInt32(data[i])) & 0xFF)] ^ (c >> 8)
+                i += 1
             }
         }
         return c ^ 0xFFFF_FFFF
