@@ -11,8 +11,8 @@ public enum MemoryBudget {
     /// The most one request may ask for, in bytes. Defaults to `defaultLimitBytes`; `txn --max-memory MiB`
     /// and the notebook's `set memory=MiB` change it.
     public static var limitBytes: Int {
-        get { lock.withLock { current ?? defaultLimitBytes } }
-        set { lock.withLock { current = max(0, newValue) } }
+        get { lock.lock(); defer { lock.unlock() }; return current ?? defaultLimitBytes }
+        set { lock.lock(); defer { lock.unlock() }; current = max(0, newValue) }
     }
 
     /// The limit in whole MiB (for messages and `set memory=`).

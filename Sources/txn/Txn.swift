@@ -34,7 +34,9 @@ struct NumericOptions: ParsableArguments {
     var maxMemory: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, !Threads.allowedRange.contains(threads) {
+            throw ValidationError("--threads must be \(Threads.allowedRange.lowerBound)…\(Threads.allowedRange.upperBound), got \(threads)")
+        }
         if let maxMemory {
             guard maxMemory >= 1, !maxMemory.multipliedReportingOverflow(by: MemoryBudget.mebibyte).overflow else {
                 throw ValidationError("--max-memory must be a positive number of MiB, got \(maxMemory)")
