@@ -1,4 +1,5 @@
 import CImageCodec
+import TxnTensor
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,9 @@ extension Image {
     /// 100000x100000 header fails fast instead of exhausting memory.
     public static func load(_ path: String, maxPixels: Int = 64_000_000) throws(ImageError) -> DecodedImage {
         let data = try readFile(path)
-        return try decode(data, name: path, maxPixels: maxPixels)
+        // No more pixels than the memory budget holds: decoded 8-bit samples plus the float image.
+        let budgetPixels = max(1, MemoryBudget.limitBytes / (3 * MemoryLayout<Float>.stride + 4))
+        return try decode(data, name: path, maxPixels: min(maxPixels, budgetPixels))
     }
 
     /// Decodes in-memory PNG or JPEG data; `name` only labels errors.
@@ -170,36 +173,29 @@ extension Image {
         return .unsupported("unrecognised signature \(hex)")
     }
 
-    /// POSIX rather than Foundation so the error says precisely why (ENOENT vs EACCES vs EISDIR).
+    /// Only regular files, opened without blocking, and no more bytes than the memory budget allows
+    /// (`load "/dev/zero"` and a FIFO are errors, not an endless read or a hang).
     private static func readFile(_ path: String) throws(ImageError) -> [UInt8] {
-        if path.isEmpty { throw ImageError(path: path, kind: .invalidArgument, reason: "empty path") }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            let code = errno
-            let kind: ImageError.Kind = (code == ENOENT || code == ENOTDIR) ? .notFound : .ioError
-            throw ImageError(path: path, kind: kind, reason: code == ENOENT ? "no such file" : systemMessage(code))
+        do {
+            return try SafeFile.read(path)
+        } catch let failure as SafeFile.Failure {
+            throw ImageError(failure)
+        } catch {
+            throw ImageError(path: path, kind: .ioError, reason: "\(error)")
         }
-        defer { close(descriptor) }
-        var info = stat()
-        if fstat(descriptor, &info) != 0 {
-            throw ImageError(path: path, kind: .ioError, reason: systemMessage(errno))
+    }
+}
+
+extension ImageError {
+    init(_ failure: SafeFile.Failure) {
+        let kind: ImageError.Kind
+        switch failure.kind {
+        case .notFound: kind = .notFound
+        case .tooLarge: kind = .tooLarge
+        case .invalidPath: kind = .invalidArgument
+        case .notRegular, .io: kind = .ioError
         }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw ImageError(path: path, kind: .ioError, reason: "is a directory, not an image file")
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(max(Int(info.st_size), 0))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ImageError(path: path, kind: .ioError, reason: "read failed: \(systemMessage(errno))")
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return bytes
+        self.init(path: failure.path, kind: kind, reason: failure.reason)
     }
 }
 
@@ -215,7 +211,13 @@ extension Image {
     /// .jpeg), because a silently mis-encoded output would only be noticed much later.
     /// The bytes go to a temporary file in the same directory that is renamed over `path`, so an interrupted or
     /// failed save never leaves a half-written image where a good one is expected.
-    public func save(_ path: String, format: ImageFormat? = nil, jpegQuality: Int = 92) throws(ImageError) {
+    /// With `createFolders`, missing folders on the way are made (as the notebook's `save` does).
+    public func save(_ path: String, format: ImageFormat? = nil, jpegQuality: Int = 92,
+                     createFolders: Bool = false) throws(ImageError) {
+        // The path first: a NUL in it would otherwise hide what follows it from every later check.
+        do { try SafeFile.checkPath(path) } catch let f as SafeFile.Failure { throw ImageError(f) } catch {
+            throw ImageError(path: path, kind: .invalidArgument, reason: "\(error)")
+        }
         let chosen: ImageFormat
         if let format {
             chosen = format
@@ -237,7 +239,7 @@ extension Image {
         } catch {
             throw ImageError(path: path, kind: error.kind, reason: error.reason)
         }
-        try Self.writeAtomically(bytes, to: path)
+        try Self.writeAtomically(bytes, to: path, createFolders: createFolders)
     }
 
     /// Quantises to 8 bits (clamped, x * 255 rounded half away from zero) and encodes as 8-bit RGB.
@@ -298,43 +300,14 @@ extension Image {
         return UInt8((value * 255).rounded(.toNearestOrAwayFromZero))
     }
 
-    private static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ImageError) {
-        if path.isEmpty { throw ImageError(path: path, kind: .invalidArgument, reason: "empty path") }
-        let directoryEnd = path.lastIndex(of: "/")
-        let directory = directoryEnd.map { String(path[...$0]) } ?? ""
-        let base = directoryEnd.map { String(path[path.index(after: $0)...]) } ?? path
-        var generator = SystemRandomNumberGenerator()
-        var temporary = ""
-        var descriptor: Int32 = -1
-        for _ in 0..<16 {
-            temporary = "\(directory).\(base).tmp-\(getpid())-\(String(generator.next() as UInt32, radix: 36))"
-            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if descriptor >= 0 || errno != EEXIST { break }
-        }
-        if descriptor < 0 {
-            let code = errno
-            throw ImageError(path: path, kind: code == ENOENT ? .notFound : .ioError,
-                             reason: "cannot create a temporary file in its directory: \(systemMessage(code))")
-        }
-        var failure: String? = nil
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write failed: \(systemMessage(errno))"
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil && fsync(descriptor) != 0 { failure = "fsync failed: \(systemMessage(errno))" }
-        if close(descriptor) != 0 && failure == nil { failure = "close failed: \(systemMessage(errno))" }
-        if failure == nil && rename(temporary, path) != 0 { failure = "cannot replace the file: \(systemMessage(errno))" }
-        if let failure {
-            unlink(temporary)
-            throw ImageError(path: path, kind: .ioError, reason: failure)
+    /// Through `SafeFile.write`: a temporary file renamed over the target, which must be new or a regular file.
+    private static func writeAtomically(_ bytes: [UInt8], to path: String, createFolders: Bool) throws(ImageError) {
+        do {
+            try SafeFile.write(bytes, to: path, createFolders: createFolders)
+        } catch let failure as SafeFile.Failure {
+            throw ImageError(failure)
+        } catch {
+            throw ImageError(path: path, kind: .ioError, reason: "\(error)")
         }
     }
 }

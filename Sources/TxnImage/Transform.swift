@@ -22,6 +22,9 @@ extension Image {
         guard width > 0, height > 0 else {
             throw ImageError(path: "", kind: .invalidArgument, reason: "cannot resize an empty \(width)x\(height) image")
         }
+        // The result and the intermediate of the separable filter.
+        try Self.requireMemory(width: max(width, newWidth), height: max(height, newHeight), copies: 2,
+                               for: "resizing to \(newWidth)x\(newHeight)")
         var result = self
         if newWidth != width { result = result.resampledHorizontally(to: newWidth) }
         if newHeight != height { result = result.resampledVertically(to: newHeight) }
@@ -191,9 +194,10 @@ extension Image {
         }
         let (newWidth, overflowW) = width.multipliedReportingOverflow(by: columns)
         let (newHeight, overflowH) = height.multipliedReportingOverflow(by: rows)
-        guard !overflowW, !overflowH, !(3 * newWidth).multipliedReportingOverflow(by: newHeight).overflow else {
-            throw ImageError(path: "", kind: .invalidArgument, reason: "tiling \(columns)x\(rows) overflows the image size")
+        guard !overflowW, !overflowH else {
+            throw ImageError(path: "", kind: .tooLarge, reason: "tiling \(columns)x\(rows) overflows the image size")
         }
+        try Self.requireMemory(width: newWidth, height: newHeight, for: "tiling \(columns)x\(rows) (\(newWidth)x\(newHeight))")
         var out = [Float](repeating: 0, count: 3 * newWidth * newHeight)
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
@@ -207,5 +211,18 @@ extension Image {
             }
         }
         return Image(width: newWidth, height: newHeight, pixels: out)
+    }
+}
+
+extension Image {
+    /// Throws `tooLarge` unless `copies` RGB float images of `width` x `height` fit in the memory budget
+    /// (overflow-checked), before anything of that size is allocated.
+    public static func requireMemory(width: Int, height: Int, copies: Int = 1,
+                                     for what: @autoclosure () -> String) throws(ImageError) {
+        do {
+            try MemoryBudget.requireFloats([3, height, width], copies: copies, for: what())
+        } catch {
+            throw ImageError(path: "", kind: .tooLarge, reason: "\(error)")
+        }
     }
 }

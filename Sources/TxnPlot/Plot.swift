@@ -1,4 +1,5 @@
 import TxnImage
+import TxnTensor
 
 /// Charts and visualisations rendered straight to `Image`s, so the notebook can save them as PNG or show them in
 /// the terminal with no plotting library, font files or display server.
@@ -56,8 +57,12 @@ public enum Plot {
     ///
     /// Shrinking averages areas; enlarging repeats pixels, so small feature maps show their true resolution.
     /// Images are separated by a small gap; captions too wide for their image are shortened with "..".
-    public static func sideBySide(_ images: [(label: String, image: Image)], height: Int = 256) -> Image {
-        SideBySide(images: images.map { ($0.label, $0.image.width, $0.image.height) }, height: max(height, 1))
-            .render(images.map(\.image)).image
+    /// Throws when the montage would not fit in the memory budget (a 5000x1 image at height 4096 is 20M pixels wide).
+    public static func sideBySide(_ images: [(label: String, image: Image)], height: Int = 256) throws -> Image {
+        let layout = SideBySide(images: images.map { ($0.label, $0.image.width, $0.image.height) }, height: max(height, 1))
+        // The canvas, its image and the largest scaled image.
+        try MemoryBudget.requireFloats([3, layout.height, layout.width], copies: 3,
+                                       for: "a montage of \(layout.width)x\(layout.height)")
+        return layout.render(images.map(\.image)).image
     }
 }

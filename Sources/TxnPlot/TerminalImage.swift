@@ -7,12 +7,14 @@ public enum TerminalImage {
     /// wide, so two pixels per cell keep pixels square.
     ///
     /// The image is area-averaged down to at most `maxColumns` pixels wide (never enlarged), keeping its aspect
-    /// ratio. With an odd number of pixel rows the last line's bottom halves keep the terminal's own background.
+    /// ratio, and to at most `maxLines` lines tall (a 1x5000 image is a thin strip, not 2,500 lines). With an odd number of pixel rows the last line's bottom halves keep the terminal's own background.
     /// Every line ends with a colour reset and a newline, so nothing bleeds into the text printed after it.
-    public static func render(_ image: Image, maxColumns: Int = 64) -> String {
-        guard image.width > 0, image.height > 0, maxColumns > 0 else { return "" }
-        let columns = min(maxColumns, image.width)
-        let rows = max(1, Int((Double(image.height) * Double(columns) / Double(image.width)).rounded()))
+    public static func render(_ image: Image, maxColumns: Int = 64, maxLines: Int = 32) -> String {
+        guard image.width > 0, image.height > 0, maxColumns > 0, maxLines > 0 else { return "" }
+        // The scale that fits both limits, never enlarging.
+        let scale = min(1, Double(maxColumns) / Double(image.width), Double(2 * maxLines) / Double(image.height))
+        let columns = min(maxColumns, max(1, Int((Double(image.width) * scale).rounded())))
+        let rows = min(2 * maxLines, max(1, Int((Double(image.height) * scale).rounded())))
         let small = Resample.scaled(image, width: columns, height: rows)
         let plane = columns * rows
         func code(_ x: Int, _ y: Int) -> String {

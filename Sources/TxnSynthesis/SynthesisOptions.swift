@@ -39,8 +39,8 @@ public struct SynthesisOptions: Sendable {
 
     public var width = 256
     public var height = 256
-    public var layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
-    /// One weight per layer; nil: 1e9 for each.
+    public var layers = VGG19.gatysLayers
+    /// One weight per layer; nil: `VGG19.gatysLayerWeight` (1e9) for each.
     public var layerWeights: [Double]? = nil
     public var gramNormalisation = GramNormalisation.pixels
     public var pooling = Pool2D.Kind.avg
@@ -62,7 +62,7 @@ public struct SynthesisOptions: Sendable {
 
     public init() {}
 
-    public var weights: [Double] { layerWeights ?? Array(repeating: 1e9, count: layers.count) }
+    public var weights: [Double] { layerWeights ?? Array(repeating: VGG19.gatysLayerWeight, count: layers.count) }
 
     /// Checks every option and says which one is wrong and why.
     public func validate() throws {
@@ -104,7 +104,8 @@ public struct SynthesisOptions: Sendable {
     /// reflect padding mirrors one pixel, so every feature map a convolution sees must be at least 2x2.
     public func sizeProblem(width: Int, height: Int) -> String? {
         guard padding == .reflect else { return nil }
-        let deepest = layers.compactMap { try? VGG19.stageIndex(of: $0) }.max() ?? 0
+        // Unknown or missing layers are `validate`'s to report.
+        guard let deepest = try? VGG19.deepestStage(of: layers) else { return nil }
         var (h, w) = (height, width)
         for entry in VGG19.stages[...deepest] {
             switch entry.stage {

@@ -27,8 +27,7 @@ public final class Synthesizer {
         self.model = m
         self.source = source
         self.options = options
-        let deepest = options.layers.map { try! VGG19.stageIndex(of: $0) }.max()!
-        let deepestName = VGG19.layerNames[deepest]
+        let deepestName = try VGG19.deepestLayer(of: options.layers)
         // The source's network is only needed for its statistics; it is freed right after. Direct
         // convolution: one forward pass does not pay for Winograd's scratch memory.
         (loss, sourceStatistics) = try {
@@ -118,6 +117,11 @@ public final class Synthesizer {
             let image = try Tensor(shape: [1, 3, h, w], data: x)
             let e = try loss.evaluate(network, image)
             evaluations += 1
+            // An overflowed loss would poison every later step and still end as "success": stop, and say why.
+            guard e.total.isFinite else {
+                throw SynthesisError(option: "weights", message: "the loss became \(e.total) at evaluation \(evaluations) "
+                    + "(Float overflow): lower the layer weights (now \(self.options.weights.map { "\($0)" }.joined(separator: ",")))")
+            }
             lastLayerLosses = e.perLayer
             if e.total < bestValue { bestValue = e.total; bestX = x }
             if Interrupt.isRequested || shouldStop?() == true { throw Stopped() }

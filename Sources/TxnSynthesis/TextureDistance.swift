@@ -53,7 +53,7 @@ public struct TextureStatistics: Sendable {
 
     /// The statistics of an image, computed with a forward-only network planned for its size.
     public init(image: Image, model: VGG19, layers: [String], normalisation: GramNormalisation = .pixels) throws {
-        let deepest = VGG19.layerNames[try layers.map { try VGG19.stageIndex(of: $0) }.max() ?? 0]
+        let deepest = try VGG19.deepestLayer(of: layers)
         // Direct convolution: one forward pass, and Winograd's scratch memory would be wasted here.
         let plan = try VGGPlan(model: model, height: image.height, width: image.width, upTo: deepest,
                                algorithm: .direct, backward: false)
@@ -95,7 +95,7 @@ public struct TextureDistance: Sendable {
             throw VGGError.invalidOption("texture statistics of different layers: \(a.layers) vs \(b.layers)")
         }
         layers = a.layers
-        let w = weights ?? Array(repeating: 1e9, count: layers.count)
+        let w = weights ?? Array(repeating: VGG19.gatysLayerWeight, count: layers.count)
         var gram = 0.0
         var sliced: [Double] = []
         for l in layers.indices {
@@ -122,7 +122,7 @@ public struct TextureDistance: Sendable {
 
     /// The distance between two images.
     public static func measure(_ a: Image, _ b: Image, model: VGG19,
-                               layers: [String] = ["conv1_1", "pool1", "pool2", "pool3", "pool4"],
+                               layers: [String] = VGG19.gatysLayers,
                                weights: [Double]? = nil, normalisation: GramNormalisation = .pixels) throws -> TextureDistance {
         try TextureDistance(TextureStatistics(image: a, model: model, layers: layers, normalisation: normalisation),
                             TextureStatistics(image: b, model: model, layers: layers, normalisation: normalisation),

@@ -37,7 +37,7 @@ public struct TextureLoss: Sendable {
         self.targets = targets
     }
 
-    public init(network: FeatureNetwork, source: Tensor, layers: [String], weight: Double = 1e9) throws {
+    public init(network: FeatureNetwork, source: Tensor, layers: [String], weight: Double = VGG19.gatysLayerWeight) throws {
         try self.init(network: network, source: source, layers: layers,
                       weights: Array(repeating: weight, count: layers.count))
     }

@@ -9,13 +9,17 @@ import COpenBLAS
 public enum Threads {
     nonisolated(unsafe) private static var current = defaultCount
 
+    /// What `--threads` and `set threads=` accept. More threads than this only cost: each is a stack and a
+    /// share of every parallel loop (5000 threads made a tiny run take 21 s).
+    public static let allowedRange = 1...1024
+
     /// Every core the process may use.
     public static var defaultCount: Int { max(1, System.coreCount) }
 
     public static var count: Int {
         get { current }
         set {
-            current = max(1, newValue)
+            current = min(max(allowedRange.lowerBound, newValue), allowedRange.upperBound)
             openblas_set_num_threads(Int32(current))
             for hook in hooks { hook(current) }
         }

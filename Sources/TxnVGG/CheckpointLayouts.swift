@@ -56,6 +56,8 @@ extension VGG19 {
         var wanted = Set(layouts.flatMap { layout in (0..<convCount).flatMap { layout.keys(conv: $0) } })
         wanted.formUnion(["0.weight", "0.bias"])
 
+        // A regular file, checked without blocking (a FIFO would hang the checkpoint reader's open()).
+        try SafeFile.checkReadable(path)
         let dict = try Checkpoint.load(path, include: { wanted.contains($0) })
         guard let layout = VGGLayout.detect(dict.keys) else {
             throw VGGError.unrecognisedCheckpoint(path: path, keys: dict.keys)

@@ -46,7 +46,7 @@ public final class ReferenceNetwork: FeatureNetwork {
     public init(model: VGG19) { self.model = model }
 
     public func forward(_ image: Tensor, layers: [String]) throws -> [Tensor] {
-        let deepest = try layers.map { try VGG19.stageIndex(of: $0) }.max() ?? 0
+        let deepest = try VGG19.deepestStage(of: layers)
         let acts = try model.forward(image, upTo: VGG19.layerNames[deepest])
         last = acts
         return layers.map { acts[$0]! }

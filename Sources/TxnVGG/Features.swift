@@ -22,6 +22,7 @@ extension VGG19 {
         try image.requireNCHW(channels: 3, "VGG-19")
         let last = try Self.stageIndex(of: layer)
         try requireLoaded(last)
+        try Self.requireMemory(height: image.h, width: image.w, upTo: last, batch: image.n)
         var outputs: [Tensor] = []
         outputs.reserveCapacity(last + 1)
         for s in 0...last {

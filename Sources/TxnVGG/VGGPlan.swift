@@ -44,6 +44,8 @@ public final class VGGPlan: FeatureNetwork {
         self.hasBackward = backward
         let last = try VGG19.stageIndex(of: layer)
         try model.requireLoaded(last)
+        guard height > 0, width > 0 else { throw VGGError.invalidOption("image size \(width)x\(height) is empty") }
+        try VGG19.requireMemory(height: height, width: width, upTo: last, copies: backward ? 3 : 2)
         deepest = last
         pad = Pad2D(pad: 1, mode: model.padding)
 

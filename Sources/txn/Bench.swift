@@ -118,7 +118,7 @@ struct Bench: ParsableCommand {
     }
 
     func measure(size: Int) throws -> [String: Double] {
-        let layers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
+        let layers = VGG19.gatysLayers
         let model = try VGG19.load(numeric.weightsPath, upTo: "pool4")
         // Deterministic, texture-like inputs: no file needed.
         let source = Tensor(shape: [1, 3, size, size]) { i in Float((i * 7919) % 256) / 255 }

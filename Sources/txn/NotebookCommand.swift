@@ -46,7 +46,12 @@ struct NotebookCommand: ParsableCommand {
 
     func run() throws {
         numeric.apply()
-        let interpreter = Interpreter(modelsDirectory: (numeric.weights as NSString?)?.deletingLastPathComponent ?? ModelFiles.directory)
+        // Known before the run, not after it: a report that cannot be written would lose the whole run.
+        if let report {
+            do { try SafeFile.checkWritable(absolute(report), createFolders: true) } catch { throw ValidationError("--report \(error)") }
+        }
+        let interpreter = Interpreter(modelsDirectory: ModelFiles.directory)
+        interpreter.defaultWeights = numeric.weights.map(absolute)
         for s in settings {
             let (name, text) = (String(s[..<s.firstIndex(of: "=")!]), String(s[s.index(after: s.firstIndex(of: "=")!)...]))
             do {
@@ -58,11 +63,13 @@ struct NotebookCommand: ParsableCommand {
         if let file {
             try runFile(file, interpreter)
         } else if let commands {
+            do { try interpreter.checkOverrides(declaredIn: commands, file: "-c") } catch { throw ValidationError("\(error)") }
             if let outdir { interpreter.outputDirectory = absolute(outdir) }
             Interrupt.install()
             let errors = interpreter.run(source: commands, file: "-c", echo: echo, keepGoing: keepGoing)
             if !errors.isEmpty { throw ExitCode(1) }
         } else {
+            if !settings.isEmpty { throw ValidationError("--set gives a notebook's parameters: use it with a notebook file or -c") }
             if let outdir { interpreter.outputDirectory = absolute(outdir) }
             let repl = REPL(interpreter: interpreter)
             let failed = repl.run()
@@ -75,12 +82,13 @@ struct NotebookCommand: ParsableCommand {
     }
 
     func runFile(_ file: String, _ interpreter: Interpreter) throws {
-        guard let source = try? String(contentsOfFile: file, encoding: .utf8) else {
-            var isDir: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDir)
-            throw ValidationError(exists ? (isDir.boolValue ? "\(file) is a folder, not a notebook" : "\(file) is not UTF-8 text")
-                                         : "\(file): no such notebook")
+        let source: String
+        do {
+            source = try SafeFile.readText(file)
+        } catch let failure as SafeFile.Failure {
+            throw ValidationError(failure.kind == .notFound ? "\(file): no such notebook" : "\(failure)")
         }
+        do { try interpreter.checkOverrides(declaredIn: source, file: file) } catch { throw ValidationError("\(error)") }
         let path = absolute(file)
         interpreter.baseDirectory = (path as NSString).deletingLastPathComponent
         interpreter.outputDirectory = outdir.map(absolute) ?? interpreter.baseDirectory

@@ -38,10 +38,11 @@ struct Synth: ParsableCommand {
     var lr: Float = 0.02
 
     @Option(help: "Layers, comma separated.")
-    var layers: String = "conv1_1,pool1,pool2,pool3,pool4"
+    var layers: String = VGG19.gatysLayers.joined(separator: ",")
 
+    // Not --weights: that is the checkpoint (NumericOptions), and two options of one name made `txn synth` unusable.
     @Option(help: "Layer weights, comma separated (one per layer, or one for all).")
-    var weights: String = "1e9"
+    var layerWeights: String = "\(VGG19.gatysLayerWeight)"
 
     @Option(help: "Padding: reflect, zero or circular (circular tiles without a seam).")
     var padding: PaddingMode = .reflect
@@ -74,9 +75,9 @@ struct Synth: ParsableCommand {
             throw ValidationError("--optimizer must be lbfgs or adam, got '\(optimizer)'")
         }
         options.layers = layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let w = try weights.split(separator: ",").map { s -> Double in
+        let w = try layerWeights.split(separator: ",").map { s -> Double in
             guard let v = Double(s.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--weights: '\(s)' is not a number")
+                throw ValidationError("--layer-weights: '\(s)' is not a number")
             }
             return v
         }
@@ -87,13 +88,15 @@ struct Synth: ParsableCommand {
         options.seed = seed
         options.algorithm = algorithm
 
+        // Known before the run, not after it: an output that cannot be written would lose the whole run.
+        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
         var decoded = try Image.load(self.source)
         for note in decoded.notes { print("note: \(self.source): \(note)") }
         if let sourceSize {
             let (sw, sh) = try parseSize(sourceSize, "--source-size")
             decoded.image = try decoded.image.resized(width: sw, height: sh)
         }
-        let deepest = VGG19.layerNames[try options.layers.map { try VGG19.stageIndex(of: $0) }.max() ?? 0]
+        let deepest = try VGG19.deepestLayer(of: options.layers)
         let model = try VGG19.load(numeric.weightsPath, upTo: deepest)
         let synthesizer = try Synthesizer(model: model, source: decoded.image, options: options)
         print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
@@ -104,7 +107,7 @@ struct Synth: ParsableCommand {
             if p.iteration % max(1, every) == 0 || p.iteration == p.totalIterations || p.iteration == 1 { print(p.line) }
         })
         if result.interrupted { print("interrupted: keeping the best image so far (loss \(result.loss))") }
-        try result.image.save(output)
+        try result.image.save(output, createFolders: true)
         print(String(format: "wrote %@ — loss %.4g after %d iterations, %d evaluations, %.1f s",
                      output, result.loss, result.history.count, result.evaluations, result.seconds))
         if let d = result.distance {

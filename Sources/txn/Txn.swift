@@ -30,12 +30,23 @@ struct NumericOptions: ParsableArguments {
     @Option(name: .long, help: "VGG-19 checkpoint (.pth), default Models/vgg_normalised.pth.")
     var weights: String?
 
+    @Option(name: .long, help: ArgumentHelp("Memory limit for any one allocation a size can cause (default: 3/4 of physical memory, at most what is available).", valueName: "MiB"))
+    var maxMemory: Int?
+
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, !Threads.allowedRange.contains(threads) {
+            throw ValidationError("--threads must be \(Threads.allowedRange.lowerBound)…\(Threads.allowedRange.upperBound), got \(threads)")
+        }
+        if let maxMemory {
+            guard maxMemory >= 1, !maxMemory.multipliedReportingOverflow(by: MemoryBudget.mebibyte).overflow else {
+                throw ValidationError("--max-memory must be a positive number of MiB, got \(maxMemory)")
+            }
+        }
     }
 
     func apply() {
         if let threads { Threads.count = threads }
+        if let maxMemory { try? MemoryBudget.setLimit(mebibytes: maxMemory) }
     }
 
     var weightsPath: String { weights ?? ModelFiles.defaultWeights }

@@ -1,4 +1,5 @@
 import Foundation
+import TxnNotebook
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,4 +46,5 @@ enum ProcessSetup {
 }
 
 ProcessSetup.prepare()
+StandardOutput.prepareProcess()
 Txn.main()

@@ -34,17 +34,6 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("<style>"))
     }
 
-    func testBase64() {
-        let cases: [(String, String)] = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
-                                         ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"), ("Man", "TWFu")]
-        for (plain, encoded) in cases {
-            XCTAssertEqual(HTMLReport.base64(Array(plain.utf8)), encoded)
-        }
-        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-        XCTAssertEqual(HTMLReport.base64(bytes), Data(bytes).base64EncodedString())
-        XCTAssertEqual(HTMLReport.base64([0xFF, 0xFE, 0xFD]), "//79")
-    }
-
     func testEveryImageIsEmbedded() {
         let first: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]
         let second: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 9, 9]
@@ -92,7 +81,10 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(HTMLReport.inline("[the paper](https://arxiv.org/abs/1505.07376)"),
                        "<a href=\"https://arxiv.org/abs/1505.07376\">the paper</a>")
         XCTAssertEqual(HTMLReport.inline("[*t*](out/a.png)"), "<a href=\"out/a.png\"><em>t</em></a>")
-        XCTAssertEqual(HTMLReport.inline("[x](javascript:alert(1))"), "x)")
+        // An unsafe link keeps its text and drops its whole URL, balanced parentheses and all.
+        XCTAssertEqual(HTMLReport.inline("[x](javascript:alert(1))"), "x")
+        XCTAssertEqual(HTMLReport.inline("[w](https://en.wikipedia.org/wiki/Gram_(matrix)) after"),
+                       "<a href=\"https://en.wikipedia.org/wiki/Gram_(matrix)\">w</a> after")
         XCTAssertEqual(HTMLReport.inline("a * b * c"), "a * b * c")
         XCTAssertEqual(HTMLReport.inline("2 < 3 & `<tag>`"), "2 &lt; 3 &amp; <code>&lt;tag&gt;</code>")
         XCTAssertEqual(HTMLReport.inline("unclosed `code and **bold"), "unclosed `code and **bold")
@@ -128,6 +120,10 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("<tr><th>threads</th><td>2</td></tr>"))
         XCTAssertEqual(HTMLReport.formatSeconds(83.2), "1 min 23 s")
         XCTAssertEqual(HTMLReport.formatSeconds(0.0001), "<1 ms")
+        // In the page it is text, escaped: a raw "<1 ms" would open a tag.
+        let fast = HTMLReport.render(title: "t", cells: [ReportCell(kind: .code, source: "a", line: 1, seconds: 0.0001)], metadata: [])
+        XCTAssertTrue(fast.contains("<span class=\"time\">&lt;1 ms</span>"), fast)
+        XCTAssertFalse(fast.contains("<1 ms"))
     }
 
     func testWriteCreatesTheFile() throws {

@@ -178,12 +178,12 @@ final class PanelTests: XCTestCase {
         XCTAssertEqual(Plot.grid([], height: 4, width: 4, title: "empty").height, none.height)
     }
 
-    func testSideBySideWidthIsTheSumOfScaledWidths() {
+    func testSideBySideWidthIsTheSumOfScaledWidths() throws {
         let wide = Image(width: 100, height: 50, fill: (1, 0, 0))
         let tall = Image(width: 30, height: 60, fill: (0, 0, 1))
         let layout = SideBySide(images: [("wide", 100, 50), ("tall", 30, 60)], height: 120)
         XCTAssertEqual(layout.scaledWidths, [240, 60])
-        let image = Plot.sideBySide([("wide", wide), ("tall", tall)], height: 120)
+        let image = try Plot.sideBySide([("wide", wide), ("tall", tall)], height: 120)
         XCTAssertEqual(image.width, 240 + 60 + SideBySide.gap + 2 * SideBySide.margin)
         XCTAssertEqual([image.width, image.height], [layout.width, layout.height])
         let top = SideBySide.margin
@@ -193,7 +193,7 @@ final class PanelTests: XCTestCase {
         assertClose(pixel(image, SideBySide.margin + 240, top), .white)
     }
 
-    func testSideBySideCaptions() {
+    func testSideBySideCaptions() throws {
         let square = Image(width: 8, height: 8, fill: (0.5, 0.5, 0.5))
         let fits = SideBySide(images: [("conv1_1", 8, 8), ("pool1", 8, 8)], height: 128)
         XCTAssertEqual(fits.captionScale, 2)
@@ -202,11 +202,11 @@ final class PanelTests: XCTestCase {
         XCTAssertEqual(squeezed.captionScale, 1)
         XCTAssertTrue(squeezed.captions[0].hasSuffix(".."))
         XCTAssertLessThanOrEqual(Canvas.textWidth(squeezed.captions[0]), 32 + SideBySide.gap)
-        let image = Plot.sideBySide([("conv1_1", square)], height: 128)
+        let image = try Plot.sideBySide([("conv1_1", square)], height: 128)
         let captionTop = SideBySide.margin + 128 + SideBySide.captionGap
         var ink = 0
         for y in captionTop..<(captionTop + 16) { for x in 0..<image.width where pixel(image, x, y) != .white { ink += 1 } }
         XCTAssertGreaterThan(ink, 50, "caption drawn under the image")
-        XCTAssertEqual(Plot.sideBySide([], height: 64).width, 2 * SideBySide.margin)
+        XCTAssertEqual(try Plot.sideBySide([], height: 64).width, 2 * SideBySide.margin)
     }
 }

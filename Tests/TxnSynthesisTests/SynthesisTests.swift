@@ -39,16 +39,7 @@ final class SynthesisTests: XCTestCase {
         var x = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 91 + 7) % 256) / 255 }
         let loss = try TextureLoss(network: network, source: src, layers: ["conv1_1", "pool1", "conv2_1"], weight: 1)
         let analytic = try loss.evaluate(network, x).gradient!
-        let scale = analytic.data.map { abs($0) }.max()!
-        for i in stride(from: 0, to: x.count, by: 97) {
-            let saved = x.data[i], eps: Float = 1e-3
-            x.data[i] = saved + eps
-            let up = try loss.evaluate(network, x, gradient: false).total
-            x.data[i] = saved - eps
-            let down = try loss.evaluate(network, x, gradient: false).total
-            x.data[i] = saved
-            XCTAssertEqual((up - down) / Double(2 * eps), Double(analytic.data[i]), accuracy: 2e-2 * Double(scale), "pixel \(i)")
-        }
+        try assertLossGradient(analytic, at: &x, stride: 7) { try loss.evaluate(network, $0, gradient: false).total }
     }
 
     func testLBFGSReachesTheExpectedOrderOfLoss() throws {
@@ -196,5 +187,70 @@ final class SynthesisTests: XCTestCase {
         XCTAssertEqual(far.slicedPerLayer.count, 5)
         let again = try TextureDistance.measure(gravel, ihc, model: m)
         XCTAssertEqual(far.sliced, again.sliced, "fixed projection seed")
+    }
+}
+
+/// Central differences of `loss` at every `stride`-th pixel (110 of 768 at stride 7) against `analytic`:
+/// the two vectors must point the same way (cosine > 0.999), every pixel with a clear gradient (over 5% of
+/// the largest) must have the right sign and be within 10%, and the rest within 2% of the largest.
+/// (Checking 8 pixels to 2% of the largest let small gradients pass with either sign.)
+func assertLossGradient(_ analytic: Tensor, at x: inout Tensor, stride step: Int, eps: Float = 1e-3,
+                        file: StaticString = #filePath, line: UInt = #line,
+                        _ loss: (Tensor) throws -> Double) throws {
+    let scale = Double(analytic.data.map { abs($0) }.max()!)
+    XCTAssertGreaterThan(scale, 0, file: file, line: line)
+    var dot = 0.0, nn = 0.0, aa = 0.0, clear = 0
+    for i in stride(from: 0, to: x.count, by: step) {
+        let saved = x.data[i]
+        x.data[i] = saved + eps
+        let up = try loss(x)
+        x.data[i] = saved - eps
+        let down = try loss(x)
+        x.data[i] = saved
+        let numeric = (up - down) / Double(2 * eps), a = Double(analytic.data[i])
+        dot += numeric * a; nn += numeric * numeric; aa += a * a
+        if abs(numeric) > 0.05 * scale {
+            clear += 1
+            XCTAssertEqual(numeric.sign, a.sign, "pixel \(i): numeric \(numeric), analytic \(a)", file: file, line: line)
+            XCTAssertEqual(a, numeric, accuracy: 0.1 * abs(numeric), "pixel \(i)", file: file, line: line)
+        } else {
+            XCTAssertEqual(a, numeric, accuracy: 0.02 * scale, "pixel \(i)", file: file, line: line)
+        }
+    }
+    XCTAssertGreaterThan(clear, 3, "too few pixels with a clear gradient to judge", file: file, line: line)
+    XCTAssertGreaterThan(dot / (nn.squareRoot() * aa.squareRoot()), 0.999, file: file, line: line)
+}
+
+/// The three Gram normalisations: known answers, and the loss and its gradient for each.
+final class GramNormalisationTests: XCTestCase {
+    func testKnownGramMatrices() throws {
+        // F: C = 2 channels, M = 2 positions: rows (1, 2) and (3, 4). F Fᵀ = [[5, 11], [11, 25]].
+        let f = try Tensor(shape: [1, 2, 1, 2], data: [1, 2, 3, 4])
+        XCTAssertEqual(try GramNormalisation.pixels.gram(f).data, [2.5, 5.5, 5.5, 12.5])
+        XCTAssertEqual(try GramNormalisation.pixelsAndChannels.gram(f).data, [1.25, 2.75, 2.75, 6.25])
+        XCTAssertEqual(try GramNormalisation.none.gram(f).data, [5, 11, 11, 25])
+        // M at pool2 of a 16x20 image: 16x20 -> 8x10 -> 4x5.
+        XCTAssertEqual(GramNormalisation.none.factor(channels: 128, height: 16, width: 20, layer: "pool2"), 20)
+        XCTAssertEqual(GramNormalisation.pixelsAndChannels.factor(channels: 128, height: 16, width: 20, layer: "pool2"), 1 / 128)
+    }
+
+    func testLossScalesAsTheNormalisationSaysAndGradientsMatch() throws {
+        var m = try VGG19.load(try Paths.weights(), upTo: "conv2_1")
+        m.padding = .zero
+        let network = ReferenceNetwork(model: m)
+        let src = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 37) % 256) / 255 }
+        var x = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 91 + 7) % 256) / 255 }
+        func loss(_ norm: GramNormalisation) throws -> TextureLoss {
+            try TextureLoss(network: network, source: src, layers: ["conv1_1"], weights: [1], normalisation: norm)
+        }
+        let pixels = try loss(.pixels).evaluate(network, x).total
+        // G_none = M G_pixels and G_pc = G_pixels / C, so E scales by M² and 1/C² (conv1_1: M = 256, C = 64).
+        XCTAssertEqual(try loss(.none).evaluate(network, x).total, pixels * 256 * 256, accuracy: pixels * 256 * 256 * 1e-4)
+        XCTAssertEqual(try loss(.pixelsAndChannels).evaluate(network, x).total, pixels / 4096, accuracy: pixels / 4096 * 1e-4)
+        for norm in [GramNormalisation.pixelsAndChannels, .none] {
+            let l = try loss(norm)
+            let analytic = try l.evaluate(network, x).gradient!
+            try assertLossGradient(analytic, at: &x, stride: 11) { try l.evaluate(network, $0, gradient: false).total }
+        }
     }
 }

@@ -97,9 +97,8 @@ func inspectionCommands() -> [CommandSpec] {
                     throw CommandError("value: cannot plot \(value.typeName); plot a synthesis, a Gram matrix (g.conv1_1) or features (f.pool1)", at: ref)
                 }
                 if let path = try? args.string("path"), path != "-" {
-                    let full = interp.outputPath(path)
-                    try? FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                    try picture.save(full)
+                    let full = try interp.outputPath(path)
+                    try picture.save(full, createFolders: true)
                     interp.print("wrote \(interp.displayPath(full))")
                 }
                 interp.output.show(picture, caption: title)
@@ -127,7 +126,7 @@ func inspectionCommands() -> [CommandSpec] {
             run: { args, interp in
                 let a = try args.image("a"), b = try args.image("b")
                 let m = try interp.resolveModel(args)
-                let d = try TextureDistance.measure(a, b, model: m.vgg, layers: try args.layers("layers", default: defaultLayerList))
+                let d = try TextureDistance.measure(a, b, model: m.vgg, layers: try args.layers("layers", default: VGG19.gatysLayers))
                 try interp.describe(.distance(d), name: "distance")
                 return .distance(d)
             }),
@@ -167,7 +166,7 @@ func inspectionCommands() -> [CommandSpec] {
                     default: throw CommandError("images: item \(i + 1) is \(item.typeName), not an image", at: ref)
                     }
                 }
-                let picture = Plot.sideBySide(Array(zip(labels, images)).map { (label: $0.0, image: $0.1) },
+                let picture = try Plot.sideBySide(Array(zip(labels, images)).map { (label: $0.0, image: $0.1) },
                                               height: try args.int("height", default: 256, range: 16...4096))
                 interp.output.show(picture, caption: labels.joined(separator: " | "))
                 return .image(picture)

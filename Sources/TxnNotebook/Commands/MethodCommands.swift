@@ -4,16 +4,16 @@ import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
-let defaultLayers = "conv1_1,pool1,pool2,pool3,pool4"
-let defaultLayerList = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
+/// The Gatys layers as the commands' help shows them.
+let defaultLayers = VGG19.gatysLayers.joined(separator: ",")
 
 extension Interpreter {
     /// The model to use: the one given, else the last one made, else the default weights.
-    func resolveModel(_ args: Arguments, upTo layers: [String] = defaultLayerList) throws -> ModelValue {
+    func resolveModel(_ args: Arguments, upTo layers: [String] = VGG19.gatysLayers) throws -> ModelValue {
         if let given = try args.model("model") { return given }
         if let current = currentModel { return current }
         print("(no model yet: loading the default, as `model` would)")
-        let path = modelsDirectory + "/vgg_normalised.pth"
+        let path = defaultWeightsPath
         let vgg = try VGG19.load(path, upTo: "pool4")
         let m = ModelValue(vgg: vgg, path: path, algorithm: .winograd)
         currentModel = m
@@ -41,11 +41,11 @@ func methodCommands() -> [CommandSpec] {
             name: "model", summary: "load VGG-19 weights and choose pooling, padding and input convention",
             positional: [ParamSpec("path", .path, default: "Models/vgg_normalised.pth", "a PyTorch checkpoint (.pth)")],
             keys: [
-                ParamSpec("pooling", .choice(["avg", "max"]), default: "avg", "average pooling (the paper) or max pooling (VGG as trained)"),
-                ParamSpec("padding", .choice(["reflect", "zero", "circular"]), default: "reflect", "how convolutions see past the border; circular makes tileable textures"),
+                ParamSpec("pooling", .cases(of: Pool2D.Kind.self), default: Pool2D.Kind.avg.rawValue, "average pooling (the paper) or max pooling (VGG as trained)"),
+                ParamSpec("padding", .cases(of: PaddingMode.self), default: PaddingMode.reflect.rawValue, "how convolutions see past the border; circular makes tileable textures"),
                 ParamSpec("convention", .choice(["auto", "checkpoint", "caffe", "torchvision"]), default: "auto", "how RGB in [0,1] becomes the network input"),
                 ParamSpec("upto", .layers, default: "pool4", "deepest layer to load (Gatys needs pool4: 10.6M of 20M parameters)"),
-                ParamSpec("algorithm", .choice(["winograd", "direct"]), default: "winograd", "oneDNN convolution algorithm"),
+                ParamSpec("algorithm", .cases(of: ConvAlgorithm.self), default: ConvAlgorithm.winograd.rawValue, "oneDNN convolution algorithm"),
             ],
             example: "m = model pooling=avg padding=reflect",
             detail: """
@@ -55,7 +55,7 @@ func methodCommands() -> [CommandSpec] {
                 """,
             run: { args, interp in
                 let given = try args.string("path", default: "")
-                let path = given.isEmpty ? interp.modelsDirectory + "/vgg_normalised.pth" : interp.inputPath(given)
+                let path = given.isEmpty ? interp.defaultWeightsPath : try interp.inputPath(given)
                 let convention: VGG19.InputConvention?
                 switch try args.choice("convention", ["auto", "checkpoint", "caffe", "torchvision"], default: "auto") {
                 case "caffe": convention = .caffeImageNet
@@ -63,12 +63,12 @@ func methodCommands() -> [CommandSpec] {
                 case "checkpoint": convention = .checkpointLayer
                 default: convention = nil
                 }
-                let upTo = try args.layers("upto", default: ["pool4"]).last!
+                let upTo = try VGG19.deepestLayer(of: try args.layers("upto", default: ["pool4"]))
                 let vgg = try VGG19.load(path, upTo: upTo,
-                                         pooling: Pool2D.Kind(rawValue: try args.choice("pooling", ["avg", "max"], default: "avg"))!,
-                                         padding: PaddingMode(rawValue: try args.choice("padding", ["reflect", "zero", "circular"], default: "reflect"))!,
+                                         pooling: try args.choice("pooling", default: Pool2D.Kind.avg),
+                                         padding: try args.choice("padding", default: PaddingMode.reflect),
                                          convention: convention)
-                let algorithm = ConvAlgorithm(rawValue: try args.choice("algorithm", ["winograd", "direct"], default: "winograd"))!
+                let algorithm = try args.choice("algorithm", default: ConvAlgorithm.winograd)
                 let m = ModelValue(vgg: vgg, path: path, algorithm: algorithm)
                 interp.currentModel = m
                 interp.print("VGG-19 from \(vgg.origin)")
@@ -82,7 +82,7 @@ func methodCommands() -> [CommandSpec] {
             keys: [ParamSpec("maxpixels", .integer, default: "64000000", "refuse images with more pixels than this")],
             example: "src = load \"data/gravel.png\"",
             run: { args, interp in
-                let path = interp.inputPath(try args.string("path"))
+                let path = try interp.inputPath(try args.string("path"))
                 let decoded = try Image.load(path, maxPixels: try args.int("maxpixels", default: 64_000_000))
                 interp.print("\(interp.displayPath(path)): \(decoded.image.width)x\(decoded.image.height) \(decoded.format.rawValue.uppercased())")
                 for note in decoded.notes { interp.print("note: \(note)") }
@@ -112,12 +112,9 @@ func methodCommands() -> [CommandSpec] {
                 let from = "\(image.width)x\(image.height)"
                 var how = ""
                 if args.has("box") {
-                    let b = try args.numbers("box")
-                    guard b.count == 4, b.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) else {
-                        throw CommandError("box: expected x,y,w,h (four whole numbers)", at: args.ref("box"))
-                    }
-                    image = try image.cropped(x: Int(b[0]), y: Int(b[1]), width: Int(b[2]), height: Int(b[3]))
-                    how = "box \(Int(b[2]))x\(Int(b[3])) at \(Int(b[0])),\(Int(b[1])), "
+                    let b = try args.wholeNumbers("box", count: 4)  // x,y,w,h
+                    image = try image.cropped(x: b[0], y: b[1], width: b[2], height: b[3])
+                    how = "box \(b[2])x\(b[3]) at \(b[0]),\(b[1]), "
                 }
                 switch try args.choice("crop", ["center", "random", "none"], default: "center") {
                 case "center":
@@ -132,7 +129,7 @@ func methodCommands() -> [CommandSpec] {
                     guard image.width >= w && image.height >= h else {
                         throw CommandError("crop=random needs an image of at least \(w)x\(h), this one is \(image.width)x\(image.height)", at: args.ref("crop"))
                     }
-                    let seed = UInt64(try args.int("seed", default: Int(interp.seed)))
+                    let seed = try args.seed(session: interp.seed)
                     image = try image.randomCropped(width: w, height: h, seed: seed)
                     how += "random crop (seed \(seed)), "
                 default: break
@@ -162,9 +159,9 @@ func methodCommands() -> [CommandSpec] {
                 """,
             run: { args, interp in
                 let image = try args.image("image")
-                let layers = try args.layers("layers", default: defaultLayerList)
+                let layers = try args.layers("layers", default: VGG19.gatysLayers)
+                let deepest = try VGG19.deepestLayer(of: layers)
                 let m = try interp.resolveModel(args)
-                let deepest = VGG19.layerNames[try layers.map { try VGG19.stageIndex(of: $0) }.max()!]
                 let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
                                        algorithm: m.algorithm, backward: false)
                 let tensors = try plan.forward(interp.imageTensor(image), layers: layers)
@@ -182,22 +179,22 @@ func methodCommands() -> [CommandSpec] {
             positional: [ParamSpec("features", .any, "features from `extract`, or an image"),
                          ParamSpec("model", .model, default: "(last)", "for an image")],
             keys: [ParamSpec("layers", .layers, default: "those of the features", "layers"),
-                   ParamSpec("norm", .choice(GramNormalisation.allCases.map(\.rawValue)), default: "pixels", "pixels: F Fᵀ/M; pixels-channels: /(C M); none: F Fᵀ")],
+                   ParamSpec("norm", .cases(of: GramNormalisation.self), default: GramNormalisation.pixels.rawValue, "pixels: F Fᵀ/M; pixels-channels: /(C M); none: F Fᵀ")],
             example: "g = gram f",
             detail: """
                 Entry (i, j) is how strongly feature maps i and j fire together, averaged over all positions: \
                 where things are is gone, what goes with what stays. That is the texture model of Gatys et al.
                 """,
             run: { args, interp in
-                let norm = GramNormalisation(rawValue: try args.choice("norm", GramNormalisation.allCases.map(\.rawValue), default: "pixels"))!
+                let norm = try args.choice("norm", default: GramNormalisation.pixels)
                 var set: FeatureSet
                 switch args.raw("features") {
                 case .features(let f)?: set = f
                 case .image?, .synthesis?:
                     let image = try args.image("features")
-                    let layers = try args.layers("layers", default: defaultLayerList)
+                    let layers = try args.layers("layers", default: VGG19.gatysLayers)
+                    let deepest = try VGG19.deepestLayer(of: layers)
                     let m = try interp.resolveModel(args)
-                    let deepest = VGG19.layerNames[try layers.map { try VGG19.stageIndex(of: $0) }.max()!]
                     let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
                                            algorithm: m.algorithm, backward: false)
                     set = FeatureSet(layers: layers, tensors: try plan.forward(interp.imageTensor(image), layers: layers))
@@ -241,7 +238,7 @@ func methodCommands() -> [CommandSpec] {
             example: "x0 = noise size=256 like=x seed=1",
             run: { args, interp in
                 let (w, h) = try args.size("size", default: (256, 256))
-                let seed = UInt64(try args.int("seed", default: Int(interp.seed)))
+                let seed = try args.seed(session: interp.seed)
                 var rng = SplitMix64(seed: seed)
                 var pixels = [Float](repeating: 0, count: 3 * w * h)
                 if try args.choice("kind", ["meannoise", "uniform"], default: "meannoise") == "uniform" {
@@ -268,14 +265,14 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("history", .integer, default: "20", "L-BFGS memory"),
                 ParamSpec("lr", .number, default: "0.02", "Adam's step size (pixel units)"),
                 ParamSpec("layers", .layers, default: defaultLayers, "layers whose Gram matrices are matched"),
-                ParamSpec("weights", .numbers, default: "1e9", "one weight per layer, or one for all"),
-                ParamSpec("norm", .choice(GramNormalisation.allCases.map(\.rawValue)), default: "pixels", "Gram normalisation"),
-                ParamSpec("padding", .choice(["reflect", "zero", "circular"]), default: "(model)", "circular: a seamless, tileable result"),
-                ParamSpec("pooling", .choice(["avg", "max"]), default: "(model)", "pooling"),
+                ParamSpec("weights", .numbers, default: formatNumber(VGG19.gatysLayerWeight), "one weight per layer, or one for all"),
+                ParamSpec("norm", .cases(of: GramNormalisation.self), default: GramNormalisation.pixels.rawValue, "Gram normalisation"),
+                ParamSpec("padding", .cases(of: PaddingMode.self), default: "(model)", "circular: a seamless, tileable result"),
+                ParamSpec("pooling", .cases(of: Pool2D.Kind.self), default: "(model)", "pooling"),
                 ParamSpec("init", .any, default: "meannoise", "meannoise, uniform, or an image to start from"),
                 ParamSpec("sigma", .number, default: "0.01", "noise level for init=meannoise"),
                 ParamSpec("seed", .integer, default: "(session)", "random seed of the initial image"),
-                ParamSpec("bounds", .choice(["source", "unit", "none"]), default: "source", "keep each channel in the source's range, in [0,1], or free"),
+                ParamSpec("bounds", .cases(of: SynthesisOptions.Bounds.self), default: SynthesisOptions.Bounds.source.rawValue, "keep each channel in the source's range, in [0,1], or free"),
                 ParamSpec("histmatch", .bool, default: "false", "match the colour histogram to the source's afterwards"),
                 ParamSpec("every", .integer, default: "10", "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: "0", "show the image every N iterations (0: never)"),
@@ -293,16 +290,16 @@ func methodCommands() -> [CommandSpec] {
                 var o = SynthesisOptions()
                 (o.width, o.height) = try args.size("size", default: (256, 256))
                 o.steps = try args.int("steps", default: 100)
-                o.layers = try args.layers("layers", default: defaultLayerList)
-                let w = try args.numbers("weights", default: [1e9])
+                o.layers = try args.layers("layers", default: VGG19.gatysLayers)
+                let w = try args.numbers("weights", default: [VGG19.gatysLayerWeight])
                 o.layerWeights = w.count == 1 ? Array(repeating: w[0], count: o.layers.count) : w
-                o.gramNormalisation = GramNormalisation(rawValue: try args.choice("norm", GramNormalisation.allCases.map(\.rawValue), default: "pixels"))!
-                o.padding = PaddingMode(rawValue: try args.choice("padding", ["reflect", "zero", "circular"], default: m.vgg.padding.rawValue))!
-                o.pooling = Pool2D.Kind(rawValue: try args.choice("pooling", ["avg", "max"], default: m.vgg.pooling.rawValue))!
+                o.gramNormalisation = try args.choice("norm", default: GramNormalisation.pixels)
+                o.padding = try args.choice("padding", default: m.vgg.padding)
+                o.pooling = try args.choice("pooling", default: m.vgg.pooling)
                 o.optimizer = try args.choice("method", ["lbfgs", "adam"], default: "lbfgs") == "adam"
                     ? .adam(learningRate: Float(try args.number("lr", default: 0.02)))
                     : .lbfgs(history: try args.int("history", default: 20))
-                o.seed = UInt64(try args.int("seed", default: Int(interp.seed), range: 0...Int(Int32.max)))
+                o.seed = try args.seed(session: interp.seed)
                 switch args.raw("init") {
                 case nil, .word("meannoise")?: o.initialisation = .sourceMeanNoise(sigma: Float(try args.number("sigma", default: 0.01)))
                 case .word("uniform")?: o.initialisation = .uniform
@@ -310,7 +307,7 @@ func methodCommands() -> [CommandSpec] {
                 case let other?:
                     throw CommandError("init: expected meannoise, uniform or an image, got \(other.typeName) \(other.summary)", at: args.ref("init"))
                 }
-                o.bounds = SynthesisOptions.Bounds(rawValue: try args.choice("bounds", ["source", "unit", "none"], default: "source"))!
+                o.bounds = try args.choice("bounds", default: SynthesisOptions.Bounds.source)
                 o.histogramMatching = try args.bool("histmatch", default: false)
                 o.snapshotEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 o.measureDistance = try args.bool("distance", default: true)
@@ -346,10 +343,8 @@ func methodCommands() -> [CommandSpec] {
             example: "save t \"out/gravel.png\"",
             run: { args, interp in
                 let image = try args.image("image")
-                let path = interp.outputPath(try args.string("path"))
-                let dir = (path as NSString).deletingLastPathComponent
-                if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-                try image.save(path, jpegQuality: try args.int("quality", default: 92, range: 1...100))
+                let path = try interp.outputPath(try args.string("path"))
+                try image.save(path, jpegQuality: try args.int("quality", default: 92, range: 1...100), createFolders: true)
                 interp.print("wrote \(interp.displayPath(path)) (\(image.width)x\(image.height))")
                 return .none
             }),

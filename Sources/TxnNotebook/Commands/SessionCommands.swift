@@ -6,20 +6,23 @@ import TxnTensor
 func sessionCommands() -> [CommandSpec] {
     [
         CommandSpec(
-            name: "set", summary: "session settings: threads, seed, progress interval",
+            name: "set", summary: "session settings: threads, seed, progress interval, memory limit",
             keys: [ParamSpec("threads", .integer, default: "(all cores)", "threads for convolutions and BLAS"),
                    ParamSpec("seed", .integer, default: "0", "default random seed"),
-                   ParamSpec("every", .integer, default: "10", "progress every N iterations")],
+                   ParamSpec("every", .integer, default: "10", "progress every N iterations"),
+                   ParamSpec("memory", .integer, default: "(3/4 of RAM)", "memory limit in MiB for what one size may allocate")],
             example: "set threads=2 seed=42",
             run: { args, interp in
                 // Checked all first, so a bad value changes nothing.
-                let threads = args.has("threads") ? try args.int("threads", range: 1...1024) : nil
-                let seed = args.has("seed") ? try args.int("seed", range: 0...Int(Int32.max)) : nil
+                let threads = args.has("threads") ? try args.int("threads", range: Threads.allowedRange) : nil
+                let seed = args.has("seed") ? try args.int("seed", range: Arguments.seedRange) : nil
                 let every = args.has("every") ? try args.int("every", range: 1...1_000_000) : nil
+                let memory = args.has("memory") ? try args.int("memory", range: 1...(Int.max / MemoryBudget.mebibyte)) : nil
+                if let memory { try MemoryBudget.setLimit(mebibytes: memory) }
                 if let threads { Threads.count = threads }
                 if let seed { interp.seed = UInt64(seed) }
                 if let every { interp.progressEvery = every }
-                interp.print("threads \(Threads.count), seed \(interp.seed), progress every \(interp.progressEvery)")
+                interp.print("threads \(Threads.count), seed \(interp.seed), progress every \(interp.progressEvery), memory limit \(MemoryBudget.limitMiB) MiB")
                 return .none
             }),
 
@@ -51,10 +54,11 @@ func sessionCommands() -> [CommandSpec] {
             positional: [ParamSpec("path", .path, "a .txn file")],
             example: "run \"tileable.txn\"",
             run: { args, interp in
-                let path = interp.inputPath(try args.string("path"))
+                let path = try interp.inputPath(try args.string("path"))
                 guard interp.fileStack.count < 16 else { throw CommandError("notebooks run each other too deeply (16 levels)", at: .position(0)) }
-                guard let source = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw CommandError("cannot read \(interp.displayPath(path))", at: .position(0))
+                let source: String
+                do { source = try SafeFile.readText(path) } catch let failure as SafeFile.Failure {
+                    throw CommandError("cannot read \(interp.displayPath(path)): \(failure.reason)", at: .position(0))
                 }
                 let savedBase = interp.baseDirectory
                 interp.baseDirectory = (path as NSString).deletingLastPathComponent

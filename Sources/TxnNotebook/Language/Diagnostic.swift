@@ -31,6 +31,9 @@ public struct Diagnostic: Error, CustomStringConvertible, Equatable, Sendable {
         self.notes = notes
     }
 
+    /// Ctrl-C, not a mistake in the source: ends a run even with --keep-going.
+    public var isInterruption: Bool { message.hasPrefix("interrupted (Ctrl-C)") }
+
     public var headline: String { "\(file):\(location.line):\(location.column): error: \(message)" }
 
     public var description: String {

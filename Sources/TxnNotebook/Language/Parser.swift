@@ -8,15 +8,20 @@
 public struct Parser {
     private let tokens: [Token]
     private let file: String
-    private let lines: [String]
+    private let lines: SourceLines
+    /// Each line as Characters, made once: slicing statements out of them is then linear in the statement.
+    private let lineCharacters: [[Character]]
     private var current = 0
+    /// Lists and `time` prefixes currently open, against `maxNestingDepth`.
+    private var depth = 0
 
     public init(source: String, file: String, firstLine: Int = 1) throws {
+        let source = normalizedSource(source)
         var scanner = Scanner(source, file: file, firstLine: firstLine)
         tokens = try scanner.scanAll()
         self.file = file
-        lines = Array(repeating: "", count: firstLine - 1)
-            + source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines = SourceLines(source, firstLine: firstLine)
+        lineCharacters = lines.lines.map(Array.init)
     }
 
     /// Parses a whole notebook into statements and prose (comment blocks on their own lines).
@@ -48,8 +53,7 @@ public struct Parser {
     }
 
     func error(_ message: String, at location: SourceLocation, notes: [String] = []) -> Diagnostic {
-        Diagnostic(file: file, location: location, message: message,
-                   sourceLine: location.line <= lines.count ? lines[location.line - 1] : "", notes: notes)
+        Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line], notes: notes)
     }
 
     mutating func items() throws -> [NotebookItem] {
@@ -97,15 +101,16 @@ public struct Parser {
         if case .newline = last.kind { end = tokens[max(0, current - 2)] }
         if case .semicolon = last.kind { end = tokens[max(0, current - 2)] }
         if case .comment = end.kind { end = tokens[max(0, current - 3)] }
-        guard first.line <= lines.count, end.location.line <= lines.count else { return "" }
+        let base = lines.firstLine
+        guard first.line >= base, end.location.line <= lines.lastLine else { return "" }
         if first.line == end.location.line {
-            let line = Array(lines[first.line - 1])
+            let line = lineCharacters[first.line - base]
             let from = first.column - 1, to = min(line.count, end.location.column - 1 + end.location.length)
             return from < to ? String(line[from..<to]) : ""
         }
         var parts: [String] = []
         for l in first.line...end.location.line {
-            let chars = Array(lines[l - 1])
+            let chars = lineCharacters[l - base]
             let from = l == first.line ? first.column - 1 : 0
             let to = l == end.location.line ? min(chars.count, end.location.column - 1 + end.location.length) : chars.count
             parts.append(from < to ? String(chars[from..<to]) : "")
@@ -138,6 +143,8 @@ public struct Parser {
         }
         if name == "time", case .identifier = peekKind(1) {
             advance()
+            try enterNesting(at: t.location, "'time' prefixes")
+            defer { depth -= 1 }
             return .timed(try statement(), t.location)
         }
         if case .equals = peekKind(1) {
@@ -210,6 +217,8 @@ public struct Parser {
             }
             return .name(name, path: path, SourceLocation(line: t.location.line, column: t.location.column, length: length))
         case .leftBracket:
+            try enterNesting(at: t.location, "lists")
+            defer { depth -= 1 }
             var items: [Expression] = []
             while true {
                 while case .newline = peek.kind { advance() }
@@ -228,6 +237,14 @@ public struct Parser {
         default:
             throw error("expected a value, found \(t.kind.display)", at: t.location)
         }
+    }
+
+    /// Counts one more level of nesting, or fails where it went too deep (instead of overflowing the stack).
+    private mutating func enterNesting(at location: SourceLocation, _ what: String) throws {
+        guard depth < maxNestingDepth else {
+            throw error("\(what) nested more than \(maxNestingDepth) deep", at: location)
+        }
+        depth += 1
     }
 
     private mutating func expect(_ kind: TokenKind, _ context: String) throws {

@@ -1,9 +1,11 @@
+import TxnSynthesis
+
 /// Turns notebook source into tokens, clox-style: one pass over the characters, every token
 /// knowing its line and column so that errors can point at it.
 public struct Scanner {
     private let chars: [Character]
     private let file: String
-    private let lines: [String]
+    private let lines: SourceLines
     private var index = 0
     private var line = 1
     private var column = 1
@@ -11,17 +13,20 @@ public struct Scanner {
     /// - Parameter firstLine: the line number of the source's first line (a line read from a pipe is
     ///   line n of the session, not line 1).
     public init(_ source: String, file: String, firstLine: Int = 1) {
+        let source = normalizedSource(source)
         chars = Array(source)
         self.file = file
         line = firstLine
-        lines = Array(repeating: "", count: firstLine - 1)
-            + source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines = SourceLines(source, firstLine: firstLine)
     }
 
     /// All tokens, ending with `.end`; the first malformed token is an error.
     public mutating func scanAll() throws -> [Token] {
         var tokens: [Token] = []
         while true {
+            if tokens.count & 4095 == 4095 && Interrupt.isRequested {
+                throw error("interrupted (Ctrl-C) while reading", at: SourceLocation(line: line, column: column))
+            }
             let t = try next()
             tokens.append(t)
             if t.kind == .end { return tokens }
@@ -41,8 +46,7 @@ public struct Scanner {
     }
 
     func error(_ message: String, at location: SourceLocation) -> Diagnostic {
-        Diagnostic(file: file, location: location, message: message,
-                   sourceLine: location.line <= lines.count ? lines[location.line - 1] : "")
+        Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line])
     }
 
     public mutating func next() throws -> Token {

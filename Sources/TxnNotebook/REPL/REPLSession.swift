@@ -21,10 +21,21 @@ public final class REPL {
         }
         var failed = false
         var number = 0
-        while !interpreter.quitRequested, let line = Swift.readLine(strippingNewline: true) {
+        var reader = LineReader(descriptor: STDIN_FILENO)
+        while !interpreter.quitRequested, let line = reader.next() {
             number += 1
-            Interrupt.reset()
-            failed = !interpreter.run(source: line, file: "<stdin>", firstLine: number).isEmpty || failed
+            switch line {
+            case .text(let text):
+                let errors = interpreter.run(source: text, file: "<stdin>", firstLine: number)
+                failed = !errors.isEmpty || failed
+                // Ctrl-C while reading a pipe ends the session, like the end of input.
+                if errors.contains(where: \.isInterruption) { return true }
+            case .tooLong(let bytes):
+                interpreter.print(Diagnostic(file: "<stdin>", location: SourceLocation(line: number, column: 1),
+                                             message: "line \(number) is over \(bytes) bytes long, more than the \(reader.maxLineBytes) a line may have: stopping").description)
+                return true
+            }
+            if Interrupt.isRequested { return true }
         }
         return failed
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TxnTensor
 
 /// One cell of a notebook run: a code statement (with what it printed, showed, failed with, and how long it took) or a
 /// prose comment.
@@ -58,7 +59,7 @@ public enum HTMLReport {
         let failures = cells.filter { $0.kind == .code && $0.error != nil }.count
         let total = cells.compactMap(\.seconds).reduce(0, +)
         var summary = "\(codeCount) code cell\(codeCount == 1 ? "" : "s")"
-        if total > 0 { summary += " · \(formatSeconds(total)) in all" }
+        if total > 0 { summary += " · \(escape(formatSeconds(total))) in all" }
         if failures > 0 { summary += " · <span class=\"bad\">\(failures) failed</span>" }
         html += "<p class=\"summary\">\(summary)</p>\n</header>\n"
 
@@ -85,12 +86,7 @@ public enum HTMLReport {
 
     public static func write(title: String, cells: [ReportCell], metadata: [(String, String)], to path: String) throws {
         let html = render(title: title, cells: cells, metadata: metadata)
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        if !FileManager.default.fileExists(atPath: directory.path) {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        }
-        try Data(html.utf8).write(to: url, options: .atomic)
+        try SafeFile.write(Array(html.utf8), to: path, createFolders: true)
     }
 
     // MARK: Cells
@@ -102,7 +98,7 @@ public enum HTMLReport {
         html += "<div class=\"input\">"
         html += "<pre class=\"source\"><code>\(highlight(cell.source))</code></pre>"
         html += "<div class=\"stamp\"><span class=\"line\">line \(cell.line)</span>"
-        if let seconds = cell.seconds { html += "<span class=\"time\">\(formatSeconds(seconds))</span>" }
+        if let seconds = cell.seconds { html += "<span class=\"time\">\(escape(formatSeconds(seconds)))</span>" }
         html += "</div></div>\n"
         let output = cleanOutput(cell.output)
         if !output.isEmpty {
@@ -111,7 +107,7 @@ public enum HTMLReport {
         if !cell.images.isEmpty {
             html += "<div class=\"images\">\n"
             for image in cell.images {
-                html += "<figure><img src=\"data:image/png;base64,\(base64(image.png))\" alt=\"\(escape(image.caption))\">"
+                html += "<figure><img src=\"data:image/png;base64,\(Data(image.png).base64EncodedString())\" alt=\"\(escape(image.caption))\">"
                 if !image.caption.isEmpty { html += "<figcaption>\(escape(image.caption))</figcaption>" }
                 html += "</figure>\n"
             }
@@ -193,28 +189,6 @@ public enum HTMLReport {
         var out = lines.joined(separator: "\n")
         while out.hasSuffix("\n") { out.removeLast() }
         return out
-    }
-
-    /// Standard base64 (RFC 4648) with padding.
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Syntax colouring
@@ -371,55 +345,116 @@ public enum HTMLReport {
     }
 
     /// Inline markdown: code spans, links, bold, emphasis; the rest escaped.
+    ///
+    /// Linear in the text: where each delimiter next occurs is tabulated once, so looking for a closing
+    /// delimiter is a table lookup (searching the rest of the text at every opening one made a comment of
+    /// 50,000 `[` quadratic), and spans nest at most `maxInlineDepth` deep; deeper ones are plain text.
     static func inline(_ text: String) -> String {
-        let chars = Array(text)
+        let scanner = InlineScanner(Array(text))
         var html = ""
-        var i = 0
-        func find(_ pattern: String, from start: Int) -> Int? {
-            let p = Array(pattern)
+        scanner.render(0..<scanner.chars.count, depth: 0, into: &html)
+        return html
+    }
+
+    static let maxInlineDepth = 8
+
+    private struct InlineScanner {
+        let chars: [Character]
+        /// next[p][i]: the first index >= i where pattern p starts, or chars.count.
+        private let nextTick, nextStar, nextDoubleStar, nextLinkMiddle: [Int]
+
+        init(_ chars: [Character]) {
+            self.chars = chars
+            func table(_ matches: (Int) -> Bool) -> [Int] {
+                var next = [Int](repeating: chars.count, count: chars.count + 1)
+                var i = chars.count - 1
+                while i >= 0 { next[i] = matches(i) ? i : next[i + 1]; i -= 1 }
+                return next
+            }
+            nextTick = table { chars[$0] == "`" }
+            nextStar = table { chars[$0] == "*" }
+            nextDoubleStar = table { $0 + 1 < chars.count && chars[$0] == "*" && chars[$0 + 1] == "*" }
+            nextLinkMiddle = table { $0 + 1 < chars.count && chars[$0] == "]" && chars[$0 + 1] == "(" }
+        }
+
+        /// The first match at or after `start` that lies wholly inside `end` (`length` characters long).
+        private func find(_ table: [Int], from start: Int, length: Int = 1, end: Int) -> Int? {
+            guard start <= chars.count else { return nil }
+            let j = table[start]
+            return j + length <= end ? j : nil
+        }
+
+        /// The `)` that closes a link's URL: parentheses inside it must balance, as in CommonMark
+        /// (`(javascript:alert(1))` is one URL, not `javascript:alert(1` and a stray `)`). URLs have no
+        /// spaces and at most `maxURL` characters, which keeps this search (and the whole pass) linear.
+        private func linkEnd(from start: Int, end: Int) -> Int? {
+            var depth = 0
             var j = start
-            while j + p.count <= chars.count {
-                if Array(chars[j..<j + p.count]) == p { return j }
+            while j < min(end, start + InlineScanner.maxURL) {
+                switch chars[j] {
+                case "(": depth += 1
+                case ")":
+                    if depth == 0 { return j }
+                    depth -= 1
+                case let c where c.isWhitespace: return nil
+                default: break
+                }
                 j += 1
             }
             return nil
         }
-        while i < chars.count {
-            let c = chars[i]
-            if c == "\\", i + 1 < chars.count, "\\`*_[]()#-".contains(chars[i + 1]) {
-                html += escape(String(chars[i + 1]))
-                i += 2
-            } else if c == "`", let end = find("`", from: i + 1) {
-                html += "<code>\(escape(String(chars[i + 1..<end])))</code>"
-                i = end + 1
-            } else if c == "*", i + 1 < chars.count, chars[i + 1] == "*",
-                      var end = find("**", from: i + 2), end > i + 2 {
-                while end + 2 < chars.count, chars[end + 2] == "*" { end += 1 }  // "***" closes an inner *em* first
-                html += "<strong>\(inline(String(chars[i + 2..<end])))</strong>"
-                i = end + 2
-            } else if c == "*", i + 1 < chars.count, !chars[i + 1].isWhitespace, chars[i + 1] != "*",
-                      let end = find("*", from: i + 1), !chars[end - 1].isWhitespace {
-                html += "<em>\(inline(String(chars[i + 1..<end])))</em>"
-                i = end + 1
-            } else if c == "[", let close = find("](", from: i + 1), let end = find(")", from: close + 2) {
-                let label = String(chars[i + 1..<close])
-                let url = String(chars[close + 2..<end]).trimmingCharacters(in: .whitespaces)
-                if isSafeURL(url) {
-                    html += "<a href=\"\(escape(url))\">\(inline(label))</a>"
+
+        static let maxURL = 2048
+
+        func render(_ range: Range<Int>, depth: Int, into html: inout String) {
+            let end = range.upperBound
+            guard depth < HTMLReport.maxInlineDepth else {
+                html += HTMLReport.escape(String(chars[range]))
+                return
+            }
+            var i = range.lowerBound
+            while i < end {
+                let c = chars[i]
+                if c == "\\", i + 1 < end, "\\`*_[]()#-".contains(chars[i + 1]) {
+                    html += HTMLReport.escape(String(chars[i + 1]))
+                    i += 2
+                } else if c == "`", let close = find(nextTick, from: i + 1, end: end) {
+                    html += "<code>\(HTMLReport.escape(String(chars[i + 1..<close])))</code>"
+                    i = close + 1
+                } else if c == "*", i + 1 < end, chars[i + 1] == "*",
+                          var close = find(nextDoubleStar, from: i + 2, length: 2, end: end), close > i + 2 {
+                    while close + 2 < end, chars[close + 2] == "*" { close += 1 }  // "***" closes an inner *em* first
+                    html += "<strong>"
+                    render(i + 2..<close, depth: depth + 1, into: &html)
+                    html += "</strong>"
+                    i = close + 2
+                } else if c == "*", i + 1 < end, !chars[i + 1].isWhitespace, chars[i + 1] != "*",
+                          let close = find(nextStar, from: i + 1, end: end), !chars[close - 1].isWhitespace {
+                    html += "<em>"
+                    render(i + 1..<close, depth: depth + 1, into: &html)
+                    html += "</em>"
+                    i = close + 1
+                } else if c == "[", let middle = find(nextLinkMiddle, from: i + 1, length: 2, end: end),
+                          let close = linkEnd(from: middle + 2, end: end) {
+                    let url = String(chars[middle + 2..<close]).trimmingCharacters(in: .whitespaces)
+                    if HTMLReport.isSafeURL(url) {
+                        html += "<a href=\"\(HTMLReport.escape(url))\">"
+                        render(i + 1..<middle, depth: depth + 1, into: &html)
+                        html += "</a>"
+                    } else {
+                        render(i + 1..<middle, depth: depth + 1, into: &html)
+                    }
+                    i = close + 1
                 } else {
-                    html += inline(label)
+                    html += HTMLReport.escape(String(c))
+                    i += 1
                 }
-                i = end + 1
-            } else {
-                html += escape(String(c))
-                i += 1
             }
         }
-        return html
     }
 
     /// Links may go to http(s), mailto, fragments and relative paths; not to javascript: or data: URLs.
-    private static func isSafeURL(_ url: String) -> Bool {
+    fileprivate static func isSafeURL(_ url: String) -> Bool {
         let lower = url.lowercased()
         guard let colon = lower.firstIndex(of: ":") else { return true }
         if let slash = lower.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }), slash < colon { return true }

@@ -118,13 +118,39 @@ struct Arguments {
         }
     }
 
+    /// A size; an image of it must fit in the memory budget (checked before anything of that size exists).
     func size(_ name: String, default d: (Int, Int)? = nil) throws -> (Int, Int) {
         guard let (v, ref) = value(name) else { return try missing(name, d) }
+        let size: (Int, Int)
         switch v {
-        case .size(let w, let h) where w > 0 && h > 0: return (w, h)
-        case .number(let x) where x == x.rounded() && x > 0 && x < 1e6: return (Int(x), Int(x))
+        case .size(let w, let h) where w > 0 && h > 0: size = (w, h)
+        case .number(let x) where x == x.rounded() && x > 0 && x < 1e9: size = (Int(x), Int(x))
         default: throw typeError(name, "a size such as 256 or 320x200", v, ref)
         }
+        do {
+            try MemoryBudget.requireFloats([3, size.1, size.0], for: "\(spec.name) \(name)=\(size.0)x\(size.1)")
+        } catch {
+            throw CommandError("\(error)", at: ref)
+        }
+        return size
+    }
+
+    /// What seeds may be: the same range everywhere (`set seed=`, `noise`, `preprocess`, `optimize`), so a
+    /// negative or huge seed is an error, not a wrap-around.
+    static let seedRange = 0...Int(Int32.max)
+
+    /// A random seed, by default the session's.
+    func seed(_ name: String = "seed", session: UInt64) throws -> UInt64 {
+        UInt64(try int(name, default: Int(session), range: Arguments.seedRange))
+    }
+
+    /// Whole numbers in 0...limit, exactly `count` of them (crop boxes): never converted to Int when out of range.
+    func wholeNumbers(_ name: String, count: Int, limit: Double = 1e9) throws -> [Int] {
+        let values = try numbers(name)
+        guard values.count == count, values.allSatisfy({ $0 >= 0 && $0 <= limit && $0 == $0.rounded() }) else {
+            throw CommandError("\(name): expected \(count) whole numbers from 0 to \(formatNumber(limit))", at: ref(name))
+        }
+        return values.map { Int($0) }
     }
 
     func choice(_ name: String, _ words: [String], default d: String? = nil) throws -> String {
@@ -139,6 +165,13 @@ struct Arguments {
             throw CommandError("\(name): '\(word)' is not one of \(words.joined(separator: ", "))\(hint)", at: ref)
         }
         return word
+    }
+
+    /// One case of a string enum, the choices taken from the enum itself (so they cannot drift from it).
+    func choice<E: RawRepresentable & CaseIterable>(_ name: String, default d: E) throws -> E where E.RawValue == String {
+        let word = try choice(name, E.allCases.map(\.rawValue), default: d.rawValue)
+        guard let value = E(rawValue: word) else { throw CommandError("\(name): '\(word)' is not a choice", at: ref(name)) }
+        return value
     }
 
     func layers(_ name: String, default d: [String]? = nil) throws -> [String] {

@@ -38,6 +38,13 @@ struct CommandSpec {
     }
 }
 
+extension ParamType {
+    /// The choices of a string enum, in its declaration order.
+    static func cases<E: RawRepresentable & CaseIterable>(of _: E.Type) -> ParamType where E.RawValue == String {
+        .choice(E.allCases.map(\.rawValue))
+    }
+}
+
 func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
 }

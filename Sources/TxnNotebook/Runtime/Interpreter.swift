@@ -19,6 +19,10 @@ public final class Interpreter {
     public var outputDirectory: String
     /// The folder of the default weights.
     public var modelsDirectory: String
+    /// The checkpoint `model` loads when given no path (`txn --weights FILE`); nil: vgg_normalised.pth in
+    /// `modelsDirectory`. The file itself, not its folder: `--weights DIR/x.pth` must load x.pth.
+    public var defaultWeights: String?
+    var defaultWeightsPath: String { defaultWeights ?? modelsDirectory + "/vgg_normalised.pth" }
     /// Seed for `noise`, crops and syntheses that do not give one.
     public var seed: UInt64 = 0
     /// Print progress of long commands every N iterations.
@@ -63,6 +67,7 @@ public final class Interpreter {
     @discardableResult
     public func run(source: String, file: String, firstLine: Int = 1, echo: Bool = false, keepGoing: Bool = false,
                     onCell: ((Cell) -> Void)? = nil) -> [Diagnostic] {
+        let source = normalizedSource(source)
         let items: [NotebookItem]
         do {
             items = try Parser.parse(source, file: file, firstLine: firstLine)
@@ -74,8 +79,7 @@ public final class Interpreter {
             output.write(d.description + "\n")
             return [d]
         }
-        let lines = Array(repeating: "", count: firstLine - 1)
-            + source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = SourceLines(source, firstLine: firstLine)
         var errors: [Diagnostic] = []
         fileStack.append(file)
         defer { fileStack.removeLast() }
@@ -97,29 +101,32 @@ public final class Interpreter {
                     failure = d
                 } catch {
                     failure = Diagnostic(file: file, location: s.statement.location, message: "\(error)",
-                                         sourceLine: sourceLine(lines, s.line))
+                                         sourceLine: lines[s.line])
                 }
                 output = saved
+                // Ctrl-C stops the run after the statement it came during (an optimisation has already
+                // consumed it, keeping its best image); a second Ctrl-C before that ends the process.
+                if failure == nil && Interrupt.isRequested {
+                    Interrupt.reset()
+                    failure = Diagnostic(file: file, location: s.statement.location, message: "interrupted (Ctrl-C): stopped after this statement",
+                                         sourceLine: lines[s.line])
+                }
                 if let failure {
                     output.write(failure.description + "\n")
                     errors.append(failure)
                 }
                 onCell?(Cell(item: item, output: recorder.text, images: recorder.images, error: failure,
                              seconds: Date().timeIntervalSince(start)))
-                if failure != nil && !keepGoing { return errors }
+                if let failure, !keepGoing || failure.isInterruption { return errors }
             }
         }
         return errors
     }
 
-    func sourceLine(_ lines: [String], _ line: Int) -> String {
-        line >= 1 && line <= lines.count ? lines[line - 1] : ""
-    }
-
     /// Runs one statement; errors carry their place in `file`.
-    public func execute(_ statement: Statement, file: String, lines: [String]) throws {
+    public func execute(_ statement: Statement, file: String, lines: SourceLines) throws {
         func diagnostic(_ message: String, at location: SourceLocation, notes: [String] = []) -> Diagnostic {
-            Diagnostic(file: file, location: location, message: message, sourceLine: sourceLine(lines, location.line), notes: notes)
+            Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line], notes: notes)
         }
         switch statement {
         case .parameter(let name, let location, let expression):
@@ -153,9 +160,9 @@ public final class Interpreter {
          "compare", "plot", "preprocess"].contains(name)
     }
 
-    func call(_ call: CommandCall, file: String, lines: [String]) throws -> Value {
+    func call(_ call: CommandCall, file: String, lines: SourceLines) throws -> Value {
         func diagnostic(_ message: String, at location: SourceLocation, notes: [String] = []) -> Diagnostic {
-            Diagnostic(file: file, location: location, message: message, sourceLine: sourceLine(lines, location.line), notes: notes)
+            Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line], notes: notes)
         }
         guard let spec = commandsByName[call.name] else {
             let suggestion = nearest(call.name, in: commandNames).map { " (did you mean '\($0)'?)" } ?? ""
@@ -222,7 +229,7 @@ public final class Interpreter {
         }
     }
 
-    func evaluate(_ expression: Expression, file: String, lines: [String], literalWords: Bool = false) throws -> Value {
+    func evaluate(_ expression: Expression, file: String, lines: SourceLines, literalWords: Bool = false) throws -> Value {
         switch expression {
         case .number(let v, _): return .number(v)
         case .size(let w, let h, _): return .size(w, h)
@@ -238,7 +245,7 @@ public final class Interpreter {
             } else if !path.isEmpty {
                 let suggestion = nearest(name, in: Array(variables.keys)).map { " (did you mean '\($0)'?)" } ?? ""
                 throw Diagnostic(file: file, location: SourceLocation(line: location.line, column: location.column, length: name.count),
-                                 message: "no variable '\(name)'\(suggestion)", sourceLine: sourceLine(lines, location.line))
+                                 message: "no variable '\(name)'\(suggestion)", sourceLine: lines[location.line])
             } else {
                 value = .word(name)
             }
@@ -246,7 +253,7 @@ public final class Interpreter {
                 do {
                     value = try value.field(field)
                 } catch let e as CommandError {
-                    throw Diagnostic(file: file, location: fieldLocation, message: e.message, sourceLine: sourceLine(lines, fieldLocation.line))
+                    throw Diagnostic(file: file, location: fieldLocation, message: e.message, sourceLine: lines[fieldLocation.line])
                 }
             }
             return value
@@ -255,13 +262,16 @@ public final class Interpreter {
 
     // MARK: Paths
 
-    func inputPath(_ path: String) -> String {
-        path.hasPrefix("/") || path.hasPrefix("~") ? (path as NSString).expandingTildeInPath
+    /// Paths are checked as given, before Foundation normalises them: a NUL would silently cut them short.
+    func inputPath(_ path: String) throws -> String {
+        try SafeFile.checkPath(path)
+        return path.hasPrefix("/") || path.hasPrefix("~") ? (path as NSString).expandingTildeInPath
             : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardized.path
     }
 
-    func outputPath(_ path: String) -> String {
-        path.hasPrefix("/") || path.hasPrefix("~") ? (path as NSString).expandingTildeInPath
+    func outputPath(_ path: String) throws -> String {
+        try SafeFile.checkPath(path)
+        return path.hasPrefix("/") || path.hasPrefix("~") ? (path as NSString).expandingTildeInPath
             : URL(fileURLWithPath: outputDirectory).appendingPathComponent(path).standardized.path
     }
 
@@ -275,8 +285,24 @@ public final class Interpreter {
 }
 
 extension Interpreter {
+    /// Checks that every override (`--set name=value`) names a `param` that `source` declares: an override of
+    /// nothing would be silently ignored, and the run would use the default the user meant to change.
+    /// A source that does not parse is left to `run` to report.
+    public func checkOverrides(declaredIn source: String, file: String) throws {
+        guard !overrides.isEmpty, let items = try? Parser.parse(source, file: file) else { return }
+        var declared: [String] = []
+        for case .statement(let s) in items {
+            if case .parameter(let name, _, _) = s.statement { declared.append(name) }
+        }
+        for name in overrides.keys.sorted() where !declared.contains(name) {
+            let hint = nearest(name, in: declared).map { " (did you mean '\($0)'?)" } ?? ""
+            throw CommandError("--set \(name): \(file) has no parameter '\(name)'\(hint); "
+                + (declared.isEmpty ? "it declares none" : "its parameters: \(declared.joined(separator: ", "))"))
+        }
+    }
+
     /// Evaluates one value written as in a notebook (for `--set name=value`).
     public func evaluateLiteral(_ text: String, file: String) throws -> Value {
-        try evaluate(try Parser.parseValue(text, file: file), file: file, lines: [text])
+        try evaluate(try Parser.parseValue(text, file: file), file: file, lines: SourceLines(text))
     }
 }

@@ -25,8 +25,6 @@ public final class ReportRecorder {
     }
 
     public func write(to path: String, interpreter: Interpreter) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let formatter = ISO8601DateFormatter()
         let metadata: [(String, String)] = [
             ("run", formatter.string(from: started)),

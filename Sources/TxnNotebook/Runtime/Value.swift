@@ -161,6 +161,8 @@ public enum Value: Sendable {
 }
 
 func formatNumber(_ v: Double) -> String {
+    if v.isNaN { return "nan" }
+    if v.isInfinite { return v < 0 ? "-inf" : "inf" }
     if v == v.rounded(), abs(v) < 1e15 { return String(Int(v)) }
     if abs(v) >= 1e4 || abs(v) < 1e-3 {
         let e = Int(log10(abs(v)).rounded(.down))

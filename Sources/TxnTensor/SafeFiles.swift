@@ -1,0 +1,228 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading input files and writing output files, the one way txn does both.
+///
+/// Input: only regular files are read (a FIFO would block in `open`, a device never ends), opened without
+/// blocking, and only up to a size limit checked before anything is allocated.
+/// Output: written to a temporary file in the same folder, then renamed over the target, so a failed write never
+/// leaves half a file; the target must be a new path or a regular file (never a device, a symlink or a folder:
+/// `--report /dev/null` as root must not replace /dev/null); the temporary name stays under NAME_MAX.
+public enum SafeFile {
+    /// Why a file could not be read or written: the path and the reason, ready for a message.
+    public struct Failure: Error, CustomStringConvertible, Equatable {
+        public enum Kind: Equatable, Sendable { case notFound, notRegular, tooLarge, invalidPath, io }
+        public var path: String
+        public var kind: Kind
+        public var reason: String
+        public var description: String { "\(path): \(reason)" }
+
+        public init(_ path: String, _ kind: Kind, _ reason: String) {
+            self.path = path
+            self.kind = kind
+            self.reason = reason
+        }
+    }
+
+    /// Throws for paths the system would silently misread: empty, or with a NUL (C would stop at it).
+    public static func checkPath(_ path: String) throws {
+        if path.isEmpty { throw Failure(path, .invalidPath, "empty path") }
+        if path.utf8.contains(0) {
+            throw Failure(path.replacingOccurrences(of: "\0", with: "\\0"), .invalidPath, "the path contains a NUL character")
+        }
+    }
+
+    /// The whole content of a regular file of at most `limit` bytes (default: the memory budget).
+    public static func read(_ path: String, limit: Int? = nil) throws -> [UInt8] {
+        let (descriptor, size) = try openRegular(path)
+        defer { close(descriptor) }
+        let limit = limit ?? MemoryBudget.limitBytes
+        guard size <= limit else {
+            throw Failure(path, .tooLarge, "file is \(size) bytes, more than the \(limit) bytes allowed"
+                          + (limit == MemoryBudget.limitBytes ? " (the memory limit: raise it with --max-memory MiB or `set memory=MiB`)" : ""))
+        }
+        // One byte more than the size, to notice a file that grows while it is read.
+        var bytes = [UInt8](repeating: 0, count: size + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(path, .io, "read failed: \(message(errno))")
+            }
+            if n == 0 { break }
+            count += n
+        }
+        guard count <= size else { throw Failure(path, .io, "the file grew while it was read") }
+        bytes.removeLast(bytes.count - count)
+        return bytes
+    }
+
+    /// UTF-8 text of a regular file of at most `limit` bytes.
+    public static func readText(_ path: String, limit: Int? = nil) throws -> String {
+        let bytes = try read(path, limit: limit)
+        guard !bytes.contains(0), let text = String(bytes: bytes, encoding: .utf8) else {
+            throw Failure(path, .io, bytes.contains(0) ? "is not text (it contains NUL bytes)" : "is not UTF-8 text")
+        }
+        return text
+    }
+
+    /// Checks that `path` is a regular file that can be opened for reading, without blocking; returns its size.
+    /// For readers that open the file themselves (checkpoints).
+    @discardableResult
+    public static func checkReadable(_ path: String) throws -> Int {
+        let (descriptor, size) = try openRegular(path)
+        close(descriptor)
+        return size
+    }
+
+    private static func openRegular(_ path: String) throws -> (Int32, Int) {
+        try checkPath(path)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, deaf to Ctrl-C.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if descriptor < 0 {
+            let code = errno
+            throw Failure(path, code == ENOENT || code == ENOTDIR ? .notFound : .io,
+                          code == ENOENT ? "no such file" : message(code))
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw Failure(path, .io, message(code))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw Failure(path, .notRegular, "is \(kindName(info.st_mode)), not a regular file")
+        }
+        // Regular files ignore O_NONBLOCK, but the flag is cleared so that reads behave as usual.
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        return (descriptor, Int(info.st_size))
+    }
+
+    // MARK: Output
+
+    /// Checks, before any work is done, that `write(…, to: path)` can succeed: the path is new or a regular
+    /// file, and its folder exists (or, with `createFolders`, can be made) and is writable.
+    public static func checkWritable(_ path: String, createFolders: Bool = false) throws {
+        try checkPath(path)
+        try checkTarget(path)
+        let folder = folderOf(path)
+        var info = stat()
+        if stat(folder, &info) != 0 {
+            guard createFolders, errno == ENOENT else {
+                throw Failure(path, .notFound, "folder \(folder) does not exist")
+            }
+            // The nearest existing ancestor must be a writable folder.
+            var ancestor = folder
+            while stat(ancestor, &info) != 0 && ancestor != "/" && ancestor != "." {
+                ancestor = folderOf(ancestor)
+            }
+            guard (info.st_mode & S_IFMT) == S_IFDIR, access(ancestor, W_OK | X_OK) == 0 else {
+                throw Failure(path, .io, "cannot create folder \(folder): \(ancestor) is not a writable folder")
+            }
+            return
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(path, .io, "\(folder) is not a folder") }
+        guard access(folder, W_OK | X_OK) == 0 else { throw Failure(path, .io, "folder \(folder) is not writable") }
+    }
+
+    /// Writes `bytes` to `path` through a temporary file in the same folder, renamed over it at the end.
+    /// With `createFolders`, missing folders are made first.
+    public static func write(_ bytes: [UInt8], to path: String, createFolders: Bool = false) throws {
+        try checkPath(path)
+        try checkTarget(path)
+        let folder = folderOf(path)
+        if createFolders && !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw Failure(path, .io, "cannot create folder \(folder)")
+            }
+        }
+        let base = (path as NSString).lastPathComponent
+        var generator = SystemRandomNumberGenerator()
+        var temporary = ""
+        var descriptor: Int32 = -1
+        for _ in 0..<16 {
+            temporary = folder + "/" + temporaryName(for: base, random: generator.next())
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o666)
+            if descriptor >= 0 || errno != EEXIST { break }
+        }
+        if descriptor < 0 {
+            let code = errno
+            throw Failure(path, code == ENOENT ? .notFound : .io, "cannot create a file in \(folder): \(message(code))")
+        }
+        var failure: String?
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = "write failed: \(message(errno))"
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure == nil && fsync(descriptor) != 0 { failure = "fsync failed: \(message(errno))" }
+        if close(descriptor) != 0 && failure == nil { failure = "close failed: \(message(errno))" }
+        // Checked again just before the rename, which is what would replace a device or a link.
+        if failure == nil {
+            do { try checkTarget(path) } catch let f as Failure { failure = f.reason }
+        }
+        if failure == nil && rename(temporary, path) != 0 { failure = "cannot replace the file: \(message(errno))" }
+        if let failure {
+            unlink(temporary)
+            throw Failure(path, .io, failure)
+        }
+    }
+
+    /// `.NAME.tmp-XXXX`, with NAME shortened (on a character boundary) so that the whole stays within
+    /// NAME_MAX (255 bytes): a long but valid output name must not make its temporary name invalid.
+    static func temporaryName(for base: String, random: UInt64) -> String {
+        let suffix = ".tmp-\(getpid())-\(String(random, radix: 36))"
+        let room = 255 - 1 - suffix.utf8.count
+        var name = base
+        while name.utf8.count > room { name.removeLast() }
+        return "." + name + suffix
+    }
+
+    /// A path may be written if nothing is there, or a regular file is (not a symlink, device, FIFO, folder).
+    private static func checkTarget(_ path: String) throws {
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            if errno == ENOENT { return }
+            if errno == ENOTDIR { throw Failure(path, .notFound, "a parent of it is not a folder") }
+            throw Failure(path, .io, message(errno))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw Failure(path, .notRegular, "is \(kindName(info.st_mode)): txn only replaces regular files")
+        }
+    }
+
+    private static func folderOf(_ path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
+
+    private static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a folder"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a regular file"
+        }
+    }
+
+    static func message(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+}

@@ -1,0 +1,369 @@
+import Foundation
+import XCTest
+@testable import TxnNotebook
+import TxnTensor
+
+/// Hostile input to the language (issue 10): deep nesting, quadratic inputs, CRLF, unbounded lines.
+final class NestingTests: XCTestCase {
+    func diagnostic(_ source: String) -> Diagnostic? {
+        do { _ = try Parser.parse(source, file: "t.txn"); return nil } catch { return error as? Diagnostic }
+    }
+
+    func testListsNestedBeyondTheLimitAreAPositionedError() throws {
+        let deep = "x = show " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        let d = try XCTUnwrap(diagnostic(deep))
+        XCTAssertEqual(d.message, "lists nested more than \(maxNestingDepth) deep")
+        XCTAssertEqual(d.location.line, 1)
+        XCTAssertEqual(d.location.column, 10 + maxNestingDepth)  // the first '[' too many
+        // At the limit it parses, and the evaluator takes it.
+        let atLimit = "show " + String(repeating: "[", count: maxNestingDepth) + "1" + String(repeating: "]", count: maxNestingDepth)
+        XCTAssertNil(diagnostic(atLimit))
+        let out = RecordingOutput(next: nil)
+        let interp = Interpreter(output: out, modelsDirectory: "/nonexistent")
+        XCTAssertEqual(interp.run(source: atLimit, file: "t.txn").count, 0, out.text)
+    }
+
+    func testTimePrefixesBeyondTheLimitAreAPositionedError() throws {
+        let d = try XCTUnwrap(diagnostic(String(repeating: "time ", count: 5000) + "vars"))
+        XCTAssertEqual(d.message, "'time' prefixes nested more than \(maxNestingDepth) deep")
+        XCTAssertEqual(d.location.column, 1 + 5 * maxNestingDepth)
+        XCTAssertNil(diagnostic(String(repeating: "time ", count: maxNestingDepth) + "vars"))
+    }
+
+    func testCRLFNotebooksReadLikeLFOnes() throws {
+        let lf = try Parser.parse("param n = 3\nx = noise size=8 # aside\n# prose\nshow x\n", file: "t.txn")
+        let crlf = try Parser.parse("param n = 3\r\nx = noise size=8 # aside\r\n# prose\r\nshow x\r\n", file: "t.txn")
+        XCTAssertEqual(lf, crlf)
+        let out = RecordingOutput(next: nil)
+        let interp = Interpreter(output: out, modelsDirectory: "/nonexistent")
+        XCTAssertEqual(interp.run(source: "x = noise size=8\r\nshow x.width\r\n", file: "t.txn").count, 0, out.text)
+        XCTAssertTrue(out.text.contains("x.width: number 8"), out.text)
+    }
+}
+
+/// Inputs that used to take quadratic time; each must now be linear (the bounds are 10x what they take).
+final class LinearTimeTests: XCTestCase {
+    func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = Date()
+        try body()
+        return Date().timeIntervalSince(start)
+    }
+
+    func testManyStatementsOnOneLine() throws {
+        let interp = Interpreter(output: RecordingOutput(next: nil), modelsDirectory: "/nonexistent")
+        let source = String(repeating: "param a = 1;", count: 20_000)
+        // Before: over 60 s (a copy of the whole line per statement).
+        let t = seconds { XCTAssertEqual(interp.run(source: source, file: "t.txn").count, 0) }
+        XCTAssertLessThan(t, 5, "20,000 statements on one line took \(t) s")
+    }
+
+    func testLinesReadOneByOneAtLateLineNumbers() throws {
+        let interp = Interpreter(output: RecordingOutput(next: nil), modelsDirectory: "/nonexistent")
+        // What the REPL does with stdin: line n is parsed on its own as line n. Before: 31 s for 40,000 lines.
+        let t = seconds {
+            for n in 1...40_000 { _ = interp.run(source: "param a = \(n)", file: "<stdin>", firstLine: n) }
+        }
+        XCTAssertLessThan(t, 8, "40,000 lines took \(t) s")
+        let d = try XCTUnwrap(interp.run(source: "bogus", file: "<stdin>", firstLine: 40_001).first)
+        XCTAssertEqual(d.location.line, 40_001)
+        XCTAssertEqual(d.sourceLine, "bogus")
+    }
+
+    func testMarkdownOfManyBracketsAndStars() {
+        for text in [String(repeating: "[", count: 50_000), String(repeating: "*a", count: 25_000),
+                     String(repeating: "[a](", count: 12_500), String(repeating: "`*", count: 25_000)] {
+            var html = ""
+            let t = seconds { html = HTMLReport.markdown(text) }
+            XCTAssertLessThan(t, 3, "markdown of \(text.prefix(8))… took \(t) s")
+            XCTAssertTrue(html.hasPrefix("<p>"))
+        }
+        XCTAssertEqual(HTMLReport.inline("[[[a](x)"), "<a href=\"x\">[[a</a>")
+        XCTAssertEqual(HTMLReport.inline("**b *e* b** `c*` [l](http://a)"),
+                       "<strong>b <em>e</em> b</strong> <code>c*</code> <a href=\"http://a\">l</a>")
+        // Spans nest at most maxInlineDepth deep; deeper ones are text, not a deep recursion.
+        let nested = String(repeating: "[", count: 20) + "x" + String(repeating: "](u)", count: 20)
+        XCTAssertTrue(HTMLReport.inline(nested).contains("<a href=\"u\">"))
+    }
+}
+
+final class LineReaderTests: XCTestCase {
+    func lines(_ bytes: [UInt8], max: Int) -> [LineReader.Line] {
+        var fds: [Int32] = [0, 0]
+        pipe(&fds)
+        let writeEnd = fds[1]
+        let writer = Thread {
+            _ = bytes.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
+            close(writeEnd)
+        }
+        writer.start()
+        var reader = LineReader(descriptor: fds[0], maxLineBytes: max)
+        var out: [LineReader.Line] = []
+        while let line = reader.next() {
+            out.append(line)
+            if case .tooLong = line { break }
+        }
+        close(fds[0])
+        return out
+    }
+
+    func testLinesCRLFAndAMissingFinalNewline() {
+        XCTAssertEqual(lines(Array("a\r\nbb\n\nc".utf8), max: 10), [.text("a"), .text("bb"), .text(""), .text("c")])
+    }
+
+    func testALineOverTheLimitIsReportedWithoutReadingItAll() {
+        let result = lines(Array("ok\n".utf8) + [UInt8](repeating: 0, count: 50_000), max: 1000)
+        XCTAssertEqual(result.first, .text("ok"))
+        guard case .tooLong(let n)? = result.last else { return XCTFail("\(result)") }
+        XCTAssertGreaterThan(n, 1000)
+        XCTAssertLessThan(n, 1000 + 65_537)  // one read past the limit, not the whole stream
+    }
+
+    func testStdinOfZerosEndsTheSessionWithAnError() throws {
+        // /dev/zero never ends: txn must stop by itself, with bounded memory.
+        let r = try TxnProcess.run([], stdin: "/dev/zero", timeout: 20)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("<stdin>:1:1: error: line 1 is over"), r.stdout)
+    }
+}
+
+/// Output that cannot be written, and thread counts out of range.
+final class ProcessBoundaryTests: XCTestCase {
+    func testClosedStdoutEndsCleanlyWithAMessage() throws {
+        let r = try TxnProcess.run(["-c", "help"], closeStdout: true)
+        XCTAssertEqual(r.status, 74, r.stderr)  // not 132 (SIGILL from try! in FileHandle)
+        XCTAssertTrue(r.stderr.contains("txn: cannot write to standard output"), r.stderr)
+    }
+
+    func testStdoutOnAFullDeviceEndsCleanlyWithAMessage() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
+        // /dev/full: every write fails with ENOSPC. Reuse run() with stdout opened on it via the shell-free path.
+        let r = try TxnProcess.run(["-c", "help; vars"], environment: [:], timeout: 10, stdoutPath: "/dev/full")
+        XCTAssertEqual(r.status, 74, r.stderr)
+        XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)
+    }
+
+    func testThreadsOutOfRangeAreRejectedAsSetThreadsDoes() throws {
+        for value in ["100000", "4294967297", "0"] {
+            let r = try TxnProcess.run(["--threads", value, "-c", "vars"])
+            XCTAssertEqual(r.status, 64, "\(value): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("--threads must be 1…1024, got \(value)"), r.stderr)
+        }
+        let out = RecordingOutput(next: nil)
+        let interp = Interpreter(output: out, modelsDirectory: "/nonexistent")
+        let d = interp.run(source: "set threads=100000", file: "t.txn").first
+        XCTAssertEqual(d?.message, "threads: 100000 is out of range 1…1024")
+    }
+}
+
+/// Every user-given size against the one memory budget (class 3), checked before anything is allocated.
+final class MemoryBudgetCommandTests: XCTestCase {
+    var out = RecordingOutput(next: nil)
+    var interp: Interpreter!
+
+    override func setUp() {
+        out = RecordingOutput(next: nil)
+        interp = Interpreter(output: out, outputDirectory: NSTemporaryDirectory(), modelsDirectory: InterpreterTests.repoRoot + "/Models")
+    }
+    override func tearDown() { MemoryBudget.limitBytes = MemoryBudget.defaultLimitBytes }
+
+    func error(_ source: String) -> Diagnostic? { interp.run(source: source, file: "t.txn").first }
+
+    func testHugeSizesAreErrorsAtTheArgument() throws {
+        try MemoryBudget.setLimit(mebibytes: 256)
+        let cases: [(String, Int, String)] = [
+            ("x = noise size=30000", 16, "noise size=30000x30000 needs 10300 MiB, over the memory limit of 256 MiB"),
+            ("x = noise size=8\nt = tile x 100000x100000", 12, "tile grid=100000x100000 needs"),
+            ("x = noise size=8\ny = preprocess x size=100000", 23, "preprocess size=100000x100000 needs"),
+            ("x = noise size=99999999999x99999999999", 16, "more memory than can be counted"),
+        ]
+        for (source, column, message) in cases {
+            let d = try XCTUnwrap(error(source), source)
+            XCTAssertTrue(d.message.contains(message), "\(source): \(d.message)")
+            XCTAssertTrue(d.message.contains("--max-memory"), d.message)
+            XCTAssertEqual(d.location.column, column, "\(source): \(d)")
+        }
+    }
+
+    func testTilesAndMontagesCheckTheirOutputSize() throws {
+        try MemoryBudget.setLimit(mebibytes: 16)
+        // A 1000x1000 image fits (12 MiB); 2x2 of it does not.
+        XCTAssertNil(error("x = noise size=1000"))
+        XCTAssertTrue(try XCTUnwrap(error("t = tile x 2x2")).message.contains("tiling 2x2 (2000x2000) needs"))
+        // A 4096x1 strip at height 4096 is 16M pixels wide.
+        XCTAssertNil(error("s = noise size=4096x1"))
+        let d = try XCTUnwrap(error("m = montage [s] height=4096"))
+        XCTAssertTrue(d.message.contains("a montage of"), d.message)
+    }
+
+    func testSetMemoryChangesTheLimitAndRejectsNonsense() throws {
+        XCTAssertNil(error("set memory=64"))
+        XCTAssertEqual(MemoryBudget.limitMiB, 64)
+        XCTAssertTrue(out.text.contains("memory limit 64 MiB"), out.text)
+        XCTAssertNotNil(error("set memory=0"))
+        XCTAssertNotNil(error("set memory=-5"))
+        XCTAssertEqual(MemoryBudget.limitMiB, 64)
+    }
+
+    func testSeedsAndBoxesOutOfRangeAreErrorsNotWrapArounds() throws {
+        XCTAssertEqual(error("x = noise size=4 seed=-1")?.message, "seed: -1 is out of range 0…2147483647")
+        XCTAssertEqual(error("x = noise size=4 seed=4294967297")?.message, "seed: 4294967297 is out of range 0…2147483647")
+        XCTAssertNil(error("x = noise size=8"))
+        XCTAssertEqual(error("y = preprocess x box=0,0,1e300,4")?.message.hasPrefix("box: expected 4 whole numbers from 0 to "), true)
+        XCTAssertEqual(error("y = preprocess x box=0,0,4")?.message.hasPrefix("box: expected 4 whole numbers from 0 to "), true)
+        XCTAssertEqual(error("y = preprocess x box=1,1,3,3 crop=none")?.message, nil)
+    }
+
+    func testEmptyLayerListsAreErrorsNotCrashes() throws {
+        XCTAssertNil(error("x = noise size=16"))
+        for source in ["f = extract x layers=[]", "g = gram x layers=[]", "m = model upto=[]"] {
+            let d = try XCTUnwrap(error(source), source)
+            XCTAssertTrue(d.message.contains("no layers given"), "\(source): \(d.message)")
+        }
+    }
+}
+
+/// Files: only regular ones are read, with bounds; outputs never replace a device or a link (classes 3, 4, 8, 9).
+final class FileCommandTests: XCTestCase {
+    var out = RecordingOutput(next: nil)
+    var interp: Interpreter!
+    var tmp = ""
+
+    override func setUp() {
+        out = RecordingOutput(next: nil)
+        tmp = NSTemporaryDirectory() + "txn-files-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        interp = Interpreter(output: out, baseDirectory: tmp, outputDirectory: tmp, modelsDirectory: InterpreterTests.repoRoot + "/Models")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+
+    func error(_ source: String) -> Diagnostic? { interp.run(source: source, file: "t.txn").first }
+
+    func testDevicesAndFIFOsAreRefusedAtOnce() throws {
+        XCTAssertEqual(mkfifo(tmp + "/fifo", 0o600), 0)
+        let start = Date()
+        for source in ["x = load \"/dev/zero\"", "x = load \"fifo\"", "m = model \"fifo\"", "run \"fifo\"", "run \"/dev/zero\""] {
+            let d = try XCTUnwrap(error(source), source)
+            XCTAssertTrue(d.message.contains("not a regular file"), "\(source): \(d.message)")
+            XCTAssertEqual(d.location.line, 1)
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+    }
+
+    func testNULInAPathIsAnError() throws {
+        XCTAssertNil(error("x = noise size=4"))
+        XCTAssertTrue(try XCTUnwrap(error("save x \"a.png\\u{0}.txt\"")).message.contains("NUL"))
+        XCTAssertTrue(try XCTUnwrap(error("y = load \"a.png\\u{0}\"")).message.contains("NUL"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp), [])
+    }
+
+    func testSaveAndPlotNeverReplaceASymlinkAndCreateFolders() throws {
+        try Data([1, 2]).write(to: URL(fileURLWithPath: tmp + "/real.png"))
+        try FileManager.default.createSymbolicLink(atPath: tmp + "/link.png", withDestinationPath: tmp + "/real.png")
+        XCTAssertNil(error("x = noise size=4"))
+        XCTAssertTrue(try XCTUnwrap(error("save x \"link.png\"")).message.contains("is a symbolic link"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: tmp + "/real.png")), Data([1, 2]))
+        XCTAssertNil(error("save x \"new/dir/x.png\""))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/new/dir/x.png"))
+    }
+
+    func testDefaultWeightsAreTheGivenFileNotItsFolder() throws {
+        interp.defaultWeights = tmp + "/custom.pth"
+        let d = try XCTUnwrap(error("m = model"))
+        XCTAssertTrue(d.message.contains("custom.pth"), d.message)  // not vgg_normalised.pth beside it
+    }
+
+    func testOverridesOfUndeclaredParametersAreErrorsWithASuggestion() throws {
+        interp.overrides["stepz"] = .number(5)
+        XCTAssertThrowsError(try interp.checkOverrides(declaredIn: "param size = 8\nparam steps = 3", file: "n.txn")) { e in
+            XCTAssertEqual("\(e)", "--set stepz: n.txn has no parameter 'stepz' (did you mean 'steps'?); its parameters: size, steps")
+        }
+        interp.overrides = ["steps": .number(5)]
+        XCTAssertNoThrow(try interp.checkOverrides(declaredIn: "param size = 8\nparam steps = 3", file: "n.txn"))
+    }
+}
+
+/// The command line: outputs checked before the work, the two --weights, Ctrl-C, infinite losses (classes 4, 8, 9).
+final class CommandLineTests: XCTestCase {
+    var tmp = ""
+    override func setUp() {
+        tmp = NSTemporaryDirectory() + "txn-cli-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+
+    func testReportOntoADeviceOrSymlinkIsRefusedBeforeRunning() throws {
+        try "vars\n".write(toFile: tmp + "/n.txn", atomically: true, encoding: .utf8)
+        for target in ["/dev/null", tmp + "/link.html"] {
+            if target.hasSuffix("link.html") {
+                try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: tmp + "/elsewhere.html")
+            }
+            let r = try TxnProcess.run([tmp + "/n.txn", "--report", target])
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("txn only replaces regular files"), r.stderr)
+        }
+        var info = stat()
+        XCTAssertEqual(lstat("/dev/null", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/elsewhere.html"))
+    }
+
+    func testSetOfAnUndeclaredParameterFailsTheRun() throws {
+        try "param steps = 3\nvars\n".write(toFile: tmp + "/n.txn", atomically: true, encoding: .utf8)
+        let r = try TxnProcess.run([tmp + "/n.txn", "--set", "step=5"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("has no parameter 'step' (did you mean 'steps'?)"), r.stderr)
+    }
+
+    func testSynthLayerWeightsAndCheckpointAreTwoOptions() throws {
+        // Before: "Multiple (2) `Option` or `Flag` arguments are named --weights", for every synth invocation.
+        let r = try TxnProcess.run(["synth", "--help"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("--layer-weights"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("--weights"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("--max-memory"), r.stdout)
+    }
+
+    func testSynthChecksItsOutputBeforeTheRun() throws {
+        let r = try TxnProcess.run(["synth", "/nonexistent.png", "-o", "/dev/null"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("-o /dev/null: is a character device"), r.stderr)
+    }
+
+    func testLoadOfAFIFOAnswersCtrlC() throws {
+        // The FIFO is refused without blocking; and a run blocked anywhere still ends on a second Ctrl-C.
+        XCTAssertEqual(mkfifo(tmp + "/fifo", 0o600), 0)
+        let r = try TxnProcess.run(["-c", "x = load \"\(tmp)/fifo\""], timeout: 10)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("is a FIFO, not a regular file"), r.stdout)
+    }
+
+    func testCtrlCStopsARunningFileAndTwiceQuits() throws {
+        // A notebook that reads its input from a FIFO nobody writes: stdin blocks in read().
+        XCTAssertEqual(mkfifo(tmp + "/in", 0o600), 0)
+        // Holding the FIFO open for writing (without writing) lets the child's open() finish, then read() blocks.
+        let writer = open(tmp + "/in", O_RDWR)
+        defer { close(writer) }
+        let r = try TxnProcess.run([], stdin: tmp + "/in", timeout: 10) { pid in
+            usleep(1_000_000)
+            kill(pid, SIGINT)
+            usleep(200_000)
+            kill(pid, SIGINT)
+        }
+        XCTAssertEqual(r.status, 130, r.stderr)
+        XCTAssertTrue(r.stderr.contains("interrupted twice: quitting"), r.stderr)
+        XCTAssertLessThan(r.seconds, 5)
+    }
+
+    func testCtrlCBetweenStatementsStopsTheRun() throws {
+        // Many cheap statements: Ctrl-C stops the run after the current one, with a positioned message.
+        let source = String(repeating: "x = noise size=64\n", count: 200_000)
+        try source.write(toFile: tmp + "/long.txn", atomically: true, encoding: .utf8)
+        let r = try TxnProcess.run([tmp + "/long.txn"], timeout: 20) { pid in
+            usleep(1_500_000)
+            kill(pid, SIGINT)
+        }
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("error: interrupted (Ctrl-C)"), String(r.stdout.suffix(500)))
+        XCTAssertLessThan(r.seconds, 10)
+    }
+}
