@@ -1,40 +1,24 @@
 import TxnCheckpoint
 import TxnTensor
 
-/// One tensor of a state dict as txn writes it: float32 values, or an int64 scalar (`num_batches_tracked`).
-public struct NamedTensor: Sendable, Equatable {
-    public let key: String
-    public let shape: [Int]
-    public var values: [Float]
-    public var integer: Int64?
-
-    public init(_ key: String, shape: [Int], values: [Float]) {
-        (self.key, self.shape, self.values, self.integer) = (key, shape, values, nil)
-    }
-
-    public init(_ key: String, integer: Int64) {
-        (self.key, self.shape, self.values, self.integer) = (key, [], [], integer)
-    }
-}
-
 extension BatchNorm2D {
     /// PyTorch's buffers of a batch norm under `prefix`: weight, bias, running_mean, running_var, num_batches_tracked.
-    func stateEntries(_ prefix: String) -> [NamedTensor] {
-        [NamedTensor(prefix + ".weight", shape: [channels], values: weight.value),
-         NamedTensor(prefix + ".bias", shape: [channels], values: bias.value),
-         NamedTensor(prefix + ".running_mean", shape: [channels], values: runningMean),
-         NamedTensor(prefix + ".running_var", shape: [channels], values: runningVar),
-         NamedTensor(prefix + ".num_batches_tracked", integer: batchesTracked)]
+    func stateEntries(_ prefix: String) -> [CheckpointEntry] {
+        [CheckpointEntry(prefix + ".weight", shape: [channels], floats: weight.value),
+         CheckpointEntry(prefix + ".bias", shape: [channels], floats: bias.value),
+         CheckpointEntry(prefix + ".running_mean", shape: [channels], floats: runningMean),
+         CheckpointEntry(prefix + ".running_var", shape: [channels], floats: runningVar),
+         CheckpointEntry(prefix + ".num_batches_tracked", shape: [], integers: [batchesTracked])]
     }
 }
 
 extension Generator {
     /// The state dict in `state_dict()` order: each layer's parameters, then its buffers.
-    public var stateEntries: [NamedTensor] {
-        var out: [NamedTensor] = []
+    public var stateEntries: [CheckpointEntry] {
+        var out: [CheckpointEntry] = []
         for (i, conv) in convolutions.enumerated() {
-            out.append(NamedTensor("generate.\(3 * i).weight", shape: conv.weight.shape, values: conv.weight.value))
-            out.append(NamedTensor("generate.\(3 * i).bias", shape: conv.bias.shape, values: conv.bias.value))
+            out.append(CheckpointEntry("generate.\(3 * i).weight", shape: conv.weight.shape, floats: conv.weight.value))
+            out.append(CheckpointEntry("generate.\(3 * i).bias", shape: conv.bias.shape, floats: conv.bias.value))
             if i < norms.count { out += norms[i].stateEntries("generate.\(3 * i + 1)") }
         }
         return out
@@ -81,11 +65,11 @@ extension Generator {
 }
 
 extension Discriminator {
-    public var stateEntries: [NamedTensor] {
-        var out: [NamedTensor] = []
+    public var stateEntries: [CheckpointEntry] {
+        var out: [CheckpointEntry] = []
         for (i, conv) in convolutions.enumerated() {
-            out.append(NamedTensor(Self.convolutionKey(i) + ".weight", shape: conv.weight.shape, values: conv.weight.value))
-            out.append(NamedTensor(Self.convolutionKey(i) + ".bias", shape: conv.bias.shape, values: conv.bias.value))
+            out.append(CheckpointEntry(Self.convolutionKey(i) + ".weight", shape: conv.weight.shape, floats: conv.weight.value))
+            out.append(CheckpointEntry(Self.convolutionKey(i) + ".bias", shape: conv.bias.shape, floats: conv.bias.value))
             if i >= 1 && i - 1 < norms.count { out += norms[i - 1].stateEntries(Self.normKey(i - 1)) }
         }
         return out
@@ -167,7 +151,8 @@ struct StateDictReader {
                                    runningVar: runningVar)
         // Older PyTorch files have no num_batches_tracked; it only counts forwards, nothing reads it.
         if let tracked = dict[prefix + ".num_batches_tracked"] {
-            norm.batchesTracked = Int64(tracked.values.first ?? 0)
+            guard tracked.shape.reduce(1, *) == 1 else { throw error("\(prefix).num_batches_tracked is not a scalar") }
+            norm.batchesTracked = tracked.integers?.first ?? Int64(tracked.values.first ?? 0)
         }
         return norm
     }
@@ -177,5 +162,17 @@ struct StateDictReader {
         guard unknown.isEmpty else {
             throw error("unexpected keys for this architecture: \(unknown.prefix(5).joined(separator: ", "))")
         }
+    }
+}
+
+extension Generator {
+    /// Reads a generator file (txn's, or the seed project's `torch.save(G.state_dict())`).
+    public static func load(_ path: String) throws -> Generator {
+        try Generator(stateDict: Checkpoint.load(path), path: path)
+    }
+
+    /// Writes the generator as a PyTorch state dict with the seed's keys.
+    public func save(_ path: String) throws {
+        try Checkpoint.write(stateEntries, to: path)
     }
 }

@@ -1,3 +1,4 @@
+import TxnTensor
 import TxnSynthesis
 
 /// Turns notebook source into tokens, clox-style: one pass over the characters, every token

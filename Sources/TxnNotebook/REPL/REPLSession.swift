@@ -1,3 +1,4 @@
+import TxnTensor
 import Foundation
 import TxnSynthesis
 

@@ -1,0 +1,86 @@
+import TxnImage
+import TxnTensor
+
+/// Textures from a trained generator, in evaluation mode: any size, optionally tileable.
+public enum GANGeneration {
+    /// Noise cells for an output of `pixels`: enough to cover it (an odd size is generated larger, then cropped).
+    static func cells(_ pixels: Int, scale: Int) -> Int { (pixels + scale - 1) / scale }
+
+    /// Floats one generation holds at its widest layer (input, output and the patch matrix), for the memory budget.
+    static func peakFloats(_ g: Generator, batch: Int, cellsHigh: Int, cellsWide: Int) throws -> Int {
+        var peak = 0, (h, w) = (cellsHigh, cellsWide)
+        for i in 0..<(g.channels.count - 1) {
+            let input = try MemoryBudget.product([g.channels[i], batch, h, w], for: "generation")
+            let columns = try MemoryBudget.product([g.channels[i + 1], 16, batch, h, w], for: "generation")
+            (h, w) = (2 * h, 2 * w)
+            let output = try MemoryBudget.product([g.channels[i + 1], batch, h, w], for: "generation")
+            peak = max(peak, input + columns + output)
+        }
+        return peak
+    }
+
+    /// `batch` textures of `width`×`height` from noise drawn with `seed`. With `tile`, each tiles seamlessly: its
+    /// noise grid is repeated 2×2, the generator makes an image with that period, and the centre crop of one period
+    /// is taken, away from the borders that the convolutions' zero padding changes (the seed project's method);
+    /// the size must then be a multiple of the generator's scale.
+    public static func generate(_ g: Generator, width: Int, height: Int, batch: Int = 1, seed: UInt64, tile: Bool) throws -> [Image] {
+        guard width >= 1, height >= 1, batch >= 1 else {
+            throw GANError("the size must be at least 1x1 and the batch at least 1, got \(width)x\(height), batch \(batch)")
+        }
+        let scale = g.scale
+        if tile {
+            guard width % scale == 0, height % scale == 0 else {
+                throw GANError("a tileable texture's size must be a multiple of \(scale) (the generator's noise cell), got \(width)x\(height)")
+            }
+        }
+        let (ch, cw) = (cells(height, scale: scale), cells(width, scale: scale))
+        let (gh, gw) = tile ? (2 * ch, 2 * cw) : (ch, cw)
+        try MemoryBudget.require(try MemoryBudget.bytes(count: try peakFloats(g, batch: batch, cellsHigh: gh, cellsWide: gw),
+                                                        for: "generating \(width)x\(height)"),
+                                 for: "generating \(batch) texture\(batch == 1 ? "" : "s") of \(width)x\(height)" + (tile ? " (tileable)" : ""))
+        var rng = SplitMix64(seed: seed)
+        var z = GANNoise.uniform(channels: g.noiseChannels, batch: batch, height: ch, width: cw, rng: &rng)
+        if tile { z = GANNoise.repeated2x2(z) }
+        let x = try g.generate(z)
+        return try (0..<batch).map { n in
+            let full = try GANImages.image(x, sample: n)
+            let (x0, y0) = tile ? (width / 2, height / 2) : ((full.width - width) / 2, (full.height - height) / 2)
+            return (full.width, full.height) == (width, height) ? full : try full.cropped(x: x0, y: y0, width: width, height: height)
+        }
+    }
+
+    /// Frames of the seed's animation: a sine walk through noise space (`sine`) that loops, or straight lines
+    /// between random key frames (`keyframes`, every `framesPerKey` frames, back to the first at the end).
+    public enum Walk: String, CaseIterable, Sendable { case sine, keyframes }
+
+    public static func animate(_ g: Generator, width: Int, height: Int, frames: Int, walk: Walk, seed: UInt64,
+                               framesPerKey: Int = 20) throws -> [Image] {
+        guard frames >= 2, frames <= 1000 else { throw GANError("an animation needs 2 to 1000 frames, got \(frames)") }
+        guard width % g.scale == 0, height % g.scale == 0 else {
+            throw GANError("an animation's size must be a multiple of \(g.scale), got \(width)x\(height)")
+        }
+        try MemoryBudget.require(try MemoryBudget.bytes(count: try MemoryBudget.product([frames, 3, width, height], for: "animation"),
+                                                        for: "animation"), for: "\(frames) frames of \(width)x\(height)")
+        let (ch, cw) = (height / g.scale, width / g.scale)
+        var rng = SplitMix64(seed: seed)
+        let start = GANNoise.uniform(channels: g.noiseChannels, batch: 1, height: ch, width: cw, rng: &rng)
+        var keys = [start]
+        if walk == .keyframes {
+            for _ in 0..<max(1, (frames + framesPerKey - 1) / framesPerKey - 1) {
+                keys.append(GANNoise.uniform(channels: g.noiseChannels, batch: 1, height: ch, width: cw, rng: &rng))
+            }
+            keys.append(start)
+        }
+        return try (0..<frames).map { f in
+            let z: ChannelMajor
+            switch walk {
+            case .sine: z = GANNoise.sineWalk(start, frame: f, frames: frames)
+            case .keyframes:
+                let position = Double(f) / Double(frames) * Double(keys.count - 1)
+                let k = min(Int(position), keys.count - 2)
+                z = GANNoise.interpolate(keys[k], keys[k + 1], Float(position - Double(k)))
+            }
+            return try GANImages.image(try g.generate(z))
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import TxnCheckpoint
+import TxnImage
+import TxnTensor
+
+/// The choices of a training run; defaults are the preset's.
+public struct GANTrainingOptions: Sendable, Equatable {
+    public var preset: GANPreset = .small
+    public var crop: Int? = nil
+    public var batch: Int? = nil
+    /// The seed's `scaling_factor`: crop crop·scaling pixels and resize them to crop (zooms out).
+    public var scaling: Double = 1
+    /// Random flips and 90° rotations of the crops.
+    public var augment: Bool = false
+    public var seed: UInt64 = 0
+    public var learningRate: Float = GANTrainer.seedSettings.learningRate
+
+    public init() {}
+
+    public var resolvedCrop: Int { crop ?? preset.crop }
+    public var resolvedBatch: Int { batch ?? preset.batch }
+
+    /// Checks the sizes against the architecture and the memory budget before anything is allocated.
+    public func validate(source: Image) throws {
+        let arch = preset.architecture, crop = resolvedCrop, batch = resolvedBatch
+        guard crop >= arch.discriminatorScale, crop % arch.scale == 0 else {
+            throw GANError("the crop must be a multiple of \(arch.scale) and at least \(arch.discriminatorScale) pixels, got \(crop)")
+        }
+        guard batch >= 2, batch <= 256 else {
+            throw GANError("the batch must be between 2 and 256 (batch norm needs two samples), got \(batch)")
+        }
+        guard learningRate.isFinite, learningRate > 0, learningRate < 1 else {
+            throw GANError("the learning rate must be between 0 and 1, got \(learningRate)")
+        }
+        _ = try CropSampler(source: source, crop: crop, scaling: scaling, augment: augment)
+        try MemoryBudget.require(try Self.trainingBytes(arch, crop: crop, batch: batch),
+                                 for: "GAN training (\(preset) preset, crop \(crop), batch \(batch))")
+    }
+
+    /// A bound on what one iteration holds at once: every activation of both networks with its saved copy and
+    /// gradient, the largest unfolded-patch matrix, and the parameters with their gradients and Adam moments.
+    static func trainingBytes(_ arch: GANArchitecture, crop: Int, batch: Int) throws -> Int {
+        var floats = 0, largestColumns = 0, side = crop / arch.scale
+        for i in 0..<(arch.generatorChannels.count - 1) {
+            let (cin, cout) = (arch.generatorChannels[i], arch.generatorChannels[i + 1])
+            floats += try 3 * MemoryBudget.product([cout, batch, 2 * side, 2 * side], for: "GAN activations")
+            largestColumns = max(largestColumns, try MemoryBudget.product([cout, 16, batch, side, side], for: "GAN patches"))
+            floats += 4 * cin * cout * 16
+            side *= 2
+        }
+        side = crop
+        for i in 0..<(arch.discriminatorChannels.count - 1) {
+            let (cin, cout) = (arch.discriminatorChannels[i], arch.discriminatorChannels[i + 1])
+            side /= 2
+            floats += try 6 * MemoryBudget.product([cout, batch, side, side], for: "GAN activations")
+            largestColumns = max(largestColumns, try MemoryBudget.product([cin, 16, batch, side, side], for: "GAN patches"))
+            floats += 4 * cin * cout * 16
+        }
+        return try MemoryBudget.bytes(count: floats + 2 * largestColumns, for: "GAN training")
+    }
+}
+
+/// One iteration's numbers, for progress lines, curves and the resume file.
+public struct GANRecord: Sendable, Equatable {
+    public var iteration: Int
+    public var discriminatorLoss: Double
+    public var generatorLoss: Double
+    public var meanReal: Double
+    public var meanFake: Double
+    public var seconds: Double
+}
+
+/// A training run: the networks, their optimiser state, the data, the random stream and the history, with
+/// checkpoints that resume exactly (same losses as an uninterrupted run).
+public final class GANTraining: @unchecked Sendable {
+    public let trainer: GANTrainer
+    public let sampler: CropSampler
+    public let options: GANTrainingOptions
+    public private(set) var rng: SplitMix64
+    public private(set) var history: [GANRecord] = []
+    /// The noise of the progress snapshots: the same every time, so they show how G changes.
+    public let fixedNoise: ChannelMajor
+
+    public var generator: Generator { trainer.generator }
+    public var iteration: Int { trainer.iteration }
+
+    /// A fresh run: networks initialised from `options.seed`.
+    public init(source: Image, options: GANTrainingOptions) throws {
+        try options.validate(source: source)
+        let arch = options.preset.architecture
+        var rng = SplitMix64(seed: options.seed)
+        let g = Generator(channels: arch.generatorChannels, rng: &rng)
+        let d = Discriminator(channels: arch.discriminatorChannels, rng: &rng)
+        var settings = GANTrainer.seedSettings
+        settings.learningRate = options.learningRate
+        trainer = GANTrainer(generator: g, discriminator: d, settings: settings)
+        sampler = try CropSampler(source: source, crop: options.resolvedCrop, scaling: options.scaling, augment: options.augment)
+        self.options = options
+        var noiseRNG = SplitMix64(seed: options.seed ^ 0x5EED_0F_5A4D)
+        let cells = options.resolvedCrop / arch.scale
+        fixedNoise = GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: cells, width: cells, rng: &noiseRNG)
+        self.rng = rng
+    }
+
+    /// One iteration on a fresh batch of crops and noise.
+    @discardableResult
+    public func step() throws -> GANRecord {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let real = try sampler.batch(options.resolvedBatch, rng: &rng)
+        let cells = options.resolvedCrop / generator.scale
+        let z = GANNoise.uniform(channels: generator.noiseChannels, batch: options.resolvedBatch, height: cells, width: cells, rng: &rng)
+        let r = try trainer.step(real: real, noise: z)
+        let record = GANRecord(iteration: trainer.iteration, discriminatorLoss: r.discriminatorLoss, generatorLoss: r.generator,
+                               meanReal: r.meanReal, meanFake: r.meanFake,
+                               seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        guard record.discriminatorLoss.isFinite, record.generatorLoss.isFinite else {
+            throw GANError("training diverged at iteration \(record.iteration): a loss is not finite (D \(record.discriminatorLoss), G \(record.generatorLoss)); try a lower learning rate")
+        }
+        history.append(record)
+        return record
+    }
+
+    /// The snapshot image: G in evaluation mode on the fixed noise, in [0, 1].
+    public func snapshot() throws -> Image {
+        try GANImages.image(try generator.generate(fixedNoise))
+    }
+
+    // MARK: checkpoints
+
+    /// Where the resume state of the generator file `path` lives: `G.pth` → `G.resume.pth`.
+    public static func resumePath(for path: String) -> String {
+        (path.hasSuffix(".pth") ? String(path.dropLast(4)) : path) + ".resume.pth"
+    }
+
+    /// Writes the generator (a PyTorch state dict with the seed's keys) and, beside it, everything else a resumed
+    /// run needs: D, both Adam states, the iteration, the random stream, the options and the history.
+    public func save(generatorTo path: String) throws {
+        try Checkpoint.write(generator.stateEntries, to: path)
+        var entries = trainer.discriminator.stateEntries
+        for (prefix, params, moments) in [("adam.", trainer.generator.namedParameters, trainer.generatorMoments),
+                                          ("adam.", trainer.discriminator.namedParameters, trainer.discriminatorMoments)] {
+            for (i, (name, p)) in params.enumerated() {
+                entries.append(CheckpointEntry(prefix + name + ".exp_avg", shape: p.shape, floats: moments[i].m))
+                entries.append(CheckpointEntry(prefix + name + ".exp_avg_sq", shape: p.shape, floats: moments[i].v))
+            }
+        }
+        let o = options
+        entries += [
+            CheckpointEntry("train.iteration", shape: [], integers: [Int64(trainer.iteration)]),
+            CheckpointEntry("train.rng", shape: [], integers: [Int64(bitPattern: rng.state)]),
+            CheckpointEntry("train.seed", shape: [], integers: [Int64(bitPattern: o.seed)]),
+            CheckpointEntry("train.crop_batch_augment", shape: [3], integers: [Int64(o.resolvedCrop), Int64(o.resolvedBatch), o.augment ? 1 : 0]),
+            CheckpointEntry("train.scaling_lr", shape: [2], floats: [Float(o.scaling), o.learningRate]),
+            CheckpointEntry("train.history", shape: [history.count, 6], floats: history.flatMap {
+                [Float($0.iteration), Float($0.discriminatorLoss), Float($0.generatorLoss), Float($0.meanReal), Float($0.meanFake), Float($0.seconds)]
+            }),
+        ]
+        try Checkpoint.write(entries, to: Self.resumePath(for: path))
+    }
+
+    /// Continues the run saved at `path` (and its resume file) on `source`.
+    public init(resuming path: String, source: Image, preset: GANPreset) throws {
+        let statePath = Self.resumePath(for: path)
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn gan train`)")
+        }
+        let gDict = try Checkpoint.load(path), state = try Checkpoint.load(statePath)
+        let g = try Generator(stateDict: gDict, path: path)
+        let d = try Discriminator(stateDict: state, path: statePath)
+        let reader = StateDictReader(state, path: statePath)
+        func integers(_ key: String, _ count: Int) throws -> [Int64] {
+            let t = try reader.tensor(key, shape: count == 0 ? [] : [count])
+            guard let v = t.integers else { throw reader.error("\(key) must be int64") }
+            return v
+        }
+        let cba = try integers("train.crop_batch_augment", 3)
+        let sl = try reader.tensor("train.scaling_lr", shape: [2]).values
+        var options = GANTrainingOptions()
+        options.preset = preset
+        (options.crop, options.batch, options.augment) = (Int(cba[0]), Int(cba[1]), cba[2] != 0)
+        (options.scaling, options.learningRate) = (Double(sl[0]), sl[1])
+        options.seed = UInt64(bitPattern: try integers("train.seed", 0)[0])
+        let arch = try GANArchitecture(generatorChannels: g.channels, discriminatorChannels: d.channels)
+        options.preset = GANPreset.allCases.first { $0.architecture == arch } ?? preset
+        guard options.resolvedCrop % arch.scale == 0 else { throw reader.error("the saved crop \(options.resolvedCrop) does not fit the networks") }
+        try options.validate(source: source)
+
+        var settings = GANTrainer.seedSettings
+        settings.learningRate = options.learningRate
+        let trainer = GANTrainer(generator: g, discriminator: d, settings: settings)
+        for (params, keyPath) in [(g.namedParameters, \GANTrainer.generatorMoments), (d.namedParameters, \GANTrainer.discriminatorMoments)] {
+            var moments: [AdamMoments] = []
+            for (name, p) in params {
+                var m = AdamMoments(count: p.count)
+                m.m = try reader.tensor("adam." + name + ".exp_avg", shape: p.shape).values
+                m.v = try reader.tensor("adam." + name + ".exp_avg_sq", shape: p.shape).values
+                guard m.v.allSatisfy({ $0 >= 0 && $0.isFinite }), m.m.allSatisfy({ $0.isFinite }) else {
+                    throw reader.error("adam.\(name) holds invalid moments")
+                }
+                moments.append(m)
+            }
+            trainer[keyPath: keyPath] = moments
+        }
+        let iteration = try integers("train.iteration", 0)[0]
+        guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
+        trainer.iteration = Int(iteration)
+        self.trainer = trainer
+        self.options = options
+        sampler = try CropSampler(source: source, crop: options.resolvedCrop, scaling: options.scaling, augment: options.augment)
+        rng = SplitMix64(seed: 0)
+        rng.state = UInt64(bitPattern: try integers("train.rng", 0)[0])
+        var noiseRNG = SplitMix64(seed: options.seed ^ 0x5EED_0F_5A4D)
+        let cells = options.resolvedCrop / arch.scale
+        fixedNoise = GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: cells, width: cells, rng: &noiseRNG)
+        if let h = state["train.history"], h.shape.count == 2, h.shape[1] == 6 {
+            history = stride(from: 0, to: h.values.count, by: 6).map { i in
+                let v = h.values[i..<(i + 6)].map(Double.init)
+                return GANRecord(iteration: Int(v[0]), discriminatorLoss: v[1], generatorLoss: v[2], meanReal: v[3], meanFake: v[4], seconds: v[5])
+            }
+        }
+    }
+}
+
+/// Conversions between the networks' [−1, 1] batches and images.
+public enum GANImages {
+    /// Sample 0 of a [3][N][H][W] batch in [−1, 1] as an image in [0, 1].
+    public static func image(_ x: ChannelMajor, sample: Int = 0) throws -> Image {
+        guard x.channels == 3, sample < x.batch else { throw GANError("not an RGB batch") }
+        let plane = x.height * x.width
+        var pixels = [Float](repeating: 0, count: 3 * plane)
+        for c in 0..<3 {
+            let src = (c * x.batch + sample) * plane
+            for i in 0..<plane { pixels[c * plane + i] = min(max((x.data[src + i] + 1) / 2, 0), 1) }
+        }
+        return Image(width: x.width, height: x.height, pixels: pixels)
+    }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import TxnGAN
+import TxnImage
+import TxnTensor
+
+/// The spatial GAN from the command line: train a generator on one texture, then generate any size from it.
+struct GANCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan",
+        abstract: "Train a spatial GAN on one texture and generate textures of any size from it.",
+        subcommands: [GANTrain.self, GANGenerate.self, GANAnimate.self])
+}
+
+struct GANTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a generator on random crops of SOURCE; writes G.pth (a PyTorch state dict) and G.resume.pth.",
+        discussion: """
+            Ctrl-C stops after the current iteration and writes a checkpoint. --resume continues from -o's checkpoint
+            (same losses as an uninterrupted run). The generator loads in PyTorch with the seed project's PSGenerator.
+            """)
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Source texture (PNG or JPEG).")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "Generator checkpoint to write (.pth).")
+    var output: String
+
+    @Option(help: "Preset: seed (the seed project's networks, crop 256, batch 8) or small.")
+    var preset: GANPreset = .small
+
+    @Option(help: "Training iterations (with --resume: the total to reach).")
+    var steps: Int = 1000
+
+    @Option(help: "Crop size (default: the preset's).")
+    var crop: Int?
+
+    @Option(help: "Batch size (default: the preset's).")
+    var batch: Int?
+
+    @Option(help: "Crop crop×scaling pixels and resize them to crop (the seed's scaling_factor).")
+    var scaling: Double = 1
+
+    @Flag(help: "Random flips and 90° rotations of the crops.")
+    var augment = false
+
+    @Option(help: "Adam learning rate.")
+    var lr: Float = GANTrainer.seedSettings.learningRate
+
+    @Option(help: "Random seed (weights, crops, noise).")
+    var seed: UInt64 = 0
+
+    @Flag(help: "PSGAN's periodic noise channels (not implemented yet: an error).")
+    var periodic = false
+
+    @Flag(help: "Continue the run saved at -o.")
+    var resume = false
+
+    @Option(help: "Print progress every N iterations.")
+    var every: Int = 10
+
+    @Option(help: "Write a checkpoint every N iterations (0: only at the end).")
+    var checkpointEvery: Int = 100
+
+    @Option(help: "Write a sample from fixed noise every N iterations to this folder (with --samples).")
+    var samples: String?
+
+    func validate() throws {
+        guard steps >= 1, steps <= 10_000_000 else { throw ValidationError("--steps must be between 1 and 10000000") }
+        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+        if periodic {
+            throw ValidationError("--periodic: PSGAN's periodic noise is not implemented yet; --tile on `txn gan generate` makes tileable textures")
+        }
+    }
+
+    func run() throws {
+        numeric.apply()
+        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
+        let folder = (output as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        let decoded = try Image.load(source)
+        for note in decoded.notes { print("note: \(source): \(note)") }
+        let training: GANTraining
+        if resume {
+            training = try GANTraining(resuming: output, source: decoded.image, preset: preset)
+            print("resuming \(output) at iteration \(training.iteration)")
+        } else {
+            var options = GANTrainingOptions()
+            options.preset = preset
+            (options.crop, options.batch, options.scaling, options.augment) = (crop, batch, scaling, augment)
+            (options.seed, options.learningRate) = (seed, lr)
+            training = try GANTraining(source: decoded.image, options: options)
+        }
+        let o = training.options
+        print("training \(o.preset) preset (\(GANArchitecture.describe(training)) on \(source) "
+            + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
+            + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
+        if let samples { try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true) }
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        let first = training.iteration
+        var sinceCheckpoint = 0
+        let start = Date()
+        while training.iteration < steps {
+            let r = try training.step()
+            sinceCheckpoint += 1
+            let done = training.iteration - first, left = steps - training.iteration
+            let perIteration = Date().timeIntervalSince(start) / Double(done)
+            if training.iteration % every == 0 || training.iteration == steps || done == 1 {
+                print(GANProgressLine.line(r, total: steps, secondsPerIteration: perIteration, remaining: perIteration * Double(left)))
+            }
+            if let samples, training.iteration % every == 0 || training.iteration == steps {
+                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
+            }
+            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
+                try training.save(generatorTo: output)
+                sinceCheckpoint = 0
+            }
+            if Interrupt.isRequested {
+                print("interrupted at iteration \(training.iteration): writing a checkpoint")
+                break
+            }
+        }
+        try training.save(generatorTo: output)
+        print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
+            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+    }
+}
+
+extension GANArchitecture {
+    static func describe(_ t: GANTraining) -> String {
+        "G \(t.generator.channels.map(String.init).joined(separator: "→")), D \(t.trainer.discriminator.channels.map(String.init).joined(separator: "→")))"
+    }
+}
+
+struct GANGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate a texture of any size from a trained generator (txn's or the seed project's .pth).")
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Generator checkpoint (.pth).")
+    var generator: String
+
+    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
+    var output: String
+
+    @Option(help: "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped).")
+    var size: String = "256"
+
+    @Option(help: "Random seed of the noise.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Make the texture tile seamlessly (the size must be a multiple of the scale).")
+    var tile = false
+
+    func run() throws {
+        numeric.apply()
+        let (w, h) = try parseSize(size, "--size")
+        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
+        let g = try Generator.load(generator)
+        let start = Date()
+        let image = try GANGeneration.generate(g, width: w, height: h, seed: seed, tile: tile)[0]
+        let seconds = Date().timeIntervalSince(start)
+        try image.save(output, createFolders: true)
+        print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
+    }
+}
+
+struct GANAnimate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "animate",
+        abstract: "An animated GIF from a trained generator: a looping walk through its noise (the seed's animate.py).")
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Generator checkpoint (.pth).")
+    var generator: String
+
+    @Option(name: .shortAndLong, help: "Output animation (.gif).")
+    var output: String
+
+    @Option(help: "Size: N or WxH, multiples of the generator's scale.")
+    var size: String = "256"
+
+    @Option(help: "Frames.")
+    var frames: Int = 60
+
+    @Option(help: "Noise walk: sine or keyframes.")
+    var walk: GANGeneration.Walk = .sine
+
+    @Option(help: "Hundredths of a second per frame.")
+    var delay: Int = 7
+
+    @Option(help: "Random seed of the noise.")
+    var seed: UInt64 = 0
+
+    func run() throws {
+        numeric.apply()
+        let (w, h) = try parseSize(size, "--size")
+        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
+        let g = try Generator.load(generator)
+        let images = try GANGeneration.animate(g, width: w, height: h, frames: frames, walk: walk, seed: seed)
+        try SafeFile.write(try GIF.encode(images, delay: delay), to: output, createFolders: true)
+        print("wrote \(output) (\(frames) frames of \(w)x\(h))")
+    }
+}
+
+extension GANGeneration.Walk: ExpressibleByArgument {}
