@@ -108,6 +108,9 @@ final class CheckpointWriterTests: XCTestCase {
         assertSame(try Checkpoint.load(path), Self.sample)
         let zip = try ZipArchive(source: FileSource(path: path))
         for e in zip.entries { XCTAssertEqual(try zip.dataRange(e).lowerBound % 64, 0, e.name) }
+        // A limit between the sizes: small entries keep 32-bit sizes, later offsets and the big storages do not.
+        try Checkpoint.write(Self.sample, to: path, zip64Limit: 1000)
+        assertSame(try Checkpoint.load(path), Self.sample)
     }
 
     func testPickleIntegerAndMemoEncodings() throws {

@@ -62,6 +62,17 @@ final class FixtureCheckpointTests: XCTestCase {
         checkAll(try Checkpoint.load(try fixturePath("small_zip_be.ckpt")), format: .zip)
     }
 
+    func testIntegerTensorsAreExact() throws {
+        // 2^24 + 1 has no float32; `integers` keeps it (and int64 beyond 2^24), also from the byte-swapped file.
+        for name in ["small_legacy.ckpt", "small_zip.ckpt", "small_zip64.ckpt", "small_zip_be.ckpt"] {
+            let sd = try Checkpoint.load(try fixturePath(name))
+            XCTAssertEqual(sd["i64"]?.integers, [-3, 0, 7, 1 << 40], name)
+            XCTAssertEqual(sd["i32"]?.integers, [-5, 12345, (1 << 24) + 1], name)
+            XCTAssertEqual(sd["i32"]?.values.last, Float(1 << 24), name) // the float rounds
+            for key in Self.keys where key != "i64" && key != "i32" { XCTAssertNil(sd[key]?.integers, "\(name) \(key)") }
+        }
+    }
+
     func testLazyLoadReadsOnlyNeededStorages() throws {
         for name in ["small_legacy.ckpt", "small_zip.ckpt"] {
             let path = try fixturePath(name)
