@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "TxnPlot", dependencies: ["TxnImage", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnGAN", dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint"], swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "CLibEdit"],
+                dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
                 swiftSettings: swiftFast),
         .executableTarget(
             name: "txn",

@@ -66,7 +66,7 @@ func inspectionCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "plot", summary: "draw a loss curve, a Gram matrix or feature maps as a PNG",
-            positional: [ParamSpec("value", .any, "a synthesis (or a list of them), a Gram matrix (g.conv1_1), or feature maps (f.pool1)"),
+            positional: [ParamSpec("value", .any, "a synthesis (or a list of them), a GAN's training curves, a Gram matrix (g.conv1_1), or feature maps (f.pool1)"),
                          ParamSpec("path", .path, default: "-", "also write the picture here")],
             keys: [ParamSpec("title", .string, default: "automatic", "the title"),
                    ParamSpec("linear", .bool, default: "false", "linear instead of logarithmic loss axis")],
@@ -87,6 +87,8 @@ func inspectionCommands() -> [CommandSpec] {
                     }
                     picture = Plot.lines(series, title: title.isEmpty ? "texture loss" : title,
                                          logY: !(try args.bool("linear", default: false)))
+                case .gan(let g):
+                    picture = try interp.ganCurves(g, title: title)
                 case .tensor(let t) where t.rank == 3:
                     picture = Plot.heatmap(t.data, rows: t.shape[1], columns: t.shape[2],
                                            title: title.isEmpty ? "Gram matrix \(t.shape[1])x\(t.shape[2])" : title)

@@ -337,11 +337,15 @@ func methodCommands() -> [CommandSpec] {
             }),
 
         CommandSpec(
-            name: "save", summary: "write an image as PNG or JPEG",
-            positional: [ParamSpec("image", .image, "an image or a synthesis"), ParamSpec("path", .path, "file name ending in .png, .jpg or .jpeg")],
+            name: "save", summary: "write an image as PNG or JPEG, or a GAN's generator as .pth",
+            positional: [ParamSpec("image", .any, "an image, a synthesis or a GAN"), ParamSpec("path", .path, "file name ending in .png, .jpg or .jpeg (.pth for a GAN)")],
             keys: [ParamSpec("quality", .integer, default: "92", "JPEG quality 1-100")],
             example: "save t \"out/gravel.png\"",
             run: { args, interp in
+                if case .gan(let g)? = args.value("image")?.0 {
+                    try interp.saveGAN(g, to: try interp.outputPath(try args.string("path")))
+                    return .none
+                }
                 let image = try args.image("image")
                 let path = try interp.outputPath(try args.string("path"))
                 try image.save(path, jpegQuality: try args.int("quality", default: 92, range: 1...100), createFolders: true)

@@ -45,6 +45,7 @@ public enum Value: Sendable {
     case model(ModelValue)
     case synthesis(SynthesisValue)
     case distance(TextureDistance)
+    case gan(GANValue)
     case none
 
     /// The type's name in messages ("expected image, got number").
@@ -63,6 +64,7 @@ public enum Value: Sendable {
         case .model: return "model"
         case .synthesis: return "synthesis"
         case .distance: return "distance"
+        case .gan: return "GAN"
         case .none: return "nothing"
         }
     }
@@ -84,6 +86,7 @@ public enum Value: Sendable {
         case .synthesis(let s):
             return "synthesis \(s.result.image.width)x\(s.result.image.height), loss \(formatNumber(s.result.loss)) after \(s.result.history.count) iterations"
         case .distance(let d): return "distance: Gram loss \(formatNumber(d.gramLoss)), sliced Wasserstein \(formatNumber(d.sliced))"
+        case .gan(let g): return g.summary
         case .none: return "nothing"
         }
     }
@@ -140,6 +143,16 @@ public enum Value: Sendable {
         case .list(let items):
             if name == "count" { return .number(Double(items.count)) }
             throw fail()
+        case .gan(let g):
+            let last = g.training?.history.last
+            switch name {
+            case "iterations": return .number(Double(g.training?.iteration ?? 0))
+            case "dloss": return last.map { .number($0.discriminatorLoss) } ?? .none
+            case "gloss": return last.map { .number($0.generatorLoss) } ?? .none
+            case "sample": return g.samples.last.map { .image($0.image) } ?? .none
+            case "samples": return .list(g.samples.map { .image($0.image) })
+            default: throw fail()
+            }
         default:
             throw fail()
         }
@@ -155,6 +168,7 @@ public enum Value: Sendable {
         case .distance: return ["gram", "sliced"]
         case .model: return ["layers"]
         case .list: return ["count"]
+        case .gan: return ["iterations", "dloss", "gloss", "sample", "samples"]
         default: return []
         }
     }

@@ -1,0 +1,230 @@
+import Foundation
+import TxnGAN
+import TxnImage
+import TxnPlot
+import TxnTensor
+
+/// A spatial GAN in a session: a training run (networks, optimiser state, data, history) or, when loaded from a
+/// generator file alone, just a generator. A reference: `train g` moves the networks of every variable naming g.
+public final class GANValue: @unchecked Sendable {
+    public let training: GANTraining?
+    public let generator: Generator
+    public let label: String
+    /// Snapshots from the fixed noise taken while training: (iteration, image).
+    public var samples: [(iteration: Int, image: Image)] = []
+
+    init(training: GANTraining, label: String) {
+        (self.training, self.generator, self.label) = (training, training.generator, label)
+    }
+
+    init(generator: Generator, label: String) {
+        (self.training, self.generator, self.label) = (nil, generator, label)
+    }
+
+    var summary: String {
+        let widths = generator.channels.map(String.init).joined(separator: "→")
+        guard let t = training else { return "GAN generator \(widths) (\(label)), not trainable here" }
+        let last = t.history.last.map { String(format: ", D loss %.3f, G loss %.3f", $0.discriminatorLoss, $0.generatorLoss) } ?? ""
+        return "GAN \(t.options.preset) (G \(widths)) on \(label), \(t.iteration) iterations\(last)"
+    }
+}
+
+extension Arguments {
+    func gan(_ name: String) throws -> GANValue {
+        guard let (v, ref) = value(name) else { throw CommandError("missing \(name)") }
+        guard case .gan(let g) = v else {
+            throw CommandError("\(name): expected a GAN (from `gan` or `loadgan`), got \(v.typeName) \(v.summary)", at: ref)
+        }
+        return g
+    }
+}
+
+func ganCommands() -> [CommandSpec] {
+    [
+        CommandSpec(
+            name: "gan", summary: "a spatial GAN to train on random crops of a texture (the seed's PSGAN-style networks)",
+            positional: [ParamSpec("source", .image, "the texture to learn")],
+            keys: [
+                ParamSpec("preset", .cases(of: GANPreset.self), default: GANPreset.small.rawValue, "seed: the seed project's widths, crop 256, batch 8; small: narrower, crop 128, trains in minutes"),
+                ParamSpec("crop", .integer, default: "(preset)", "training crop size, a multiple of 32"),
+                ParamSpec("batch", .integer, default: "(preset)", "crops per iteration"),
+                ParamSpec("scaling", .number, default: "1", "crop crop×scaling pixels and shrink them to crop (zooms out)"),
+                ParamSpec("augment", .bool, default: "false", "random flips and 90° rotations of the crops"),
+                ParamSpec("lr", .number, default: "5e-5", "Adam learning rate (betas 0.5, 0.999, weight decay 1e-8)"),
+                ParamSpec("seed", .integer, default: "(session)", "initial weights, crops and noise"),
+            ],
+            example: "g = gan src preset=small",
+            detail: """
+                The generator turns a grid of uniform noise (one cell per 32x32 pixels) into an image through transposed \
+                convolutions; the discriminator scores every 32x32 patch of an image as real or generated. Both are fully \
+                convolutional, so a generator trained on small crops makes textures of any size.
+                """,
+            run: { args, interp in
+                let source = try args.image("source")
+                var o = GANTrainingOptions()
+                o.preset = try args.choice("preset", default: GANPreset.small)
+                if args.has("crop") { o.crop = try args.int("crop", range: 1...8192) }
+                if args.has("batch") { o.batch = try args.int("batch", range: 1...256) }
+                o.scaling = try args.number("scaling", default: 1)
+                o.augment = try args.bool("augment", default: false)
+                o.learningRate = Float(try args.number("lr", default: Double(GANTrainer.seedSettings.learningRate)))
+                o.seed = try args.seed(session: interp.seed)
+                let training: GANTraining
+                do { training = try GANTraining(source: source, options: o) } catch let e as GANError {
+                    throw CommandError(e.message, at: args.ref("source"))
+                }
+                let g = GANValue(training: training, label: "a \(source.width)x\(source.height) source")
+                interp.print("\(g.summary): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
+                    + "\(training.generator.parameterCount) generator parameters")
+                return .gan(g)
+            }),
+
+        CommandSpec(
+            name: "loadgan", summary: "load a generator (.pth: txn's or the seed project's), with its training state if beside it",
+            positional: [ParamSpec("path", .path, "generator checkpoint"), ParamSpec("source", .image, default: "-", "the texture, to continue training")],
+            example: "g = loadgan \"out/G.pth\" src",
+            run: { args, interp in
+                let path = try interp.inputPath(try args.string("path"))
+                if args.has("source"), FileManager.default.fileExists(atPath: GANTraining.resumePath(for: path)) {
+                    let training = try GANTraining(resuming: path, source: try args.image("source"), preset: .small)
+                    let g = GANValue(training: training, label: interp.displayPath(path))
+                    interp.print("\(g.summary) (training state from \(interp.displayPath(GANTraining.resumePath(for: path))))")
+                    return .gan(g)
+                }
+                let g = GANValue(generator: try Generator.load(path), label: interp.displayPath(path))
+                interp.print(g.summary)
+                return .gan(g)
+            }),
+
+        CommandSpec(
+            name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
+            positional: [ParamSpec("gan", .any, "from `gan`")],
+            keys: [
+                ParamSpec("steps", .integer, default: "100", "iterations to add"),
+                ParamSpec("every", .integer, default: "10", "print progress every N iterations"),
+                ParamSpec("snapshot", .integer, default: "0", "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
+            ],
+            example: "train g steps=300 every=50 snapshot=100",
+            detail: """
+                One iteration, in the seed's order: the discriminator D learns to call a batch of real crops real (label \
+                1) and the generator's fakes fake (label 0), one Adam step; then G learns to make D call its fakes real, \
+                through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
+                probabilities. Ctrl-C stops after the current iteration and keeps what was learnt.
+                """,
+            run: { args, interp in
+                let g = try args.gan("gan")
+                guard let training = g.training else {
+                    throw CommandError("gan: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("gan"))
+                }
+                let steps = try args.int("steps", default: 100, range: 1...10_000_000)
+                let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
+                let snapshot = try args.int("snapshot", default: 0, range: 0...1_000_000)
+                let target = training.iteration + steps, first = training.iteration
+                interp.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
+                Interrupt.reset()
+                let start = Date()
+                while training.iteration < target {
+                    let r = try training.step()
+                    let done = training.iteration - first, perIteration = Date().timeIntervalSince(start) / Double(done)
+                    if done == 1 || training.iteration % every == 0 || training.iteration == target {
+                        interp.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
+                                                          remaining: perIteration * Double(target - training.iteration)))
+                    }
+                    if snapshot > 0, training.iteration % snapshot == 0 || training.iteration == target {
+                        let image = try training.snapshot()
+                        g.samples.append((training.iteration, image))
+                        interp.output.show(image, caption: "iteration \(training.iteration)")
+                    }
+                    if Interrupt.isRequested { break }
+                }
+                let interrupted = Interrupt.isRequested
+                Interrupt.reset()
+                if interrupted { interp.print("interrupted at iteration \(training.iteration): the networks keep what they learnt") }
+                if snapshot == 0 {
+                    let image = try training.snapshot()
+                    g.samples.append((training.iteration, image))
+                    interp.output.show(image, caption: "iteration \(training.iteration)")
+                }
+                interp.print(String(format: "%d iterations in %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+                return .gan(g)
+            }),
+
+        CommandSpec(
+            name: "generate", summary: "a texture of any size from a GAN's generator",
+            positional: [ParamSpec("gan", .any, "from `gan`, `train` or `loadgan`")],
+            keys: [
+                ParamSpec("size", .size, default: "256", "N or WxH; multiples of 32 are exact, others are cropped from a larger one"),
+                ParamSpec("seed", .integer, default: "(session)", "the noise"),
+                ParamSpec("tile", .bool, default: "false", "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
+            ],
+            example: "t = generate g size=512 tile=true",
+            run: { args, interp in
+                let g = try args.gan("gan")
+                let (w, h) = try args.size("size", default: (256, 256))
+                let tile = try args.bool("tile", default: false)
+                let image: Image
+                do {
+                    image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: interp.seed), tile: tile)[0]
+                } catch let e as GANError {
+                    throw CommandError(e.message, at: args.ref(tile ? "tile" : "size"))
+                }
+                interp.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
+                return .image(image)
+            }),
+
+        CommandSpec(
+            name: "animate", summary: "an animated GIF of a walk through the generator's noise, and a strip of its frames",
+            positional: [ParamSpec("gan", .any, "a GAN"), ParamSpec("path", .path, "the .gif to write")],
+            keys: [
+                ParamSpec("size", .size, default: "128", "frame size, multiples of 32"),
+                ParamSpec("frames", .integer, default: "40", "frames in the loop"),
+                ParamSpec("walk", .cases(of: GANGeneration.Walk.self), default: GANGeneration.Walk.sine.rawValue, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
+                ParamSpec("delay", .integer, default: "7", "hundredths of a second per frame"),
+                ParamSpec("seed", .integer, default: "(session)", "the noise"),
+            ],
+            example: "strip = animate g \"out/walk.gif\" frames=30",
+            run: { args, interp in
+                let g = try args.gan("gan")
+                let (w, h) = try args.size("size", default: (128, 128))
+                let frames = try args.int("frames", default: 40, range: 2...1000)
+                let images: [Image]
+                do {
+                    images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,
+                                                       walk: try args.choice("walk", default: GANGeneration.Walk.sine),
+                                                       seed: try args.seed(session: interp.seed))
+                } catch let e as GANError {
+                    throw CommandError(e.message, at: args.ref("size"))
+                }
+                let path = try interp.outputPath(try args.string("path"))
+                try SafeFile.write(try GIF.encode(images, delay: try args.int("delay", default: 7, range: 1...65535)), to: path, createFolders: true)
+                interp.print("wrote \(interp.displayPath(path)) (\(frames) frames of \(w)x\(h))")
+                let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
+                let strip = try Plot.sideBySide(Array(shown), height: min(h, 160))
+                interp.output.show(strip, caption: "frames")
+                return .image(strip)
+            }),
+    ]
+}
+
+extension Interpreter {
+    /// `save g "G.pth"`: the generator as a PyTorch state dict, and the training state beside it.
+    func saveGAN(_ g: GANValue, to path: String) throws {
+        if let t = g.training {
+            try t.save(generatorTo: path)
+            print("wrote \(displayPath(path)) (generator) and \(displayPath(GANTraining.resumePath(for: path))) (training state)")
+        } else {
+            try g.generator.save(path)
+            print("wrote \(displayPath(path)) (generator)")
+        }
+    }
+
+    /// `plot g`: D's and G's losses per iteration.
+    func ganCurves(_ g: GANValue, title: String) throws -> Image {
+        guard let t = g.training, !t.history.isEmpty else {
+            throw CommandError("\(g.label): no training history to plot yet (train it first)")
+        }
+        return Plot.lines([("D loss", t.history.map(\.discriminatorLoss)), ("G loss", t.history.map(\.generatorLoss)),
+                           ("D(real)", t.history.map(\.meanReal)), ("D(fake)", t.history.map(\.meanFake))],
+                          title: title.isEmpty ? "GAN training" : title, logY: false)
+    }
+}
