@@ -367,3 +367,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertLessThan(r.seconds, 10)
     }
 }
+
+final class SizeOptionTests: XCTestCase {
+    static let gravel = InterpreterTests.repoRoot + "/Notebooks/data/gravel.png"
+
+    func testFeaturesAndSynthSizesAreCheckedAgainstMaxMemory() throws {
+        for args in [["features", Self.gravel, "--size", "100000", "--max-memory", "64"],
+                     ["synth", Self.gravel, "--source-size", "100000", "-o", NSTemporaryDirectory() + "/never.png",
+                      "--max-memory", "64"]] {
+            let r = try TxnProcess.run(args, timeout: 20)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertLessThan(r.status, 128, "\(args): killed by a signal")
+            XCTAssertTrue(r.stderr.contains("resizing to 100000x100000 needs"), "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("over the memory limit of 64 MiB"), r.stderr)
+        }
+    }
+
+    func testNumbersThatAreNotFinitePrintAsSuch() {
+        XCTAssertEqual(formatNumber(.infinity), "inf")
+        XCTAssertEqual(formatNumber(-.infinity), "-inf")
+        XCTAssertEqual(formatNumber(.nan), "nan")
+        XCTAssertEqual(formatNumber(2_500_000_000.5), "2.5e9")
+    }
+}
