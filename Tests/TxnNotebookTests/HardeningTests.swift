@@ -390,3 +390,22 @@ final class SizeOptionTests: XCTestCase {
         XCTAssertEqual(formatNumber(2_500_000_000.5), "2.5e9")
     }
 }
+
+/// The report's highlighter uses the language's scanner (tolerantly), so it colours what the parser reads.
+final class OneLexerTests: XCTestCase {
+    func testHighlighterKeepsEveryCharacterOfBrokenText() {
+        let broken = "x = load \"unterminated\nshow 12abc -q t.image ; y=noise size=4x4 \\q é # c\r\n[1,2]"
+        let tokens = HTMLReport.tokenize(broken)
+        XCTAssertEqual(tokens.map(\.text).joined(), normalizedSource(broken))
+        XCTAssertEqual(tokens.filter { $0.kind == .command }.map(\.text), ["load", "show", "noise"])
+        XCTAssertEqual(tokens.filter { $0.kind == .key }.map(\.text), ["size="])
+        XCTAssertEqual(tokens.first { $0.text.hasPrefix("\"unter") }?.kind, .string)
+        // Random text: never a lost or doubled character.
+        var rng = SplitMix64(seed: 7)
+        let alphabet = Array("ab =\"'#[],.;\\\n\r1x-é\t")
+        for _ in 0..<300 {
+            let text = String((0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+            XCTAssertEqual(HTMLReport.tokenize(text).map(\.text).joined(), normalizedSource(text), text.debugDescription)
+        }
+    }
+}
