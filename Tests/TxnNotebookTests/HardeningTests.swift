@@ -409,3 +409,17 @@ final class OneLexerTests: XCTestCase {
         }
     }
 }
+
+extension OneLexerTests {
+    func testCompletionReadsStringsAsTheParserDoes() {
+        let interp = Interpreter(output: RecordingOutput(next: nil), baseDirectory: InterpreterTests.repoRoot + "/Notebooks",
+                                 modelsDirectory: "/nonexistent")
+        // A ';' inside a string does not start a statement: the keys are noise's.
+        let keys = interp.complete(line: "x = noise \"a;b\" s", cursor: 17).candidates
+        XCTAssertEqual(Set(keys), ["seed=", "sigma=", "size="])
+        // Single-quoted strings are strings too, and are closed with their own quote.
+        XCTAssertEqual(interp.complete(line: "load 'data/grav", cursor: 15).candidates, ["data/gravel.png'"])
+        // An escaped quote does not end the string.
+        XCTAssertEqual(interp.complete(line: "load \"a\\\" data/grav", cursor: 19).start, 6)
+    }
+}
