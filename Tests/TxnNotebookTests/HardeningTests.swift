@@ -367,3 +367,59 @@ final class CommandLineTests: XCTestCase {
         XCTAssertLessThan(r.seconds, 10)
     }
 }
+
+final class SizeOptionTests: XCTestCase {
+    static let gravel = InterpreterTests.repoRoot + "/Notebooks/data/gravel.png"
+
+    func testFeaturesAndSynthSizesAreCheckedAgainstMaxMemory() throws {
+        for args in [["features", Self.gravel, "--size", "100000", "--max-memory", "64"],
+                     ["synth", Self.gravel, "--source-size", "100000", "-o", NSTemporaryDirectory() + "/never.png",
+                      "--max-memory", "64"]] {
+            let r = try TxnProcess.run(args, timeout: 20)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertLessThan(r.status, 128, "\(args): killed by a signal")
+            XCTAssertTrue(r.stderr.contains("resizing to 100000x100000 needs"), "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("over the memory limit of 64 MiB"), r.stderr)
+        }
+    }
+
+    func testNumbersThatAreNotFinitePrintAsSuch() {
+        XCTAssertEqual(formatNumber(.infinity), "inf")
+        XCTAssertEqual(formatNumber(-.infinity), "-inf")
+        XCTAssertEqual(formatNumber(.nan), "nan")
+        XCTAssertEqual(formatNumber(2_500_000_000.5), "2.5e9")
+    }
+}
+
+/// The report's highlighter uses the language's scanner (tolerantly), so it colours what the parser reads.
+final class OneLexerTests: XCTestCase {
+    func testHighlighterKeepsEveryCharacterOfBrokenText() {
+        let broken = "x = load \"unterminated\nshow 12abc -q t.image ; y=noise size=4x4 \\q é # c\r\n[1,2]"
+        let tokens = HTMLReport.tokenize(broken)
+        XCTAssertEqual(tokens.map(\.text).joined(), normalizedSource(broken))
+        XCTAssertEqual(tokens.filter { $0.kind == .command }.map(\.text), ["load", "show", "noise"])
+        XCTAssertEqual(tokens.filter { $0.kind == .key }.map(\.text), ["size="])
+        XCTAssertEqual(tokens.first { $0.text.hasPrefix("\"unter") }?.kind, .string)
+        // Random text: never a lost or doubled character.
+        var rng = SplitMix64(seed: 7)
+        let alphabet = Array("ab =\"'#[],.;\\\n\r1x-é\t")
+        for _ in 0..<300 {
+            let text = String((0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+            XCTAssertEqual(HTMLReport.tokenize(text).map(\.text).joined(), normalizedSource(text), text.debugDescription)
+        }
+    }
+}
+
+extension OneLexerTests {
+    func testCompletionReadsStringsAsTheParserDoes() {
+        let interp = Interpreter(output: RecordingOutput(next: nil), baseDirectory: InterpreterTests.repoRoot + "/Notebooks",
+                                 modelsDirectory: "/nonexistent")
+        // A ';' inside a string does not start a statement: the keys are noise's.
+        let keys = interp.complete(line: "x = noise \"a;b\" s", cursor: 17).candidates
+        XCTAssertEqual(Set(keys), ["seed=", "sigma=", "size="])
+        // Single-quoted strings are strings too, and are closed with their own quote.
+        XCTAssertEqual(interp.complete(line: "load 'data/grav", cursor: 15).candidates, ["data/gravel.png'"])
+        // An escaped quote does not end the string.
+        XCTAssertEqual(interp.complete(line: "load \"a\\\" data/grav", cursor: 19).start, 6)
+    }
+}

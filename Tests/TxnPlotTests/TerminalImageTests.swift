@@ -48,3 +48,18 @@ final class TerminalImageTests: XCTestCase {
         XCTAssertEqual(TerminalImage.render(Image(width: 0, height: 0, pixels: [])), "")
     }
 }
+
+final class TerminalPreviewCapTests: XCTestCase {
+    func testTallImagesAreCappedInLinesKeepingTheirAspect() {
+        // 1x5000 used to print 2,500 lines; now at most maxLines, a one-column strip.
+        let tall = Image(width: 1, height: 5000, fill: (1, 1, 1))
+        let lines = TerminalImage.render(tall).split(separator: "\n")
+        XCTAssertEqual(lines.count, 32)
+        XCTAssertTrue(lines.allSatisfy { $0.filter { $0 == "▀" }.count == 1 })
+        // 100x1000 at most 32 lines (64 pixel rows), so 6 or 7 columns wide: the aspect kept.
+        let narrow = TerminalImage.render(Image(width: 100, height: 1000, fill: (0, 0, 0)), maxColumns: 64, maxLines: 32)
+        let rows = narrow.split(separator: "\n")
+        XCTAssertEqual(rows.count, 32)
+        XCTAssertEqual(rows[0].filter { $0 == "▀" }.count, 6)
+    }
+}

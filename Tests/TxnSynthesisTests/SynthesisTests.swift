@@ -254,3 +254,20 @@ final class GramNormalisationTests: XCTestCase {
         }
     }
 }
+
+final class OverflowingLossTests: XCTestCase {
+    func testALossThatOverflowsStopsWithAnErrorNamingTheWeights() throws {
+        let model = try VGG19.load(try Paths.weights(), upTo: "conv1_1")
+        var o = SynthesisOptions()
+        (o.width, o.height, o.steps) = (16, 16, 3)
+        o.layers = ["conv1_1"]
+        o.layerWeights = [1e308]  // finite, valid, and the loss overflows to inf
+        o.measureDistance = false
+        let source = Image(width: 16, height: 16, pixels: (0..<768).map { Float(($0 * 37) % 256) / 255 })
+        XCTAssertThrowsError(try Synthesizer(model: model, source: source, options: o).run()) { error in
+            guard let e = error as? SynthesisError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.option, "weights")
+            XCTAssertTrue(e.message.hasPrefix("the loss became inf at evaluation 1"), e.message)
+        }
+    }
+}

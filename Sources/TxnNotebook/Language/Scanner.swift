@@ -34,6 +34,46 @@ public struct Scanner {
         }
     }
 
+    /// The character offset (in the CR-normalised source) of the next character to scan.
+    public var offset: Int { index }
+
+    /// One piece of tolerantly scanned text: a token, or (kind nil) text the language would reject.
+    public struct Piece: Equatable, Sendable {
+        public var kind: TokenKind?
+        public var text: String
+        /// Character offset in the normalised source.
+        public var offset: Int
+    }
+
+    /// The tokens of any text, for tools that must show or complete what is being typed (the report's
+    /// highlighter, Tab completion) with the same rules as the parser: where `next()` would throw, the text up
+    /// to the next whitespace becomes a piece of kind nil and scanning goes on. Whitespace between pieces is not
+    /// a piece; `normalizedSource(source)` is the text the offsets refer to.
+    public static func tolerantPieces(_ source: String) -> [Piece] {
+        var scanner = Scanner(source, file: "")
+        var pieces: [Piece] = []
+        while true {
+            let before = scanner.index
+            do {
+                let t = try scanner.next()
+                if t.kind == .end { return pieces }
+                pieces.append(Piece(kind: t.kind, text: t.text, offset: scanner.index - t.text.count))
+            } catch {
+                var start = before
+                while start < scanner.chars.count, scanner.chars[start] == " " || scanner.chars[start] == "\t" { start += 1 }
+                scanner.skipRejected(from: start)
+                pieces.append(Piece(kind: nil, text: String(scanner.chars[start..<scanner.index]), offset: start))
+            }
+        }
+    }
+
+    /// After an error: moves past the rejected text, at least one character, up to the next whitespace.
+    private mutating func skipRejected(from start: Int) {
+        while index < start, !atEnd { _ = advance() }
+        if index == start, !atEnd { _ = advance() }
+        while let c = peek(), !c.isWhitespace { _ = advance() }
+    }
+
     private var atEnd: Bool { index >= chars.count }
     private func peek(_ offset: Int = 0) -> Character? {
         index + offset < chars.count ? chars[index + offset] : nil

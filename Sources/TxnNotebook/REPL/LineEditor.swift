@@ -1,5 +1,6 @@
 import CLibEdit
 import Foundation
+import TxnTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -421,7 +422,9 @@ public final class LineEditor {
     }
 
     private func loadHistoryFile() {
-        guard let historyFile, let data = FileManager.default.contents(atPath: historyFile) else { return }
+        // A regular file of bounded size only: a history that is a FIFO or /dev/zero must not hang or fill memory.
+        guard let historyFile, let bytes = try? SafeFile.read(historyFile, limit: 64 << 20) else { return }
+        let data = Data(bytes)
         let text = String(decoding: data, as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { LineEditor.decodeHistoryLine(String($0)) }
         historyFileLines = lines.count
@@ -436,13 +439,9 @@ public final class LineEditor {
     private func rewriteHistoryFile() {
         guard let historyFile else { return }
         let text = history.map { LineEditor.encodeHistoryLine($0) + "\n" }.joined()
-        let temporary = historyFile + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else { return }
-        if rename(temporary, historyFile) == 0 {
-            historyFileLines = history.count
-        } else {
-            unlink(temporary)
-        }
+        // Like every output: through a temporary file, and never over a device or a link.
+        guard (try? SafeFile.write(Array(text.utf8), to: historyFile)) != nil else { return }
+        historyFileLines = history.count
     }
 
     private func appendToHistoryFile(_ line: String) {

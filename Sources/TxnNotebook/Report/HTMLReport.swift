@@ -195,89 +195,65 @@ public enum HTMLReport {
 
     enum TokenKind: Equatable { case command, key, string, number, comment, variable, punctuation, space }
 
-    /// Splits statements like `x = load "data/gravel.png" size=256  # comment` into tokens. The first word of a
-    /// statement (after an optional `name =`) is its command; `word=` is an option key.
+    /// Splits statements like `x = load "data/gravel.png" size=256  # comment` into tokens, with the language's own
+    /// scanner (tolerant: text it rejects is still shown). The first word of a statement (after an optional
+    /// `name =`) is its command; `word=` is an option key.
     static func tokenize(_ source: String) -> [(kind: TokenKind, text: String)] {
-        var tokens: [(kind: TokenKind, text: String)] = []
+        let source = normalizedSource(source)
         let chars = Array(source)
-        var i = 0
+        let pieces = Scanner.tolerantPieces(source)
+        var tokens: [(kind: TokenKind, text: String)] = []
+        var position = 0
         var expectCommand = true
-        func isWordStart(_ c: Character) -> Bool { c.isLetter || c == "_" }
-        func isWord(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "." }
-        while i < chars.count {
-            let c = chars[i]
-            if c == "\n" || c == ";" {
-                tokens.append((c == "\n" ? .space : .punctuation, String(c)))
+        var n = 0
+        while n < pieces.count {
+            let piece = pieces[n]
+            if piece.offset > position { tokens.append((.space, String(chars[position..<piece.offset]))) }
+            position = piece.offset + piece.text.count
+            let next = n + 1 < pieces.count ? pieces[n + 1] : nil
+            n += 1
+            switch piece.kind {
+            case .newline?:
+                tokens.append((.space, piece.text))
                 expectCommand = true
-                i += 1
-            } else if c.isWhitespace {
-                var j = i
-                while j < chars.count, chars[j].isWhitespace, chars[j] != "\n" { j += 1 }
-                tokens.append((.space, String(chars[i..<j])))
-                i = j
-            } else if c == "#" {
-                var j = i
-                while j < chars.count, chars[j] != "\n" { j += 1 }
-                tokens.append((.comment, String(chars[i..<j])))
-                i = j
-            } else if c == "\"" || c == "'" {
-                var j = i + 1
-                while j < chars.count, chars[j] != c, chars[j] != "\n" {
-                    j += chars[j] == "\\" && j + 1 < chars.count && chars[j + 1] != "\n" ? 2 : 1
-                }
-                if j < chars.count, chars[j] == c { j += 1 }
-                tokens.append((.string, String(chars[i..<j])))
+            case .semicolon?:
+                tokens.append((.punctuation, piece.text))
+                expectCommand = true
+            case .comment?:
+                tokens.append((.comment, piece.text))
+            case .string?:
+                tokens.append((.string, piece.text))
                 expectCommand = false
-                i = j
-            } else if c.isNumber || ((c == "-" || c == "+" || c == ".") && i + 1 < chars.count && chars[i + 1].isNumber
-                                     && (i == 0 || !isWord(chars[i - 1]))) {
-                var j = i + 1
-                if c == "0", j < chars.count, chars[j] == "x" || chars[j] == "X" {
-                    j += 1
-                    while j < chars.count, chars[j].isHexDigit || chars[j] == "_" { j += 1 }
-                } else {
-                    while j < chars.count, chars[j].isNumber || chars[j] == "_" || chars[j] == "." { j += 1 }
-                    if j < chars.count, chars[j] == "e" || chars[j] == "E" {
-                        var k = j + 1
-                        if k < chars.count, chars[k] == "-" || chars[k] == "+" { k += 1 }
-                        if k < chars.count, chars[k].isNumber {
-                            j = k
-                            while j < chars.count, chars[j].isNumber { j += 1 }
-                        }
-                    }
-                }
-                while j < chars.count, chars[j].isLetter || chars[j] == "%" { j += 1 }  // units: 256px, 2x, 50%
-                tokens.append((.number, String(chars[i..<j])))
+            case .number?, .size?:
+                tokens.append((.number, piece.text))
                 expectCommand = false
-                i = j
-            } else if isWordStart(c) {
-                var j = i
-                while j < chars.count, isWord(chars[j]) { j += 1 }
-                let word = String(chars[i..<j])
-                let followedByEquals = j < chars.count && chars[j] == "=" && !(j + 1 < chars.count && chars[j + 1] == "=")
-                if followedByEquals && !expectCommand {
-                    tokens.append((.key, word + "="))
-                    j += 1
-                } else if expectCommand {
+            case .identifier?:
+                if expectCommand {
                     // `name = …` assigns; then the command follows.
-                    var k = j
-                    while k < chars.count, chars[k] == " " || chars[k] == "\t" { k += 1 }
-                    let assigns = k < chars.count && chars[k] == "=" && !(k + 1 < chars.count && chars[k + 1] == "=")
-                    if assigns {
-                        tokens.append((.variable, word))
+                    if next?.kind == .equals {
+                        tokens.append((.variable, piece.text))
                     } else {
-                        tokens.append((.command, word))
+                        tokens.append((.command, piece.text))
                         expectCommand = false
                     }
+                } else if let next, next.kind == .equals, next.offset == position {
+                    tokens.append((.key, piece.text + "="))
+                    position += 1
+                    n += 1
                 } else {
-                    tokens.append((.variable, word))
+                    tokens.append((.variable, piece.text))
                 }
-                i = j
-            } else {
-                tokens.append((.punctuation, String(c)))
-                i += 1
+            case nil:
+                // Rejected text: coloured by what it starts as.
+                let first = piece.text.first
+                let kind: TokenKind = first == "\"" || first == "'" ? .string : first?.isNumber == true ? .number : .punctuation
+                tokens.append((kind, piece.text))
+                expectCommand = false
+            default:
+                tokens.append((.punctuation, piece.text))
             }
         }
+        if position < chars.count { tokens.append((.space, String(chars[position...]))) }
         return tokens
     }
 

@@ -6,11 +6,12 @@ extension Interpreter {
     /// keys, variable names and fields, VGG layer names, and file paths inside quotes.
     public func complete(line: String, cursor: Int) -> (start: Int, candidates: [String]) {
         let chars = Array(line.prefix(cursor))
-        // Inside a string: complete a file path.
-        let quotes = chars.filter { $0 == "\"" }.count
-        if quotes % 2 == 1, let open = chars.lastIndex(of: "\"") {
-            let partial = String(chars[(open + 1)...])
-            return (open + 1, completePath(partial))
+        // The line as the parser reads it (strings, escapes, `;` inside strings), tolerating what is half typed.
+        let pieces = Scanner.tolerantPieces(String(chars))
+        // Inside an unterminated string: complete a file path.
+        if let last = pieces.last, last.kind == nil, let quote = last.text.first, quote == "\"" || quote == "'",
+           last.offset + last.text.count == chars.count {
+            return (last.offset + 1, completePath(String(last.text.dropFirst()), closing: quote))
         }
         // The whole argument being typed (key=a,b,…), and within it the last item.
         var tokenStart = chars.count
@@ -18,9 +19,9 @@ extension Interpreter {
         let token = String(chars[tokenStart...])
         var start = chars.count
         while start > 0, !" \t,[;".contains(chars[start - 1]) { start -= 1 }
-        let before = String(chars[..<tokenStart])
-        // The statement the cursor is in, without an assignment target.
-        let statement = before.split(separator: ";", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+        // The statement the cursor is in (after the last `;` or newline the scanner saw), without an assignment target.
+        let statementStart = min(tokenStart, pieces.last { $0.kind == .semicolon || $0.kind == .newline }.map { $0.offset + 1 } ?? 0)
+        let statement = String(chars[statementStart..<tokenStart])
         var words = statement.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         if words.count >= 2, words[1] == "=" { words.removeFirst(2) }
         if words.first == "time" { words.removeFirst() }
@@ -58,7 +59,7 @@ extension Interpreter {
         return (start, candidates)
     }
 
-    private func completePath(_ partial: String) -> [String] {
+    private func completePath(_ partial: String, closing quote: Character = "\"") -> [String] {
         let expanded = partial.hasPrefix("~") ? (partial as NSString).expandingTildeInPath : partial
         let full = expanded.hasPrefix("/") ? expanded : baseDirectory + "/" + expanded
         let dir = full.hasSuffix("/") ? full : (full as NSString).deletingLastPathComponent
@@ -70,7 +71,7 @@ extension Interpreter {
             var isDir: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDir)
             // A file closes the string; a folder leaves it open for the next Tab.
-            return shownDir + name + (isDir.boolValue ? "/" : "\"")
+            return shownDir + name + (isDir.boolValue ? "/" : String(quote))
         }
     }
 }
