@@ -56,6 +56,30 @@ final class NotebookTests: XCTestCase {
         assertConverged(interp, "t")
     }
 
+    /// The GAN notebook at a 64-pixel crop and 3 x 20 iterations: every file, the samples of each stage, a
+    /// generator PyTorch-shaped and loadable again, a tileable texture, and both distances.
+    func testGAN() throws {
+        let interp = try runNotebook("gan")
+        XCTAssertEqual([try image("gan_result.png").width, try image("gan_result.png").height], [512, 256])
+        XCTAssertEqual(try image("gan_tiled_2x2.png").width, 512)
+        XCTAssertGreaterThan(try image("gan_curves.png").width, 100)
+        XCTAssertGreaterThan(try image("gan_samples.png").width, 3 * 64)
+        guard case .gan(let g)? = interp.variables["g"] else { return XCTFail("g is not a GAN") }
+        XCTAssertEqual(g.training?.iteration, 60)
+        XCTAssertEqual(g.samples.map(\.iteration), [20, 40, 60])
+        let reloaded = try Interpreter(output: RecordingOutput(next: nil), baseDirectory: tmp, outputDirectory: tmp,
+                                       modelsDirectory: Self.repoRoot + "/Models")
+        _ = reloaded.run(source: "h = loadgan \"gan_generator.pth\"\nu = generate h size=64 seed=5", file: "reload.txn") { _ in }
+        guard case .image(let u)? = reloaded.variables["u"], case .image(let sample)? = interp.variables["sample"] else {
+            return XCTFail("reloaded generator did not generate")
+        }
+        XCTAssertEqual(u.pixels, sample.pixels, "the saved generator makes the same image from the same seed")
+        for name in ["d_gan", "d_gatys"] {
+            guard case .distance(let d)? = interp.variables[name] else { return XCTFail("\(name) is not a distance") }
+            XCTAssertTrue(d.gramLoss.isFinite && d.sliced > 0, name)
+        }
+    }
+
     func testTileable() throws {
         let interp = try runNotebook("tileable")
         let preview = try image("tileable_2x2.png")
