@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
         .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
-        .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint"],
+        .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnSynthesisTests", dependencies: ["TxnSynthesis", "TxnVGG", "TxnImage", "TxnTensor", "TxnTestSupport"],
                     swiftSettings: swiftFast),

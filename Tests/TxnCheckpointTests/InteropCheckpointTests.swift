@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TxnTestSupport
 @testable import TxnCheckpoint
 
 /// The writer and reader against real PyTorch (scripts/checkpoint_interop.py), and the torch-made GAN reference
@@ -8,36 +9,9 @@ final class InteropCheckpointTests: XCTestCase {
     static let script = repoRoot.appendingPathComponent("scripts/checkpoint_interop.py").path
     static let ganParity = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/gan_parity").path
 
-    /// Runs python3 with output in files (no pipe can fill up and block), returns (status, stdout, stderr).
-    static func python(_ arguments: [String]) throws -> (Int32, String, String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("txn-py-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let out = folder.appendingPathComponent("out"), err = folder.appendingPathComponent("err")
-        guard FileManager.default.createFile(atPath: out.path, contents: nil),
-              FileManager.default.createFile(atPath: err.path, contents: nil) else {
-            throw CheckpointError(path: folder.path, reason: "cannot create files for python's output")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + arguments
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
-    }
+    static func python(_ arguments: [String]) throws -> (Int32, String, String) { try Python.run(arguments) }
 
-    /// nil if torch imports, else the reason (once per run).
-    static let torchMissing: String? = {
-        guard let (status, _, err) = try? python(["-c", "import torch"]) else { return "python3 could not be started" }
-        let why = err.split(separator: "\n").last.map(String.init) ?? "exit status \(status)"
-        return status == 0 ? nil : "python3 cannot import torch (\(why)); pip install torch to run this test"
-    }()
-
-    func requireTorch() throws {
-        if let reason = Self.torchMissing { throw XCTSkip(reason) }
-    }
+    func requireTorch() throws { try Python.requireTorch() }
 
     func runScript(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let (status, out, err) = try Self.python([Self.script] + arguments)
@@ -137,7 +111,7 @@ final class InteropCheckpointTests: XCTestCase {
                 XCTAssertEqual(back[key]?.values.map(\.bitPattern), sd[key]?.values.map(\.bitPattern), key)
                 XCTAssertEqual(back[key]?.integers, sd[key]?.integers, key)
             }
-            if Self.torchMissing == nil {
+            if Python.torchMissing == nil {
                 let same = try runScript(["same-tensors", path, rewritten])
                 XCTAssertEqual(same["keys"] as? Int, sd.keys.count, name)
             }
