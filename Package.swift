@@ -26,9 +26,11 @@ let package = Package(
         .library(name: "TxnSynthesis", targets: ["TxnSynthesis"]),
         .library(name: "TxnPlot", targets: ["TxnPlot"]),
         .library(name: "TxnNotebook", targets: ["TxnNotebook"]),
+        .library(name: "TxnServer", targets: ["TxnServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries (Debian: libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev).
@@ -56,10 +58,15 @@ let package = Package(
         .target(name: "TxnNotebook",
                 dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "CLibEdit"],
                 swiftSettings: swiftFast),
+        // `txn serve`: the web page (Hummingbird 2; the page itself is in Resources/).
+        .target(name: "TxnServer",
+                dependencies: ["TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook",
+                               .product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: swiftFast),
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook",
+                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -78,6 +85,10 @@ let package = Package(
                     exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        .testTarget(name: "TxnServerTests",
+                    dependencies: ["TxnServer", "TxnNotebook", "TxnImage", "TxnTestSupport",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    swiftSettings: swiftFast),
     ],
     swiftLanguageModes: [.v5]
 )
