@@ -267,6 +267,18 @@ async function init() {
     $(`${method}-stop`).addEventListener("click", () => stop(method));
   }
   render();
+  // `?source=ID&start=gatys&size=32&steps=5` fills the form and starts a job (links, demos, the browser test).
+  const q = new URLSearchParams(location.search);
+  if (q.get("source") && state.sources.some((s) => s.id === q.get("source"))) { $("source-select").value = q.get("source"); showSource(); }
+  const method = q.get("start");
+  if (method && state.methods.includes(method)) {
+    for (const [key, value] of q) {
+      const input = $(`${method}-${key}`);
+      if (input && input.type === "checkbox") input.checked = value === "true";
+      else if (input) input.value = value;
+    }
+    start(method);
+  }
 }
 
 init();
