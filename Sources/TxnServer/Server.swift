@@ -9,7 +9,7 @@ import TxnTensor
 /// `GET /` (the page), `GET /app.js`, `GET /app.css`, `GET /api/capabilities`, `GET|POST /api/sources`,
 /// `GET /api/sources/ID/image`, `GET|POST /api/jobs`, `GET /api/jobs/ID`, `GET /api/jobs/ID/events`
 /// (server-sent events), `GET /api/jobs/ID/image` (PNG), `POST /api/jobs/ID/stop`,
-/// `GET /api/jobs/ID/notebook` (`.txn` text).
+/// `GET /api/jobs/ID/notebook` (`.txn` text), `GET /api/jobs/ID/files/NAME` (a kind's downloads).
 public final class TxnServer: Sendable {
     public let settings: ServerSettings
     let sources: SourceStore
@@ -121,6 +121,15 @@ public final class TxnServer: Sendable {
             let stopping = queue.stop(job)
             return JSON.response(["id": job.id, "stopping": stopping, "status": job.currentStatus.rawValue],
                                  status: stopping ? .accepted : .conflict)
+        }
+        router.get("/api/jobs/:id/files/:name") { [queue] _, context in
+            let job = try Self.job(queue, context)
+            guard let name = context.parameters.get("name"), let file = job.file(name) else {
+                throw APIError(.notFound, "job \(job.id) has no such file")
+            }
+            var response = Self.bytes(file.bytes, type: file.contentType)
+            response.headers[.contentDisposition] = "attachment; filename=\"\(file.filename)\""
+            return response
         }
         router.get("/api/jobs/:id/notebook") { [queue] _, context in
             let job = try Self.job(queue, context)

@@ -21,7 +21,7 @@ public struct ServerSettings: Sendable {
         /// Pixels of an uploaded image, checked against its header before decoding.
         public var uploadPixels = 16_000_000
         /// Pixels of a job's source as it goes through the network (bigger ones need `sourceSize`).
-        public var sourcePixels = 1024 * 1024
+        public var sourcePixels = 512 * 512
         /// Output pixels × batch of one job: 512x512 Gatys needs about 700 MiB.
         public var jobWork = 512 * 512
         public var steps = 5000

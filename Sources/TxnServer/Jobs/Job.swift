@@ -28,6 +28,7 @@ final class Job: @unchecked Sendable {
     private var imageVersion = 0
     private var result: [String: Any]?
     private var notebookText: String
+    private var files: [String: JobFile] = [:]
     private var subscribers: [UUID: AsyncStream<String>.Continuation] = [:]
 
     init(id: String, kind: any JobKind) {
@@ -46,6 +47,7 @@ final class Job: @unchecked Sendable {
     var notebook: String { locked { notebookText } }
     var image: (png: [UInt8], version: Int)? { locked { png.map { ($0, imageVersion) } } }
     var subscriberCount: Int { locked { subscribers.count } }
+    func file(_ name: String) -> JobFile? { locked { files[name] } }
 
     /// What the page needs to draw the job from scratch.
     var summary: [String: Any] {
@@ -150,10 +152,11 @@ final class Job: @unchecked Sendable {
     }
 
     /// The end: `done`, `stopped` or `error`, with the result's numbers; closes every stream.
-    func finish(_ final: JobStatus, result fields: [String: Any], notebook: String? = nil) {
+    func finish(_ final: JobStatus, result fields: [String: Any], notebook: String? = nil, files: [String: JobFile] = [:]) {
         let closing: [AsyncStream<String>.Continuation] = locked {
             status = final
             result = fields
+            self.files = files
             if let notebook { notebookText = notebook }
             broadcastLocked(Self.event(final.rawValue, fields))
             defer { subscribers.removeAll() }

@@ -5,8 +5,20 @@ import TxnNotebook
 /// A kind of job the server can run (`"method"` in `POST /api/jobs`). Each kind is one file:
 /// it checks its parameters, writes its notebook, and runs that notebook, reporting as it goes.
 ///
-/// To add a kind: conform to this protocol and list the type in `JobKinds.all`. The page shows a
-/// method's column when `GET /api/capabilities` lists it.
+/// To add a kind (the spatial GAN, `GANJob.swift`):
+/// - `static let method = "gan"`; `init(parameters:…)` reads its keys with `Parameters` (refusing unknown
+///   ones) and checks `size × batch` against `limits.jobWork`;
+/// - `notebook(jobID:completedSteps:)`: the GAN's notebook statements (train, generate, save) from the
+///   parameters, in one place, as `GatysJob.statements` does;
+/// - `run(context)`: run those statements through `context.interpreter(output:)` with a monitor, and
+///   report with `context.progress(["iteration", "total", "dLoss", "gLoss", "dReal", "dFake",
+///   "secondsPerIteration", "eta"], series: ["dLoss": d, "gLoss": g])` each iteration and
+///   `context.image(samples, caption:)` for the samples from the fixed noise; stop when
+///   `context.stopRequested` at an iteration boundary; return a `JobOutcome` with the generated
+///   image, `fields` (with `"distance": ["gramLoss", "sliced"]` from `TextureDistance`) and
+///   `files["generator"]` (the `.pth`, `application/octet-stream`);
+/// - list the type in `JobKinds.all`. The page then shows its column (`METHODS.gan` in PageScript.swift
+///   already reads those events and offers `files/generator`).
 protocol JobKind: Sendable {
     /// The `method` value that selects this kind.
     static var method: String { get }
@@ -34,6 +46,16 @@ struct JobOutcome {
     var fields: [String: Any]
     /// Iterations completed, when the run was stopped early.
     var stoppedAfter: Int?
+    /// Downloads besides the PNG, by a name the kind chooses (a GAN's "generator" `.pth`):
+    /// served at `GET /api/jobs/ID/files/NAME`.
+    var files: [String: JobFile] = [:]
+}
+
+struct JobFile: Sendable {
+    var contentType: String
+    /// The name the browser saves it as.
+    var filename: String
+    var bytes: [UInt8]
 }
 
 /// Every job kind the server knows. A GAN kind is added here once it exists.

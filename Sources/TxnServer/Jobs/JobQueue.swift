@@ -106,8 +106,9 @@ final class JobQueue: @unchecked Sendable {
             var fields = outcome.fields
             fields["notebook"] = "/api/jobs/\(job.id)/notebook"
             if let k = outcome.stoppedAfter { fields["stoppedAfter"] = k }
+            fields["files"] = outcome.files.keys.sorted()
             job.finish(outcome.stoppedAfter == nil ? .done : .stopped, result: fields,
-                       notebook: job.kind.notebook(jobID: job.id, completedSteps: outcome.stoppedAfter))
+                       notebook: job.kind.notebook(jobID: job.id, completedSteps: outcome.stoppedAfter), files: outcome.files)
         } catch let failure as JobFailure {
             job.finish(.error, result: ["error": failure.message, "log": failure.log])
         } catch {

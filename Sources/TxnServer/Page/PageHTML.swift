@@ -101,6 +101,7 @@ input[type=checkbox] { justify-self: start; }
 button { font: inherit; padding: 0.3em 1.1em; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button:disabled { background: #c9cfda; border-color: #c9cfda; cursor: default; }
 figure { margin: 0.5em 0; }
+figure img:not([src]) { display: none; }
 figure img { max-width: 100%; image-rendering: auto; background: repeating-conic-gradient(#eee 0 25%, #fff 0 50%) 0 0 / 16px 16px; min-height: 64px; display: block; }
 figcaption, .note, .status { font-size: 0.88em; color: var(--muted); }
 .status { font-variant-numeric: tabular-nums; min-height: 2.6em; }

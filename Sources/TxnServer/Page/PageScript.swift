@@ -37,7 +37,7 @@ const METHODS = {
       return `iteration ${p.iteration}/${p.total} · D ${fmt(p.dLoss)} · G ${fmt(p.gLoss)} · D(real) ${fmt(p.dReal)} · ` +
         `D(fake) ${fmt(p.dFake)} · ${Number(p.secondsPerIteration).toFixed(2)} s/it · ${Math.round(p.eta)} s left`;
     },
-    downloads: [["generator .pth", "generator"]],
+    downloads: [["generator .pth", "files/generator"]],
   },
 };
 
@@ -128,6 +128,7 @@ function watch(method, id) {
   const on = (name, f) => es.addEventListener(name, (e) => f(JSON.parse(e.data)));
   on("state", (s) => {
     Object.assign(job, { status: s.status, series: s.series || {}, parameters: s.parameters || {}, result: s.result || null });
+    showParameters(method, job.parameters);
     if (s.status === "queued") setStatus(`${method}-status`, `queued: position ${s.position}`);
     else if (s.progress) setStatus(`${method}-status`, METHODS[method].describe(s.progress));
     else setStatus(`${method}-status`, s.status === "running" ? "starting…" : s.status);
@@ -164,6 +165,20 @@ function showImage(method, id, version, caption) {
   img.src = `/api/jobs/${id}/image?v=${version}`;
   img.dataset.version = String(version);
   if (caption) $(`${method}-caption`).textContent = caption;
+  const tiled = $(`tiled-${method}`);
+  if (tiled) tiled.style.backgroundImage = `url("${img.src}")`;
+}
+
+// The form shows what the watched job runs with (after a reload too).
+function showParameters(method, p) {
+  if (p.width !== undefined) p = Object.assign({ size: p.width }, p);
+  if (Array.isArray(p.layers)) p = Object.assign({}, p, { layers: p.layers.join(",") });
+  for (const [key, value] of Object.entries(p)) {
+    const input = $(`${method}-${key}`);
+    if (!input || input.tagName === "CANVAS" || input.tagName === "IMG") continue;
+    if (input.type === "checkbox") input.checked = !!value; else input.value = String(value);
+  }
+  if (p.source && state.sources.some((s) => s.id === p.source)) { $("source-select").value = p.source; showSource(); }
 }
 
 // The curves on a log scale, all series of a method in one plot.
@@ -216,6 +231,7 @@ function render() {
     cell(d ? fmt(d.sliced) : "–");
     const tiled = document.createElement("div");
     tiled.className = "tiled";
+    tiled.id = `tiled-${method}`;
     tiled.setAttribute("role", "img");
     tiled.setAttribute("aria-label", "2×2 tiled preview");
     const version = $(`${method}-image`).dataset.version;
@@ -229,7 +245,8 @@ function render() {
     };
     if (version) link("PNG", `/api/jobs/${job.id}/image`, `job-${job.id}.png`);
     link("notebook", `/api/jobs/${job.id}/notebook`, `job-${job.id}.txn`);
-    for (const [text, path] of METHODS[method].downloads) if (job.status === "done") link(text, `/api/jobs/${job.id}/${path}`);
+    const files = (job.result && job.result.files) || [];
+    for (const [text, path] of METHODS[method].downloads) if (files.includes(path.split("/").pop())) link(text, `/api/jobs/${job.id}/${path}`);
     rows.push(tr);
     books.push(job);
   }
