@@ -133,6 +133,61 @@ final class JobTests: XCTestCase {
         }
     }
 
+    /// A job that fails while running ends with an `error` event that says why; the next job runs.
+    func testAFailingJobDoesNotTakeTheServerDown() async throws {
+        let server = try makeServer()
+        try await Application(router: server.router()).test(.router) { client in
+            let id = try await client.execute(uri: "/api/sources", method: .post, body: ByteBuffer(bytes: try pngBytes(width: 24, height: 24))) {
+                $0.json["id"] as? String ?? ""
+            }
+            // The stored file disappears after the upload was accepted: the notebook's `load` fails.
+            let stored = try FileManager.default.contentsOfDirectory(atPath: server.settings.dataDirectory + "/sources")
+            XCTAssertEqual(stored, ["\(id).png"])
+            try FileManager.default.removeItem(atPath: server.settings.dataDirectory + "/sources/\(id).png")
+            let failing = try await client.execute(uri: "/api/jobs", method: .post,
+                                                   body: jsonBody(["method": "gatys", "source": id, "size": 24, "steps": 2])) {
+                $0.json["id"] as? String ?? ""
+            }
+            let events = parseEvents(try await client.execute(uri: "/api/jobs/\(failing)/events", method: .get) { $0.text })
+            XCTAssertEqual(events.last?.name, "error")
+            let message = events.last?.data["error"] as? String ?? ""
+            XCTAssertTrue(message.contains("job-\(failing).txn:3:"), "the error names the notebook line: \(message)")
+            XCTAssertTrue(message.contains("\(id).png"), message)
+            try await client.execute(uri: "/api/jobs/\(failing)/image", method: .get) { r in XCTAssertEqual(r.status, .notFound) }
+
+            let next = try await client.execute(uri: "/api/jobs", method: .post,
+                                                body: jsonBody(["method": "gatys", "source": "ihc", "size": 24, "steps": 2, "sourceSize": 24])) {
+                $0.json["id"] as? String ?? ""
+            }
+            let done = parseEvents(try await client.execute(uri: "/api/jobs/\(next)/events", method: .get) { $0.text })
+            XCTAssertEqual(done.last?.name, "done")
+        }
+    }
+
+    /// Random bytes to every POST route: always a JSON 4xx, never a crash.
+    func testRandomBodiesAreRefusedCleanly() async throws {
+        let server = try makeServer()
+        try await Application(router: server.router()).test(.router) { client in
+            var rng = SystemRandomNumberGenerator()
+            for i in 0..<150 {
+                var bytes = (0..<Int.random(in: 0...600, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                // Some start like a PNG, a JPEG or JSON, to get past the first checks.
+                switch i % 4 {
+                case 1: bytes = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + bytes
+                case 2: bytes = [0xFF, 0xD8, 0xFF, 0xE0] + bytes
+                case 3: bytes = Array("{\"method\":\"gatys\",\"source\":".utf8) + bytes
+                default: break
+                }
+                for uri in ["/api/sources", "/api/jobs", "/api/jobs/1/stop"] {
+                    try await client.execute(uri: uri, method: .post, body: ByteBuffer(bytes: bytes)) { r in
+                        XCTAssertTrue((400..<500).contains(Int(r.status.code)), "\(uri): \(r.status)")
+                        XCTAssertNotNil(r.json["error"] as? String, uri)
+                    }
+                }
+            }
+        }
+    }
+
     func testBadJobParametersAreJSONErrorsNamingTheKey() async throws {
         let server = try makeServer { $0.limits.jobWork = 64 * 64; $0.limits.queuedJobs = 1 }
         try await Application(router: server.router()).test(.router) { client in
