@@ -173,21 +173,15 @@ public final class TxnServer: Sendable {
         return job
     }
 
-    static func text(_ s: String, type: String) -> Response {
-        var headers = HTTPFields()
-        // The page loads nothing from elsewhere and runs no inline script.
-        headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
-        headers[.contentType] = type
-        headers[.cacheControl] = "no-store"
-        headers[.xContentTypeOptions] = "nosniff"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: s)))
-    }
+    static func text(_ s: String, type: String) -> Response { bytes(Array(s.utf8), type: type) }
 
     static func bytes(_ b: [UInt8], type: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = type
         headers[.cacheControl] = "no-store"
         headers[.xContentTypeOptions] = "nosniff"
+        // The page loads nothing from elsewhere and runs no inline script.
+        headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: b)))
     }
 }

@@ -36,6 +36,49 @@ final class LiveTests: XCTestCase {
             }
     }
 
+    /// Event streams are limited; a closed one is noticed at the next event and frees its place.
+    func testEventStreamLimitAndCleanup() async throws {
+        let server = try makeServer { $0.limits.eventStreams = 3 }
+        try await Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            .test(.live) { client in
+                let http = LoopbackClient(port: try XCTUnwrap(client.port))
+                let body = Array(#"{"method":"gatys","source":"ihc","size":32,"sourceSize":32,"steps":5000}"#.utf8)
+                let (created, _) = try http.request("/api/jobs", method: "POST", body: body)
+                let id = ((try? JSONSerialization.jsonObject(with: Data(created.body))) as? [String: Any])?["id"] as? String ?? "?"
+                func open() throws -> (Int32, String) {
+                    let fd = try http.connect()
+                    try http.send(fd, Array("GET /api/jobs/\(id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+                    let text = String(decoding: http.receive(fd) { d in
+                        let t = String(decoding: d, as: UTF8.self)
+                        return t.contains("event: state") || t.contains("\"error\"")
+                    }, as: UTF8.self)
+                    return (fd, text)
+                }
+                var open3: [Int32] = []
+                for _ in 0..<3 {
+                    let (fd, text) = try open()
+                    XCTAssertTrue(text.contains("event: state"), text)
+                    open3.append(fd)
+                }
+                let (fourth, refused) = try open()
+                close(fourth)
+                XCTAssertTrue(refused.hasPrefix("HTTP/1.1 503"), refused)
+                close(open3.removeLast())
+                // The server notices at the next progress event, then a new stream fits again.
+                var admitted = false
+                let deadline = Date().addingTimeInterval(60)
+                while !admitted && Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                    let (fd, text) = try open()
+                    close(fd)
+                    admitted = text.contains("event: state")
+                }
+                XCTAssertTrue(admitted, "a closed stream's place is freed")
+                for fd in open3 { close(fd) }
+                _ = try http.request("/api/jobs/\(id)/stop", method: "POST")
+            }
+    }
+
     /// 50 event-stream clients and 300 page, script, style, API and image requests while a job runs.
     /// Prints the latencies (the numbers in the README come from the release build).
     func testResponsiveDuringASynthesis() async throws {

@@ -59,7 +59,7 @@ struct GatysJob: JobKind {
         (o.width, o.height, o.steps, o.layers) = (width, height, steps, layers)
         o.padding = tile ? .circular : .reflect
         do { try o.validate() } catch let e as SynthesisError {
-            throw APIError.badRequest("'\(e.option == "size" ? "size" : e.option)': \(e.message)")
+            throw APIError.badRequest("'\(e.option)': \(e.message)")
         }
         let (sw, sh) = sourceSize.map { ($0, $0) } ?? (entry.width, entry.height)
         guard sw * sh <= limits.sourcePixels else {

@@ -49,25 +49,18 @@ final class Job: @unchecked Sendable {
     var subscriberCount: Int { locked { subscribers.count } }
     func file(_ name: String) -> JobFile? { locked { files[name] } }
 
-    /// What the page needs to draw the job from scratch.
-    var summary: [String: Any] {
-        locked {
-            var s: [String: Any] = ["id": id, "method": type(of: kind).method, "status": status.rawValue,
-                                    "parameters": kind.parameters, "imageVersion": imageVersion,
-                                    "created": created.timeIntervalSince1970]
-            if status == .queued { s["position"] = position }
-            if let lastProgress { s["progress"] = lastProgress }
-            if let result { s["result"] = result }
-            return s
-        }
-    }
+    /// What the page needs to draw the job from scratch (`GET /api/jobs/ID`); the event stream's
+    /// `state` adds the curves.
+    var summary: [String: Any] { locked { describeLocked(withSeries: false) } }
 
-    private var stateLocked: [String: Any] {
+    private func describeLocked(withSeries: Bool) -> [String: Any] {
         var s: [String: Any] = ["id": id, "method": type(of: kind).method, "status": status.rawValue,
-                                "parameters": kind.parameters, "imageVersion": imageVersion, "series": series]
+                                "parameters": kind.parameters, "imageVersion": imageVersion,
+                                "created": created.timeIntervalSince1970]
         if status == .queued { s["position"] = position }
         if let lastProgress { s["progress"] = lastProgress }
         if let result { s["result"] = result }
+        if withSeries { s["series"] = series }
         return s
     }
 
@@ -87,7 +80,7 @@ final class Job: @unchecked Sendable {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
         let key = UUID()
         lock.lock()
-        continuation.yield(Self.event("state", stateLocked))
+        continuation.yield(Self.event("state", describeLocked(withSeries: true)))
         if status.isFinished {
             continuation.yield(Self.event(status.rawValue, result ?? [:]))
             continuation.finish()
