@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "TxnNotebook",
                 dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "CLibEdit"],
                 swiftSettings: swiftFast),
-        // `txn serve`: the web page (Hummingbird 2; the page itself is in Resources/).
+        // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
         .target(name: "TxnServer",
                 dependencies: ["TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook",
                                .product(name: "Hummingbird", package: "hummingbird")],
