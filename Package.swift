@@ -38,9 +38,11 @@ let package = Package(
         .library(name: "TxnPlot", targets: ["TxnPlot"]),
         .library(name: "TxnGAN", targets: ["TxnGAN"]),
         .library(name: "TxnNotebook", targets: ["TxnNotebook"]),
+        .library(name: "TxnServer", targets: ["TxnServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries (Debian: libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev).
@@ -69,10 +71,15 @@ let package = Package(
         .target(name: "TxnNotebook",
                 dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
                 swiftSettings: swiftFast),
+        // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
+        .target(name: "TxnServer",
+                dependencies: ["TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook",
+                               .product(name: "Hummingbird", package: "hummingbird")],
+                swiftSettings: swiftFast),
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
+                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -93,6 +100,10 @@ let package = Package(
                     exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        .testTarget(name: "TxnServerTests",
+                    dependencies: ["TxnServer", "TxnNotebook", "TxnImage", "TxnTestSupport",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    swiftSettings: swiftFast),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(pkg-config libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev tmux)
+# chromium: the headless browser test of `txn serve`'s page (Tests/TxnServerTests/BrowserTests.swift).
+packages=(pkg-config libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev tmux chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

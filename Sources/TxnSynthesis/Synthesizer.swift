@@ -114,6 +114,9 @@ public final class Synthesizer {
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
         let objective = Objective(lower: box?.lower, upper: box?.upper) { [network, loss] x in
+            // The caller's stop is honoured before evaluating, so nothing after it counts: a caller that
+            // asks right after iteration k gets exactly the result of a run with k steps.
+            if shouldStop?() == true { throw Stopped() }
             let image = try Tensor(shape: [1, 3, h, w], data: x)
             let e = try loss.evaluate(network, image)
             evaluations += 1
@@ -124,7 +127,7 @@ public final class Synthesizer {
             }
             lastLayerLosses = e.perLayer
             if e.total < bestValue { bestValue = e.total; bestX = x }
-            if Interrupt.isRequested || shouldStop?() == true { throw Stopped() }
+            if Interrupt.isRequested { throw Stopped() }
             return (e.total, e.gradient!.data)
         }
         if box != nil { objective.project(&x) }

@@ -81,7 +81,21 @@ final class SynthesisTests: XCTestCase {
         var calls = 0
         let stopped = try synth.run(shouldStop: { calls += 1; return calls >= 4 })
         XCTAssertTrue(stopped.interrupted)
-        XCTAssertEqual(stopped.evaluations, 4)
+        XCTAssertEqual(stopped.evaluations, 3, "the stop is honoured before the fourth evaluation runs")
+    }
+
+    /// A stop asked for right after iteration k keeps exactly what a run of k steps makes (the web
+    /// interface's notebooks of stopped jobs rely on it).
+    func testStopAtAnIterationBoundaryEqualsFewerSteps() throws {
+        let src = try source("ihc.png", size: 48)
+        var stopAfter3 = false
+        let long = try Synthesizer(model: try model(), source: src, options: quick { $0.steps = 8 })
+            .run(progress: { p in if p.iteration == 3 { stopAfter3 = true } }, shouldStop: { stopAfter3 })
+        let short = try Synthesizer(model: try model(), source: src, options: quick { $0.steps = 3 }).run()
+        XCTAssertTrue(long.interrupted)
+        XCTAssertEqual(long.history, short.history)
+        XCTAssertEqual(long.loss, short.loss)
+        XCTAssertEqual(long.image.pixels, short.image.pixels)
     }
 
     func testOutputSizeIsIndependentOfTheSource() throws {

@@ -314,14 +314,21 @@ func methodCommands() -> [CommandSpec] {
                 o.algorithm = m.algorithm
                 let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
 
+                // A monitor's snapshots are copies of the iterate: they do not change the result.
+                if let monitor = interp.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
                 let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
                 interp.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
                 Interrupt.reset()
+                let monitor = interp.monitor
+                let showEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 let result = try synthesizer.run(progress: { p in
                     if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations { interp.print(p.line) }
-                    if let snapshot = p.snapshot { interp.output.show(snapshot, caption: "iteration \(p.iteration)") }
-                })
+                    if let snapshot = p.snapshot, showEvery > 0, p.iteration % showEvery == 0 {
+                        interp.output.show(snapshot, caption: "iteration \(p.iteration)")
+                    }
+                    monitor?.synthesisProgress(p)
+                }, shouldStop: monitor?.shouldStop)
                 Interrupt.reset()
                 if result.interrupted {
                     interp.print("interrupted after \(result.history.count) iterations: keeping the best image so far (loss \(formatNumber(result.loss)))")

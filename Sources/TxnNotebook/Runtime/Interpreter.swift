@@ -27,6 +27,8 @@ public final class Interpreter {
     public var seed: UInt64 = 0
     /// Print progress of long commands every N iterations.
     public var progressEvery = 10
+    /// Follows and stops long commands for a front end (the web interface); nil in the terminal.
+    public var monitor: RunMonitor?
     /// Set by `quit`.
     public private(set) var quitRequested = false
     /// The model used by commands that are not given one: the last one `model` made.

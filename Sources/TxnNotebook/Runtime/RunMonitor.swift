@@ -1,0 +1,24 @@
+import TxnImage
+import TxnSynthesis
+
+/// Lets a front end follow and stop the long commands of a running notebook (the web interface
+/// runs every job as a notebook through an `Interpreter` with a monitor attached).
+///
+/// Nothing here changes a result: snapshots are copies of the current iterate, and a stop request
+/// is honoured before the next loss evaluation, so a monitor that asks to stop right after
+/// iteration k gets exactly the result of the same statement with `steps=k`.
+public struct RunMonitor {
+    /// Hand the progress callback an image of the current iterate every N iterations (0: never).
+    public var snapshotEvery: Int
+    /// Called after every iteration of `optimize`, on the thread running the notebook.
+    public var synthesisProgress: (SynthesisProgress) -> Void
+    /// Asked before every loss evaluation; true stops the command, which keeps its best result.
+    public var shouldStop: () -> Bool
+
+    public init(snapshotEvery: Int = 0, synthesisProgress: @escaping (SynthesisProgress) -> Void = { _ in },
+                shouldStop: @escaping () -> Bool = { false }) {
+        self.snapshotEvery = snapshotEvery
+        self.synthesisProgress = synthesisProgress
+        self.shouldStop = shouldStop
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import TxnImage
+import TxnNotebook
+
+/// A kind of job the server can run (`"method"` in `POST /api/jobs`). Each kind is one file:
+/// it checks its parameters, writes its notebook, and runs that notebook, reporting as it goes.
+///
+/// To add a kind (the spatial GAN, `GANJob.swift`):
+/// - `static let method = "gan"`; `init(parameters:…)` reads its keys with `Parameters` (refusing unknown
+///   ones) and checks `size × batch` against `limits.jobWork`;
+/// - `notebook(jobID:completedSteps:)`: the GAN's notebook statements (train, generate, save) from the
+///   parameters, in one place, as `GatysJob.statements` does;
+/// - `run(context)`: run those statements through `context.interpreter(output:)` with a monitor, and
+///   report with `context.progress(["iteration", "total", "dLoss", "gLoss", "dReal", "dFake",
+///   "secondsPerIteration", "eta"], series: ["dLoss": d, "gLoss": g])` each iteration and
+///   `context.image(samples, caption:)` for the samples from the fixed noise; stop when
+///   `context.stopRequested` at an iteration boundary; return a `JobOutcome` with the generated
+///   image, `fields` (with `"distance": ["gramLoss", "sliced"]` from `TextureDistance`) and
+///   `files["generator"]` (the `.pth`, `application/octet-stream`);
+/// - list the type in `JobKinds.all`. The page then shows its column (`METHODS.gan` in PageScript.swift
+///   already reads those events and offers `files/generator`).
+protocol JobKind: Sendable {
+    /// The `method` value that selects this kind.
+    static var method: String { get }
+
+    /// Checks a request's parameters (the JSON object without `method`) against the limits: every
+    /// unknown key, wrong type or out-of-range value is an `APIError` naming the key.
+    init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws
+
+    /// The parameters as the page shows them.
+    var parameters: [String: Any] { get }
+
+    /// The job as notebook statements: exactly what the server runs, followed by `save` lines.
+    /// `completedSteps` is set when the job was stopped: the notebook then runs that many steps,
+    /// which gives the same bytes as the stopped run (see `RunMonitor`).
+    func notebook(jobID: String, completedSteps: Int?) -> String
+
+    /// Runs the job on the worker thread; reports through `context`; returns the final result.
+    func run(_ context: JobContext) throws -> JobOutcome
+}
+
+/// What a finished job hands back.
+struct JobOutcome {
+    var image: Image
+    /// Numbers for the page (loss, iterations, seconds, distance…).
+    var fields: [String: Any]
+    /// Iterations completed, when the run was stopped early.
+    var stoppedAfter: Int?
+    /// Downloads besides the PNG, by a name the kind chooses (a GAN's "generator" `.pth`):
+    /// served at `GET /api/jobs/ID/files/NAME`.
+    var files: [String: JobFile] = [:]
+}
+
+struct JobFile: Sendable {
+    var contentType: String
+    /// The name the browser saves it as.
+    var filename: String
+    var bytes: [UInt8]
+}
+
+/// Every job kind the server knows. A GAN kind is added here once it exists.
+enum JobKinds {
+    static let all: [any JobKind.Type] = [GatysJob.self]
+
+    static func kind(_ method: String) -> (any JobKind.Type)? { all.first { $0.method == method } }
+}
+
+/// What a running job may use: its settings, a notebook interpreter wired to the job's events, and
+/// the stop flag.
+final class JobContext: @unchecked Sendable {
+    let job: Job
+    let settings: ServerSettings
+    /// The image is re-encoded for the page at most this often (PNG encoding costs time at 512x512).
+    let imageInterval: Double
+    private var lastImage = 0.0
+
+    init(job: Job, settings: ServerSettings, imageInterval: Double = 0.25) {
+        self.job = job
+        self.settings = settings
+        self.imageInterval = imageInterval
+    }
+
+    var stopRequested: Bool { job.isStopRequested }
+
+    func progress(_ fields: [String: Any], series: [String: Double] = [:]) {
+        job.progress(fields, series: series)
+    }
+
+    /// Publishes an image (the current iterate, or a GAN's samples); throttled unless `force`.
+    func image(_ image: Image, caption: String, force: Bool = false) {
+        let now = Date().timeIntervalSince1970
+        guard force || now - lastImage >= imageInterval else { return }
+        lastImage = now
+        if let bytes = try? image.encoded(as: .png) { job.publishImage(bytes, caption: caption) }
+    }
+
+    /// An interpreter as `txn FILE.txn` would run the job's notebook: the same weights folder, and
+    /// relative paths under the data folder. Text output is kept (bounded) for the job's log.
+    func interpreter(output: OutputSink) -> Interpreter {
+        Interpreter(output: output, baseDirectory: settings.dataDirectory, outputDirectory: settings.dataDirectory,
+                    modelsDirectory: settings.modelsDirectory)
+    }
+}
+
+/// Keeps the last `limit` characters a job's notebook printed; shows no images.
+final class JobLog: OutputSink {
+    private(set) var text = ""
+    let limit: Int
+    init(limit: Int = 16_384) { self.limit = limit }
+    func write(_ text: String) {
+        self.text += text
+        if self.text.count > limit { self.text = String(self.text.suffix(limit)) }
+    }
+    func show(_ image: Image, caption: String) {}
+}
+
+// MARK: Parameter checking
+
+/// Reads a job's JSON parameters, refusing unknown keys and wrong types with the key's name.
+struct Parameters {
+    let values: [String: JSONValue]
+
+    init(_ values: [String: JSONValue], allowed: [String]) throws {
+        for key in values.keys.sorted() where !allowed.contains(key) {
+            throw APIError.badRequest("unknown parameter '\(key)'; parameters: \(allowed.joined(separator: ", "))")
+        }
+        self.values = values
+    }
+
+    private func given(_ key: String) -> JSONValue? {
+        if let v = values[key], v != .null { return v }
+        return nil
+    }
+
+    func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let raw = given(key) else { return value }
+        guard case .number(let d) = raw, d == d.rounded(), abs(d) < 1e15 else {
+            throw APIError.badRequest("'\(key)' must be a whole number")
+        }
+        let v = Int(d)
+        guard range.contains(v) else { throw APIError.badRequest("'\(key)' must be \(range.lowerBound) to \(range.upperBound), got \(v)") }
+        return v
+    }
+
+    func number(_ key: String, default value: Double, range: ClosedRange<Double>) throws -> Double {
+        guard let raw = given(key) else { return value }
+        guard case .number(let d) = raw, d.isFinite else { throw APIError.badRequest("'\(key)' must be a number") }
+        guard range.contains(d) else { throw APIError.badRequest("'\(key)' must be \(range.lowerBound) to \(range.upperBound), got \(d)") }
+        return d
+    }
+
+    func bool(_ key: String, default value: Bool) throws -> Bool {
+        guard let raw = given(key) else { return value }
+        guard case .bool(let b) = raw else { throw APIError.badRequest("'\(key)' must be true or false") }
+        return b
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let raw = given(key) else { return nil }
+        guard case .string(let s) = raw else { throw APIError.badRequest("'\(key)' must be a string") }
+        return s
+    }
+
+    func choice(_ key: String, _ options: [String], default value: String) throws -> String {
+        guard let s = try string(key) else { return value }
+        guard options.contains(s) else { throw APIError.badRequest("'\(key)' must be one of \(options.joined(separator: ", ")), got '\(s)'") }
+        return s
+    }
+
+    /// A list of words, given as a JSON array or a comma-separated string.
+    func words(_ key: String, default value: [String]) throws -> [String] {
+        guard let raw = given(key) else { return value }
+        var items: [String] = []
+        switch raw {
+        case .string(let s): items = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        case .array(let list):
+            for item in list {
+                guard case .string(let s) = item else { throw APIError.badRequest("'\(key)' must be a list of names") }
+                items.append(s)
+            }
+        default: throw APIError.badRequest("'\(key)' must be a list of names")
+        }
+        guard !items.isEmpty, items.count <= 32 else { throw APIError.badRequest("'\(key)' must name 1 to 32 items") }
+        return items
+    }
+}
+
+/// A parsed JSON value that keeps booleans, numbers and strings apart.
+enum JSONValue: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: Decoder) throws {
+        if var list = try? decoder.unkeyedContainer() {
+            var items: [JSONValue] = []
+            while !list.isAtEnd { items.append(try list.decode(JSONValue.self)) }
+            self = .array(items)
+            return
+        }
+        if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            var items: [String: JSONValue] = [:]
+            for key in object.allKeys { items[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
+            self = .object(items)
+            return
+        }
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else { self = .string(try c.decode(String.self)) }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one heavy job at a time on a thread of its own; the rest wait in order.
+///
+/// The numeric code keeps both cores busy with its own thread pools (txn's loops, OpenBLAS, oneDNN's
+/// OpenMP). None of that runs on the server's event loops, which only move bytes, so the page and
+/// the event streams stay responsive during a job. The worker thread runs at a lower priority
+/// (nice 5); threads it starts inherit that.
+final class JobQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending: [Job] = []
+    private var jobs: [String: Job] = [:]
+    private var order: [String] = []
+    private var nextID = 1
+    private let settings: ServerSettings
+    private var thread: Thread?
+
+    init(settings: ServerSettings) {
+        self.settings = settings
+        // The thread keeps the queue alive: it serves for the life of the process.
+        let thread = Thread { self.work() }
+        thread.name = "txn-jobs"
+        thread.stackSize = 64 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    func job(_ id: String) -> Job? {
+        condition.lock(); defer { condition.unlock() }
+        return jobs[id]
+    }
+
+    var all: [Job] {
+        condition.lock(); defer { condition.unlock() }
+        return order.compactMap { jobs[$0] }
+    }
+
+    /// Queues a job, or refuses with 429 when the queue is full.
+    func submit(_ kind: any JobKind) throws -> Job {
+        condition.lock(); defer { condition.unlock() }
+        guard pending.count < settings.limits.queuedJobs else {
+            throw APIError(.tooManyRequests, "the queue is full (\(settings.limits.queuedJobs) jobs waiting); try again later")
+        }
+        let job = Job(id: String(nextID), kind: kind)
+        nextID += 1
+        jobs[job.id] = job
+        order.append(job.id)
+        pending.append(job)
+        forgetOldJobsLocked()
+        updatePositionsLocked()
+        condition.signal()
+        return job
+    }
+
+    /// Stops a job: a queued one leaves the queue, a running one stops at its next iteration and keeps
+    /// its best result.
+    func stop(_ job: Job) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        guard job.requestStop() else { return false }
+        if let i = pending.firstIndex(where: { $0 === job }) {
+            pending.remove(at: i)
+            job.finish(.stopped, result: ["iterations": 0, "message": "stopped before it started"])
+            updatePositionsLocked()
+        }
+        return true
+    }
+
+    private func updatePositionsLocked() {
+        for (i, job) in pending.enumerated() { job.setQueuePosition(i + 1) }
+    }
+
+    private func forgetOldJobsLocked() {
+        let finished = order.filter { jobs[$0]?.currentStatus.isFinished == true }
+        for id in finished.dropLast(settings.limits.finishedJobs) {
+            jobs[id] = nil
+            order.removeAll { $0 == id }
+        }
+    }
+
+    private func work() {
+        #if canImport(Glibc)
+        // On Linux, PRIO_PROCESS with 0 is the calling thread only (threads are tasks).
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+        #endif
+        while true {
+            condition.lock()
+            while pending.isEmpty { condition.wait() }
+            let job = pending.removeFirst()
+            updatePositionsLocked()
+            condition.unlock()
+            run(job)
+        }
+    }
+
+    /// Runs one job to its end; whatever it throws becomes its `error` event, never the server's.
+    private func run(_ job: Job) {
+        job.markRunning()
+        let context = JobContext(job: job, settings: settings)
+        do {
+            let outcome = try job.kind.run(context)
+            context.image(outcome.image, caption: "result", force: true)
+            var fields = outcome.fields
+            fields["notebook"] = "/api/jobs/\(job.id)/notebook"
+            if let k = outcome.stoppedAfter { fields["stoppedAfter"] = k }
+            fields["files"] = outcome.files.keys.sorted()
+            job.finish(outcome.stoppedAfter == nil ? .done : .stopped, result: fields,
+                       notebook: job.kind.notebook(jobID: job.id, completedSteps: outcome.stoppedAfter), files: outcome.files)
+        } catch let failure as JobFailure {
+            job.finish(.error, result: ["error": failure.message, "log": failure.log])
+        } catch {
+            job.finish(.error, result: ["error": "\(error)"])
+        }
+    }
+}

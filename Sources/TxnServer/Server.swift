@@ -1,0 +1,204 @@
+import Foundation
+import Hummingbird
+import TxnImage
+import TxnTensor
+
+/// `txn serve`: the page and its HTTP API.
+///
+/// Routes (all answers JSON unless said otherwise; errors are `{"error": message}` with a 4xx/5xx status):
+/// `GET /` (the page), `GET /app.js`, `GET /app.css`, `GET /api/capabilities`, `GET|POST /api/sources`,
+/// `GET /api/sources/ID/image`, `GET|POST /api/jobs`, `GET /api/jobs/ID`, `GET /api/jobs/ID/events`
+/// (server-sent events), `GET /api/jobs/ID/image` (PNG), `POST /api/jobs/ID/stop`,
+/// `GET /api/jobs/ID/notebook` (`.txn` text), `GET /api/jobs/ID/files/NAME` (a kind's downloads).
+public final class TxnServer: Sendable {
+    public let settings: ServerSettings
+    let sources: SourceStore
+    let queue: JobQueue
+    let streams = StreamCounter()
+    public let token: String?
+
+    public init(settings: ServerSettings) throws {
+        var s = settings
+        s.dataDirectory = URL(fileURLWithPath: settings.dataDirectory).standardized.path
+        s.shippedDirectory = URL(fileURLWithPath: settings.shippedDirectory).standardized.path
+        s.modelsDirectory = URL(fileURLWithPath: settings.modelsDirectory).standardized.path
+        if !s.isLoopback && s.token == nil {
+            var rng = SystemRandomNumberGenerator()
+            s.token = (0..<3).map { _ in String(format: "%016llx", rng.next() as UInt64) }.joined()
+        }
+        self.settings = s
+        token = s.isLoopback ? nil : s.token
+        sources = try SourceStore(settings: s)
+        queue = JobQueue(settings: s)
+    }
+
+    /// The address to open in a browser (with the token when one is needed).
+    public func url(port: Int) -> String {
+        let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+        return "http://\(host):\(port)/" + (token.map { "?token=\($0)" } ?? "")
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: AccessGuardMiddleware(policy: AccessPolicy(loopback: settings.isLoopback, token: token)))
+
+        router.get("/") { _, _ in Self.text(Page.html, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in Self.text(Page.script, type: "text/javascript; charset=utf-8") }
+        router.get("/app.css") { _, _ in Self.text(Page.style, type: "text/css; charset=utf-8") }
+
+        router.get("/api/capabilities") { [settings] _, _ in
+            JSON.response(["methods": JobKinds.all.map { $0.method }, "threads": Threads.count,
+                           "limits": ["uploadBytes": settings.limits.uploadBytes, "uploadPixels": settings.limits.uploadPixels,
+                                      "jobWork": settings.limits.jobWork, "steps": settings.limits.steps,
+                                      "queuedJobs": settings.limits.queuedJobs, "sourcePixels": settings.limits.sourcePixels]])
+        }
+
+        router.get("/api/sources") { [sources] _, _ in
+            JSON.response(["sources": sources.all.map(\.json)])
+        }
+        router.post("/api/sources") { [sources, settings] request, _ in
+            let body = try await collectBody(request, limit: settings.limits.uploadBytes)
+            var bytes = body
+            let contentType = request.headers[.contentType]?.lowercased() ?? ""
+            if contentType.hasPrefix("multipart/form-data") {
+                guard let boundary = Multipart.boundary(request.headers[.contentType] ?? "") else {
+                    throw APIError.badRequest("multipart body without a boundary")
+                }
+                bytes = try Multipart.filePart(body, boundary: boundary)
+            }
+            let entry = try sources.upload(bytes)
+            return JSON.response(entry.json, status: .created)
+        }
+        router.get("/api/sources/:id/image") { [sources] _, context in
+            guard let id = context.parameters.get("id"), let entry = sources.get(id) else { throw APIError.notFound("such source") }
+            let bytes = try sources.bytes(of: entry)
+            return Self.bytes(bytes, type: entry.format == .png ? "image/png" : "image/jpeg")
+        }
+
+        router.get("/api/jobs") { [queue] _, _ in
+            JSON.response(["jobs": queue.all.map(\.summary)])
+        }
+        router.post("/api/jobs") { [queue, sources, settings] request, _ in
+            let object = try JSON.object(try await collectBody(request, limit: 64 * 1024))
+            guard case .string(let method)? = object["method"] else {
+                throw APIError.badRequest("'method' is required: one of \(JobKinds.all.map { $0.method }.joined(separator: ", "))")
+            }
+            guard let kind = JobKinds.kind(method) else {
+                throw APIError.badRequest("'method': unknown method '\(method)'; this server runs "
+                                          + JobKinds.all.map { $0.method }.joined(separator: ", "))
+            }
+            let job = try queue.submit(try kind.init(parameters: object, sources: sources, limits: settings.limits))
+            return JSON.response(job.summary, status: .created)
+        }
+        router.get("/api/jobs/:id") { [queue] _, context in
+            JSON.response(try Self.job(queue, context).summary)
+        }
+        router.get("/api/jobs/:id/events") { [queue, streams, settings] _, context in
+            let job = try Self.job(queue, context)
+            guard streams.acquire(limit: settings.limits.eventStreams) else {
+                throw APIError(.serviceUnavailable, "too many event streams open (limit \(settings.limits.eventStreams))")
+            }
+            let events = job.subscribe()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                defer { streams.release() }
+                for await event in events {
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("/api/jobs/:id/image") { [queue] _, context in
+            let job = try Self.job(queue, context)
+            guard let image = job.image else { throw APIError(.notFound, "job \(job.id) has no image yet") }
+            return Self.bytes(image.png, type: "image/png")
+        }
+        router.post("/api/jobs/:id/stop") { [queue] _, context in
+            let job = try Self.job(queue, context)
+            let stopping = queue.stop(job)
+            return JSON.response(["id": job.id, "stopping": stopping, "status": job.currentStatus.rawValue],
+                                 status: stopping ? .accepted : .conflict)
+        }
+        router.get("/api/jobs/:id/files/:name") { [queue] _, context in
+            let job = try Self.job(queue, context)
+            guard let name = context.parameters.get("name"), let file = job.file(name) else {
+                throw APIError(.notFound, "job \(job.id) has no such file")
+            }
+            var response = Self.bytes(file.bytes, type: file.contentType)
+            response.headers[.contentDisposition] = "attachment; filename=\"\(file.filename)\""
+            return response
+        }
+        router.get("/api/jobs/:id/notebook") { [queue] _, context in
+            let job = try Self.job(queue, context)
+            var response = Self.text(job.notebook, type: "text/plain; charset=utf-8")
+            response.headers[.contentDisposition] = "attachment; filename=\"job-\(job.id).txn\""
+            return response
+        }
+        return router
+    }
+
+    /// A keep-alive comment on every open event stream, so closed connections are noticed.
+    func keepAlive() {
+        for job in queue.all where !job.currentStatus.isFinished { job.keepAlive() }
+    }
+
+    public func application(port: Int? = nil, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(settings.host, port: port ?? settings.port), serverName: "txn"),
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? 0) })
+    }
+
+    /// Serves until the process is interrupted.
+    public func run(onRunning: @escaping @Sendable (Int) -> Void) async throws {
+        let app = application(onRunning: onRunning)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(15))
+                    keepAlive()
+                }
+            }
+            group.addTask { try await app.runService() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func job(_ queue: JobQueue, _ context: BasicRequestContext) throws -> Job {
+        guard let id = context.parameters.get("id"), let job = queue.job(id) else { throw APIError.notFound("such job") }
+        return job
+    }
+
+    static func text(_ s: String, type: String) -> Response { bytes(Array(s.utf8), type: type) }
+
+    static func bytes(_ b: [UInt8], type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "no-store"
+        headers[.xContentTypeOptions] = "nosniff"
+        // The page loads nothing from elsewhere and runs no inline script.
+        headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: b)))
+    }
+}
+
+/// Counts open event streams against a limit.
+final class StreamCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var open = 0
+    func acquire(limit: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard open < limit else { return false }
+        open += 1
+        return true
+    }
+    func release() {
+        lock.lock(); defer { lock.unlock() }
+        open -= 1
+    }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return open }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Hummingbird
+import TxnImage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One source texture: a shipped one from `Notebooks/data`, or an upload. Clients name it only by
+/// `id`; the path is the server's own and is never built from anything a client sent.
+struct SourceEntry: Sendable {
+    var id: String
+    var name: String
+    var width: Int
+    var height: Int
+    var format: ImageFormat
+    var shipped: Bool
+    var path: String
+
+    var json: [String: Any] {
+        ["id": id, "name": name, "width": width, "height": height, "format": format.rawValue,
+         "kind": shipped ? "shipped" : "upload"]
+    }
+}
+
+/// The shipped and uploaded textures, by id.
+final class SourceStore: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: SourceEntry] = [:]
+    private var order: [String] = []
+    private let uploadDirectory: String
+    private let limits: ServerSettings.Limits
+
+    /// Reads the shipped textures (regular files only: a symlink in the folder is skipped, so it
+    /// cannot point the server elsewhere) and the uploads of earlier runs.
+    init(settings: ServerSettings) throws {
+        limits = settings.limits
+        uploadDirectory = settings.dataDirectory + "/sources"
+        try FileManager.default.createDirectory(atPath: uploadDirectory, withIntermediateDirectories: true)
+        for (dir, shipped) in [(settings.shippedDirectory, true), (uploadDirectory, false)] {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+            for name in names {
+                let lower = name.lowercased()
+                guard lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") else { continue }
+                let stem = String(name[..<name.lastIndex(of: ".")!])
+                // Ids are made of [a-z0-9-] only; uploads were named by the server as `u<hex>`.
+                let id = Self.slug(stem)
+                guard !id.isEmpty, entries[id] == nil, shipped || Self.isUploadID(id) else { continue }
+                let path = dir + "/" + name
+                guard let bytes = try? readRegularFile(path, maxBytes: shipped ? 1 << 30 : limits.uploadBytes),
+                      let decoded = try? Image.decode(bytes, name: name, maxPixels: shipped ? 64_000_000 : limits.uploadPixels)
+                else { continue }
+                add(SourceEntry(id: id, name: shipped ? name : "upload \(id)", width: decoded.image.width,
+                                height: decoded.image.height, format: decoded.format, shipped: shipped, path: path))
+            }
+        }
+    }
+
+    static func slug(_ s: String) -> String {
+        String(s.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "-" })
+    }
+
+    static func isUploadID(_ id: String) -> Bool {
+        id.count == 17 && id.hasPrefix("u") && id.dropFirst().allSatisfy { $0.isHexDigit && !$0.isUppercase }
+    }
+
+    private func add(_ entry: SourceEntry) {
+        lock.lock(); defer { lock.unlock() }
+        entries[entry.id] = entry
+        order.append(entry.id)
+    }
+
+    func get(_ id: String) -> SourceEntry? {
+        lock.lock(); defer { lock.unlock() }
+        return entries[id]
+    }
+
+    var all: [SourceEntry] {
+        lock.lock(); defer { lock.unlock() }
+        return order.compactMap { entries[$0] }
+    }
+
+    /// The stored bytes of a source, for `GET /api/sources/ID/image`.
+    func bytes(of entry: SourceEntry) throws -> [UInt8] {
+        try readRegularFile(entry.path, maxBytes: entry.shipped ? 1 << 30 : limits.uploadBytes)
+    }
+
+    /// Checks an upload and stores it under a new id. The type comes from the bytes (the decoder
+    /// sniffs the signature), the pixel count is checked against the header before decoding, and
+    /// the whole image is decoded once so a truncated or corrupt file is refused here, not in a job.
+    func upload(_ bytes: [UInt8]) throws -> SourceEntry {
+        guard !bytes.isEmpty else { throw APIError.badRequest("the upload is empty; send a PNG or JPEG") }
+        let decoded: DecodedImage
+        do {
+            decoded = try Image.decode(bytes, name: "upload", maxPixels: limits.uploadPixels)
+        } catch {
+            switch error.kind {
+            case .tooLarge:
+                throw APIError(.contentTooLarge, "the image has too many pixels (limit \(limits.uploadPixels)): \(error.reason)")
+            case .unsupportedFormat, .empty:
+                throw APIError(.unsupportedMediaType, "not a PNG or JPEG image: \(error.reason)")
+            default:
+                throw APIError.badRequest("the image cannot be read: \(error.reason)")
+            }
+        }
+        guard all.filter({ !$0.shipped }).count < limits.uploadedSources else {
+            throw APIError(.tooManyRequests, "too many uploaded sources (limit \(limits.uploadedSources))")
+        }
+        var random = SystemRandomNumberGenerator()
+        let id = "u" + String(format: "%016llx", random.next() as UInt64)
+        let path = uploadDirectory + "/" + id + (decoded.format == .png ? ".png" : ".jpg")
+        // The exact bytes are kept, so a notebook that loads this file sees the pixels the job saw.
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw APIError(.internalServerError, "cannot store the upload")
+        }
+        let entry = SourceEntry(id: id, name: "upload \(id)", width: decoded.image.width, height: decoded.image.height,
+                                format: decoded.format, shipped: false, path: path)
+        add(entry)
+        return entry
+    }
+}
+
+/// Reads a regular file, refusing symlinks (O_NOFOLLOW), anything that is not a regular file, and
+/// files over `maxBytes`.
+func readRegularFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    guard fd >= 0 else { throw APIError.notFound("such file") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw APIError.notFound("such file") }
+    guard Int(st.st_size) <= maxBytes else { throw APIError(.contentTooLarge, "the file is too large") }
+    var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { break }
+        done += n
+    }
+    return Array(bytes[0..<done])
+}
+
+/// Reads a request body up to `limit` bytes, counting as it streams: a client that sends more (with
+/// or without a Content-Length) gets 413 without the server holding more than the limit.
+func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        throw APIError(.contentTooLarge, "the body is \(length) bytes; the limit is \(limit)")
+    }
+    var bytes: [UInt8] = []
+    for try await chunk in request.body {
+        guard bytes.count + chunk.readableBytes <= limit else {
+            throw APIError(.contentTooLarge, "the body is over the limit of \(limit) bytes")
+        }
+        bytes.append(contentsOf: chunk.readableBytesView)
+    }
+    return bytes
+}
+
+/// The file part of a `multipart/form-data` body (the first part with a filename, else the first part).
+enum Multipart {
+    static func boundary(_ contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let kv = parameter.trimmingCharacters(in: .whitespaces)
+            if kv.lowercased().hasPrefix("boundary=") {
+                var value = String(kv.dropFirst("boundary=".count))
+                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+                return value.isEmpty || value.count > 200 ? nil : value
+            }
+        }
+        return nil
+    }
+
+    static func filePart(_ body: [UInt8], boundary: String) throws -> [UInt8] {
+        let delimiter = Array(("--" + boundary).utf8)
+        var parts: [[UInt8]] = []
+        var starts: [Int] = []
+        var i = 0
+        while let at = find(delimiter, in: body, from: i) { starts.append(at); i = at + delimiter.count }
+        guard starts.count >= 2 else { throw APIError.badRequest("malformed multipart body: no parts") }
+        var withFile: [UInt8]?
+        for (a, b) in zip(starts, starts.dropFirst()) {
+            var part = Array(body[(a + delimiter.count)..<b])
+            if part.starts(with: [13, 10]) { part.removeFirst(2) }
+            if part.suffix(2) == [13, 10] { part.removeLast(2) }
+            guard let end = find([13, 10, 13, 10], in: part, from: 0) else { continue }
+            let head = String(decoding: part[..<end], as: UTF8.self).lowercased()
+            let content = Array(part[(end + 4)...])
+            parts.append(content)
+            if withFile == nil, head.contains("filename=") { withFile = content }
+        }
+        guard let file = withFile ?? parts.first else { throw APIError.badRequest("malformed multipart body: no file part") }
+        return file
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
+        var i = from
+        let first = needle[0]
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+}

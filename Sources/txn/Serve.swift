@@ -1,0 +1,91 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TxnServer
+import TxnTensor
+
+/// `txn serve`: the web page where Gatys synthesis (and the GAN, once it exists) runs live.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the web page: pick a texture, run the methods live, download results and notebooks.",
+        discussion: """
+            Binds to 127.0.0.1 by default; there the Host and Origin headers must name the server itself.
+            Bound to any other address the server requires a random token, printed in its URL.
+            One job runs at a time; the others queue. Every job is a .txn notebook that `txn` replays.
+            """)
+
+    @Option(help: "Port (0: any free port).")
+    var port: Int = 5000
+
+    @Option(help: "Address to bind: 127.0.0.1 (default, loopback only), or e.g. 0.0.0.0 (then a token is required).")
+    var host: String = "127.0.0.1"
+
+    @Flag(help: "Open the page in a browser (xdg-open).")
+    var open = false
+
+    @Option(help: "Threads for the numeric code (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Folder of shipped textures (default: Notebooks/data of this checkout).")
+    var sources: String?
+
+    @Option(help: "Folder for uploads (default: ~/.cache/txn/serve).")
+    var data: String?
+
+    @Option(help: "Largest upload in MiB.")
+    var maxUploadMib: Int = 20
+
+    @Option(help: "Largest job in output pixels (width x height x batch).")
+    var maxJobPixels: Int = ServerSettings.Limits().jobWork
+
+    @Option(help: "Jobs that may wait behind the running one.")
+    var maxQueued: Int = ServerSettings.Limits().queuedJobs
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535, got \(port)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard (1...4096).contains(maxUploadMib) else { throw ValidationError("--max-upload-mib must be 1 to 4096") }
+        guard maxJobPixels >= 256 else { throw ValidationError("--max-job-pixels must be at least 256 (16x16)") }
+        guard (0...1000).contains(maxQueued) else { throw ValidationError("--max-queued must be 0 to 1000") }
+    }
+
+    func run() throws {
+        if let threads { Threads.count = threads }
+        let models = ModelFiles.directory
+        let shipped = sources ?? (URL(fileURLWithPath: models).deletingLastPathComponent().path + "/Notebooks/data")
+        let home = FileManager.default.homeDirectoryForCurrentUser.path
+        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
+        var settings = ServerSettings(shippedDirectory: shipped, dataDirectory: data ?? cache + "/txn/serve",
+                                      modelsDirectory: models)
+        settings.host = host
+        settings.port = port
+        settings.limits.uploadBytes = maxUploadMib << 20
+        settings.limits.jobWork = maxJobPixels
+        settings.limits.queuedJobs = maxQueued
+        let server = try TxnServer(settings: settings)
+        let open = self.open
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: Error?
+        Task {
+            do {
+                try await server.run(onRunning: { port in
+                    let url = server.url(port: port)
+                    print("txn serve: \(url)")
+                    print("sources from \(server.settings.shippedDirectory); uploads in \(server.settings.dataDirectory)")
+                    fflush(stdout)
+                    if open {
+                        let p = Process()
+                        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                        p.arguments = ["xdg-open", url]
+                        try? p.run()
+                    }
+                })
+            } catch {
+                failure = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let failure { throw failure }
+    }
+}
