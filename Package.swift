@@ -73,7 +73,7 @@ let package = Package(
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
         .target(name: "TxnServer",
-                dependencies: ["TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook",
+                dependencies: ["TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: swiftFast),
         .executableTarget(

@@ -120,6 +120,21 @@ public final class GANTraining: @unchecked Sendable {
         return record
     }
 
+    /// Trains until iteration `target`, or until `shouldStop` (asked before each iteration) says so; `report` sees
+    /// each iteration's record and the seconds per iteration so far. Returns whether it stopped early.
+    @discardableResult
+    public func train(until target: Int, shouldStop: () -> Bool,
+                      report: (_ record: GANRecord, _ secondsPerIteration: Double) throws -> Void) throws -> Bool {
+        let first = iteration, start = DispatchTime.now().uptimeNanoseconds
+        while iteration < target {
+            if shouldStop() { return true }
+            let r = try step()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            try report(r, seconds / Double(iteration - first))
+        }
+        return false
+    }
+
     /// The snapshot image: G in evaluation mode on the fixed noise, in [0, 1].
     public func snapshot() throws -> Image {
         try GANImages.image(try generator.generate(fixedNoise))

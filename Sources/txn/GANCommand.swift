@@ -105,13 +105,12 @@ struct GANTrain: ParsableCommand {
         let first = training.iteration
         var sinceCheckpoint = 0
         let start = Date()
-        while training.iteration < steps {
-            let r = try training.step()
+        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
             sinceCheckpoint += 1
-            let done = training.iteration - first, left = steps - training.iteration
-            let perIteration = Date().timeIntervalSince(start) / Double(done)
+            let done = training.iteration - first
             if training.iteration % every == 0 || training.iteration == steps || done == 1 {
-                print(GANProgressLine.line(r, total: steps, secondsPerIteration: perIteration, remaining: perIteration * Double(left)))
+                print(GANProgressLine.line(r, total: steps, secondsPerIteration: perIteration,
+                                           remaining: perIteration * Double(steps - training.iteration)))
             }
             if let samples, training.iteration % every == 0 || training.iteration == steps {
                 try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
@@ -120,11 +119,8 @@ struct GANTrain: ParsableCommand {
                 try training.save(generatorTo: output)
                 sinceCheckpoint = 0
             }
-            if Interrupt.isRequested {
-                print("interrupted at iteration \(training.iteration): writing a checkpoint")
-                break
-            }
         }
+        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
         try training.save(generatorTo: output)
         print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
             + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))

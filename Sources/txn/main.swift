@@ -46,5 +46,7 @@ enum ProcessSetup {
 }
 
 ProcessSetup.prepare()
+// Progress lines must reach a log file or a pipe as they are printed, not when a 4 KiB buffer fills.
+setvbuf(stdout, nil, _IOLBF, 0)
 StandardOutput.prepareProcess()
 Txn.main()

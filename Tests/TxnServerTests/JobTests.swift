@@ -70,6 +70,40 @@ final class JobTests: XCTestCase {
         }
     }
 
+    /// The GAN column's job: live D/G progress and samples, the texture, the generator download, and a notebook
+    /// that replays training and generation to the same PNG bytes.
+    func testGANJobTrainsStreamsOffersTheGeneratorAndReplays() async throws {
+        let server = try makeServer()
+        try await Application(router: server.router()).test(.router) { client in
+            let capabilities = try await client.execute(uri: "/api/capabilities", method: .get) { $0.json }
+            XCTAssertTrue((capabilities["methods"] as? [String] ?? []).contains("gan"), "\(capabilities)")
+            let created = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
+                                                   body: jsonBody(["method": "gan", "source": "gravel", "preset": "small", "crop": 32,
+                                                                   "batch": 2, "steps": 3, "size": 64, "seed": 5, "tile": true])) { $0 }
+            XCTAssertEqual(created.status, .created, created.text)
+            let id = try XCTUnwrap(created.json["id"] as? String)
+            let events = parseEvents(try await client.execute(uri: "/api/jobs/\(id)/events", method: .get) { $0.text })
+            XCTAssertEqual(events.last?.name, "done", "\(events.last?.data ?? [:])")
+            let done = try XCTUnwrap(events.last?.data)
+            XCTAssertEqual(done["iterations"] as? Int, 3)
+            XCTAssertGreaterThan((done["distance"] as? [String: Any])?["sliced"] as? Double ?? 0, 0)
+            let progress = events.filter { $0.name == "progress" }.map(\.data)
+            for p in progress { XCTAssertNotNil(p["dLoss"] as? Double); XCTAssertNotNil(p["gLoss"] as? Double) }
+            let generator = try await client.execute(uri: "/api/jobs/\(id)/files/generator", method: .get) { r in
+                Array(r.body.readableBytesView)
+            }
+            XCTAssertEqual(Array(generator.prefix(2)), [0x50, 0x4B], "a PyTorch zip checkpoint")
+            let png = try await client.execute(uri: "/api/jobs/\(id)/image", method: .get) { Array($0.body.readableBytesView) }
+            let notebook = try await client.execute(uri: "/api/jobs/\(id)/notebook", method: .get) { $0.text }
+            XCTAssertTrue(notebook.contains("train g steps=3"), notebook)
+            XCTAssertEqual(try self.replay(notebook, jobID: id), png, "the notebook replays the GAN job to the same PNG bytes")
+            let bad = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
+                                               body: jsonBody(["method": "gan", "source": "gravel", "crop": 40])) { $0 }
+            XCTAssertEqual(bad.status, .badRequest)
+            XCTAssertTrue(bad.text.contains("'crop' must be a multiple of 32"), bad.text)
+        }
+    }
+
     func testStopKeepsTheBestImageAndItsNotebookReplaysTheStoppedRun() async throws {
         let server = try makeServer()
         try await Application(router: server.router()).test(.router) { client in

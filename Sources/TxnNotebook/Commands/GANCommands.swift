@@ -123,9 +123,9 @@ func ganCommands() -> [CommandSpec] {
                 interp.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
                 Interrupt.reset()
                 let start = Date()
-                while training.iteration < target {
-                    let r = try training.step()
-                    let done = training.iteration - first, perIteration = Date().timeIntervalSince(start) / Double(done)
+                let monitor = interp.monitor
+                try training.train(until: target, shouldStop: { Interrupt.isRequested || monitor?.shouldStop() == true }) { r, perIteration in
+                    let done = training.iteration - first
                     if done == 1 || training.iteration % every == 0 || training.iteration == target {
                         interp.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
                                                           remaining: perIteration * Double(target - training.iteration)))
@@ -135,7 +135,11 @@ func ganCommands() -> [CommandSpec] {
                         g.samples.append((training.iteration, image))
                         interp.output.show(image, caption: "iteration \(training.iteration)")
                     }
-                    if Interrupt.isRequested { break }
+                    if let monitor {
+                        let every = monitor.snapshotEvery
+                        let sample = every > 0 && (training.iteration % every == 0 || training.iteration == target) ? try training.snapshot() : nil
+                        monitor.ganProgress(r, target, perIteration, sample)
+                    }
                 }
                 let interrupted = Interrupt.isRequested
                 Interrupt.reset()

@@ -1,3 +1,4 @@
+import TxnGAN
 import TxnImage
 import TxnSynthesis
 
@@ -12,13 +13,19 @@ public struct RunMonitor {
     public var snapshotEvery: Int
     /// Called after every iteration of `optimize`, on the thread running the notebook.
     public var synthesisProgress: (SynthesisProgress) -> Void
-    /// Asked before every loss evaluation; true stops the command, which keeps its best result.
+    /// Called after every iteration of `train` with its numbers, the iteration it trains to, the seconds per
+    /// iteration so far and, every `snapshotEvery` iterations, the sample from the run's fixed noise.
+    public var ganProgress: (_ record: GANRecord, _ total: Int, _ secondsPerIteration: Double, _ sample: Image?) -> Void
+    /// Asked before every loss evaluation (every training iteration); true stops the command, which keeps its
+    /// best result (what the GAN learnt so far).
     public var shouldStop: () -> Bool
 
     public init(snapshotEvery: Int = 0, synthesisProgress: @escaping (SynthesisProgress) -> Void = { _ in },
+                ganProgress: @escaping (GANRecord, Int, Double, Image?) -> Void = { _, _, _, _ in },
                 shouldStop: @escaping () -> Bool = { false }) {
         self.snapshotEvery = snapshotEvery
         self.synthesisProgress = synthesisProgress
+        self.ganProgress = ganProgress
         self.shouldStop = shouldStop
     }
 }

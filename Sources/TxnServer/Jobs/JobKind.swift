@@ -58,9 +58,9 @@ struct JobFile: Sendable {
     var bytes: [UInt8]
 }
 
-/// Every job kind the server knows. A GAN kind is added here once it exists.
+/// Every job kind the server knows.
 enum JobKinds {
-    static let all: [any JobKind.Type] = [GatysJob.self]
+    static let all: [any JobKind.Type] = [GatysJob.self, GANJob.self]
 
     static func kind(_ method: String) -> (any JobKind.Type)? { all.first { $0.method == method } }
 }

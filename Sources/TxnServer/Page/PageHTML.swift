@@ -52,8 +52,8 @@ enum Page {
   <section class="column" id="col-gan" aria-labelledby="h-gan" hidden>
     <h2 id="h-gan">Spatial GAN</h2>
     <form id="gan-form" class="params">
-      <label for="gan-preset">Preset</label><select id="gan-preset" name="preset"><option value="quick">quick</option><option value="default">default</option></select>
-      <label for="gan-iterations">Iterations</label><input id="gan-iterations" name="iterations" type="number" min="1" value="500">
+      <label for="gan-preset">Preset</label><select id="gan-preset" name="preset"><option value="small">small (minutes)</option><option value="seed">seed (the seed project's)</option></select>
+      <label for="gan-iterations">Iterations</label><input id="gan-iterations" name="steps" type="number" min="1" value="300">
       <label for="gan-size">Generate size (px)</label><input id="gan-size" name="size" type="number" min="16" max="1024" value="256">
       <label for="gan-seed">Seed</label><input id="gan-seed" name="seed" type="number" min="0" value="0">
       <label for="gan-tile">Tileable</label><input id="gan-tile" name="tile" type="checkbox">

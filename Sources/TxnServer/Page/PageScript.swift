@@ -29,7 +29,7 @@ const METHODS = {
     series: [["dLoss", "#b03a2e"], ["gLoss", "#1e8449"]],
     params() {
       return {
-        preset: $("gan-preset").value, iterations: Number($("gan-iterations").value),
+        preset: $("gan-preset").value, steps: Number($("gan-iterations").value),
         size: Number($("gan-size").value), seed: Number($("gan-seed").value), tile: $("gan-tile").checked,
       };
     },

@@ -1,0 +1,116 @@
+import Foundation
+import TxnGAN
+import TxnImage
+import TxnNotebook
+import TxnTensor
+
+/// The spatial GAN in a notebook: `gan`, `train` with live samples from the fixed noise and D/G curves,
+/// `generate` at the page's size, `save` of the generator (offered as a download), and the texture distance.
+struct GANJob: JobKind {
+    static let method = "gan"
+    static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile"]
+
+    let source: SourceEntry
+    let preset: GANPreset
+    let steps: Int
+    let crop: Int, batch: Int
+    let size: Int
+    let seed: Int
+    let tile: Bool
+
+    init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
+        let p = try Parameters(parameters, allowed: Self.keys)
+        guard let id = try p.string("source") else { throw APIError.badRequest("'source' is required: an id from GET /api/sources") }
+        guard let entry = sources.get(id) else { throw APIError.badRequest("'source': no source with id '\(id)'") }
+        source = entry
+        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: GANPreset.small.rawValue)) else {
+            throw APIError.badRequest("'preset' is not known")
+        }
+        self.preset = preset
+        let scale = preset.architecture.scale
+        steps = try p.int("steps", default: 300, range: 1...limits.steps)
+        crop = try p.int("crop", default: preset.crop, range: scale...2048)
+        batch = try p.int("batch", default: preset.batch, range: 2...64)
+        size = try p.int("size", default: 256, range: scale...4096)
+        seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
+        tile = try p.bool("tile", default: false)
+        guard crop % scale == 0 else { throw APIError.badRequest("'crop' must be a multiple of \(scale), got \(crop)") }
+        guard crop <= min(entry.width, entry.height) else {
+            throw APIError.badRequest("'crop' \(crop) does not fit the \(entry.width)x\(entry.height) source")
+        }
+        guard crop * crop * batch <= limits.jobWork else {
+            throw APIError.badRequest("'crop' x 'batch' (\(crop)x\(crop) x \(batch)) is over this server's limit of \(limits.jobWork) pixels per job")
+        }
+        guard size * size <= limits.jobWork else {
+            throw APIError.badRequest("'size' \(size)x\(size) is over this server's limit of \(limits.jobWork) pixels per job")
+        }
+        if tile && size % scale != 0 { throw APIError.badRequest("'size' must be a multiple of \(scale) for a tileable texture") }
+    }
+
+    var parameters: [String: Any] {
+        ["source": source.id, "sourceName": source.name, "preset": preset.rawValue, "steps": steps, "crop": crop,
+         "batch": batch, "size": size, "seed": seed, "tile": tile]
+    }
+
+    func generatorFile(_ jobID: String) -> String { "job-\(jobID)-generator.pth" }
+
+    /// The one place the job becomes notebook text.
+    func statements(jobID: String, completedSteps: Int?) -> [String] {
+        ["set threads=\(Threads.count)",
+         "src = load \(quoted(source.path))",
+         "g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)",
+         "train g steps=\(completedSteps ?? steps) every=50",
+         "t = generate g size=\(size) seed=\(seed) tile=\(tile)",
+         "save g \(quoted(generatorFile(jobID)))",
+         "m = model",
+         // Against a crop of the source at its own scale, the size the GAN trained on.
+         "x = preprocess src size=\(crop) crop=random seed=\(seed)",
+         "d = compare t x"]
+    }
+
+    func notebook(jobID: String, completedSteps: Int?) -> String {
+        var text = """
+            # txn serve job \(jobID): a spatial GAN (\(preset.rawValue) preset) trained on \(source.name.replacingOccurrences(of: "\n", with: " "))
+            # Replay with `txn job-\(jobID).txn`: the same seed and thread count give the same bytes.
+
+            """
+        if let completedSteps {
+            text += "# Stopped after \(completedSteps) of \(steps) iterations: this notebook trains that many.\n"
+        }
+        text += statements(jobID: jobID, completedSteps: completedSteps).joined(separator: "\n") + "\n"
+        text += "save t \(quoted("job-\(jobID).png"))\n"
+        if tile { text += "preview = tile t 2x2\nsave preview \(quoted("job-\(jobID)-tiled.png"))\n" }
+        return text
+    }
+
+    func run(_ context: JobContext) throws -> JobOutcome {
+        let log = JobLog()
+        let interpreter = context.interpreter(output: log)
+        var stopAtBoundary = false, completed = 0
+        let start = Date()
+        interpreter.monitor = RunMonitor(snapshotEvery: 5, ganProgress: { r, total, perIteration, sample in
+            completed = r.iteration
+            context.progress(["iteration": r.iteration, "total": total, "dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss,
+                              "dReal": r.meanReal, "dFake": r.meanFake, "secondsPerIteration": perIteration,
+                              "elapsed": Date().timeIntervalSince(start), "eta": perIteration * Double(total - r.iteration)],
+                             series: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss])
+            if let sample { context.image(sample, caption: "iteration \(r.iteration), fixed noise", force: r.iteration == total) }
+            if context.stopRequested { stopAtBoundary = true }
+        }, shouldStop: { stopAtBoundary })
+        let errors = interpreter.run(source: statements(jobID: context.job.id, completedSteps: nil).joined(separator: "\n"),
+                                     file: "job-\(context.job.id).txn")
+        if let first = errors.first { throw JobFailure(message: first.description, log: log.text) }
+        guard case .image(let image)? = interpreter.variables["t"] else {
+            throw JobFailure(message: "the notebook generated no texture", log: log.text)
+        }
+        var fields: [String: Any] = ["iterations": completed, "seconds": Date().timeIntervalSince(start),
+                                     "width": image.width, "height": image.height, "log": log.text]
+        if case .distance(let d)? = interpreter.variables["d"] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
+        var files: [String: JobFile] = [:]
+        let path = context.settings.dataDirectory + "/" + generatorFile(context.job.id)
+        if let bytes = try? SafeFile.read(path) {
+            files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), bytes: bytes)
+        }
+        return JobOutcome(image: image, fields: fields, stoppedAfter: stopAtBoundary && completed < steps ? completed : nil, files: files)
+    }
+}
