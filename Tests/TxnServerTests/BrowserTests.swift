@@ -91,8 +91,9 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual(attribute("canvas id=\"gatys-curve\"", "data-points"), "5")
         XCTAssertTrue(dom.contains("done: loss"), "the status line says the job is done")
         XCTAssertTrue(dom.contains("t = optimize src size=32x32 steps=5"), "the page shows the job's notebook")
-        // The GAN column stays hidden: this server's capabilities list only gatys.
-        XCTAssertNotNil(dom.range(of: "<section[^>]*id=\"col-gan\"[^>]*hidden", options: .regularExpression), "GAN column hidden")
+        // Both method columns are shown: the server's capabilities list gatys and gan.
+        XCTAssertNil(dom.range(of: "<section[^>]*id=\"col-gan\"[^>]*hidden", options: .regularExpression), "GAN column shown")
+        XCTAssertNotNil(dom.range(of: "id=\"col-gan\"", options: .regularExpression))
         XCTAssertNil(dom.range(of: "<section[^>]*id=\"col-gatys\"[^>]*hidden", options: .regularExpression))
         XCTAssertTrue(server.isRunning, "the server is still up")
     }
