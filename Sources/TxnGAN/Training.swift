@@ -13,12 +13,14 @@ public struct GANTrainingOptions: Sendable, Equatable {
     /// Random flips and 90° rotations of the crops.
     public var augment: Bool = false
     public var seed: UInt64 = 0
-    public var learningRate: Float = GANTrainer.seedSettings.learningRate
+    /// Adam's learning rate (default: the preset's).
+    public var learningRate: Float? = nil
 
     public init() {}
 
     public var resolvedCrop: Int { crop ?? preset.crop }
     public var resolvedBatch: Int { batch ?? preset.batch }
+    public var resolvedLearningRate: Float { learningRate ?? preset.learningRate }
 
     /// Checks the sizes against the architecture and the memory budget before anything is allocated.
     public func validate(source: Image) throws {
@@ -29,8 +31,8 @@ public struct GANTrainingOptions: Sendable, Equatable {
         guard batch >= 2, batch <= 256 else {
             throw GANError("the batch must be between 2 and 256 (batch norm needs two samples), got \(batch)")
         }
-        guard learningRate.isFinite, learningRate > 0, learningRate < 1 else {
-            throw GANError("the learning rate must be between 0 and 1, got \(learningRate)")
+        guard resolvedLearningRate.isFinite, resolvedLearningRate > 0, resolvedLearningRate < 1 else {
+            throw GANError("the learning rate must be between 0 and 1, got \(resolvedLearningRate)")
         }
         _ = try CropSampler(source: source, crop: crop, scaling: scaling, augment: augment)
         try MemoryBudget.require(try Self.trainingBytes(arch, crop: crop, batch: batch),
@@ -92,7 +94,7 @@ public final class GANTraining: @unchecked Sendable {
         let g = Generator(channels: arch.generatorChannels, rng: &rng)
         let d = Discriminator(channels: arch.discriminatorChannels, rng: &rng)
         var settings = GANTrainer.seedSettings
-        settings.learningRate = options.learningRate
+        settings.learningRate = options.resolvedLearningRate
         trainer = GANTrainer(generator: g, discriminator: d, settings: settings)
         sampler = try CropSampler(source: source, crop: options.resolvedCrop, scaling: options.scaling, augment: options.augment)
         self.options = options
@@ -165,7 +167,7 @@ public final class GANTraining: @unchecked Sendable {
             CheckpointEntry("train.rng", shape: [], integers: [Int64(bitPattern: rng.state)]),
             CheckpointEntry("train.seed", shape: [], integers: [Int64(bitPattern: o.seed)]),
             CheckpointEntry("train.crop_batch_augment", shape: [3], integers: [Int64(o.resolvedCrop), Int64(o.resolvedBatch), o.augment ? 1 : 0]),
-            CheckpointEntry("train.scaling_lr", shape: [2], floats: [Float(o.scaling), o.learningRate]),
+            CheckpointEntry("train.scaling_lr", shape: [2], floats: [Float(o.scaling), o.resolvedLearningRate]),
             CheckpointEntry("train.history", shape: [history.count, 6], floats: history.flatMap {
                 [Float($0.iteration), Float($0.discriminatorLoss), Float($0.generatorLoss), Float($0.meanReal), Float($0.meanFake), Float($0.seconds)]
             }),
@@ -201,7 +203,7 @@ public final class GANTraining: @unchecked Sendable {
         try options.validate(source: source)
 
         var settings = GANTrainer.seedSettings
-        settings.learningRate = options.learningRate
+        settings.learningRate = options.resolvedLearningRate
         let trainer = GANTrainer(generator: g, discriminator: d, settings: settings)
         for (params, keyPath) in [(g.namedParameters, \GANTrainer.generatorMoments), (d.namedParameters, \GANTrainer.discriminatorMoments)] {
             var moments: [AdamMoments] = []

@@ -47,8 +47,8 @@ struct GANTrain: ParsableCommand {
     @Flag(help: "Random flips and 90° rotations of the crops.")
     var augment = false
 
-    @Option(help: "Adam learning rate.")
-    var lr: Float = GANTrainer.seedSettings.learningRate
+    @Option(help: "Adam learning rate (default: the preset's, 2e-4 small, 5e-5 seed).")
+    var lr: Float?
 
     @Option(help: "Random seed (weights, crops, noise).")
     var seed: UInt64 = 0

@@ -50,7 +50,7 @@ func ganCommands() -> [CommandSpec] {
                 ParamSpec("batch", .integer, default: "(preset)", "crops per iteration"),
                 ParamSpec("scaling", .number, default: "1", "crop crop×scaling pixels and shrink them to crop (zooms out)"),
                 ParamSpec("augment", .bool, default: "false", "random flips and 90° rotations of the crops"),
-                ParamSpec("lr", .number, default: "5e-5", "Adam learning rate (betas 0.5, 0.999, weight decay 1e-8)"),
+                ParamSpec("lr", .number, default: "(preset)", "Adam learning rate: 2e-4 small, 5e-5 seed (betas 0.5, 0.999, weight decay 1e-8)"),
                 ParamSpec("seed", .integer, default: "(session)", "initial weights, crops and noise"),
             ],
             example: "g = gan src preset=small",
@@ -67,7 +67,7 @@ func ganCommands() -> [CommandSpec] {
                 if args.has("batch") { o.batch = try args.int("batch", range: 1...256) }
                 o.scaling = try args.number("scaling", default: 1)
                 o.augment = try args.bool("augment", default: false)
-                o.learningRate = Float(try args.number("lr", default: Double(GANTrainer.seedSettings.learningRate)))
+                if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
                 o.seed = try args.seed(session: interp.seed)
                 let training: GANTraining
                 do { training = try GANTraining(source: source, options: o) } catch let e as GANError {
