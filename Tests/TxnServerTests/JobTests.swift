@@ -97,6 +97,21 @@ final class JobTests: XCTestCase {
             let notebook = try await client.execute(uri: "/api/jobs/\(id)/notebook", method: .get) { $0.text }
             XCTAssertTrue(notebook.contains("train g steps=3"), notebook)
             XCTAssertEqual(try self.replay(notebook, jobID: id), png, "the notebook replays the GAN job to the same PNG bytes")
+            // Generate again from the trained generator at another size, without training.
+            let again = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
+                                                 body: jsonBody(["method": "gan", "source": "gravel", "crop": 32, "from": Int(id)!,
+                                                                 "size": 96, "seed": 6, "tile": false])) { $0 }
+            XCTAssertEqual(again.status, .created, again.text)
+            let againID = try XCTUnwrap(again.json["id"] as? String)
+            let againEvents = parseEvents(try await client.execute(uri: "/api/jobs/\(againID)/events", method: .get) { $0.text })
+            XCTAssertEqual(againEvents.last?.name, "done", "\(againEvents.last?.data ?? [:])")
+            XCTAssertEqual(againEvents.last?.data["width"] as? Int, 96)
+            XCTAssertEqual(againEvents.filter { $0.name == "progress" }.count, 0, "no training")
+            let againNotebook = try await client.execute(uri: "/api/jobs/\(againID)/notebook", method: .get) { $0.text }
+            XCTAssertTrue(againNotebook.contains("g = loadgan \"job-\(id)-generator.pth\""), againNotebook)
+            let badFrom = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
+                                                   body: jsonBody(["method": "gan", "source": "gravel", "from": "../x"])) { $0 }
+            XCTAssertEqual(badFrom.status, .badRequest)
             let bad = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
                                                body: jsonBody(["method": "gan", "source": "gravel", "crop": 40])) { $0 }
             XCTAssertEqual(bad.status, .badRequest)

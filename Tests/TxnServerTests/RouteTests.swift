@@ -20,7 +20,7 @@ final class RouteTests: XCTestCase {
             }
             try await client.execute(uri: "/app.css", method: .get) { r in XCTAssertEqual(r.status, .ok) }
             try await client.execute(uri: "/api/capabilities", method: .get) { r in
-                XCTAssertEqual(r.json["methods"] as? [String], ["gatys"])
+                XCTAssertEqual(r.json["methods"] as? [String], ["gatys", "gan"])
             }
             try await client.execute(uri: "/api/sources", method: .get) { r in
                 let ids = (r.json["sources"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []

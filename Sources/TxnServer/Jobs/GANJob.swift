@@ -6,9 +6,11 @@ import TxnTensor
 
 /// The spatial GAN in a notebook: `gan`, `train` with live samples from the fixed noise and D/G curves,
 /// `generate` at the page's size, `save` of the generator (offered as a download), and the texture distance.
+/// With `from` (the id of a finished GAN job) it trains nothing: it loads that job's generator and generates at
+/// the new size, seed and tiling, instantly.
 struct GANJob: JobKind {
     static let method = "gan"
-    static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile"]
+    static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "from"]
 
     let source: SourceEntry
     let preset: GANPreset
@@ -17,6 +19,8 @@ struct GANJob: JobKind {
     let size: Int
     let seed: Int
     let tile: Bool
+    /// A finished GAN job whose generator to use instead of training (a server-made id, never a path).
+    let from: Int?
 
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
@@ -34,6 +38,7 @@ struct GANJob: JobKind {
         size = try p.int("size", default: 256, range: scale...4096)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
+        from = p.values["from"] == nil ? nil : try p.int("from", default: 0, range: 1...Int(Int32.max))
         guard crop % scale == 0 else { throw APIError.badRequest("'crop' must be a multiple of \(scale), got \(crop)") }
         guard crop <= min(entry.width, entry.height) else {
             throw APIError.badRequest("'crop' \(crop) does not fit the \(entry.width)x\(entry.height) source")
@@ -48,20 +53,26 @@ struct GANJob: JobKind {
     }
 
     var parameters: [String: Any] {
-        ["source": source.id, "sourceName": source.name, "preset": preset.rawValue, "steps": steps, "crop": crop,
-         "batch": batch, "size": size, "seed": seed, "tile": tile]
+        var p: [String: Any] = ["source": source.id, "sourceName": source.name, "preset": preset.rawValue, "steps": steps,
+                                "crop": crop, "batch": batch, "size": size, "seed": seed, "tile": tile]
+        if let from { p["from"] = from }
+        return p
     }
 
     func generatorFile(_ jobID: String) -> String { "job-\(jobID)-generator.pth" }
 
     /// The one place the job becomes notebook text.
     func statements(jobID: String, completedSteps: Int?) -> [String] {
-        ["set threads=\(Threads.count)",
-         "src = load \(quoted(source.path))",
-         "g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)",
-         "train g steps=\(completedSteps ?? steps) every=50",
-         "t = generate g size=\(size) seed=\(seed) tile=\(tile)",
-         "save g \(quoted(generatorFile(jobID)))",
+        var lines = ["set threads=\(Threads.count)", "src = load \(quoted(source.path))"]
+        if let from {
+            lines.append("g = loadgan \(quoted(generatorFile(String(from))))")
+        } else {
+            lines += ["g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)",
+                      "train g steps=\(completedSteps ?? steps) every=50"]
+        }
+        lines.append("t = generate g size=\(size) seed=\(seed) tile=\(tile)")
+        if from == nil { lines.append("save g \(quoted(generatorFile(jobID)))") }
+        return lines + [
          "m = model",
          // Against a crop of the source at its own scale, the size the GAN trained on.
          "x = preprocess src size=\(crop) crop=random seed=\(seed)",
@@ -103,11 +114,12 @@ struct GANJob: JobKind {
         guard case .image(let image)? = interpreter.variables["t"] else {
             throw JobFailure(message: "the notebook generated no texture", log: log.text)
         }
+        if from != nil { completed = 0 }
         var fields: [String: Any] = ["iterations": completed, "seconds": Date().timeIntervalSince(start),
                                      "width": image.width, "height": image.height, "log": log.text]
         if case .distance(let d)? = interpreter.variables["d"] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
         var files: [String: JobFile] = [:]
-        let path = context.settings.dataDirectory + "/" + generatorFile(context.job.id)
+        let path = context.settings.dataDirectory + "/" + generatorFile(from.map(String.init) ?? context.job.id)
         if let bytes = try? SafeFile.read(path) {
             files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), bytes: bytes)
         }

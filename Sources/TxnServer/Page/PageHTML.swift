@@ -61,6 +61,7 @@ enum Page {
     <div class="buttons">
       <button id="gan-start" type="button">Train</button>
       <button id="gan-stop" type="button" disabled>Stop</button>
+      <button id="gan-generate" type="button" disabled title="A new texture at this size, seed and tiling from the last trained generator, without training">Generate again</button>
     </div>
     <p id="gan-status" class="status" role="status">idle</p>
     <figure><img id="gan-image" alt="GAN samples from a fixed noise, updating live"><figcaption id="gan-caption"></figcaption></figure>

@@ -101,9 +101,9 @@ async function upload(file) {
 
 // MARK: jobs
 
-async function start(method) {
+async function start(method, extra = {}) {
   if (!state.source) return setStatus(`${method}-status`, "pick a source first", true);
-  const body = Object.assign({ method, source: state.source.id }, METHODS[method].params());
+  const body = Object.assign({ method, source: state.source.id }, METHODS[method].params(), extra);
   try {
     const job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     watch(method, job.id);
@@ -221,6 +221,12 @@ function render() {
     const job = state.jobs[method];
     $(`${method}-start`).disabled = !!job && (job.status === "queued" || job.status === "running");
     $(`${method}-stop`).disabled = !job || !(job.status === "queued" || job.status === "running");
+    if (method === "gan") {
+      // The generator of the last finished training job (a job that only generated reuses its `from`).
+      const trained = job && job.status === "done" ? (job.parameters.from || Number(job.id)) : null;
+      state.ganGenerator = trained;
+      $("gan-generate").disabled = !trained;
+    }
     if (!job) continue;
     const tr = document.createElement("tr");
     const d = job.result && job.result.distance;
@@ -283,6 +289,7 @@ async function init() {
     $(`${method}-start`).addEventListener("click", () => start(method));
     $(`${method}-stop`).addEventListener("click", () => stop(method));
   }
+  $("gan-generate").addEventListener("click", () => { if (state.ganGenerator) start("gan", { from: state.ganGenerator }); });
   render();
   // `?source=ID&start=gatys&size=32&steps=5` fills the form and starts a job (links, demos, the browser test).
   const q = new URLSearchParams(location.search);
