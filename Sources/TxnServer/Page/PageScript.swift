@@ -152,7 +152,8 @@ function watch(method, id) {
       job.status = end;
       job.result = r;
       if (end === "error") setStatus(`${method}-status`, `error: ${r.error}`, true);
-      else setStatus(`${method}-status`, `${end}: loss ${fmt(r.loss)} after ${r.iterations} iterations` + (r.seconds ? ` in ${r.seconds.toFixed(1)} s` : ""));
+      else setStatus(`${method}-status`, `${end}: ` + (r.loss !== undefined ? `loss ${fmt(r.loss)} ` : "") +
+        (r.iterations ? `after ${r.iterations} iterations` : `generated ${r.width}×${r.height}`) + (r.seconds ? ` in ${r.seconds.toFixed(1)} s` : ""));
       render();
     });
   }
