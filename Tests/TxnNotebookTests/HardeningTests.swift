@@ -368,6 +368,28 @@ final class CommandLineTests: XCTestCase {
     }
 }
 
+/// Ctrl-C during `txn gan train` stops after the current iteration and writes a checkpoint that resumes.
+final class GANTrainInterruptTests: XCTestCase {
+    func testCtrlCWritesACheckpointThatResumes() throws {
+        let dir = NSTemporaryDirectory() + "txn-gan-int-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let gravel = InterpreterTests.repoRoot + "/Notebooks/data/gravel.png"
+        let r = try TxnProcess.run(["gan", "train", gravel, "-o", dir + "/G.pth", "--crop", "32", "--batch", "2",
+                                    "--steps", "100000", "--every", "1", "--checkpoint-every", "0"], timeout: 60) { pid in
+            usleep(4_000_000)
+            kill(pid, SIGINT)
+        }
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("interrupted at iteration"), String(r.stdout.suffix(400)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/G.pth"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/G.resume.pth"))
+        let resumed = try TxnProcess.run(["gan", "train", gravel, "-o", dir + "/G.pth", "--resume", "--steps", "1"], timeout: 60)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming"), resumed.stdout)
+        XCTAssertLessThan(r.seconds, 30)
+    }
+}
+
 final class SizeOptionTests: XCTestCase {
     static let gravel = InterpreterTests.repoRoot + "/Notebooks/data/gravel.png"
 
