@@ -29,7 +29,7 @@ public struct StridedConv2D: Sendable {
 
     private func columns(_ x: ChannelMajor) -> [Float] {
         let (ho, wo) = outputSize(height: x.height, width: x.width)
-        var col = [Float](repeating: 0, count: patchRows * x.batch * ho * wo)
+        var col = unfilledFloats(patchRows * x.batch * ho * wo)  // unfold writes every entry
         x.data.withUnsafeBufferPointer { xs in
             col.withUnsafeMutableBufferPointer { cs in
                 geometry.unfold(xs.baseAddress!, channels: inChannels, batch: x.batch, height: x.height, width: x.width,
@@ -48,7 +48,7 @@ public struct StridedConv2D: Sendable {
             throw TensorError.invalidArgument("a \(x.height)x\(x.width) input is too small for a \(geometry.kernel)x\(geometry.kernel) convolution")
         }
         let col = columns(x)
-        var y = ChannelMajor(zeros: outChannels, batch: x.batch, height: ho, width: wo)
+        var y = ChannelMajor(unfilled: outChannels, batch: x.batch, height: ho, width: wo)  // β = 0
         let n = y.rowLength
         weight.value.withUnsafeBufferPointer { w in
             col.withUnsafeBufferPointer { c in
@@ -69,8 +69,8 @@ public struct StridedConv2D: Sendable {
             throw TensorError.shapeMismatch("convolution backward: gradient \(dy.channels)x\(dy.height)x\(dy.width) does not fit a \(h)x\(w) input")
         }
         let n = dy.rowLength
-        var dcol = [Float](repeating: 0, count: patchRows * n)
-        var dx = ChannelMajor(zeros: inChannels, batch: dy.batch, height: h, width: w)
+        var dcol = unfilledFloats(patchRows * n)  // β = 0
+        var dx = ChannelMajor(unfilled: inChannels, batch: dy.batch, height: h, width: w)  // fold clears each plane
         weight.value.withUnsafeBufferPointer { wv in
             dy.data.withUnsafeBufferPointer { g in
                 dcol.withUnsafeMutableBufferPointer { c in
