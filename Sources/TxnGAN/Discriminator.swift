@@ -65,8 +65,11 @@ public final class Discriminator: @unchecked Sendable {
         for (i, conv) in convolutions.enumerated() {
             var u = try conv.forward(a)
             if i == convolutions.count - 1 { a = u; break }
-            if i >= 1 { saved.append(try norms[i - 1].forwardTraining(&u)) }
-            Activation.leakyReLU(&u, slope: GANArchitecture.leakySlope)
+            if i >= 1 {
+                saved.append(try norms[i - 1].forwardTraining(&u, then: .leakyReLU(slope: GANArchitecture.leakySlope)))
+            } else {
+                Activation.leakyReLU(&u, slope: GANArchitecture.leakySlope)
+            }
             inputs.append(u)
             a = u
         }
@@ -84,8 +87,12 @@ public final class Discriminator: @unchecked Sendable {
             guard i > 0 || inputGradient else { return nil }
             grad = try conv.backwardData(grad, inputHeight: input.height, inputWidth: input.width)
             guard i > 0 else { return grad }
-            Activation.leakyReLUBackward(&grad, output: input, slope: GANArchitecture.leakySlope)
-            if i >= 2 { norms[i - 2].backward(&grad, saved: trace.normalised[i - 2]) }
+            if i >= 2 {
+                norms[i - 2].backward(&grad, saved: trace.normalised[i - 2],
+                                      after: .leakyReLU(slope: GANArchitecture.leakySlope), output: input)
+            } else {
+                Activation.leakyReLUBackward(&grad, output: input, slope: GANArchitecture.leakySlope)
+            }
         }
         return grad
     }
