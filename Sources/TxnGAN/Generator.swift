@@ -84,8 +84,7 @@ public final class Generator: @unchecked Sendable {
         for (i, conv) in convolutions.enumerated() {
             a = try conv.forward(a)
             if i < norms.count {
-                try norms[i].forwardEvaluation(&a)
-                Activation.relu(&a)
+                try norms[i].forwardEvaluation(&a, then: .relu)
             } else {
                 Activation.tanh(&a)
             }

@@ -106,8 +106,8 @@ public final class BatchNorm2D: @unchecked Sendable {
         return Saved(normalised: normalised, inverseStd: inverseStd)
     }
 
-    /// Evaluation mode: normalises `x` in place by the running statistics.
-    public func forwardEvaluation(_ x: inout ChannelMajor) throws {
+    /// Evaluation mode: normalises `x` in place by the running statistics, then applies `activation` (if any).
+    public func forwardEvaluation(_ x: inout ChannelMajor, then activation: PointwiseActivation? = nil) throws {
         guard x.channels == channels else {
             throw TensorError.shapeMismatch("batch norm expects \(channels) channels, got \(x.channels)")
         }
@@ -121,7 +121,11 @@ public final class BatchNorm2D: @unchecked Sendable {
             let xb = xs.baseAddress!
             parallelFor(channels) { c in
                 let row = xb + c * m, (a, b) = (scale[c], shift[c])
-                for j in 0..<m { row[j] = row[j] * a + b }
+                if let activation {
+                    for j in 0..<m { row[j] = activation.apply(row[j] * a + b) }
+                } else {
+                    for j in 0..<m { row[j] = row[j] * a + b }
+                }
             }
         }
     }

@@ -84,10 +84,16 @@ public struct ChannelMajor: Sendable, Equatable {
             sums.withUnsafeMutableBufferPointer { out in
                 let base = p.baseAddress!, o = out.baseAddress!
                 parallelFor(channels) { c in
-                    var acc = 0.0
+                    // Four independent sums, so that the Double adds overlap instead of waiting on each other.
+                    var (a0, a1, a2, a3) = (0.0, 0.0, 0.0, 0.0)
                     let row = base + c * len
-                    for j in 0..<len { acc += Double(row[j]) }
-                    o[c] = Float(acc)
+                    var j = 0
+                    while j + 4 <= len {
+                        a0 += Double(row[j]); a1 += Double(row[j + 1]); a2 += Double(row[j + 2]); a3 += Double(row[j + 3])
+                        j += 4
+                    }
+                    while j < len { a0 += Double(row[j]); j += 1 }
+                    o[c] = Float(a0 + a1 + a2 + a3)
                 }
             }
         }
@@ -104,16 +110,26 @@ public struct ChannelMajor: Sendable, Equatable {
         }
     }
 
-    /// Adds `bias[c]` to every value of channel c.
-    public mutating func addChannelBias(_ bias: [Float]) {
+    /// Adds `bias[c]` to every value of channel c, then applies `activation` (if any) in the same pass.
+    public mutating func addChannelBias(_ bias: [Float], then activation: PointwiseActivation? = nil) {
         precondition(bias.count == channels)
         let len = rowLength
         data.withUnsafeMutableBufferPointer { p in
             bias.withUnsafeBufferPointer { b in
                 let base = p.baseAddress!, bb = b.baseAddress!
-                parallelFor(channels) { c in
-                    let row = base + c * len, v = bb[c]
-                    for j in 0..<len { row[j] += v }
+                // Contiguous ranges of the whole buffer, not whole channels: 3 channels on 2 threads would leave
+                // one thread a third idle.
+                parallelRanges(channels * len, minChunk: 1 << 15) { r in
+                    var i = r.lowerBound
+                    while i < r.upperBound {
+                        let c = i / len, end = min(r.upperBound, (c + 1) * len), v = bb[c]
+                        if let activation {
+                            for j in i..<end { base[j] = activation.apply(base[j] + v) }
+                        } else {
+                            for j in i..<end { base[j] += v }
+                        }
+                        i = end
+                    }
                 }
             }
         }

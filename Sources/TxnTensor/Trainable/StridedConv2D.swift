@@ -39,7 +39,8 @@ public struct StridedConv2D: Sendable {
         return col
     }
 
-    public func forward(_ x: ChannelMajor) throws -> ChannelMajor {
+    /// y = W · unfold(x) + b, then `activation` (if any) in the bias's pass.
+    public func forward(_ x: ChannelMajor, then activation: PointwiseActivation? = nil) throws -> ChannelMajor {
         guard x.channels == inChannels else {
             throw TensorError.shapeMismatch("convolution expects \(inChannels) channels, got \(x.channels)")
         }
@@ -58,12 +59,20 @@ public struct StridedConv2D: Sendable {
                 }
             }
         }
-        y.addChannelBias(bias.value)
+        y.addChannelBias(bias.value, then: activation)
         return y
     }
 
-    /// dL/dx for an input of the given size, from dL/dy.
-    public func backwardData(_ dy: ChannelMajor, inputHeight h: Int, inputWidth w: Int) throws -> ChannelMajor {
+    /// dL/dx for an input of the given size, from dL/dy. With `activation`, the gradient is taken on back through
+    /// the activation that produced the input (`output` is that input), in the same pass.
+    public func backwardData(_ dy: ChannelMajor, inputHeight h: Int, inputWidth w: Int,
+                             through activation: PointwiseActivation? = nil, output: ChannelMajor? = nil) throws -> ChannelMajor {
+        if let output, output.channels != inChannels || output.batch != dy.batch || output.height != h || output.width != w {
+            throw TensorError.shapeMismatch("convolution backward: activation output does not fit a \(h)x\(w) input")
+        }
+        guard (activation == nil) == (output == nil) else {
+            throw TensorError.invalidArgument("convolution backward: an activation needs its output")
+        }
         let (ho, wo) = outputSize(height: h, width: w)
         guard dy.channels == outChannels, dy.height == ho, dy.width == wo else {
             throw TensorError.shapeMismatch("convolution backward: gradient \(dy.channels)x\(dy.height)x\(dy.width) does not fit a \(h)x\(w) input")
@@ -77,8 +86,10 @@ public struct StridedConv2D: Sendable {
                     sgemm(transA: true, m: patchRows, n: n, k: outChannels, wv.baseAddress!, lda: patchRows,
                           g.baseAddress!, ldb: n, c.baseAddress!, ldc: n)
                     dx.data.withUnsafeMutableBufferPointer { d in
-                        geometry.fold(c.baseAddress!, channels: inChannels, batch: dy.batch, height: h, width: w,
-                                      into: d.baseAddress!)
+                        (output?.data ?? []).withUnsafeBufferPointer { y in
+                            geometry.fold(c.baseAddress!, channels: inChannels, batch: dy.batch, height: h, width: w,
+                                          into: d.baseAddress!, through: activation, output: output == nil ? nil : y.baseAddress!)
+                        }
                     }
                 }
             }
