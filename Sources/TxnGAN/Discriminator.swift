@@ -63,10 +63,11 @@ public final class Discriminator: @unchecked Sendable {
         var inputs: [ChannelMajor] = [x], saved: [BatchNorm2D.Saved] = []
         var a = x
         for (i, conv) in convolutions.enumerated() {
-            var u = try conv.forward(a)
+            let leaky = PointwiseActivation.leakyReLU(slope: GANArchitecture.leakySlope)
+            // The first convolution has no batch norm: its activation rides on the bias pass.
+            var u = try conv.forward(a, then: i == 0 && convolutions.count > 1 ? leaky : nil)
             if i == convolutions.count - 1 { a = u; break }
-            if i >= 1 { saved.append(try norms[i - 1].forwardTraining(&u)) }
-            Activation.leakyReLU(&u, slope: GANArchitecture.leakySlope)
+            if i >= 1 { saved.append(try norms[i - 1].forwardTraining(&u, then: leaky)) }
             inputs.append(u)
             a = u
         }
@@ -82,10 +83,12 @@ public final class Discriminator: @unchecked Sendable {
             let conv = convolutions[i], input = trace.inputs[i]
             if weights { try conv.backwardWeights(input: input, gradOutput: grad) }
             guard i > 0 || inputGradient else { return nil }
-            grad = try conv.backwardData(grad, inputHeight: input.height, inputWidth: input.width)
+            let leaky = PointwiseActivation.leakyReLU(slope: GANArchitecture.leakySlope)
+            // Into the first convolution's output (no batch norm) the activation's backward rides on the fold.
+            grad = try conv.backwardData(grad, inputHeight: input.height, inputWidth: input.width,
+                                         through: i == 1 ? leaky : nil, output: i == 1 ? input : nil)
             guard i > 0 else { return grad }
-            Activation.leakyReLUBackward(&grad, output: input, slope: GANArchitecture.leakySlope)
-            if i >= 2 { norms[i - 2].backward(&grad, saved: trace.normalised[i - 2]) }
+            if i >= 2 { norms[i - 2].backward(&grad, saved: trace.normalised[i - 2], after: leaky, output: input) }
         }
         return grad
     }

@@ -65,8 +65,7 @@ public final class Generator: @unchecked Sendable {
         for (i, conv) in convolutions.enumerated() {
             var u = try conv.forward(a)
             if i < norms.count {
-                saved.append(try norms[i].forwardTraining(&u))
-                Activation.relu(&u)
+                saved.append(try norms[i].forwardTraining(&u, then: .relu))
                 inputs.append(u)
             } else {
                 Activation.tanh(&u)
@@ -85,8 +84,7 @@ public final class Generator: @unchecked Sendable {
         for (i, conv) in convolutions.enumerated() {
             a = try conv.forward(a)
             if i < norms.count {
-                try norms[i].forwardEvaluation(&a)
-                Activation.relu(&a)
+                try norms[i].forwardEvaluation(&a, then: .relu)
             } else {
                 Activation.tanh(&a)
             }
@@ -104,8 +102,7 @@ public final class Generator: @unchecked Sendable {
             conv.backwardWeights(input: input, columns: columns, gradOutput: grad)
             guard i > 0 else { break }
             grad = conv.backwardData(columns: columns, batch: input.batch, inputHeight: input.height, inputWidth: input.width)
-            Activation.reluBackward(&grad, output: input)
-            norms[i - 1].backward(&grad, saved: trace.normalised[i - 1])
+            norms[i - 1].backward(&grad, saved: trace.normalised[i - 1], after: .relu, output: input)
         }
     }
 }

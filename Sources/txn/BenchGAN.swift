@@ -9,7 +9,9 @@ struct BenchGAN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gan",
         abstract: "Benchmark a GAN training iteration and 1024x1024 generation (use a release build).",
-        discussion: "Times are medians of --repeats runs after one warm-up; peak RSS is the whole process's.")
+        discussion: "Times are medians of --repeats runs after one warm-up; peak RSS is the whole process's. "
+            + "--peer also runs scripts/bench_pytorch_gan.py (python3 with torch) after txn, in its own process, and "
+            + "prints both and the ratios txn/PyTorch.")
 
     @OptionGroup var numeric: NumericOptions
 
@@ -30,6 +32,12 @@ struct BenchGAN: ParsableCommand {
 
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    @Flag(help: "Also time PyTorch (scripts/bench_pytorch_gan.py) on the same sizes and print the ratios.")
+    var peer = false
+
+    @Option(help: "The PyTorch benchmark script for --peer (default: scripts/bench_pytorch_gan.py next to the sources).")
+    var peerScript: String?
 
     func validate() throws {
         guard repeats >= 1, repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000") }
@@ -62,13 +70,71 @@ struct BenchGAN: ParsableCommand {
         _ = try trainer.generator.generate(z)
         let gen = try Machine.median(repeats) { _ in _ = try trainer.generator.generate(z) }
         let peak = Machine.peakRSSMiB()
+        let mine: [String: Double] = ["train_step_s": step, "generate_\(generate)_s": gen, "peak_rss_mib": peak]
+        var theirs: [String: Double]? = nil, peerNote: String? = nil
+        if peer {
+            do { theirs = try runPeer(crop: crop, batch: batch) } catch { peerNote = "\(error)" }
+        }
+        let genKey = "generate_\(generate)_s"
         if json {
-            print("{\"threads\":\(Threads.count),\"train_step_s\":\(String(format: "%.4f", step)),"
-                + "\"generate_\(generate)_s\":\(String(format: "%.4f", gen)),\"peak_rss_mib\":\(String(format: "%.1f", peak))}")
+            func object(_ r: [String: Double]) -> String {
+                "{\"threads\":\(Threads.count),\"train_step_s\":\(String(format: "%.4f", r["train_step_s"] ?? .nan)),"
+                    + "\"\(genKey)\":\(String(format: "%.4f", r[genKey] ?? .nan)),\"peak_rss_mib\":\(String(format: "%.1f", r["peak_rss_mib"] ?? .nan))}"
+            }
+            guard peer else { print(object(mine)); return }
+            let other = theirs.map(object) ?? "null"
+            let note = peerNote.map { ",\"pytorch_error\":\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? ""
+            print("{\"txn\":\(object(mine)),\"pytorch\":\(other)\(note)}")
         } else {
             print("txn bench gan: \(preset) preset (\(arch)), crop \(crop), batch \(batch), \(Threads.count) threads, median of \(repeats)")
-            print(String(format: "training iteration %.3f s   generate %dx%d %.3f s   peak RSS %.0f MiB", step, generate, generate, gen, peak))
+            print(String(format: "txn      training iteration %.3f s   generate %dx%d %.3f s   peak RSS %.0f MiB", step, generate, generate, gen, peak))
+            guard peer else { return }
+            guard let t = theirs, let ts = t["train_step_s"], let tg = t[genKey], let tp = t["peak_rss_mib"] else {
+                print("PyTorch  not measured: \(peerNote ?? "no numbers")")
+                return
+            }
+            print(String(format: "PyTorch  training iteration %.3f s   generate %dx%d %.3f s   peak RSS %.0f MiB", ts, generate, generate, tg, tp))
+            print(String(format: "txn/PyTorch  training %.2fx   generation %.2fx   peak RSS %.2fx", step / ts, gen / tg, peak / tp))
         }
+    }
+
+    /// Runs the PyTorch benchmark in its own process (so its peak RSS is its own) after txn's, and reads its JSON line.
+    func runPeer(crop: Int, batch: Int) throws -> [String: Double] {
+        let script = peerScript ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/bench_pytorch_gan.py").path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: script, isDirectory: &isDir), !isDir.boolValue else {
+            throw ValidationError("--peer-script: \(script) is not a file")
+        }
+        func python(_ args: [String]) throws -> (status: Int32, out: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3"] + args
+            // PyTorch runs with its own defaults: the settings txn gives itself at start-up (OpenMP spinning,
+            // malloc thresholds, OpenBLAS) are not passed on (with them it took 2.9 s instead of 1.8 s).
+            var environment = ProcessInfo.processInfo.environment
+            for (name, _) in ProcessSetup.settings { environment.removeValue(forKey: name) }
+            environment.removeValue(forKey: "OPENBLAS_CORETYPE")
+            process.environment = environment
+            let out = Pipe()
+            process.standardOutput = out
+            // Its stderr passes through: a traceback is the explanation of a failure.
+            try process.run()
+            let outData = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: outData.prefix(1 << 20), as: UTF8.self))
+        }
+        let probe = try python(["-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"])
+        guard probe.status == 0 else {
+            throw ValidationError("python3 with torch is not importable, so PyTorch was not measured (pip install torch)")
+        }
+        let r = try python([script, "--threads", "\(Threads.count)", "--crop", "\(crop)", "--batch", "\(batch)",
+                            "--generate", "\(generate)", "--repeats", "\(repeats)"])
+        guard r.status == 0, let last = r.out.split(separator: "\n").last,
+              let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+            throw ValidationError("\(script) failed (exit \(r.status)); its messages are above")
+        }
+        return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 }
 

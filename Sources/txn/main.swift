@@ -18,6 +18,11 @@ enum ProcessSetup {
         // with a fixed threshold glibc maps each one separately and returns it when freed, instead
         // of raising the threshold and keeping freed memory in the heap (+60 MiB peak at 512x512).
         ("MALLOC_MMAP_THRESHOLD_", "1048576"),
+        // OpenBLAS's idle workers spin on sched_yield for 2^28 cycles after each product before they sleep; the
+        // GAN alternates products with txn's own parallel loops, which they then fight for both cores (16% of a
+        // seed training iteration in sched_yield). 2^4 cycles: they sleep at once and the next product wakes them.
+        // txn bench gan (seed, 2 threads, median of 5): 2.04 → 1.80 s per iteration, generation 0.44 → 0.40 s.
+        ("OPENBLAS_THREAD_TIMEOUT", "4"),
     ]
 
     /// OpenBLAS 0.3.21 (Debian 12) picks its kernels from the CPU model number; on CPUs it does not know (virtual

@@ -1,16 +1,39 @@
 import Foundation
 
+/// The activation that follows a batch norm in the GAN's networks, applied inside the batch norm's own passes
+/// (forward and backward) instead of a pass of its own over memory.
+public enum PointwiseActivation: Sendable, Equatable {
+    case relu
+    case leakyReLU(slope: Float)
+
+    @inline(__always) public func apply(_ v: Float) -> Float {
+        switch self {
+        case .relu: return max(v, 0)
+        case .leakyReLU(let slope): return v > 0 ? v : v * slope
+        }
+    }
+
+    /// dL/dx from dL/dy and the output y (its sign is the input's, so the output decides the slope).
+    @inline(__always) public func gradient(_ g: Float, output y: Float) -> Float {
+        switch self {
+        case .relu: return y > 0 ? g : 0
+        case .leakyReLU(let slope): return y > 0 ? g : g * slope
+        }
+    }
+}
+
 /// Elementwise activations of the trainable networks, in place on channel-major batches. Each backward needs only
 /// the forward's output, so nothing else is kept.
 public enum Activation {
     /// max(x, 0); the gradient passes where the output is positive.
     public static func relu(_ x: inout ChannelMajor) {
-        map(&x) { max($0, 0) }
+        map(&x) { PointwiseActivation.relu.apply($0) }
     }
 
     /// x for x > 0, slope·x otherwise; the output's sign is the input's, so the output decides the slope.
     public static func leakyReLU(_ x: inout ChannelMajor, slope: Float) {
-        map(&x) { $0 > 0 ? $0 : $0 * slope }
+        let f = PointwiseActivation.leakyReLU(slope: slope)
+        map(&x) { f.apply($0) }
     }
 
     public static func tanh(_ x: inout ChannelMajor) {
@@ -19,11 +42,12 @@ public enum Activation {
 
     /// dL/dx of ReLU in place, given its output.
     public static func reluBackward(_ grad: inout ChannelMajor, output y: ChannelMajor) {
-        zip(&grad, y) { g, y in y > 0 ? g : 0 }
+        zip(&grad, y) { g, y in PointwiseActivation.relu.gradient(g, output: y) }
     }
 
     public static func leakyReLUBackward(_ grad: inout ChannelMajor, output y: ChannelMajor, slope: Float) {
-        zip(&grad, y) { g, y in y > 0 ? g : g * slope }
+        let f = PointwiseActivation.leakyReLU(slope: slope)
+        zip(&grad, y) { g, y in f.gradient(g, output: y) }
     }
 
     /// d tanh = 1 − tanh².

@@ -60,8 +60,12 @@ public struct PatchGeometry: Sendable, Equatable {
     }
 
     /// The adjoint of `unfold`: x [C][N][H][W] = Σ of the column entries that sample each pixel (x is overwritten).
+    /// With `activation`, x is a gradient and is taken back through that activation, whose output (same layout as
+    /// x) is `output`, plane by plane while the plane is in cache.
     public func fold(_ col: UnsafePointer<Float>, channels: Int, batch: Int, height h: Int, width w: Int,
-                     into x: UnsafeMutablePointer<Float>) {
+                     into x: UnsafeMutablePointer<Float>,
+                     through activation: PointwiseActivation? = nil, output: UnsafePointer<Float>? = nil) {
+        precondition((activation == nil) == (output == nil))
         let k = kernel, s = stride, p = padding
         let ho = convolvedSize(h), wo = convolvedSize(w), outPlane = ho * wo, row = batch * outPlane
         // One task per (channel, sample) plane: planes are disjoint, so no two threads write one pixel.
@@ -79,6 +83,10 @@ public struct PatchGeometry: Sendable, Equatable {
                         for ox in cols { line[ox * s] += src[ox] }
                     }
                 }
+            }
+            if let activation, let output {
+                let y = output + (c * batch + n) * h * w
+                for j in 0..<(h * w) { dst[j] = activation.gradient(dst[j], output: y[j]) }
             }
         }
     }
