@@ -5,18 +5,26 @@ import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
-/// Times the texture model, per square size: forward to pool4, one loss evaluation (forward +
-/// backward), one L-BFGS iteration, with achieved GFLOP/s and the peak memory of the process.
+/// `txn bench` (VGG-19, the default) and `txn bench gan`. A group with a default subcommand rather than a command
+/// with a subcommand: a parent's options (`--json`, `--repeats`) would otherwise take the subcommand's.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Benchmarks: VGG-19 (the default) or the spatial GAN (`txn bench gan`); use a release build.",
+        subcommands: [BenchVGG.self, BenchGAN.self],
+        defaultSubcommand: BenchVGG.self)
+}
+
+/// Times the texture model, per square size: forward to pool4, one loss evaluation (forward +
+/// backward), one L-BFGS iteration, with achieved GFLOP/s and the peak memory of the process.
+struct BenchVGG: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vgg",
         abstract: "Benchmark VGG-19 forward, forward+backward and L-BFGS iterations up to pool4 (use a release build).",
         discussion: """
             Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs.
             GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed
             the machine's peak); forward+backward counts backward-data as costing the same as forward.
-            `txn bench gan` times the spatial GAN instead.
-            """,
-        subcommands: [BenchGAN.self])
+            """)
 
     @OptionGroup var numeric: NumericOptions
 
