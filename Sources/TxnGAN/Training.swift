@@ -22,6 +22,24 @@ public struct GANTrainingOptions: Sendable, Equatable {
     public var resolvedBatch: Int { batch ?? preset.batch }
     public var resolvedLearningRate: Float { learningRate ?? preset.learningRate }
 
+    /// The seed's Adam with this run's learning rate.
+    var adamSettings: AdamSettings {
+        var settings = GANTrainer.seedSettings
+        settings.learningRate = resolvedLearningRate
+        return settings
+    }
+
+    func sampler(_ source: Image) throws -> CropSampler {
+        try CropSampler(source: source, crop: resolvedCrop, scaling: scaling, augment: augment)
+    }
+
+    /// The noise of the progress snapshots, from its own stream so that it never changes the training's.
+    func fixedNoise(_ arch: GANArchitecture) -> ChannelMajor {
+        var noiseRNG = SplitMix64(seed: seed ^ 0x5EED_0F_5A4D)
+        let cells = resolvedCrop / arch.scale
+        return GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: cells, width: cells, rng: &noiseRNG)
+    }
+
     /// Checks the sizes against the architecture and the memory budget before anything is allocated.
     public func validate(source: Image) throws {
         let arch = preset.architecture, crop = resolvedCrop, batch = resolvedBatch
@@ -34,7 +52,7 @@ public struct GANTrainingOptions: Sendable, Equatable {
         guard resolvedLearningRate.isFinite, resolvedLearningRate > 0, resolvedLearningRate < 1 else {
             throw GANError("the learning rate must be between 0 and 1, got \(resolvedLearningRate)")
         }
-        _ = try CropSampler(source: source, crop: crop, scaling: scaling, augment: augment)
+        _ = try sampler(source)
         try MemoryBudget.require(try Self.trainingBytes(arch, crop: crop, batch: batch),
                                  for: "GAN training (\(preset) preset, crop \(crop), batch \(batch))")
     }
@@ -93,14 +111,10 @@ public final class GANTraining: @unchecked Sendable {
         var rng = SplitMix64(seed: options.seed)
         let g = Generator(channels: arch.generatorChannels, rng: &rng)
         let d = Discriminator(channels: arch.discriminatorChannels, rng: &rng)
-        var settings = GANTrainer.seedSettings
-        settings.learningRate = options.resolvedLearningRate
-        trainer = GANTrainer(generator: g, discriminator: d, settings: settings)
-        sampler = try CropSampler(source: source, crop: options.resolvedCrop, scaling: options.scaling, augment: options.augment)
+        trainer = GANTrainer(generator: g, discriminator: d, settings: options.adamSettings)
+        sampler = try options.sampler(source)
         self.options = options
-        var noiseRNG = SplitMix64(seed: options.seed ^ 0x5EED_0F_5A4D)
-        let cells = options.resolvedCrop / arch.scale
-        fixedNoise = GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: cells, width: cells, rng: &noiseRNG)
+        fixedNoise = options.fixedNoise(arch)
         self.rng = rng
     }
 
@@ -202,9 +216,7 @@ public final class GANTraining: @unchecked Sendable {
         guard options.resolvedCrop % arch.scale == 0 else { throw reader.error("the saved crop \(options.resolvedCrop) does not fit the networks") }
         try options.validate(source: source)
 
-        var settings = GANTrainer.seedSettings
-        settings.learningRate = options.resolvedLearningRate
-        let trainer = GANTrainer(generator: g, discriminator: d, settings: settings)
+        let trainer = GANTrainer(generator: g, discriminator: d, settings: options.adamSettings)
         for (params, keyPath) in [(g.namedParameters, \GANTrainer.generatorMoments), (d.namedParameters, \GANTrainer.discriminatorMoments)] {
             var moments: [AdamMoments] = []
             for (name, p) in params {
@@ -223,12 +235,10 @@ public final class GANTraining: @unchecked Sendable {
         trainer.iteration = Int(iteration)
         self.trainer = trainer
         self.options = options
-        sampler = try CropSampler(source: source, crop: options.resolvedCrop, scaling: options.scaling, augment: options.augment)
+        sampler = try options.sampler(source)
         rng = SplitMix64(seed: 0)
         rng.state = UInt64(bitPattern: try integers("train.rng", 0)[0])
-        var noiseRNG = SplitMix64(seed: options.seed ^ 0x5EED_0F_5A4D)
-        let cells = options.resolvedCrop / arch.scale
-        fixedNoise = GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: cells, width: cells, rng: &noiseRNG)
+        fixedNoise = options.fixedNoise(arch)
         if let h = state["train.history"], h.shape.count == 2, h.shape[1] == 6 {
             history = stride(from: 0, to: h.values.count, by: 6).map { i in
                 let v = h.values[i..<(i + 6)].map(Double.init)

@@ -24,8 +24,7 @@ struct GANJob: JobKind {
 
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
-        guard let id = try p.string("source") else { throw APIError.badRequest("'source' is required: an id from GET /api/sources") }
-        guard let entry = sources.get(id) else { throw APIError.badRequest("'source': no source with id '\(id)'") }
+        let entry = try p.source(in: sources)
         source = entry
         guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: GANPreset.small.rawValue)) else {
             throw APIError.badRequest("'preset' is not known")

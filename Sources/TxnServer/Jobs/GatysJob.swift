@@ -26,8 +26,7 @@ struct GatysJob: JobKind {
 
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
-        guard let id = try p.string("source") else { throw APIError.badRequest("'source' is required: an id from GET /api/sources") }
-        guard let entry = sources.get(id) else { throw APIError.badRequest("'source': no source with id '\(id)'") }
+        let entry = try p.source(in: sources)
         source = entry
         switch p.values["size"] {
         case .string(let s)?:

@@ -132,6 +132,13 @@ struct Parameters {
         return nil
     }
 
+    /// The required `source`: an id the server made (from GET /api/sources), never a path.
+    func source(in sources: SourceStore) throws -> SourceEntry {
+        guard let id = try string("source") else { throw APIError.badRequest("'source' is required: an id from GET /api/sources") }
+        guard let entry = sources.get(id) else { throw APIError.badRequest("'source': no source with id '\(id)'") }
+        return entry
+    }
+
     func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let raw = given(key) else { return value }
         guard case .number(let d) = raw, d == d.rounded(), abs(d) < 1e15 else {
