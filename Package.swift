@@ -30,6 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "txn", targets: ["txn"]),
+        .library(name: "TxnFiles", targets: ["TxnFiles"]),
         .library(name: "TxnTensor", targets: ["TxnTensor"]),
         .library(name: "TxnImage", targets: ["TxnImage"]),
         .library(name: "TxnCheckpoint", targets: ["TxnCheckpoint"]),
@@ -60,26 +61,28 @@ let package = Package(
         // libpng and libjpeg report errors with longjmp/exit: this C layer turns them into return codes.
         .target(name: "CImageCodec", dependencies: ["CPNG", "CJPEG"], cSettings: cFast),
 
-        // The layers of txn, bottom up.
-        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: swiftFast),
-        .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnTensor"], swiftSettings: swiftFast),
-        .target(name: "TxnCheckpoint", swiftSettings: swiftFast),
-        .target(name: "TxnVGG", dependencies: ["TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
+        // The layers of txn, bottom up. TxnFiles: the one way files are read (regular, bounded) and written (atomic,
+        // never over a device or a link), for the tensors' readers and the checkpoints alike.
+        .target(name: "TxnFiles", swiftSettings: swiftFast),
+        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL", "TxnFiles"], swiftSettings: swiftFast),
+        .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnFiles", "TxnTensor"], swiftSettings: swiftFast),
+        .target(name: "TxnCheckpoint", dependencies: ["TxnFiles"], swiftSettings: swiftFast),
+        .target(name: "TxnVGG", dependencies: ["TxnFiles", "TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
         .target(name: "TxnSynthesis", dependencies: ["TxnTensor", "TxnVGG", "TxnImage"], swiftSettings: swiftFast),
         .target(name: "TxnPlot", dependencies: ["TxnImage", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnGAN", dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint"], swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
         .target(name: "TxnServer",
-                dependencies: ["TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: swiftFast),
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
+                "TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -87,7 +90,7 @@ let package = Package(
         // Helpers shared by the test targets (where the weights and reference data are).
         .target(name: "TxnTestSupport", path: "Tests/TxnTestSupport"),
         .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor"],
+        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor", "TxnFiles"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),

@@ -13,6 +13,8 @@
 // Entries are stored uncompressed with their CRC-32; zip64 records appear only when a size, offset or count
 // needs them (see ZipWriter).
 
+import TxnFiles
+
 /// One tensor of a state dict to be written: a key, a shape, and contiguous row-major values.
 public struct CheckpointEntry: Sendable {
     /// The element values; the case decides the stored dtype (torch.float32 or torch.int64).
@@ -92,10 +94,12 @@ extension Checkpoint {
     static func write(_ entries: [CheckpointEntry], to path: String, zip64Limit: Int) throws {
         do {
             try validate(entries)
-            try AtomicFile.write(path) { sink in
+            try SafeFile.write(to: path) { sink in
                 try writeArchive(entries, folder: archiveFolder(for: path), zip64Limit: zip64Limit, to: sink)
             }
         } catch let f as Failure {
+            throw CheckpointError(path: path, reason: f.reason)
+        } catch let f as SafeFile.Failure {
             throw CheckpointError(path: path, reason: f.reason)
         }
     }

@@ -1,3 +1,5 @@
+import TxnFiles
+
 /// Where the writer's bytes go (the atomic temporary file, or memory in tests); tracks the position so the
 /// zip writer knows each record's offset.
 protocol ByteSink: AnyObject {
@@ -8,6 +10,9 @@ protocol ByteSink: AnyObject {
 extension ByteSink {
     func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 }
+
+/// The temporary file of an atomic write.
+extension FileSink: ByteSink {}
 
 /// In-memory sink (tests, and the deterministic-bytes check).
 final class MemorySink: ByteSink {

@@ -1,4 +1,5 @@
 import CImageCodec
+import TxnFiles
 import TxnTensor
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import TxnCheckpoint
+import TxnFiles
 import TxnTensor
 
 /// The ways VGG-19 weights are laid out in checkpoints that txn reads.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TxnFiles
 import TxnGAN
 import TxnImage
 import TxnTensor

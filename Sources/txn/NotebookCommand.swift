@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TxnFiles
 import TxnNotebook
 import TxnSynthesis
 import TxnTensor

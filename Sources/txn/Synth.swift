@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TxnFiles
 import TxnImage
 import TxnSynthesis
 import TxnTensor

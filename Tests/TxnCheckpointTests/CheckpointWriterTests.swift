@@ -198,15 +198,15 @@ final class CheckpointWriterTests: XCTestCase {
         let target = folder + "/target.txt"
         try Data("keep".utf8).write(to: URL(fileURLWithPath: target))
         try FileManager.default.createSymbolicLink(atPath: folder + "/link.pth", withDestinationPath: target)
-        expectRefusal(folder + "/link.pth", ["refusing to replace a symbolic link"])
+        expectRefusal(folder + "/link.pth", ["is a symbolic link: txn only replaces regular files"])
         XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep")
         XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: folder + "/link.pth"), target)
         // A folder, a character device, a FIFO.
         try FileManager.default.createDirectory(atPath: folder + "/dir.pth", withIntermediateDirectories: false)
-        expectRefusal(folder + "/dir.pth", ["refusing to replace a folder"])
-        expectRefusal("/dev/null", ["refusing to replace a character device"])
+        expectRefusal(folder + "/dir.pth", ["is a folder: txn only replaces regular files"])
+        expectRefusal("/dev/null", ["is a character device: txn only replaces regular files"])
         XCTAssertEqual(mkfifo(folder + "/fifo.pth", 0o600), 0)
-        expectRefusal(folder + "/fifo.pth", ["refusing to replace a FIFO"])
+        expectRefusal(folder + "/fifo.pth", ["is a FIFO: txn only replaces regular files"])
         // Missing folder, a file used as a folder, no file name.
         expectRefusal(folder + "/nope/x.pth", ["folder '\(folder)/nope' does not exist"])
         expectRefusal(target + "/x.pth", ["cannot write"])

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import TxnFiles
 @testable import TxnImage
 @testable import TxnTensor
 
@@ -77,5 +78,29 @@ final class SafeFileTests: XCTestCase {
         XCTAssertNoThrow(try SafeFile.checkWritable(directory + "/missing/dir/x.png", createFolders: true))
         try SafeFile.write([9], to: directory + "/missing/dir/x.png", createFolders: true)
         XCTAssertEqual(try SafeFile.read(directory + "/missing/dir/x.png"), [9])
+    }
+
+    /// The streamed write (checkpoints) is the same atomic write: a failure inside the body leaves the old file
+    /// and no temporary file; a replaced file keeps its permissions; large blocks pass through the buffer.
+    func testTheStreamedWriteIsAtomicAndKeepsPermissions() throws {
+        let path = directory + "/c.pth"
+        try writeFile([1, 2, 3], path)
+        XCTAssertEqual(chmod(path, 0o640), 0)
+        struct Stop: Error {}
+        XCTAssertThrowsError(try SafeFile.write(to: path) { sink in
+            try [UInt8](repeating: 5, count: 100_000).withUnsafeBytes { try sink.write($0) }
+            throw Stop()
+        }) { XCTAssertTrue($0 is Stop, "the body's error passes through unchanged: \($0)") }
+        XCTAssertEqual(try SafeFile.read(path, limit: 10), [1, 2, 3])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["c.pth"])
+        let big = (0..<200_000).map { UInt8($0 % 251) }
+        try SafeFile.write(to: path) { sink in
+            try [UInt8]([7]).withUnsafeBytes { try sink.write($0) }
+            try big.withUnsafeBytes { try sink.write($0) }
+            XCTAssertEqual(sink.position, 1 + big.count)
+        }
+        XCTAssertEqual(try SafeFile.read(path, limit: 1 << 20), [7] + big)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int, 0o640)
+        XCTAssertThrowsError(try SafeFile.write([1], to: directory + "/")) { XCTAssertTrue("\($0)".contains("not a file name"), "\($0)") }
     }
 }

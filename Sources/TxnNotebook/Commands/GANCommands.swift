@@ -1,4 +1,5 @@
 import Foundation
+import TxnFiles
 import TxnGAN
 import TxnImage
 import TxnPlot

@@ -1,4 +1,5 @@
 import Foundation
+import TxnFiles
 import TxnVGG
 import TxnSynthesis
 import TxnTensor

@@ -1,5 +1,6 @@
 import CLibEdit
 import Foundation
+import TxnFiles
 import TxnTensor
 #if canImport(Glibc)
 import Glibc

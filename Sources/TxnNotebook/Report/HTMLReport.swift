@@ -1,4 +1,5 @@
 import Foundation
+import TxnFiles
 import TxnTensor
 
 /// One cell of a notebook run: a code statement (with what it printed, showed, failed with, and how long it took) or a

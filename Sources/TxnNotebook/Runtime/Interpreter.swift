@@ -1,4 +1,5 @@
 import Foundation
+import TxnFiles
 import TxnImage
 import TxnSynthesis
 import TxnTensor

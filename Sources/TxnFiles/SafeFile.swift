@@ -1,9 +1,16 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+private let systemRead = Glibc.read
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemRead = Darwin.read
+private let systemWrite = Darwin.write
 #endif
 
-/// Reading input files and writing output files, the one way txn does both.
+/// Reading input files and writing output files, the one way txn does both (images, reports, GIFs, notebooks,
+/// checkpoints: every module that touches a file goes through here).
 ///
 /// Input: only regular files are read (a FIFO would block in `open`, a device never ends), opened without
 /// blocking, and only up to a size limit checked before anything is allocated.
@@ -34,20 +41,19 @@ public enum SafeFile {
         }
     }
 
-    /// The whole content of a regular file of at most `limit` bytes (default: the memory budget).
-    public static func read(_ path: String, limit: Int? = nil) throws -> [UInt8] {
+    /// The whole content of a regular file of at most `limit` bytes; `limitHint` follows the "too large" reason
+    /// (how to raise the limit). TxnTensor adds `read(_:)`, whose limit is the memory budget.
+    public static func read(_ path: String, limit: Int, limitHint: String = "") throws -> [UInt8] {
         let (descriptor, size) = try openRegular(path)
         defer { close(descriptor) }
-        let limit = limit ?? MemoryBudget.limitBytes
         guard size <= limit else {
-            throw Failure(path, .tooLarge, "file is \(size) bytes, more than the \(limit) bytes allowed"
-                          + (limit == MemoryBudget.limitBytes ? " (the memory limit: raise it with --max-memory MiB or `set memory=MiB`)" : ""))
+            throw Failure(path, .tooLarge, "file is \(size) bytes, more than the \(limit) bytes allowed" + limitHint)
         }
         // One byte more than the size, to notice a file that grows while it is read.
         var bytes = [UInt8](repeating: 0, count: size + 1)
         var count = 0
         while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + count, $0.count - count) }
+            let n = bytes.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress! + count, $0.count - count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Failure(path, .io, "read failed: \(message(errno))")
@@ -61,8 +67,12 @@ public enum SafeFile {
     }
 
     /// UTF-8 text of a regular file of at most `limit` bytes.
-    public static func readText(_ path: String, limit: Int? = nil) throws -> String {
-        let bytes = try read(path, limit: limit)
+    public static func readText(_ path: String, limit: Int, limitHint: String = "") throws -> String {
+        try text(of: try read(path, limit: limit, limitHint: limitHint), path: path)
+    }
+
+    /// `bytes` (read from `path`) as UTF-8 text without NULs.
+    public static func text(of bytes: [UInt8], path: String) throws -> String {
         guard !bytes.contains(0), let text = String(bytes: bytes, encoding: .utf8) else {
             throw Failure(path, .io, bytes.contains(0) ? "is not text (it contains NUL bytes)" : "is not UTF-8 text")
         }
@@ -113,7 +123,7 @@ public enum SafeFile {
         var info = stat()
         if stat(folder, &info) != 0 {
             guard createFolders, errno == ENOENT else {
-                throw Failure(path, .notFound, "folder \(folder) does not exist")
+                throw Failure(path, .notFound, "folder '\(folder)' does not exist")
             }
             // The nearest existing ancestor must be a writable folder.
             var ancestor = folder
@@ -132,7 +142,20 @@ public enum SafeFile {
     /// Writes `bytes` to `path` through a temporary file in the same folder, renamed over it at the end.
     /// With `createFolders`, missing folders are made first.
     public static func write(_ bytes: [UInt8], to path: String, createFolders: Bool = false) throws {
+        try write(to: path, createFolders: createFolders) { sink in try bytes.withUnsafeBytes { try sink.write($0) } }
+    }
+
+    /// Writes what `body` gives its sink (streamed: a checkpoint's storages are not gathered in memory first) to
+    /// `path`: into a temporary file in the same folder (same file system, so the rename is atomic), flushed with
+    /// fsync, renamed over `path`; then the folder is fsynced so the rename itself survives a crash. A failure
+    /// anywhere, `body`'s included, leaves the old file as it was and no temporary file behind. A replaced file
+    /// keeps its permissions; a new one gets 0666 minus the umask. Errors from `body` pass through unchanged.
+    public static func write(to path: String, createFolders: Bool = false, _ body: (FileSink) throws -> Void) throws {
         try checkPath(path)
+        let base = (path as NSString).lastPathComponent
+        guard !path.hasSuffix("/"), !base.isEmpty, base != ".", base != ".." else {
+            throw Failure(path, .invalidPath, "not a file name")
+        }
         try checkTarget(path)
         let folder = folderOf(path)
         if createFolders && !FileManager.default.fileExists(atPath: folder) {
@@ -142,7 +165,13 @@ public enum SafeFile {
                 throw Failure(path, .io, "cannot create folder \(folder)")
             }
         }
-        let base = (path as NSString).lastPathComponent
+        var info = stat()
+        guard stat(folder, &info) == 0 else {
+            let code = errno
+            throw Failure(path, code == ENOENT ? .notFound : .io,
+                          "cannot write: folder '\(folder)' " + (code == ENOENT ? "does not exist" : message(code)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(path, .io, "cannot write: '\(folder)' is not a folder") }
         var generator = SystemRandomNumberGenerator()
         var temporary = ""
         var descriptor: Int32 = -1
@@ -155,35 +184,34 @@ public enum SafeFile {
             let code = errno
             throw Failure(path, code == ENOENT ? .notFound : .io, "cannot create a file in \(folder): \(message(code))")
         }
-        var failure: String?
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write failed: \(message(errno))"
-                    return
-                }
-                offset += n
-            }
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do {
+            let sink = FileSink(descriptor: descriptor, path: path)
+            try body(sink)
+            try sink.flush()
+            var old = stat()
+            if lstat(path, &old) == 0, (old.st_mode & S_IFMT) == S_IFREG { _ = fchmod(descriptor, old.st_mode & 0o7777) }
+            guard fsync(descriptor) == 0 else { throw Failure(path, .io, "fsync failed: \(message(errno))") }
+        } catch {
+            close(descriptor)
+            throw error
         }
-        if failure == nil && fsync(descriptor) != 0 { failure = "fsync failed: \(message(errno))" }
-        if close(descriptor) != 0 && failure == nil { failure = "close failed: \(message(errno))" }
+        guard close(descriptor) == 0 else { throw Failure(path, .io, "close failed: \(message(errno))") }
         // Checked again just before the rename, which is what would replace a device or a link.
-        if failure == nil {
-            do { try checkTarget(path) } catch let f as Failure { failure = f.reason }
-        }
-        if failure == nil && rename(temporary, path) != 0 { failure = "cannot replace the file: \(message(errno))" }
-        if let failure {
-            unlink(temporary)
-            throw Failure(path, .io, failure)
+        try checkTarget(path)
+        guard rename(temporary, path) == 0 else { throw Failure(path, .io, "cannot replace the file: \(message(errno))") }
+        renamed = true
+        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderDescriptor >= 0 {
+            _ = fsync(folderDescriptor)
+            close(folderDescriptor)
         }
     }
 
     /// `.NAME.tmp-XXXX`, with NAME shortened (on a character boundary) so that the whole stays within
     /// NAME_MAX (255 bytes): a long but valid output name must not make its temporary name invalid.
-    static func temporaryName(for base: String, random: UInt64) -> String {
+    public static func temporaryName(for base: String, random: UInt64) -> String {
         let suffix = ".tmp-\(getpid())-\(String(random, radix: 36))"
         let room = 255 - 1 - suffix.utf8.count
         var name = base
@@ -196,8 +224,8 @@ public enum SafeFile {
         var info = stat()
         if lstat(path, &info) != 0 {
             if errno == ENOENT { return }
-            if errno == ENOTDIR { throw Failure(path, .notFound, "a parent of it is not a folder") }
-            throw Failure(path, .io, message(errno))
+            if errno == ENOTDIR { throw Failure(path, .notFound, "cannot write: a parent of it is not a folder") }
+            throw Failure(path, .io, "cannot write: \(message(errno))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw Failure(path, .notRegular, "is \(kindName(info.st_mode)): txn only replaces regular files")
@@ -221,8 +249,56 @@ public enum SafeFile {
         }
     }
 
-    static func message(_ code: Int32) -> String {
+    public static func message(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text)
+    }
+}
+
+/// Buffered writes to the temporary file of `SafeFile.write(to:_:)` (small headers are gathered; large blocks pass
+/// straight through).
+public final class FileSink {
+    private let descriptor: Int32
+    private let path: String
+    private var buffer: [UInt8] = []
+    /// Bytes written so far.
+    public private(set) var position = 0
+    private static let bufferSize = 1 << 16
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+        buffer.reserveCapacity(Self.bufferSize)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        position += bytes.count
+        if buffer.count + bytes.count <= Self.bufferSize {
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        try flush()
+        if bytes.count <= Self.bufferSize {
+            buffer.append(contentsOf: bytes)
+        } else {
+            try writeAll(bytes)
+        }
+    }
+
+    func flush() throws {
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = systemWrite(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SafeFile.Failure(path, .io, "write failed: \(SafeFile.message(errno))")
+            }
+            done += n
+        }
     }
 }
