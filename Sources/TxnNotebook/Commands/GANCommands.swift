@@ -1,5 +1,6 @@
 import Foundation
 import TxnFiles
+import TxnFiles
 import TxnGAN
 import TxnImage
 import TxnPlot
@@ -60,7 +61,7 @@ func ganCommands() -> [CommandSpec] {
                 convolutions; the discriminator scores every 32x32 patch of an image as real or generated. Both are fully \
                 convolutional, so a generator trained on small crops makes textures of any size.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 let source = try args.image("source")
                 var o = GANTrainingOptions()
                 o.preset = try args.choice("preset", default: GANPreset.small)
@@ -69,13 +70,13 @@ func ganCommands() -> [CommandSpec] {
                 o.scaling = try args.number("scaling", default: 1)
                 o.augment = try args.bool("augment", default: false)
                 if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
-                o.seed = try args.seed(session: interp.seed)
+                o.seed = try args.seed(session: session.seed)
                 let training: GANTraining
                 do { training = try GANTraining(source: source, options: o) } catch let e as GANError {
                     throw CommandError(e.message, at: args.ref("source"))
                 }
                 let g = GANValue(training: training, label: "a \(source.width)x\(source.height) source")
-                interp.print("\(g.summary): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
+                session.print("\(g.summary): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
                     + "\(training.generator.parameterCount) generator parameters")
                 return .gan(g)
             }),
@@ -84,16 +85,16 @@ func ganCommands() -> [CommandSpec] {
             name: "loadgan", summary: "load a generator (.pth: txn's or the seed project's), with its training state if beside it",
             positional: [ParamSpec("path", .path, "generator checkpoint"), ParamSpec("source", .image, default: "-", "the texture, to continue training")],
             example: "g = loadgan \"out/G.pth\" src",
-            run: { args, interp in
-                let path = try interp.inputPath(try args.string("path"))
+            run: { args, session in
+                let path = try session.inputPath(try args.string("path"))
                 if args.has("source"), FileManager.default.fileExists(atPath: GANTraining.resumePath(for: path)) {
                     let training = try GANTraining(resuming: path, source: try args.image("source"), preset: .small)
-                    let g = GANValue(training: training, label: interp.displayPath(path))
-                    interp.print("\(g.summary) (training state from \(interp.displayPath(GANTraining.resumePath(for: path))))")
+                    let g = GANValue(training: training, label: session.displayPath(path))
+                    session.print("\(g.summary) (training state from \(session.displayPath(GANTraining.resumePath(for: path))))")
                     return .gan(g)
                 }
-                let g = GANValue(generator: try Generator.load(path), label: interp.displayPath(path))
-                interp.print(g.summary)
+                let g = GANValue(generator: try Generator.load(path), label: session.displayPath(path))
+                session.print(g.summary)
                 return .gan(g)
             }),
 
@@ -112,29 +113,29 @@ func ganCommands() -> [CommandSpec] {
                 through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
                 probabilities. Ctrl-C stops after the current iteration and keeps what was learnt.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 let g = try args.gan("gan")
                 guard let training = g.training else {
                     throw CommandError("gan: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("gan"))
                 }
                 let steps = try args.int("steps", default: 100, range: 1...10_000_000)
-                let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
+                let every = try args.int("every", default: session.progressEvery, range: 1...1_000_000)
                 let snapshot = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 let target = training.iteration + steps, first = training.iteration
-                interp.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
+                session.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
                 Interrupt.reset()
                 let start = Date()
-                let monitor = interp.monitor
+                let monitor = session.monitor
                 try training.train(until: target, shouldStop: { Interrupt.isRequested || monitor?.shouldStop() == true }) { r, perIteration in
                     let done = training.iteration - first
                     if done == 1 || training.iteration % every == 0 || training.iteration == target {
-                        interp.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
+                        session.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
                                                           remaining: perIteration * Double(target - training.iteration)))
                     }
                     if snapshot > 0, training.iteration % snapshot == 0 || training.iteration == target {
                         let image = try training.snapshot()
                         g.samples.append((training.iteration, image))
-                        interp.output.show(image, caption: "iteration \(training.iteration)")
+                        session.output.show(image, caption: "iteration \(training.iteration)")
                     }
                     if let monitor {
                         let every = monitor.snapshotEvery
@@ -144,13 +145,13 @@ func ganCommands() -> [CommandSpec] {
                 }
                 let interrupted = Interrupt.isRequested
                 Interrupt.reset()
-                if interrupted { interp.print("interrupted at iteration \(training.iteration): the networks keep what they learnt") }
+                if interrupted { session.print("interrupted at iteration \(training.iteration): the networks keep what they learnt") }
                 if snapshot == 0 {
                     let image = try training.snapshot()
                     g.samples.append((training.iteration, image))
-                    interp.output.show(image, caption: "iteration \(training.iteration)")
+                    session.output.show(image, caption: "iteration \(training.iteration)")
                 }
-                interp.print(String(format: "%d iterations in %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+                session.print(String(format: "%d iterations in %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
                 return .gan(g)
             }),
 
@@ -163,17 +164,17 @@ func ganCommands() -> [CommandSpec] {
                 ParamSpec("tile", .bool, default: "false", "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
             ],
             example: "t = generate g size=512 tile=true",
-            run: { args, interp in
+            run: { args, session in
                 let g = try args.gan("gan")
                 let (w, h) = try args.size("size", default: (256, 256))
                 let tile = try args.bool("tile", default: false)
                 let image: Image
                 do {
-                    image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: interp.seed), tile: tile)[0]
+                    image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
                 } catch let e as GANError {
                     throw CommandError(e.message, at: args.ref(tile ? "tile" : "size"))
                 }
-                interp.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
+                session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
                 return .image(image)
             }),
 
@@ -188,7 +189,7 @@ func ganCommands() -> [CommandSpec] {
                 ParamSpec("seed", .integer, default: "(session)", "the noise"),
             ],
             example: "strip = animate g \"out/walk.gif\" frames=30",
-            run: { args, interp in
+            run: { args, session in
                 let g = try args.gan("gan")
                 let (w, h) = try args.size("size", default: (128, 128))
                 let frames = try args.int("frames", default: 40, range: 2...1000)
@@ -196,22 +197,22 @@ func ganCommands() -> [CommandSpec] {
                 do {
                     images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,
                                                        walk: try args.choice("walk", default: GANGeneration.Walk.sine),
-                                                       seed: try args.seed(session: interp.seed))
+                                                       seed: try args.seed(session: session.seed))
                 } catch let e as GANError {
                     throw CommandError(e.message, at: args.ref("size"))
                 }
-                let path = try interp.outputPath(try args.string("path"))
+                let path = try session.outputPath(try args.string("path"))
                 try SafeFile.write(try GIF.encode(images, delay: try args.int("delay", default: 7, range: 1...65535)), to: path, createFolders: true)
-                interp.print("wrote \(interp.displayPath(path)) (\(frames) frames of \(w)x\(h))")
+                session.print("wrote \(session.displayPath(path)) (\(frames) frames of \(w)x\(h))")
                 let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
                 let strip = try Plot.sideBySide(Array(shown), height: min(h, 160))
-                interp.output.show(strip, caption: "frames")
+                session.output.show(strip, caption: "frames")
                 return .image(strip)
             }),
     ]
 }
 
-extension Interpreter {
+extension CommandContext {
     /// `save g "G.pth"`: the generator as a PyTorch state dict, and the training state beside it.
     func saveGAN(_ g: GANValue, to path: String) throws {
         if let t = g.training {

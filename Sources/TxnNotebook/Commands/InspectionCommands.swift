@@ -5,7 +5,7 @@ import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
-extension Interpreter {
+extension CommandContext {
     /// A detailed description of a value, and its picture if it has one.
     func describe(_ value: Value, name: String) throws {
         switch value {
@@ -58,9 +58,9 @@ func inspectionCommands() -> [CommandSpec] {
             name: "show", summary: "describe any value; images appear inline",
             positional: [ParamSpec("value", .any, "anything")],
             example: "show t",
-            run: { args, interp in
+            run: { args, session in
                 let (value, _) = args.value("value")!
-                try interp.describe(value, name: args.positionalNames.first.flatMap { $0 } ?? value.typeName)
+                try session.describe(value, name: args.positionalNames.first.flatMap { $0 } ?? value.typeName)
                 return .none
             }),
 
@@ -71,7 +71,7 @@ func inspectionCommands() -> [CommandSpec] {
             keys: [ParamSpec("title", .string, default: "automatic", "the title"),
                    ParamSpec("linear", .bool, default: "false", "linear instead of logarithmic loss axis")],
             example: "plot [a, b] \"out/losses.png\" title=\"L-BFGS vs Adam\"",
-            run: { args, interp in
+            run: { args, session in
                 let (value, ref) = args.value("value")!
                 let title = try args.string("title", default: "")
                 let picture: Image
@@ -88,7 +88,7 @@ func inspectionCommands() -> [CommandSpec] {
                     picture = Plot.lines(series, title: title.isEmpty ? "texture loss" : title,
                                          logY: !(try args.bool("linear", default: false)))
                 case .gan(let g):
-                    picture = try interp.ganCurves(g, title: title)
+                    picture = try session.ganCurves(g, title: title)
                 case .tensor(let t) where t.rank == 3:
                     picture = Plot.heatmap(t.data, rows: t.shape[1], columns: t.shape[2],
                                            title: title.isEmpty ? "Gram matrix \(t.shape[1])x\(t.shape[2])" : title)
@@ -99,11 +99,11 @@ func inspectionCommands() -> [CommandSpec] {
                     throw CommandError("value: cannot plot \(value.typeName); plot a synthesis, a Gram matrix (g.conv1_1) or features (f.pool1)", at: ref)
                 }
                 if let path = try? args.string("path"), path != "-" {
-                    let full = try interp.outputPath(path)
+                    let full = try session.outputPath(path)
                     try picture.save(full, createFolders: true)
-                    interp.print("wrote \(interp.displayPath(full))")
+                    session.print("wrote \(session.displayPath(full))")
                 }
-                interp.output.show(picture, caption: title)
+                session.output.show(picture, caption: title)
                 return .image(picture)
             }),
 
@@ -111,11 +111,11 @@ func inspectionCommands() -> [CommandSpec] {
             name: "tile", summary: "repeat an image n x m times, to judge how it tiles",
             positional: [ParamSpec("image", .image, "an image or a synthesis"), ParamSpec("grid", .size, default: "2x2", "columns x rows")],
             example: "preview = tile t 2x2",
-            run: { args, interp in
+            run: { args, session in
                 let image = try args.image("image")
                 let (c, r) = try args.size("grid", default: (2, 2))
                 let tiled = try image.tiled(columns: c, rows: r)
-                interp.output.show(tiled, caption: "\(c)x\(r) tiles")
+                session.output.show(tiled, caption: "\(c)x\(r) tiles")
                 return .image(tiled)
             }),
 
@@ -125,11 +125,11 @@ func inspectionCommands() -> [CommandSpec] {
                          ParamSpec("model", .model, default: "(last)", "from `model`")],
             keys: [ParamSpec("layers", .layers, default: defaultLayers, "layers compared")],
             example: "d = compare t x",
-            run: { args, interp in
+            run: { args, session in
                 let a = try args.image("a"), b = try args.image("b")
-                let m = try interp.resolveModel(args)
+                let m = try session.resolveModel(args)
                 let d = try TextureDistance.measure(a, b, model: m.vgg, layers: try args.layers("layers", default: VGG19.gatysLayers))
-                try interp.describe(.distance(d), name: "distance")
+                try session.describe(.distance(d), name: "distance")
                 return .distance(d)
             }),
 
@@ -137,9 +137,9 @@ func inspectionCommands() -> [CommandSpec] {
             name: "histmatch", summary: "give an image another image's colour histogram, channel by channel",
             positional: [ParamSpec("image", .image, "the image to change"), ParamSpec("reference", .image, "whose colours to take")],
             example: "t2 = histmatch t x",
-            run: { args, interp in
+            run: { args, session in
                 let matched = try args.image("image").histogramMatched(to: try args.image("reference"))
-                interp.output.show(matched, caption: "histogram matched")
+                session.output.show(matched, caption: "histogram matched")
                 return .image(matched)
             }),
 
@@ -149,7 +149,7 @@ func inspectionCommands() -> [CommandSpec] {
             keys: [ParamSpec("labels", .any, default: "1,2,…", "one caption per image"),
                    ParamSpec("height", .integer, default: "256", "common height")],
             example: "m = montage [a, b, c] labels=conv1_1,pool1,pool2",
-            run: { args, interp in
+            run: { args, session in
                 let (value, ref) = args.value("images")!
                 guard case .list(let items) = value else { throw CommandError("images: expected a list like [a, b]", at: ref) }
                 var labels: [String] = items.indices.map { "\($0 + 1)" }
@@ -170,16 +170,16 @@ func inspectionCommands() -> [CommandSpec] {
                 }
                 let picture = try Plot.sideBySide(Array(zip(labels, images)).map { (label: $0.0, image: $0.1) },
                                               height: try args.int("height", default: 256, range: 16...4096))
-                interp.output.show(picture, caption: labels.joined(separator: " | "))
+                session.output.show(picture, caption: labels.joined(separator: " | "))
                 return .image(picture)
             }),
 
         CommandSpec(
             name: "vars", summary: "list the session's variables",
             example: "vars",
-            run: { _, interp in
-                if interp.variables.isEmpty { interp.print("no variables yet") }
-                for name in interp.variables.keys.sorted() { interp.print("\(pad(name, 12)) \(interp.variables[name]!.summary)") }
+            run: { _, session in
+                if session.variables.isEmpty { session.print("no variables yet") }
+                for name in session.variables.keys.sorted() { session.print("\(pad(name, 12)) \(session.variables[name]!.summary)") }
                 return .none
             }),
     ]

@@ -7,7 +7,7 @@ import TxnVGG
 /// The Gatys layers as the commands' help shows them.
 let defaultLayers = VGG19.gatysLayers.joined(separator: ",")
 
-extension Interpreter {
+extension CommandContext {
     /// The model to use: the one given, else the last one made, else the default weights.
     func resolveModel(_ args: Arguments, upTo layers: [String] = VGG19.gatysLayers) throws -> ModelValue {
         if let given = try args.model("model") { return given }
@@ -53,9 +53,9 @@ func methodCommands() -> [CommandSpec] {
                 Gatys et al.: each filter rescaled so its mean activation is about 1, which keeps the layers' Gram \
                 matrices on similar scales.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 let given = try args.string("path", default: "")
-                let path = given.isEmpty ? interp.defaultWeightsPath : try interp.inputPath(given)
+                let path = given.isEmpty ? session.defaultWeightsPath : try session.inputPath(given)
                 let convention: VGG19.InputConvention?
                 switch try args.choice("convention", ["auto", "checkpoint", "caffe", "torchvision"], default: "auto") {
                 case "caffe": convention = .caffeImageNet
@@ -70,9 +70,9 @@ func methodCommands() -> [CommandSpec] {
                                          convention: convention)
                 let algorithm = try args.choice("algorithm", default: ConvAlgorithm.winograd)
                 let m = ModelValue(vgg: vgg, path: path, algorithm: algorithm)
-                interp.currentModel = m
-                interp.print("VGG-19 from \(vgg.origin)")
-                interp.print("up to \(vgg.deepestLayer): \(vgg.parameterCount) parameters; \(vgg.pooling) pooling, \(vgg.padding) padding")
+                session.currentModel = m
+                session.print("VGG-19 from \(vgg.origin)")
+                session.print("up to \(vgg.deepestLayer): \(vgg.parameterCount) parameters; \(vgg.pooling) pooling, \(vgg.padding) padding")
                 return .model(m)
             }),
 
@@ -81,12 +81,12 @@ func methodCommands() -> [CommandSpec] {
             positional: [ParamSpec("path", .path, "the image file")],
             keys: [ParamSpec("maxpixels", .integer, default: "64000000", "refuse images with more pixels than this")],
             example: "src = load \"data/gravel.png\"",
-            run: { args, interp in
-                let path = try interp.inputPath(try args.string("path"))
+            run: { args, session in
+                let path = try session.inputPath(try args.string("path"))
                 let decoded = try Image.load(path, maxPixels: try args.int("maxpixels", default: 64_000_000))
-                interp.print("\(interp.displayPath(path)): \(decoded.image.width)x\(decoded.image.height) \(decoded.format.rawValue.uppercased())")
-                for note in decoded.notes { interp.print("note: \(note)") }
-                interp.output.show(decoded.image, caption: interp.displayPath(path))
+                session.print("\(session.displayPath(path)): \(decoded.image.width)x\(decoded.image.height) \(decoded.format.rawValue.uppercased())")
+                for note in decoded.notes { session.print("note: \(note)") }
+                session.output.show(decoded.image, caption: session.displayPath(path))
                 return .image(decoded.image)
             }),
 
@@ -106,7 +106,7 @@ func methodCommands() -> [CommandSpec] {
                 does not alias. The network then sees the image through its input transform (for the default model: \
                 BGR, 0-255, minus the ImageNet mean), printed here.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 var image = try args.image("image")
                 let (w, h) = try args.size("size", default: (256, 256))
                 let from = "\(image.width)x\(image.height)"
@@ -129,7 +129,7 @@ func methodCommands() -> [CommandSpec] {
                     guard image.width >= w && image.height >= h else {
                         throw CommandError("crop=random needs an image of at least \(w)x\(h), this one is \(image.width)x\(image.height)", at: args.ref("crop"))
                     }
-                    let seed = try args.seed(session: interp.seed)
+                    let seed = try args.seed(session: session.seed)
                     image = try image.randomCropped(width: w, height: h, seed: seed)
                     how += "random crop (seed \(seed)), "
                 default: break
@@ -138,13 +138,13 @@ func methodCommands() -> [CommandSpec] {
                     image = try image.resized(width: w, height: h)
                     how += "resized"
                 }
-                interp.print("\(w)x\(h) from \(from)" + (how.isEmpty ? "" : " (\(how.hasSuffix(", ") ? String(how.dropLast(2)) : how))"))
-                if let m = interp.currentModel {
-                    let x = try m.vgg.forward(interp.imageTensor(image), upTo: "input").outputs[0]
+                session.print("\(w)x\(h) from \(from)" + (how.isEmpty ? "" : " (\(how.hasSuffix(", ") ? String(how.dropLast(2)) : how))"))
+                if let m = session.currentModel {
+                    let x = try m.vgg.forward(session.imageTensor(image), upTo: "input").outputs[0]
                     let (mean, std) = x.meanAndStd()
-                    interp.print("network input: \(m.vgg.convention); mean \(formatNumber(mean)), std \(formatNumber(std))")
+                    session.print("network input: \(m.vgg.convention); mean \(formatNumber(mean)), std \(formatNumber(std))")
                 }
-                interp.output.show(image, caption: "preprocessed \(w)x\(h)")
+                session.output.show(image, caption: "preprocessed \(w)x\(h)")
                 return .image(image)
             }),
 
@@ -157,20 +157,20 @@ func methodCommands() -> [CommandSpec] {
                 Runs the image through the network and keeps the rectified activations at the layers asked for. \
                 Each layer is a stack of C feature maps of H x W; deeper layers see larger regions.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 let image = try args.image("image")
                 let layers = try args.layers("layers", default: VGG19.gatysLayers)
                 let deepest = try VGG19.deepestLayer(of: layers)
-                let m = try interp.resolveModel(args)
+                let m = try session.resolveModel(args)
                 let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
                                        algorithm: m.algorithm, backward: false)
-                let tensors = try plan.forward(interp.imageTensor(image), layers: layers)
+                let tensors = try plan.forward(session.imageTensor(image), layers: layers)
                 var rows: [[String]] = []
                 for (l, t) in zip(layers, tensors) {
                     let (mean, std) = t.meanAndStd()
                     rows.append([l, "\(t.c) x \(t.h)x\(t.w)", formatNumber(mean), formatNumber(std), formatNumber(Double(t.data.max() ?? 0))])
                 }
-                interp.print(interp.table(["layer", "channels x size", "mean", "std", "max"], rows))
+                session.print(session.table(["layer", "channels x size", "mean", "std", "max"], rows))
                 return .features(FeatureSet(layers: layers, tensors: tensors))
             }),
 
@@ -185,7 +185,7 @@ func methodCommands() -> [CommandSpec] {
                 Entry (i, j) is how strongly feature maps i and j fire together, averaged over all positions: \
                 where things are is gone, what goes with what stays. That is the texture model of Gatys et al.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 let norm = try args.choice("norm", default: GramNormalisation.pixels)
                 var set: FeatureSet
                 switch args.raw("features") {
@@ -194,10 +194,10 @@ func methodCommands() -> [CommandSpec] {
                     let image = try args.image("features")
                     let layers = try args.layers("layers", default: VGG19.gatysLayers)
                     let deepest = try VGG19.deepestLayer(of: layers)
-                    let m = try interp.resolveModel(args)
+                    let m = try session.resolveModel(args)
                     let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
                                            algorithm: m.algorithm, backward: false)
-                    set = FeatureSet(layers: layers, tensors: try plan.forward(interp.imageTensor(image), layers: layers))
+                    set = FeatureSet(layers: layers, tensors: try plan.forward(session.imageTensor(image), layers: layers))
                 case .word(let w)?:
                     throw CommandError("features: expected features (from extract) or an image, but there is no variable '\(w)'", at: args.ref("features"))
                 case let other?:
@@ -222,7 +222,7 @@ func methodCommands() -> [CommandSpec] {
                     let trace = (0..<c).reduce(0.0) { $0 + Double(g.data[$1 * c + $1]) }
                     rows.append([l, "\(c) x \(c)", formatNumber(trace), formatNumber(g.meanAndStd().mean)])
                 }
-                interp.print(interp.table(["layer", "size", "trace", "mean"], rows))
+                session.print(session.table(["layer", "size", "trace", "mean"], rows))
                 return .grams(GramSet(layers: set.layers, matrices: matrices))
             }),
 
@@ -236,9 +236,9 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("seed", .integer, default: "(session)", "random seed"),
             ],
             example: "x0 = noise size=256 like=x seed=1",
-            run: { args, interp in
+            run: { args, session in
                 let (w, h) = try args.size("size", default: (256, 256))
-                let seed = try args.seed(session: interp.seed)
+                let seed = try args.seed(session: session.seed)
                 var rng = SplitMix64(seed: seed)
                 var pixels = [Float](repeating: 0, count: 3 * w * h)
                 if try args.choice("kind", ["meannoise", "uniform"], default: "meannoise") == "uniform" {
@@ -250,8 +250,8 @@ func methodCommands() -> [CommandSpec] {
                     for c in 0..<3 { for i in (c * w * h)..<((c + 1) * w * h) { pixels[i] = means[c] + sigma * rng.nextGaussian() } }
                 }
                 let image = Image(width: w, height: h, pixels: pixels)
-                interp.print("noise \(w)x\(h), seed \(seed)")
-                interp.output.show(image, caption: "noise")
+                session.print("noise \(w)x\(h), seed \(seed)")
+                session.output.show(image, caption: "noise")
                 return .image(image)
             }),
 
@@ -284,9 +284,9 @@ func methodCommands() -> [CommandSpec] {
                 coming back through the network. L-BFGS (the paper's choice) reaches low losses in a few hundred \
                 iterations. Ctrl-C stops after the current evaluation and keeps the best image so far.
                 """,
-            run: { args, interp in
+            run: { args, session in
                 let source = try args.image("source")
-                let m = try interp.resolveModel(args)
+                let m = try session.resolveModel(args)
                 var o = SynthesisOptions()
                 (o.width, o.height) = try args.size("size", default: (256, 256))
                 o.steps = try args.int("steps", default: 100)
@@ -299,7 +299,7 @@ func methodCommands() -> [CommandSpec] {
                 o.optimizer = try args.choice("method", ["lbfgs", "adam"], default: "lbfgs") == "adam"
                     ? .adam(learningRate: Float(try args.number("lr", default: 0.02)))
                     : .lbfgs(history: try args.int("history", default: 20))
-                o.seed = try args.seed(session: interp.seed)
+                o.seed = try args.seed(session: session.seed)
                 switch args.raw("init") {
                 case nil, .word("meannoise")?: o.initialisation = .sourceMeanNoise(sigma: Float(try args.number("sigma", default: 0.01)))
                 case .word("uniform")?: o.initialisation = .uniform
@@ -312,33 +312,33 @@ func methodCommands() -> [CommandSpec] {
                 o.snapshotEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 o.measureDistance = try args.bool("distance", default: true)
                 o.algorithm = m.algorithm
-                let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
+                let every = try args.int("every", default: session.progressEvery, range: 1...1_000_000)
 
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
-                if let monitor = interp.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
+                if let monitor = session.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
                 let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
-                interp.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
+                session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
                 Interrupt.reset()
-                let monitor = interp.monitor
+                let monitor = session.monitor
                 let showEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 let result = try synthesizer.run(progress: { p in
-                    if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations { interp.print(p.line) }
+                    if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations { session.print(p.line) }
                     if let snapshot = p.snapshot, showEvery > 0, p.iteration % showEvery == 0 {
-                        interp.output.show(snapshot, caption: "iteration \(p.iteration)")
+                        session.output.show(snapshot, caption: "iteration \(p.iteration)")
                     }
                     monitor?.synthesisProgress(p)
                 }, shouldStop: monitor?.shouldStop)
                 Interrupt.reset()
                 if result.interrupted {
-                    interp.print("interrupted after \(result.history.count) iterations: keeping the best image so far (loss \(formatNumber(result.loss)))")
+                    session.print("interrupted after \(result.history.count) iterations: keeping the best image so far (loss \(formatNumber(result.loss)))")
                 }
-                interp.print(String(format: "loss %@ after %d iterations (%d evaluations) in %.1f s", formatNumber(result.loss),
+                session.print(String(format: "loss %@ after %d iterations (%d evaluations) in %.1f s", formatNumber(result.loss),
                                     result.history.count, result.evaluations, result.seconds))
                 if let d = result.distance {
-                    interp.print("distance to the source: Gram loss \(formatNumber(d.gramLoss)), sliced Wasserstein \(formatNumber(d.sliced))")
+                    session.print("distance to the source: Gram loss \(formatNumber(d.gramLoss)), sliced Wasserstein \(formatNumber(d.sliced))")
                 }
-                interp.output.show(result.image, caption: "result, loss \(formatNumber(result.loss))")
+                session.output.show(result.image, caption: "result, loss \(formatNumber(result.loss))")
                 let label = "\(o.optimizer)"
                 return .synthesis(SynthesisValue(result: result, options: o, label: label))
             }),
@@ -348,15 +348,15 @@ func methodCommands() -> [CommandSpec] {
             positional: [ParamSpec("image", .any, "an image, a synthesis or a GAN"), ParamSpec("path", .path, "file name ending in .png, .jpg or .jpeg (.pth for a GAN)")],
             keys: [ParamSpec("quality", .integer, default: "92", "JPEG quality 1-100")],
             example: "save t \"out/gravel.png\"",
-            run: { args, interp in
+            run: { args, session in
                 if case .gan(let g)? = args.value("image")?.0 {
-                    try interp.saveGAN(g, to: try interp.outputPath(try args.string("path")))
+                    try session.saveGAN(g, to: try session.outputPath(try args.string("path")))
                     return .none
                 }
                 let image = try args.image("image")
-                let path = try interp.outputPath(try args.string("path"))
+                let path = try session.outputPath(try args.string("path"))
                 try image.save(path, jpegQuality: try args.int("quality", default: 92, range: 1...100), createFolders: true)
-                interp.print("wrote \(interp.displayPath(path)) (\(image.width)x\(image.height))")
+                session.print("wrote \(session.displayPath(path)) (\(image.width)x\(image.height))")
                 return .none
             }),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import TxnFiles
+import TxnFiles
 import TxnVGG
 import TxnSynthesis
 import TxnTensor
@@ -13,7 +14,7 @@ func sessionCommands() -> [CommandSpec] {
                    ParamSpec("every", .integer, default: "10", "progress every N iterations"),
                    ParamSpec("memory", .integer, default: "(3/4 of RAM)", "memory limit in MiB for what one size may allocate")],
             example: "set threads=2 seed=42",
-            run: { args, interp in
+            run: { args, session in
                 // Checked all first, so a bad value changes nothing.
                 let threads = args.has("threads") ? try args.int("threads", range: Threads.allowedRange) : nil
                 let seed = args.has("seed") ? try args.int("seed", range: Arguments.seedRange) : nil
@@ -21,9 +22,9 @@ func sessionCommands() -> [CommandSpec] {
                 let memory = args.has("memory") ? try args.int("memory", range: 1...(Int.max / MemoryBudget.mebibyte)) : nil
                 if let memory { try MemoryBudget.setLimit(mebibytes: memory) }
                 if let threads { Threads.count = threads }
-                if let seed { interp.seed = UInt64(seed) }
-                if let every { interp.progressEvery = every }
-                interp.print("threads \(Threads.count), seed \(interp.seed), progress every \(interp.progressEvery), memory limit \(MemoryBudget.limitMiB) MiB")
+                if let seed { session.seed = UInt64(seed) }
+                if let every { session.progressEvery = every }
+                session.print("threads \(Threads.count), seed \(session.seed), progress every \(session.progressEvery), memory limit \(MemoryBudget.limitMiB) MiB")
                 return .none
             }),
 
@@ -31,10 +32,10 @@ func sessionCommands() -> [CommandSpec] {
             name: "help", summary: "list the commands, or explain one",
             positional: [ParamSpec("command", .any, default: "-", "a command name")],
             example: "help optimize",
-            run: { args, interp in
+            run: { args, session in
                 guard let (value, ref) = args.value("command") else {
-                    interp.print("commands (help NAME for one; statements: `x = command args key=value`, `param size = 256`, `time statement`):")
-                    for c in interp.commands { interp.print("  \(pad(c.name, 11)) \(c.summary)") }
+                    session.print("commands (help NAME for one; statements: `x = command args key=value`, `param size = 256`, `time statement`):")
+                    for c in session.commands { session.print("  \(pad(c.name, 11)) \(c.summary)") }
                     return .none
                 }
                 let name: String
@@ -42,11 +43,11 @@ func sessionCommands() -> [CommandSpec] {
                 case .word(let w), .string(let w): name = w
                 default: throw CommandError("command: expected a command name", at: ref)
                 }
-                guard let spec = interp.commandsByName[name] else {
-                    let s = nearest(name, in: interp.commandNames).map { " (did you mean '\($0)'?)" } ?? ""
+                guard let spec = session.commandsByName[name] else {
+                    let s = nearest(name, in: session.commandNames).map { " (did you mean '\($0)'?)" } ?? ""
                     throw CommandError("no command '\(name)'\(s)", at: ref)
                 }
-                interp.output.write(spec.help)
+                session.output.write(spec.help)
                 return .none
             }),
 
@@ -54,27 +55,34 @@ func sessionCommands() -> [CommandSpec] {
             name: "run", summary: "run another notebook in this session (its variables stay)",
             positional: [ParamSpec("path", .path, "a .txn file")],
             example: "run \"tileable.txn\"",
-            run: { args, interp in
-                let path = try interp.inputPath(try args.string("path"))
-                guard interp.fileStack.count < 16 else { throw CommandError("notebooks run each other too deeply (16 levels)", at: .position(0)) }
-                let source: String
-                do { source = try SafeFile.readText(path) } catch let failure as SafeFile.Failure {
-                    throw CommandError("cannot read \(interp.displayPath(path)): \(failure.reason)", at: .position(0))
-                }
-                let savedBase = interp.baseDirectory
-                interp.baseDirectory = (path as NSString).deletingLastPathComponent
-                defer { interp.baseDirectory = savedBase }
-                let errors = interp.run(source: source, file: interp.displayPath(path))
-                if let first = errors.first { throw CommandError("\(interp.displayPath(path)) stopped at line \(first.location.line)", at: .position(0)) }
+            run: { args, session in
+                try session.runNotebook(try session.inputPath(try args.string("path")))
                 return .none
             }),
 
         CommandSpec(
             name: "quit", summary: "end the session",
             example: "quit",
-            run: { _, interp in
-                interp.requestQuit()
+            run: { _, session in
+                session.requestQuit()
                 return .none
             }),
     ]
+}
+
+extension Interpreter {
+    /// `run PATH`: the notebook at `path` in this session, relative paths read from its folder; its errors are
+    /// reported where they happen, and `run` itself then fails.
+    func runNotebook(_ path: String) throws {
+        guard fileStack.count < 16 else { throw CommandError("notebooks run each other too deeply (16 levels)", at: .position(0)) }
+        let source: String
+        do { source = try SafeFile.readText(path) } catch let failure as SafeFile.Failure {
+            throw CommandError("cannot read \(displayPath(path)): \(failure.reason)", at: .position(0))
+        }
+        let savedBase = baseDirectory
+        baseDirectory = (path as NSString).deletingLastPathComponent
+        defer { baseDirectory = savedBase }
+        let errors = run(source: source, file: displayPath(path))
+        if let first = errors.first { throw CommandError("\(displayPath(path)) stopped at line \(first.location.line)", at: .position(0)) }
+    }
 }

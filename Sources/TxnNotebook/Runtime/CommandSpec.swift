@@ -7,7 +7,8 @@ struct CommandSpec {
     var example: String
     /// A paragraph for `help NAME`: what the step does and why.
     var detail: String = ""
-    var run: (Arguments, Interpreter) throws -> Value
+    /// What it does, seeing of the session only what `CommandContext` offers.
+    var run: (Arguments, CommandContext) throws -> Value
 
     /// `name <image> [model] key=default …`
     var usage: String {
