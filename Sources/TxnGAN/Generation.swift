@@ -51,7 +51,11 @@ public enum GANGeneration {
 
     /// Frames of the seed's animation: a sine walk through noise space (`sine`) that loops, or straight lines
     /// between random key frames (`keyframes`, every `framesPerKey` frames, back to the first at the end).
-    public enum Walk: String, CaseIterable, Sendable { case sine, keyframes }
+    public enum Walk: String, CaseIterable, Sendable {
+        case sine, keyframes
+        /// The seed's walk.
+        public static let standard = Walk.sine
+    }
 
     public static func animate(_ g: Generator, width: Int, height: Int, frames: Int, walk: Walk, seed: UInt64,
                                framesPerKey: Int = 20) throws -> [Image] {

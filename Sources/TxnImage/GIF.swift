@@ -11,8 +11,11 @@ public enum GIF {
         return p
     }()
 
+    /// Hundredths of a second per frame unless told otherwise (the seed's animations).
+    public static let defaultDelay = 7
+
     /// Encodes frames of equal size; `delay` is per frame in hundredths of a second.
-    public static func encode(_ frames: [Image], delay: Int = 7) throws(ImageError) -> [UInt8] {
+    public static func encode(_ frames: [Image], delay: Int = defaultDelay) throws(ImageError) -> [UInt8] {
         guard let first = frames.first, first.width > 0, first.height > 0,
               first.width <= 65535, first.height <= 65535 else {
             throw ImageError(path: "", kind: .invalidArgument, reason: "an animation needs at least one frame of 1 to 65535 pixels a side")

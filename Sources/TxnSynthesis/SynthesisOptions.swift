@@ -46,9 +46,9 @@ public struct SynthesisOptions: Sendable {
     public var pooling = Pool2D.Kind.avg
     /// `.circular` makes the result tile without a seam.
     public var padding = PaddingMode.reflect
-    public var optimizer = Optimizer.lbfgs(history: 20)
+    public var optimizer = Optimizer.lbfgs(history: defaultHistory)
     public var steps = 100
-    public var initialisation = Initialisation.sourceMeanNoise(sigma: 0.01)
+    public var initialisation = Initialisation.sourceMeanNoise(sigma: Float(defaultSigma))
     public var seed: UInt64 = 0
     public var bounds = Bounds.source
     /// Match the result's per-channel histogram to the source's after optimising.
@@ -59,6 +59,13 @@ public struct SynthesisOptions: Sendable {
     public var algorithm = ConvAlgorithm.winograd
     /// Compute the texture distance (Gram loss and sliced Wasserstein) of the result to the source.
     public var measureDistance = true
+
+    /// L-BFGS's memory when the optimiser is not given (the reference code's).
+    public static let defaultHistory = 20
+    /// Adam's step size when Adam is chosen without one (pixel units).
+    public static let defaultAdamLearningRate = 0.02
+    /// The noise of the default initialisation, as the reference code starts.
+    public static let defaultSigma = 0.01
 
     public init() {}
 

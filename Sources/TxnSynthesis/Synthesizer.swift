@@ -138,7 +138,7 @@ public final class Synthesizer {
         // vectors) is released before the distance is measured.
         func optimise() throws {
         var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return 20 } }())
-        var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return 0.02 } }())
+        var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return Float(SynthesisOptions.defaultAdamLearningRate) } }())
             for iteration in 1...options.steps {
                 let value: Double
                 var converged = false

@@ -48,7 +48,7 @@ extension VGG19 {
     ///   for the file (its own input layer, or by layout and, for torchvision files, by sha256) and
     ///   says in `origin` what was assumed.
     public static func load(
-        _ path: String, upTo: String = "pool4", pooling: Pool2D.Kind = .avg, padding: PaddingMode = .reflect,
+        _ path: String, upTo: String = VGG19.gatysDeepestLayer, pooling: Pool2D.Kind = .avg, padding: PaddingMode = .reflect,
         convention: InputConvention? = nil
     ) throws -> VGG19 {
         let last = try stageIndex(of: upTo)

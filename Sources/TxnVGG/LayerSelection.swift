@@ -5,6 +5,9 @@ extension VGG19 {
     /// (the notebook's commands, `txn synth`, `txn bench`, the texture distance).
     public static let gatysLayers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
 
+    /// The deepest of `gatysLayers`: how far the default model is loaded (10.6M of VGG-19's 20M parameters).
+    public static let gatysDeepestLayer = "pool4"
+
     /// The weight of each layer's Gram loss in Gatys et al. (with Gram matrices normalised by the number of
     /// positions, the loss does not depend on the image size; this weight assumes that).
     public static let gatysLayerWeight = 1e9

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TxnImage
+import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
@@ -18,13 +19,13 @@ struct Features: ParsableCommand {
     var size: Int = 256
 
     @Option(help: "Deepest layer.")
-    var upTo: String = "pool4"
+    var upTo: String = VGG19.gatysDeepestLayer
 
     @Option(help: "Padding: zero, reflect or circular.")
-    var padding: PaddingMode = .reflect
+    var padding: PaddingMode = SynthesisOptions().padding
 
     @Option(help: "Pooling: avg or max.")
-    var pooling: Pool2D.Kind = .avg
+    var pooling: Pool2D.Kind = SynthesisOptions().pooling
 
     func run() throws {
         numeric.apply()

@@ -30,8 +30,11 @@ struct GANTrain: ParsableCommand {
     @Option(name: .shortAndLong, help: "Generator checkpoint to write (.pth).")
     var output: String
 
+    /// The defaults of a GAN run, the same the notebook's `gan` declares.
+    private static let defaults = GANTrainingOptions()
+
     @Option(help: "Preset: seed (the seed project's networks, crop 256, batch 8) or small.")
-    var preset: GANPreset = .small
+    var preset: GANPreset = defaults.preset
 
     @Option(help: "Training iterations (with --resume: the total to reach).")
     var steps: Int = 1000
@@ -43,16 +46,16 @@ struct GANTrain: ParsableCommand {
     var batch: Int?
 
     @Option(help: "Crop crop×scaling pixels and resize them to crop (the seed's scaling_factor).")
-    var scaling: Double = 1
+    var scaling: Double = defaults.scaling
 
     @Flag(help: "Random flips and 90° rotations of the crops.")
-    var augment = false
+    var augment = defaults.augment
 
     @Option(help: "Adam learning rate (default: the preset's, 2e-4 small, 5e-5 seed).")
     var lr: Float?
 
     @Option(help: "Random seed (weights, crops, noise).")
-    var seed: UInt64 = 0
+    var seed: UInt64 = defaults.seed
 
     @Flag(help: "PSGAN's periodic noise channels (not implemented yet: an error).")
     var periodic = false
@@ -189,10 +192,10 @@ struct GANAnimate: ParsableCommand {
     var frames: Int = 60
 
     @Option(help: "Noise walk: sine or keyframes.")
-    var walk: GANGeneration.Walk = .sine
+    var walk: GANGeneration.Walk = .standard
 
     @Option(help: "Hundredths of a second per frame.")
-    var delay: Int = 7
+    var delay: Int = GIF.defaultDelay
 
     @Option(help: "Random seed of the noise.")
     var seed: UInt64 = 0

@@ -20,51 +20,54 @@ struct Synth: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
     var output: String = "texture.png"
 
+    /// The defaults of a synthesis, the same the notebook's `optimize` declares.
+    private static let defaults = SynthesisOptions()
+
     @Option(help: "Output size: N or WxH.")
-    var size: String = "256"
+    var size: String = defaults.width == defaults.height ? "\(defaults.width)" : "\(defaults.width)x\(defaults.height)"
 
     @Option(help: "Resize the source to this size first (N or WxH; default: keep it).")
     var sourceSize: String?
 
     @Option(help: "Iterations.")
-    var steps: Int = 100
+    var steps: Int = defaults.steps
 
     @Option(help: "Optimiser: lbfgs or adam.")
     var optimizer: String = "lbfgs"
 
     @Option(help: "L-BFGS history size.")
-    var history: Int = 20
+    var history: Int = SynthesisOptions.defaultHistory
 
     @Option(help: "Adam learning rate (pixel units).")
-    var lr: Float = 0.02
+    var lr = Float(SynthesisOptions.defaultAdamLearningRate)
 
     @Option(help: "Layers, comma separated.")
-    var layers: String = VGG19.gatysLayers.joined(separator: ",")
+    var layers: String = defaults.layers.joined(separator: ",")
 
     // Not --weights: that is the checkpoint (NumericOptions), and two options of one name made `txn synth` unusable.
     @Option(help: "Layer weights, comma separated (one per layer, or one for all).")
     var layerWeights: String = "\(VGG19.gatysLayerWeight)"
 
     @Option(help: "Padding: reflect, zero or circular (circular tiles without a seam).")
-    var padding: PaddingMode = .reflect
+    var padding: PaddingMode = defaults.padding
 
     @Option(help: "Pooling: avg or max.")
-    var pooling: Pool2D.Kind = .avg
+    var pooling: Pool2D.Kind = defaults.pooling
 
     @Flag(help: "Seamless: same as --padding circular.")
     var tile = false
 
     @Flag(help: "Match the result's colour histogram to the source's.")
-    var histmatch = false
+    var histmatch = defaults.histogramMatching
 
     @Option(help: "Random seed.")
-    var seed: UInt64 = 0
+    var seed: UInt64 = defaults.seed
 
     @Option(help: "Print progress every N iterations.")
     var every: Int = 10
 
     @Option(help: "oneDNN convolution algorithm: winograd, direct or auto.")
-    var algorithm: ConvAlgorithm = .winograd
+    var algorithm: ConvAlgorithm = defaults.algorithm
 
     func run() throws {
         numeric.apply()

@@ -1,6 +1,5 @@
 import Foundation
 import TxnFiles
-import TxnFiles
 import TxnGAN
 import TxnImage
 import TxnPlot
@@ -33,13 +32,16 @@ public final class GANValue: @unchecked Sendable {
 
 extension Arguments {
     func gan(_ name: String) throws -> GANValue {
-        guard let (v, ref) = value(name) else { throw CommandError("missing \(name)") }
+        let v = try any(name)
         guard case .gan(let g) = v else {
-            throw CommandError("\(name): expected a GAN (from `gan` or `loadgan`), got \(v.typeName) \(v.summary)", at: ref)
+            throw CommandError("\(name): expected a GAN (from `gan` or `loadgan`), got \(v.typeName) \(v.summary)", at: ref(name))
         }
         return g
     }
 }
+
+/// The defaults of a GAN run, which `gan`'s keys declare.
+private let ganDefaults = GANTrainingOptions()
 
 func ganCommands() -> [CommandSpec] {
     [
@@ -47,13 +49,13 @@ func ganCommands() -> [CommandSpec] {
             name: "gan", summary: "a spatial GAN to train on random crops of a texture (the seed's PSGAN-style networks)",
             positional: [ParamSpec("source", .image, "the texture to learn")],
             keys: [
-                ParamSpec("preset", .cases(of: GANPreset.self), default: GANPreset.small.rawValue, "seed: the seed project's widths, crop 256, batch 8; small: narrower, crop 128, trains in minutes"),
-                ParamSpec("crop", .integer, default: "(preset)", "training crop size, a multiple of 32"),
-                ParamSpec("batch", .integer, default: "(preset)", "crops per iteration"),
-                ParamSpec("scaling", .number, default: "1", "crop crop×scaling pixels and shrink them to crop (zooms out)"),
-                ParamSpec("augment", .bool, default: "false", "random flips and 90° rotations of the crops"),
-                ParamSpec("lr", .number, default: "(preset)", "Adam learning rate: 2e-4 small, 5e-5 seed (betas 0.5, 0.999, weight decay 1e-8)"),
-                ParamSpec("seed", .integer, default: "(session)", "initial weights, crops and noise"),
+                .choice("preset", default: ganDefaults.preset, "seed: the seed project's widths, crop 256, batch 8; small: narrower, crop 128, trains in minutes"),
+                ParamSpec("crop", .integer, whenAbsent: "(preset)", range: 1...8192, "training crop size, a multiple of 32"),
+                ParamSpec("batch", .integer, whenAbsent: "(preset)", range: 1...256, "crops per iteration"),
+                ParamSpec("scaling", .number, default: .number(ganDefaults.scaling), "crop crop×scaling pixels and shrink them to crop (zooms out)"),
+                ParamSpec("augment", .bool, default: .bool(ganDefaults.augment), "random flips and 90° rotations of the crops"),
+                ParamSpec("lr", .number, whenAbsent: "(preset)", "Adam learning rate: 2e-4 small, 5e-5 seed (betas 0.5, 0.999, weight decay 1e-8)"),
+                .seed("initial weights, crops and noise"),
             ],
             example: "g = gan src preset=small",
             detail: """
@@ -64,11 +66,11 @@ func ganCommands() -> [CommandSpec] {
             run: { args, session in
                 let source = try args.image("source")
                 var o = GANTrainingOptions()
-                o.preset = try args.choice("preset", default: GANPreset.small)
-                if args.has("crop") { o.crop = try args.int("crop", range: 1...8192) }
-                if args.has("batch") { o.batch = try args.int("batch", range: 1...256) }
-                o.scaling = try args.number("scaling", default: 1)
-                o.augment = try args.bool("augment", default: false)
+                o.preset = try args.choice("preset")
+                if args.has("crop") { o.crop = try args.int("crop") }
+                if args.has("batch") { o.batch = try args.int("batch") }
+                o.scaling = try args.number("scaling")
+                o.augment = try args.bool("augment")
                 if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
                 o.seed = try args.seed(session: session.seed)
                 let training: GANTraining
@@ -83,7 +85,7 @@ func ganCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "loadgan", summary: "load a generator (.pth: txn's or the seed project's), with its training state if beside it",
-            positional: [ParamSpec("path", .path, "generator checkpoint"), ParamSpec("source", .image, default: "-", "the texture, to continue training")],
+            positional: [ParamSpec("path", .path, "generator checkpoint"), ParamSpec("source", .image, whenAbsent: "-", "the texture, to continue training")],
             example: "g = loadgan \"out/G.pth\" src",
             run: { args, session in
                 let path = try session.inputPath(try args.string("path"))
@@ -102,9 +104,9 @@ func ganCommands() -> [CommandSpec] {
             name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
             positional: [ParamSpec("gan", .any, "from `gan`")],
             keys: [
-                ParamSpec("steps", .integer, default: "100", "iterations to add"),
-                ParamSpec("every", .integer, default: "10", "print progress every N iterations"),
-                ParamSpec("snapshot", .integer, default: "0", "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
+                ParamSpec("steps", .integer, default: .number(100), range: 1...10_000_000, "iterations to add"),
+                ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
+                ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
             ],
             example: "train g steps=300 every=50 snapshot=100",
             detail: """
@@ -118,9 +120,9 @@ func ganCommands() -> [CommandSpec] {
                 guard let training = g.training else {
                     throw CommandError("gan: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("gan"))
                 }
-                let steps = try args.int("steps", default: 100, range: 1...10_000_000)
-                let every = try args.int("every", default: session.progressEvery, range: 1...1_000_000)
-                let snapshot = try args.int("snapshot", default: 0, range: 0...1_000_000)
+                let steps = try args.int("steps")
+                let every = try args.int("every", default: session.progressEvery)
+                let snapshot = try args.int("snapshot")
                 let target = training.iteration + steps, first = training.iteration
                 session.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
                 Interrupt.reset()
@@ -159,20 +161,20 @@ func ganCommands() -> [CommandSpec] {
             name: "generate", summary: "a texture of any size from a GAN's generator",
             positional: [ParamSpec("gan", .any, "from `gan`, `train` or `loadgan`")],
             keys: [
-                ParamSpec("size", .size, default: "256", "N or WxH; multiples of 32 are exact, others are cropped from a larger one"),
-                ParamSpec("seed", .integer, default: "(session)", "the noise"),
-                ParamSpec("tile", .bool, default: "false", "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
+                ParamSpec("size", .size, default: .number(256), "N or WxH; multiples of 32 are exact, others are cropped from a larger one"),
+                .seed("the noise"),
+                ParamSpec("tile", .bool, default: .bool(false), "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
             ],
             example: "t = generate g size=512 tile=true",
             run: { args, session in
                 let g = try args.gan("gan")
-                let (w, h) = try args.size("size", default: (256, 256))
-                let tile = try args.bool("tile", default: false)
+                let (w, h) = try args.size("size")
+                let tile = try args.bool("tile")
                 let image: Image
                 do {
                     image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
                 } catch let e as GANError {
-                    throw CommandError(e.message, at: args.ref(tile ? "tile" : "size"))
+                    throw CommandError(e.message, at: tile ? args.ref("tile") : args.ref("size"))
                 }
                 session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
                 return .image(image)
@@ -182,27 +184,27 @@ func ganCommands() -> [CommandSpec] {
             name: "animate", summary: "an animated GIF of a walk through the generator's noise, and a strip of its frames",
             positional: [ParamSpec("gan", .any, "a GAN"), ParamSpec("path", .path, "the .gif to write")],
             keys: [
-                ParamSpec("size", .size, default: "128", "frame size, multiples of 32"),
-                ParamSpec("frames", .integer, default: "40", "frames in the loop"),
-                ParamSpec("walk", .cases(of: GANGeneration.Walk.self), default: GANGeneration.Walk.sine.rawValue, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
-                ParamSpec("delay", .integer, default: "7", "hundredths of a second per frame"),
-                ParamSpec("seed", .integer, default: "(session)", "the noise"),
+                ParamSpec("size", .size, default: .number(128), "frame size, multiples of 32"),
+                ParamSpec("frames", .integer, default: .number(40), range: 2...1000, "frames in the loop"),
+                .choice("walk", default: GANGeneration.Walk.standard, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
+                ParamSpec("delay", .integer, default: .number(Double(GIF.defaultDelay)), range: 1...65535, "hundredths of a second per frame"),
+                .seed("the noise"),
             ],
             example: "strip = animate g \"out/walk.gif\" frames=30",
             run: { args, session in
                 let g = try args.gan("gan")
-                let (w, h) = try args.size("size", default: (128, 128))
-                let frames = try args.int("frames", default: 40, range: 2...1000)
+                let (w, h) = try args.size("size")
+                let frames = try args.int("frames")
                 let images: [Image]
                 do {
                     images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,
-                                                       walk: try args.choice("walk", default: GANGeneration.Walk.sine),
+                                                       walk: try args.choice("walk"),
                                                        seed: try args.seed(session: session.seed))
                 } catch let e as GANError {
                     throw CommandError(e.message, at: args.ref("size"))
                 }
                 let path = try session.outputPath(try args.string("path"))
-                try SafeFile.write(try GIF.encode(images, delay: try args.int("delay", default: 7, range: 1...65535)), to: path, createFolders: true)
+                try SafeFile.write(try GIF.encode(images, delay: try args.int("delay")), to: path, createFolders: true)
                 session.print("wrote \(session.displayPath(path)) (\(frames) frames of \(w)x\(h))")
                 let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
                 let strip = try Plot.sideBySide(Array(shown), height: min(h, 160))

@@ -67,9 +67,9 @@ func inspectionCommands() -> [CommandSpec] {
         CommandSpec(
             name: "plot", summary: "draw a loss curve, a Gram matrix or feature maps as a PNG",
             positional: [ParamSpec("value", .any, "a synthesis (or a list of them), a GAN's training curves, a Gram matrix (g.conv1_1), or feature maps (f.pool1)"),
-                         ParamSpec("path", .path, default: "-", "also write the picture here")],
-            keys: [ParamSpec("title", .string, default: "automatic", "the title"),
-                   ParamSpec("linear", .bool, default: "false", "linear instead of logarithmic loss axis")],
+                         ParamSpec("path", .path, whenAbsent: "-", "also write the picture here")],
+            keys: [ParamSpec("title", .string, whenAbsent: "automatic", "the title"),
+                   ParamSpec("linear", .bool, default: .bool(false), "linear instead of logarithmic loss axis")],
             example: "plot [a, b] \"out/losses.png\" title=\"L-BFGS vs Adam\"",
             run: { args, session in
                 let (value, ref) = args.value("value")!
@@ -86,7 +86,7 @@ func inspectionCommands() -> [CommandSpec] {
                         return ("\(s.label) \(s.result.image.width)x\(s.result.image.height)", s.result.history)
                     }
                     picture = Plot.lines(series, title: title.isEmpty ? "texture loss" : title,
-                                         logY: !(try args.bool("linear", default: false)))
+                                         logY: !(try args.bool("linear")))
                 case .gan(let g):
                     picture = try session.ganCurves(g, title: title)
                 case .tensor(let t) where t.rank == 3:
@@ -109,11 +109,11 @@ func inspectionCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "tile", summary: "repeat an image n x m times, to judge how it tiles",
-            positional: [ParamSpec("image", .image, "an image or a synthesis"), ParamSpec("grid", .size, default: "2x2", "columns x rows")],
+            positional: [ParamSpec("image", .image, "an image or a synthesis"), ParamSpec("grid", .size, default: .size(2, 2), "columns x rows")],
             example: "preview = tile t 2x2",
             run: { args, session in
                 let image = try args.image("image")
-                let (c, r) = try args.size("grid", default: (2, 2))
+                let (c, r) = try args.size("grid")
                 let tiled = try image.tiled(columns: c, rows: r)
                 session.output.show(tiled, caption: "\(c)x\(r) tiles")
                 return .image(tiled)
@@ -122,13 +122,13 @@ func inspectionCommands() -> [CommandSpec] {
         CommandSpec(
             name: "compare", summary: "texture distance of two images: Gram loss and sliced Wasserstein",
             positional: [ParamSpec("a", .image, "an image"), ParamSpec("b", .image, "another image (any size)"),
-                         ParamSpec("model", .model, default: "(last)", "from `model`")],
-            keys: [ParamSpec("layers", .layers, default: defaultLayers, "layers compared")],
+                         ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
+            keys: [ParamSpec("layers", .layers, default: layerList(VGG19.gatysLayers), "layers compared")],
             example: "d = compare t x",
             run: { args, session in
                 let a = try args.image("a"), b = try args.image("b")
                 let m = try session.resolveModel(args)
-                let d = try TextureDistance.measure(a, b, model: m.vgg, layers: try args.layers("layers", default: VGG19.gatysLayers))
+                let d = try TextureDistance.measure(a, b, model: m.vgg, layers: try args.layers("layers"))
                 try session.describe(.distance(d), name: "distance")
                 return .distance(d)
             }),
@@ -146,8 +146,8 @@ func inspectionCommands() -> [CommandSpec] {
         CommandSpec(
             name: "montage", summary: "images side by side with captions",
             positional: [ParamSpec("images", .any, "a list of images or syntheses")],
-            keys: [ParamSpec("labels", .any, default: "1,2,…", "one caption per image"),
-                   ParamSpec("height", .integer, default: "256", "common height")],
+            keys: [ParamSpec("labels", .any, whenAbsent: "1,2,…", "one caption per image"),
+                   ParamSpec("height", .integer, default: .number(256), range: 16...4096, "common height")],
             example: "m = montage [a, b, c] labels=conv1_1,pool1,pool2",
             run: { args, session in
                 let (value, ref) = args.value("images")!
@@ -169,7 +169,7 @@ func inspectionCommands() -> [CommandSpec] {
                     }
                 }
                 let picture = try Plot.sideBySide(Array(zip(labels, images)).map { (label: $0.0, image: $0.1) },
-                                              height: try args.int("height", default: 256, range: 16...4096))
+                                              height: try args.int("height"))
                 session.output.show(picture, caption: labels.joined(separator: " | "))
                 return .image(picture)
             }),

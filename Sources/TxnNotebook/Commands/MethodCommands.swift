@@ -4,18 +4,21 @@ import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
-/// The Gatys layers as the commands' help shows them.
-let defaultLayers = VGG19.gatysLayers.joined(separator: ",")
+/// The defaults of a synthesis (the paper's), which `optimize`'s keys declare.
+private let gatys = SynthesisOptions()
+
+/// A list of layer names as a default value.
+func layerList(_ layers: [String]) -> Value { .list(layers.map(Value.word)) }
 
 extension CommandContext {
     /// The model to use: the one given, else the last one made, else the default weights.
-    func resolveModel(_ args: Arguments, upTo layers: [String] = VGG19.gatysLayers) throws -> ModelValue {
+    func resolveModel(_ args: Arguments) throws -> ModelValue {
         if let given = try args.model("model") { return given }
         if let current = currentModel { return current }
         print("(no model yet: loading the default, as `model` would)")
         let path = defaultWeightsPath
-        let vgg = try VGG19.load(path, upTo: "pool4")
-        let m = ModelValue(vgg: vgg, path: path, algorithm: .winograd)
+        let vgg = try VGG19.load(path, upTo: VGG19.gatysDeepestLayer)
+        let m = ModelValue(vgg: vgg, path: path, algorithm: gatys.algorithm)
         currentModel = m
         return m
     }
@@ -39,13 +42,13 @@ func methodCommands() -> [CommandSpec] {
     [
         CommandSpec(
             name: "model", summary: "load VGG-19 weights and choose pooling, padding and input convention",
-            positional: [ParamSpec("path", .path, default: "Models/vgg_normalised.pth", "a PyTorch checkpoint (.pth)")],
+            positional: [ParamSpec("path", .path, whenAbsent: "Models/vgg_normalised.pth", "a PyTorch checkpoint (.pth)")],
             keys: [
-                ParamSpec("pooling", .cases(of: Pool2D.Kind.self), default: Pool2D.Kind.avg.rawValue, "average pooling (the paper) or max pooling (VGG as trained)"),
-                ParamSpec("padding", .cases(of: PaddingMode.self), default: PaddingMode.reflect.rawValue, "how convolutions see past the border; circular makes tileable textures"),
-                ParamSpec("convention", .choice(["auto", "checkpoint", "caffe", "torchvision"]), default: "auto", "how RGB in [0,1] becomes the network input"),
-                ParamSpec("upto", .layers, default: "pool4", "deepest layer to load (Gatys needs pool4: 10.6M of 20M parameters)"),
-                ParamSpec("algorithm", .cases(of: ConvAlgorithm.self), default: ConvAlgorithm.winograd.rawValue, "oneDNN convolution algorithm"),
+                .choice("pooling", default: gatys.pooling, "average pooling (the paper) or max pooling (VGG as trained)"),
+                .choice("padding", default: gatys.padding, "how convolutions see past the border; circular makes tileable textures"),
+                ParamSpec("convention", .choice(["auto", "checkpoint", "caffe", "torchvision"]), default: .word("auto"), "how RGB in [0,1] becomes the network input"),
+                ParamSpec("upto", .layers, default: .word(VGG19.gatysDeepestLayer), "deepest layer to load (Gatys needs pool4: 10.6M of 20M parameters)"),
+                .choice("algorithm", default: gatys.algorithm, "oneDNN convolution algorithm"),
             ],
             example: "m = model pooling=avg padding=reflect",
             detail: """
@@ -57,18 +60,18 @@ func methodCommands() -> [CommandSpec] {
                 let given = try args.string("path", default: "")
                 let path = given.isEmpty ? session.defaultWeightsPath : try session.inputPath(given)
                 let convention: VGG19.InputConvention?
-                switch try args.choice("convention", ["auto", "checkpoint", "caffe", "torchvision"], default: "auto") {
+                switch try args.choice("convention") {
                 case "caffe": convention = .caffeImageNet
                 case "torchvision": convention = .torchvisionImageNet
                 case "checkpoint": convention = .checkpointLayer
                 default: convention = nil
                 }
-                let upTo = try VGG19.deepestLayer(of: try args.layers("upto", default: ["pool4"]))
+                let upTo = try VGG19.deepestLayer(of: try args.layers("upto"))
                 let vgg = try VGG19.load(path, upTo: upTo,
-                                         pooling: try args.choice("pooling", default: Pool2D.Kind.avg),
-                                         padding: try args.choice("padding", default: PaddingMode.reflect),
+                                         pooling: try args.choice("pooling"),
+                                         padding: try args.choice("padding"),
                                          convention: convention)
-                let algorithm = try args.choice("algorithm", default: ConvAlgorithm.winograd)
+                let algorithm: ConvAlgorithm = try args.choice("algorithm")
                 let m = ModelValue(vgg: vgg, path: path, algorithm: algorithm)
                 session.currentModel = m
                 session.print("VGG-19 from \(vgg.origin)")
@@ -79,11 +82,11 @@ func methodCommands() -> [CommandSpec] {
         CommandSpec(
             name: "load", summary: "read a PNG or JPEG image",
             positional: [ParamSpec("path", .path, "the image file")],
-            keys: [ParamSpec("maxpixels", .integer, default: "64000000", "refuse images with more pixels than this")],
+            keys: [ParamSpec("maxpixels", .integer, default: .number(64_000_000), "refuse images with more pixels than this")],
             example: "src = load \"data/gravel.png\"",
             run: { args, session in
                 let path = try session.inputPath(try args.string("path"))
-                let decoded = try Image.load(path, maxPixels: try args.int("maxpixels", default: 64_000_000))
+                let decoded = try Image.load(path, maxPixels: try args.int("maxpixels"))
                 session.print("\(session.displayPath(path)): \(decoded.image.width)x\(decoded.image.height) \(decoded.format.rawValue.uppercased())")
                 for note in decoded.notes { session.print("note: \(note)") }
                 session.output.show(decoded.image, caption: session.displayPath(path))
@@ -94,11 +97,11 @@ func methodCommands() -> [CommandSpec] {
             name: "preprocess", summary: "crop and resize an image to the working size",
             positional: [ParamSpec("image", .image, "the source image")],
             keys: [
-                ParamSpec("size", .size, default: "256", "working size, N or WxH"),
-                ParamSpec("crop", .choice(["center", "random", "none"]), default: "center",
+                ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "working size, N or WxH"),
+                ParamSpec("crop", .choice(["center", "random", "none"]), default: .word("center"),
                           "center: largest centred region of the working aspect ratio, then resize; random: a crop of exactly the working size; none: resize only"),
-                ParamSpec("box", .numbers, default: "-", "explicit crop x,y,w,h before resizing"),
-                ParamSpec("seed", .integer, default: "(session)", "for crop=random"),
+                ParamSpec("box", .numbers, whenAbsent: "-", "explicit crop x,y,w,h before resizing"),
+                .seed("for crop=random"),
             ],
             example: "x = preprocess src size=256",
             detail: """
@@ -108,7 +111,7 @@ func methodCommands() -> [CommandSpec] {
                 """,
             run: { args, session in
                 var image = try args.image("image")
-                let (w, h) = try args.size("size", default: (256, 256))
+                let (w, h) = try args.size("size")
                 let from = "\(image.width)x\(image.height)"
                 var how = ""
                 if args.has("box") {
@@ -116,7 +119,7 @@ func methodCommands() -> [CommandSpec] {
                     image = try image.cropped(x: b[0], y: b[1], width: b[2], height: b[3])
                     how = "box \(b[2])x\(b[3]) at \(b[0]),\(b[1]), "
                 }
-                switch try args.choice("crop", ["center", "random", "none"], default: "center") {
+                switch try args.choice("crop") {
                 case "center":
                     // The largest centred region with the working aspect ratio.
                     let scale = min(Double(image.width) / Double(w), Double(image.height) / Double(h))
@@ -150,8 +153,8 @@ func methodCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "extract", summary: "VGG-19 features of an image at named layers",
-            positional: [ParamSpec("image", .image, "the image"), ParamSpec("model", .model, default: "(last)", "from `model`")],
-            keys: [ParamSpec("layers", .layers, default: defaultLayers, "layers to keep")],
+            positional: [ParamSpec("image", .image, "the image"), ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
+            keys: [ParamSpec("layers", .layers, default: layerList(gatys.layers), "layers to keep")],
             example: "f = extract x layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
                 Runs the image through the network and keeps the rectified activations at the layers asked for. \
@@ -159,7 +162,7 @@ func methodCommands() -> [CommandSpec] {
                 """,
             run: { args, session in
                 let image = try args.image("image")
-                let layers = try args.layers("layers", default: VGG19.gatysLayers)
+                let layers = try args.layers("layers")
                 let deepest = try VGG19.deepestLayer(of: layers)
                 let m = try session.resolveModel(args)
                 let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
@@ -177,22 +180,22 @@ func methodCommands() -> [CommandSpec] {
         CommandSpec(
             name: "gram", summary: "Gram matrices G = F Fᵀ / M of features (the texture statistics)",
             positional: [ParamSpec("features", .any, "features from `extract`, or an image"),
-                         ParamSpec("model", .model, default: "(last)", "for an image")],
-            keys: [ParamSpec("layers", .layers, default: "those of the features", "layers"),
-                   ParamSpec("norm", .cases(of: GramNormalisation.self), default: GramNormalisation.pixels.rawValue, "pixels: F Fᵀ/M; pixels-channels: /(C M); none: F Fᵀ")],
+                         ParamSpec("model", .model, whenAbsent: "(last)", "for an image")],
+            keys: [ParamSpec("layers", .layers, whenAbsent: "those of the features", "layers"),
+                   .choice("norm", default: gatys.gramNormalisation, "pixels: F Fᵀ/M; pixels-channels: /(C M); none: F Fᵀ")],
             example: "g = gram f",
             detail: """
                 Entry (i, j) is how strongly feature maps i and j fire together, averaged over all positions: \
                 where things are is gone, what goes with what stays. That is the texture model of Gatys et al.
                 """,
             run: { args, session in
-                let norm = try args.choice("norm", default: GramNormalisation.pixels)
+                let norm: GramNormalisation = try args.choice("norm")
                 var set: FeatureSet
                 switch args.raw("features") {
                 case .features(let f)?: set = f
                 case .image?, .synthesis?:
                     let image = try args.image("features")
-                    let layers = try args.layers("layers", default: VGG19.gatysLayers)
+                    let layers = try args.layers("layers", default: gatys.layers)
                     let deepest = try VGG19.deepestLayer(of: layers)
                     let m = try session.resolveModel(args)
                     let plan = try VGGPlan(model: m.vgg, height: image.height, width: image.width, upTo: deepest,
@@ -229,23 +232,23 @@ func methodCommands() -> [CommandSpec] {
         CommandSpec(
             name: "noise", summary: "a starting image: seeded noise",
             keys: [
-                ParamSpec("size", .size, default: "256", "N or WxH"),
-                ParamSpec("like", .image, default: "-", "take the mean colour from this image"),
-                ParamSpec("kind", .choice(["meannoise", "uniform"]), default: "meannoise", "mean colour plus Gaussian noise (the reference code), or uniform noise"),
-                ParamSpec("sigma", .number, default: "0.01", "standard deviation of the Gaussian noise"),
-                ParamSpec("seed", .integer, default: "(session)", "random seed"),
+                ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "N or WxH"),
+                ParamSpec("like", .image, whenAbsent: "-", "take the mean colour from this image"),
+                ParamSpec("kind", .choice(["meannoise", "uniform"]), default: .word("meannoise"), "mean colour plus Gaussian noise (the reference code), or uniform noise"),
+                ParamSpec("sigma", .number, default: .number(SynthesisOptions.defaultSigma), "standard deviation of the Gaussian noise"),
+                .seed("random seed"),
             ],
             example: "x0 = noise size=256 like=x seed=1",
             run: { args, session in
-                let (w, h) = try args.size("size", default: (256, 256))
+                let (w, h) = try args.size("size")
                 let seed = try args.seed(session: session.seed)
                 var rng = SplitMix64(seed: seed)
                 var pixels = [Float](repeating: 0, count: 3 * w * h)
-                if try args.choice("kind", ["meannoise", "uniform"], default: "meannoise") == "uniform" {
+                if try args.choice("kind") == "uniform" {
                     for i in pixels.indices { pixels[i] = rng.nextUnit() }
                 } else {
                     let mean = try args.optionalImage("like")?.channelMean() ?? (0.5, 0.5, 0.5)
-                    let sigma = Float(try args.number("sigma", default: 0.01))
+                    let sigma = Float(try args.number("sigma"))
                     let means = [mean.0, mean.1, mean.2]
                     for c in 0..<3 { for i in (c * w * h)..<((c + 1) * w * h) { pixels[i] = means[c] + sigma * rng.nextGaussian() } }
                 }
@@ -257,26 +260,26 @@ func methodCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "optimize", summary: "synthesise: optimise pixels until their Gram matrices match the source's",
-            positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, default: "(last)", "from `model`")],
+            positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
             keys: [
-                ParamSpec("size", .size, default: "256", "output size, N or WxH (independent of the source's)"),
-                ParamSpec("steps", .integer, default: "100", "iterations"),
-                ParamSpec("method", .choice(["lbfgs", "adam"]), default: "lbfgs", "optimiser"),
-                ParamSpec("history", .integer, default: "20", "L-BFGS memory"),
-                ParamSpec("lr", .number, default: "0.02", "Adam's step size (pixel units)"),
-                ParamSpec("layers", .layers, default: defaultLayers, "layers whose Gram matrices are matched"),
-                ParamSpec("weights", .numbers, default: formatNumber(VGG19.gatysLayerWeight), "one weight per layer, or one for all"),
-                ParamSpec("norm", .cases(of: GramNormalisation.self), default: GramNormalisation.pixels.rawValue, "Gram normalisation"),
-                ParamSpec("padding", .cases(of: PaddingMode.self), default: "(model)", "circular: a seamless, tileable result"),
-                ParamSpec("pooling", .cases(of: Pool2D.Kind.self), default: "(model)", "pooling"),
-                ParamSpec("init", .any, default: "meannoise", "meannoise, uniform, or an image to start from"),
-                ParamSpec("sigma", .number, default: "0.01", "noise level for init=meannoise"),
-                ParamSpec("seed", .integer, default: "(session)", "random seed of the initial image"),
-                ParamSpec("bounds", .cases(of: SynthesisOptions.Bounds.self), default: SynthesisOptions.Bounds.source.rawValue, "keep each channel in the source's range, in [0,1], or free"),
-                ParamSpec("histmatch", .bool, default: "false", "match the colour histogram to the source's afterwards"),
-                ParamSpec("every", .integer, default: "10", "print progress every N iterations"),
-                ParamSpec("snapshot", .integer, default: "0", "show the image every N iterations (0: never)"),
-                ParamSpec("distance", .bool, default: "true", "measure the texture distance to the source at the end"),
+                ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "output size, N or WxH (independent of the source's)"),
+                ParamSpec("steps", .integer, default: .number(Double(gatys.steps)), "iterations"),
+                ParamSpec("method", .choice(["lbfgs", "adam"]), default: .word("lbfgs"), "optimiser"),
+                ParamSpec("history", .integer, default: .number(Double(SynthesisOptions.defaultHistory)), "L-BFGS memory"),
+                ParamSpec("lr", .number, default: .number(SynthesisOptions.defaultAdamLearningRate), "Adam's step size (pixel units)"),
+                ParamSpec("layers", .layers, default: layerList(gatys.layers), "layers whose Gram matrices are matched"),
+                ParamSpec("weights", .numbers, default: .number(VGG19.gatysLayerWeight), "one weight per layer, or one for all"),
+                .choice("norm", default: gatys.gramNormalisation, "Gram normalisation"),
+                ParamSpec("padding", .cases(of: PaddingMode.self), whenAbsent: "(model)", "circular: a seamless, tileable result"),
+                ParamSpec("pooling", .cases(of: Pool2D.Kind.self), whenAbsent: "(model)", "pooling"),
+                ParamSpec("init", .any, default: .word("meannoise"), "meannoise, uniform, or an image to start from"),
+                ParamSpec("sigma", .number, default: .number(SynthesisOptions.defaultSigma), "noise level for init=meannoise"),
+                .seed("random seed of the initial image"),
+                .choice("bounds", default: gatys.bounds, "keep each channel in the source's range, in [0,1], or free"),
+                ParamSpec("histmatch", .bool, default: .bool(gatys.histogramMatching), "match the colour histogram to the source's afterwards"),
+                ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
+                ParamSpec("snapshot", .integer, default: .number(Double(gatys.snapshotEvery)), range: 0...1_000_000, "show the image every N iterations (0: never)"),
+                ParamSpec("distance", .bool, default: .bool(gatys.measureDistance), "measure the texture distance to the source at the end"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -288,31 +291,31 @@ func methodCommands() -> [CommandSpec] {
                 let source = try args.image("source")
                 let m = try session.resolveModel(args)
                 var o = SynthesisOptions()
-                (o.width, o.height) = try args.size("size", default: (256, 256))
-                o.steps = try args.int("steps", default: 100)
-                o.layers = try args.layers("layers", default: VGG19.gatysLayers)
-                let w = try args.numbers("weights", default: [VGG19.gatysLayerWeight])
+                (o.width, o.height) = try args.size("size")
+                o.steps = try args.int("steps")
+                o.layers = try args.layers("layers")
+                let w = try args.numbers("weights")
                 o.layerWeights = w.count == 1 ? Array(repeating: w[0], count: o.layers.count) : w
-                o.gramNormalisation = try args.choice("norm", default: GramNormalisation.pixels)
+                o.gramNormalisation = try args.choice("norm")
                 o.padding = try args.choice("padding", default: m.vgg.padding)
                 o.pooling = try args.choice("pooling", default: m.vgg.pooling)
-                o.optimizer = try args.choice("method", ["lbfgs", "adam"], default: "lbfgs") == "adam"
-                    ? .adam(learningRate: Float(try args.number("lr", default: 0.02)))
-                    : .lbfgs(history: try args.int("history", default: 20))
+                o.optimizer = try args.choice("method") == "adam"
+                    ? .adam(learningRate: Float(try args.number("lr")))
+                    : .lbfgs(history: try args.int("history"))
                 o.seed = try args.seed(session: session.seed)
-                switch args.raw("init") {
-                case nil, .word("meannoise")?: o.initialisation = .sourceMeanNoise(sigma: Float(try args.number("sigma", default: 0.01)))
-                case .word("uniform")?: o.initialisation = .uniform
-                case .image?, .synthesis?: o.initialisation = .image(try args.image("init"))
-                case let other?:
+                switch try args.any("init") {
+                case .word("meannoise"): o.initialisation = .sourceMeanNoise(sigma: Float(try args.number("sigma")))
+                case .word("uniform"): o.initialisation = .uniform
+                case .image, .synthesis: o.initialisation = .image(try args.image("init"))
+                case let other:
                     throw CommandError("init: expected meannoise, uniform or an image, got \(other.typeName) \(other.summary)", at: args.ref("init"))
                 }
-                o.bounds = try args.choice("bounds", default: SynthesisOptions.Bounds.source)
-                o.histogramMatching = try args.bool("histmatch", default: false)
-                o.snapshotEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
-                o.measureDistance = try args.bool("distance", default: true)
+                o.bounds = try args.choice("bounds")
+                o.histogramMatching = try args.bool("histmatch")
+                o.snapshotEvery = try args.int("snapshot")
+                o.measureDistance = try args.bool("distance")
                 o.algorithm = m.algorithm
-                let every = try args.int("every", default: session.progressEvery, range: 1...1_000_000)
+                let every = try args.int("every", default: session.progressEvery)
 
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
                 if let monitor = session.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
@@ -321,7 +324,7 @@ func methodCommands() -> [CommandSpec] {
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
                 Interrupt.reset()
                 let monitor = session.monitor
-                let showEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
+                let showEvery = try args.int("snapshot")
                 let result = try synthesizer.run(progress: { p in
                     if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations { session.print(p.line) }
                     if let snapshot = p.snapshot, showEvery > 0, p.iteration % showEvery == 0 {
@@ -346,7 +349,7 @@ func methodCommands() -> [CommandSpec] {
         CommandSpec(
             name: "save", summary: "write an image as PNG or JPEG, or a GAN's generator as .pth",
             positional: [ParamSpec("image", .any, "an image, a synthesis or a GAN"), ParamSpec("path", .path, "file name ending in .png, .jpg or .jpeg (.pth for a GAN)")],
-            keys: [ParamSpec("quality", .integer, default: "92", "JPEG quality 1-100")],
+            keys: [ParamSpec("quality", .integer, default: .number(92), range: 1...100, "JPEG quality 1-100")],
             example: "save t \"out/gravel.png\"",
             run: { args, session in
                 if case .gan(let g)? = args.value("image")?.0 {
@@ -355,7 +358,7 @@ func methodCommands() -> [CommandSpec] {
                 }
                 let image = try args.image("image")
                 let path = try session.outputPath(try args.string("path"))
-                try image.save(path, jpegQuality: try args.int("quality", default: 92, range: 1...100), createFolders: true)
+                try image.save(path, jpegQuality: try args.int("quality"), createFolders: true)
                 session.print("wrote \(session.displayPath(path)) (\(image.width)x\(image.height))")
                 return .none
             }),

@@ -1,6 +1,5 @@
 import Foundation
 import TxnFiles
-import TxnFiles
 import TxnVGG
 import TxnSynthesis
 import TxnTensor
@@ -9,17 +8,17 @@ func sessionCommands() -> [CommandSpec] {
     [
         CommandSpec(
             name: "set", summary: "session settings: threads, seed, progress interval, memory limit",
-            keys: [ParamSpec("threads", .integer, default: "(all cores)", "threads for convolutions and BLAS"),
-                   ParamSpec("seed", .integer, default: "0", "default random seed"),
-                   ParamSpec("every", .integer, default: "10", "progress every N iterations"),
-                   ParamSpec("memory", .integer, default: "(3/4 of RAM)", "memory limit in MiB for what one size may allocate")],
+            keys: [ParamSpec("threads", .integer, whenAbsent: "(all cores)", range: Threads.allowedRange, "threads for convolutions and BLAS"),
+                   ParamSpec("seed", .integer, whenAbsent: "0", range: Arguments.seedRange, "default random seed"),
+                   ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "progress every N iterations"),
+                   ParamSpec("memory", .integer, whenAbsent: "(3/4 of RAM)", range: 1...(Int.max / MemoryBudget.mebibyte), "memory limit in MiB for what one size may allocate")],
             example: "set threads=2 seed=42",
             run: { args, session in
                 // Checked all first, so a bad value changes nothing.
-                let threads = args.has("threads") ? try args.int("threads", range: Threads.allowedRange) : nil
-                let seed = args.has("seed") ? try args.int("seed", range: Arguments.seedRange) : nil
-                let every = args.has("every") ? try args.int("every", range: 1...1_000_000) : nil
-                let memory = args.has("memory") ? try args.int("memory", range: 1...(Int.max / MemoryBudget.mebibyte)) : nil
+                let threads = args.has("threads") ? try args.int("threads") : nil
+                let seed = args.has("seed") ? try args.int("seed") : nil
+                let every = args.has("every") ? try args.int("every") : nil
+                let memory = args.has("memory") ? try args.int("memory") : nil
                 if let memory { try MemoryBudget.setLimit(mebibytes: memory) }
                 if let threads { Threads.count = threads }
                 if let seed { session.seed = UInt64(seed) }
@@ -30,7 +29,7 @@ func sessionCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "help", summary: "list the commands, or explain one",
-            positional: [ParamSpec("command", .any, default: "-", "a command name")],
+            positional: [ParamSpec("command", .any, whenAbsent: "-", "a command name")],
             example: "help optimize",
             run: { args, session in
                 guard let (value, ref) = args.value("command") else {

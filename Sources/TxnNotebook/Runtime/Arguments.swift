@@ -37,22 +37,81 @@ enum ParamType {
     }
 }
 
-/// One argument of a command: positional (by order) or a key.
+/// One argument of a command: positional (by order) or a key. The declaration is the one place its default and
+/// range are written: help shows them, and the accessors of `Arguments` read them from here.
 struct ParamSpec {
-    var name: String
-    var type: ParamType
-    /// Shown in help; nil means required.
-    var defaultText: String?
-    var help: String
-
-    init(_ name: String, _ type: ParamType, default defaultText: String? = nil, _ help: String) {
-        self.name = name
-        self.type = type
-        self.defaultText = defaultText
-        self.help = help
+    /// What happens when the argument is not given.
+    enum Default {
+        /// This value, checked and converted exactly as a given one would be.
+        case value(Value)
+        /// Decided when the command runs (the session's seed, the model's padding, the preset's crop) or nothing
+        /// at all; the text says which, for help.
+        case whenAbsent(String)
     }
 
-    var required: Bool { defaultText == nil }
+    var name: String
+    var type: ParamType
+    /// nil: required.
+    var fallback: Default?
+    /// The whole numbers allowed (integers only); nil: any.
+    var range: ClosedRange<Int>?
+    var help: String
+
+    /// A required argument.
+    init(_ name: String, _ type: ParamType, _ help: String) {
+        (self.name, self.type, self.fallback, self.range, self.help) = (name, type, nil, nil, help)
+    }
+
+    /// An argument with a fixed default.
+    init(_ name: String, _ type: ParamType, default value: Value, range: ClosedRange<Int>? = nil, _ help: String) {
+        (self.name, self.type, self.fallback, self.range, self.help) = (name, type, .value(value), range, help)
+    }
+
+    /// An optional argument whose absence the command handles when it runs.
+    init(_ name: String, _ type: ParamType, whenAbsent text: String, range: ClosedRange<Int>? = nil, _ help: String) {
+        (self.name, self.type, self.fallback, self.range, self.help) = (name, type, .whenAbsent(text), range, help)
+    }
+
+    /// One case of a string enum, the choices and the default taken from the enum itself.
+    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, default value: E, _ help: String) -> ParamSpec
+    where E.RawValue == String {
+        ParamSpec(name, .cases(of: E.self), default: .word(value.rawValue), help)
+    }
+
+    /// A random seed: the same range everywhere, by default the session's.
+    static func seed(_ help: String) -> ParamSpec {
+        ParamSpec("seed", .integer, whenAbsent: "(session)", range: Arguments.seedRange, help)
+    }
+
+    var required: Bool { fallback == nil }
+
+    /// The default as help shows it; nil for a required argument.
+    var defaultText: String? {
+        switch fallback {
+        case .value(let v)?: return v.asWritten
+        case .whenAbsent(let text)?: return text
+        case nil: return nil
+        }
+    }
+}
+
+extension Value {
+    /// A default value as it would be written in a notebook (`256`, `320x200`, `conv1_1,pool1`, `false`).
+    var asWritten: String {
+        switch self {
+        case .number(let x): return formatNumber(x)
+        case .size(let w, let h): return "\(w)x\(h)"
+        case .bool(let b): return b ? "true" : "false"
+        case .word(let w), .string(let w): return w
+        case .list(let items): return items.map(\.asWritten).joined(separator: ",")
+        default: return summary
+        }
+    }
+
+    /// A size as a default: `N` when square (as `size=256` is written), else `WxH`.
+    static func sizeDefault(_ width: Int, _ height: Int) -> Value {
+        width == height ? .number(Double(width)) : .size(width, height)
+    }
 }
 
 /// A command's arguments after evaluation, with typed accessors that explain what was expected.
@@ -84,31 +143,59 @@ struct Arguments {
         return CommandError("\(name): expected \(expected), got \(got.typeName) \(got.summary)", at: ref)
     }
 
+    /// The declaration of `name`. A command that reads an argument it does not declare is a programming error
+    /// (a test walks every command for it); it is reported, never a crash.
+    func param(_ name: String) throws -> ParamSpec {
+        if let p = spec.keys.first(where: { $0.name == name }) ?? spec.positional.first(where: { $0.name == name }) { return p }
+        throw CommandError("internal error: \(spec.name) reads '\(name)', which it does not declare", at: .command)
+    }
+
+    /// The value given for `name`, else its declared default, else `decided` (for defaults decided when the
+    /// command runs: only for a parameter declared `whenAbsent`), else a "missing argument" error.
+    private func given(_ name: String, _ decided: Value?) throws -> (ParamSpec, Value, CommandError.ArgumentRef) {
+        let p = try param(name)
+        if let (v, ref) = value(name) { return (p, v, ref) }
+        switch p.fallback {
+        case .value(let v)?:
+            guard decided == nil else {
+                throw CommandError("internal error: \(spec.name) gives '\(name)' a default besides its declared one", at: .command)
+            }
+            return (p, v, .command)
+        case .whenAbsent?, nil:
+            if let decided { return (p, decided, .command) }
+            throw CommandError("missing argument '\(name)'", at: .command, notes: ["usage: \(spec.usage)"])
+        }
+    }
+
+    /// The value given, or the declared default, of an argument of any type.
+    func any(_ name: String) throws -> Value { try given(name, nil).1 }
+
     func number(_ name: String, default d: Double? = nil) throws -> Double {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+        let (_, v, ref) = try given(name, d.map(Value.number))
         guard case .number(let x) = v else { throw typeError(name, "a number", v, ref) }
         return x
     }
 
-    func int(_ name: String, default d: Int? = nil, range: ClosedRange<Int>? = nil) throws -> Int {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+    /// A whole number, within the declared range.
+    func int(_ name: String, default d: Int? = nil) throws -> Int {
+        let (p, v, ref) = try given(name, d.map { .number(Double($0)) })
         guard case .number(let x) = v, x == x.rounded(), abs(x) < 1e12 else { throw typeError(name, "a whole number", v, ref) }
-        if let range, !range.contains(Int(x)) {
+        if let range = p.range, !range.contains(Int(x)) {
             throw CommandError("\(name): \(Int(x)) is out of range \(range.lowerBound)…\(range.upperBound)", at: ref)
         }
         return Int(x)
     }
 
     func string(_ name: String, default d: String? = nil) throws -> String {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+        let (_, v, ref) = try given(name, d.map(Value.string))
         switch v {
         case .string(let s), .word(let s): return s
         default: throw typeError(name, "a string", v, ref)
         }
     }
 
-    func bool(_ name: String, default d: Bool? = nil) throws -> Bool {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+    func bool(_ name: String) throws -> Bool {
+        let (_, v, ref) = try given(name, nil)
         switch v {
         case .bool(let b): return b
         case .word("true"), .word("yes"), .word("on"): return true
@@ -119,8 +206,8 @@ struct Arguments {
     }
 
     /// A size; an image of it must fit in the memory budget (checked before anything of that size exists).
-    func size(_ name: String, default d: (Int, Int)? = nil) throws -> (Int, Int) {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+    func size(_ name: String) throws -> (Int, Int) {
+        let (_, v, ref) = try given(name, nil)
         let size: (Int, Int)
         switch v {
         case .size(let w, let h) where w > 0 && h > 0: size = (w, h)
@@ -139,9 +226,9 @@ struct Arguments {
     /// negative or huge seed is an error, not a wrap-around.
     static let seedRange = 0...Int(Int32.max)
 
-    /// A random seed, by default the session's.
-    func seed(_ name: String = "seed", session: UInt64) throws -> UInt64 {
-        UInt64(try int(name, default: Int(session), range: Arguments.seedRange))
+    /// The random seed (declared with `ParamSpec.seed`), by default the session's.
+    func seed(session: UInt64) throws -> UInt64 {
+        UInt64(try int("seed", default: Int(session)))
     }
 
     /// Whole numbers in 0...limit, exactly `count` of them (crop boxes): never converted to Int when out of range.
@@ -153,8 +240,12 @@ struct Arguments {
         return values.map { Int($0) }
     }
 
-    func choice(_ name: String, _ words: [String], default d: String? = nil) throws -> String {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+    /// One of the words of a `.choice` parameter.
+    func choice(_ name: String) throws -> String {
+        let (p, v, ref) = try given(name, nil)
+        guard case .choice(let words) = p.type else {
+            throw CommandError("internal error: \(spec.name) reads '\(name)' as a choice, but declares it \(p.type.name)", at: .command)
+        }
         let word: String
         switch v {
         case .word(let w), .string(let w): word = w
@@ -167,15 +258,19 @@ struct Arguments {
         return word
     }
 
-    /// One case of a string enum, the choices taken from the enum itself (so they cannot drift from it).
-    func choice<E: RawRepresentable & CaseIterable>(_ name: String, default d: E) throws -> E where E.RawValue == String {
-        let word = try choice(name, E.allCases.map(\.rawValue), default: d.rawValue)
+    /// One case of a string enum (declared with `.cases(of:)`); `decided` only for a `whenAbsent` parameter.
+    func choice<E: RawRepresentable & CaseIterable>(_ name: String, default decided: E? = nil) throws -> E where E.RawValue == String {
+        if !has(name), let decided {
+            _ = try given(name, .word(decided.rawValue))  // the declaration must leave the default to the command
+            return decided
+        }
+        let word = try choice(name)
         guard let value = E(rawValue: word) else { throw CommandError("\(name): '\(word)' is not a choice", at: ref(name)) }
         return value
     }
 
     func layers(_ name: String, default d: [String]? = nil) throws -> [String] {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+        let (_, v, ref) = try given(name, d.map { .list($0.map(Value.word)) })
         let items: [Value]
         if case .list(let l) = v { items = l } else { items = [v] }
         return try items.map { item in
@@ -185,8 +280,8 @@ struct Arguments {
         }
     }
 
-    func numbers(_ name: String, default d: [Double]? = nil) throws -> [Double] {
-        guard let (v, ref) = value(name) else { return try missing(name, d) }
+    func numbers(_ name: String) throws -> [Double] {
+        let (_, v, ref) = try given(name, nil)
         let items: [Value]
         if case .list(let l) = v { items = l } else { items = [v] }
         return try items.map { item in
@@ -197,7 +292,7 @@ struct Arguments {
 
     /// An image; a synthesis result counts as its image.
     func image(_ name: String) throws -> Image {
-        guard let (v, ref) = value(name) else { return try missing(name, nil as Image?) }
+        let (_, v, ref) = try given(name, nil)
         switch v {
         case .image(let i): return i
         case .synthesis(let s): return s.result.image
@@ -208,6 +303,7 @@ struct Arguments {
     func optionalImage(_ name: String) throws -> Image? { has(name) ? try image(name) : nil }
 
     func model(_ name: String) throws -> ModelValue? {
+        _ = try param(name)
         guard let (v, ref) = value(name) else { return nil }
         guard case .model(let m) = v else { throw typeError(name, "a model (from the model command)", v, ref) }
         return m
@@ -216,9 +312,4 @@ struct Arguments {
     func raw(_ name: String) -> Value? { value(name)?.0 }
 
     func ref(_ name: String) -> CommandError.ArgumentRef { value(name)?.1 ?? .command }
-
-    private func missing<T>(_ name: String, _ d: T?) throws -> T {
-        if let d { return d }
-        throw CommandError("missing argument '\(name)'", at: .command, notes: ["usage: \(spec.usage)"])
-    }
 }

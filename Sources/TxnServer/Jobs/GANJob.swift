@@ -27,7 +27,7 @@ struct GANJob: JobKind {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
-        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: GANPreset.small.rawValue)) else {
+        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: GANTrainingOptions().preset.rawValue)) else {
             throw APIError.badRequest("'preset' is not known")
         }
         self.preset = preset

@@ -43,14 +43,15 @@ struct GatysJob: JobKind {
         guard width * height <= limits.jobWork else {
             throw APIError.badRequest("'size' \(width)x\(height) is over this server's limit of \(limits.jobWork) pixels per job")
         }
-        steps = try p.int("steps", default: 100, range: 1...limits.steps)
+        let defaults = SynthesisOptions()
+        steps = try p.int("steps", default: defaults.steps, range: 1...limits.steps)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
         optimizer = try p.choice("optimizer", ["lbfgs", "adam"], default: "lbfgs")
-        layers = try p.words("layers", default: ["conv1_1", "pool1", "pool2", "pool3", "pool4"])
-        learningRate = try p.number("lr", default: 0.02, range: 1e-6...10)
-        history = try p.int("history", default: 20, range: 1...1000)
-        histmatch = try p.bool("histmatch", default: false)
+        layers = try p.words("layers", default: defaults.layers)
+        learningRate = try p.number("lr", default: SynthesisOptions.defaultAdamLearningRate, range: 1e-6...10)
+        history = try p.int("history", default: SynthesisOptions.defaultHistory, range: 1...1000)
+        histmatch = try p.bool("histmatch", default: defaults.histogramMatching)
         sourceSize = p.values["sourceSize"] == nil ? nil : try p.int("sourceSize", default: 256, range: 16...4096)
 
         // The synthesis's own checks (layer names, sizes the network can take), before queueing.

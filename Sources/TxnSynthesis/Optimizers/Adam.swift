@@ -9,7 +9,7 @@ public struct Adam {
     private var v: [Float] = []
     private var t = 0
 
-    public init(learningRate: Float = 0.02) {
+    public init(learningRate: Float = Float(SynthesisOptions.defaultAdamLearningRate)) {
         self.learningRate = learningRate
     }
 
