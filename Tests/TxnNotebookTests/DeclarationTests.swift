@@ -136,4 +136,22 @@ final class DeclarationTests: XCTestCase {
         guard case .image(let y)? = interp.variables["y"] else { return XCTFail("no image") }
         XCTAssertEqual([y.width, y.height], [256, 256], "noise's declared size")
     }
+
+    /// Completion splits the line where the scanner does: an assignment without spaces, `time` before an
+    /// assignment, and nothing inside a comment.
+    func testCompletionUsesTheScannersWords() {
+        let interp = Interpreter(output: RecordingOutput(next: nil), baseDirectory: "/", modelsDirectory: "/nonexistent")
+        let line1 = "x=noise s"
+        XCTAssertEqual(Set(interp.complete(line: line1, cursor: line1.count).candidates), ["seed=", "sigma=", "size="])
+        let line2 = "time x = noise si"
+        XCTAssertEqual(Set(interp.complete(line: line2, cursor: line2.count).candidates), ["sigma=", "size="])
+        let line3 = "x = noise # s"
+        XCTAssertEqual(interp.complete(line: line3, cursor: line3.count).candidates, [])
+        let line4 = "gram f norm=pixels-c"
+        let c = interp.complete(line: line4, cursor: line4.count)
+        XCTAssertEqual(c.candidates, ["pixels-channels"])
+        XCTAssertEqual(c.start, 12)
+        let line5 = "x = noise size=8; y = opt"
+        XCTAssertEqual(interp.complete(line: line5, cursor: line5.count).candidates, ["optimize"])
+    }
 }

@@ -6,52 +6,62 @@ extension Interpreter {
     /// keys, variable names and fields, VGG layer names, and file paths inside quotes.
     public func complete(line: String, cursor: Int) -> (start: Int, candidates: [String]) {
         let chars = Array(line.prefix(cursor))
-        // The line as the parser reads it (strings, escapes, `;` inside strings), tolerating what is half typed.
+        // The line as the parser reads it (strings, escapes, `;` inside strings, `pixels-channels`, `256px`),
+        // tolerating what is half typed; every boundary below is a boundary between the scanner's pieces.
         let pieces = Scanner.tolerantPieces(String(chars))
+        func end(_ p: Scanner.Piece) -> Int { p.offset + p.text.count }
         // Inside an unterminated string: complete a file path.
         if let last = pieces.last, last.kind == nil, let quote = last.text.first, quote == "\"" || quote == "'",
-           last.offset + last.text.count == chars.count {
+           end(last) == chars.count {
             return (last.offset + 1, completePath(String(last.text.dropFirst()), closing: quote))
         }
-        // The whole argument being typed (key=a,b,…), and within it the last item.
-        var tokenStart = chars.count
-        while tokenStart > 0, !" \t[;".contains(chars[tokenStart - 1]) { tokenStart -= 1 }
-        let token = String(chars[tokenStart...])
-        var start = chars.count
-        while start > 0, !" \t,[;".contains(chars[start - 1]) { start -= 1 }
-        // The statement the cursor is in (after the last `;` or newline the scanner saw), without an assignment target.
-        let statementStart = min(tokenStart, pieces.last { $0.kind == .semicolon || $0.kind == .newline }.map { $0.offset + 1 } ?? 0)
-        let statement = String(chars[statementStart..<tokenStart])
-        var words = statement.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        if words.count >= 2, words[1] == "=" { words.removeFirst(2) }
-        if words.first == "time" { words.removeFirst() }
+        // Inside a comment: nothing to complete.
+        if let last = pieces.last, case .comment? = last.kind, end(last) == chars.count { return (chars.count, []) }
+        // The statement the cursor is in: after the last `;` or newline.
+        var statement = Array(pieces.suffix(from: (pieces.lastIndex { $0.kind == .semicolon || $0.kind == .newline } ?? -1) + 1))
+        statement.removeAll { if case .comment? = $0.kind { return true } else { return false } }
+        // The word being typed: a name (or rejected text) that ends at the cursor; else nothing yet.
+        var word = "", start = chars.count
+        if let last = statement.last, end(last) == chars.count, last.kind == nil || last.isIdentifier {
+            (word, start) = (last.text, last.offset)
+            statement.removeLast()
+        }
+        // The whole argument being typed (`key=a,b,…` or `var.`): the pieces that touch each other up to the word.
+        var argument: [Scanner.Piece] = []
+        var touching = start
+        while let p = statement.last, end(p) == touching, p.kind != .leftBracket {
+            argument.insert(p, at: 0)
+            touching = p.offset
+            statement.removeLast()
+        }
+        // The command: the first name of the statement, after `time` prefixes and an assignment target.
+        var words = statement
+        while words.first?.text == "time" && words.first?.isIdentifier == true { words.removeFirst() }
+        if words.count >= 2, words[0].isIdentifier, words[1].kind == .equals { words.removeFirst(2) }
+        while words.first?.text == "time" && words.first?.isIdentifier == true { words.removeFirst() }
 
-        let word = String(chars[start...])
-        if words.isEmpty {
+        if words.isEmpty && argument.isEmpty {
             return (start, (commandNames + ["param", "time"]).filter { $0.hasPrefix(word) }.sorted())
         }
-        let spec = commandsByName[words[0]]
-        // key=partial: complete the value.
-        if let eq = token.firstIndex(of: "=") {
-            let key = String(token[..<eq]), partial = String(token[token.index(after: eq)...])
-            let valueStart = tokenStart + key.count + 1
-            let type = spec?.keys.first { $0.name == key }?.type
-            let lastItem = partial.split(separator: ",", omittingEmptySubsequences: false).last.map(String.init) ?? ""
-            let itemStart = valueStart + partial.count - lastItem.count
+        let spec = words.first.flatMap { $0.isIdentifier ? commandsByName[$0.text] : nil }
+        // key=partial: complete the value, or the item of a list of values after the last comma.
+        if argument.count >= 2, argument[0].isIdentifier, argument[1].kind == .equals {
+            let type = spec?.keys.first { $0.name == argument[0].text }?.type
             switch type {
-            case .choice(let options)?: return (itemStart, options.filter { $0.hasPrefix(lastItem) })
-            case .layers?: return (itemStart, VGG19.layerNames.filter { $0.hasPrefix(lastItem) && $0 != "input" })
-            default: return (itemStart, variables.keys.filter { $0.hasPrefix(lastItem) }.sorted())
+            case .choice(let options)?: return (start, options.filter { $0.hasPrefix(word) })
+            case .layers?: return (start, VGG19.layerNames.filter { $0.hasPrefix(word) && $0 != "input" })
+            default: return (start, variables.keys.filter { $0.hasPrefix(word) }.sorted())
             }
         }
         // var.field
-        if let dot = word.lastIndex(of: "."), let value = variables[String(word[..<dot])] {
-            let partial = String(word[word.index(after: dot)...])
-            return (start + word.distance(from: word.startIndex, to: dot) + 1, value.fields.filter { $0.hasPrefix(partial) })
+        if argument.count >= 2, argument.last?.kind == .dot, argument[argument.count - 2].isIdentifier,
+           let value = variables[argument[argument.count - 2].text] {
+            return (start, value.fields.filter { $0.hasPrefix(word) })
         }
         var candidates = variables.keys.filter { $0.hasPrefix(word) }.sorted()
         if let spec {
-            let given = Set(words.compactMap { $0.split(separator: "=").first.map(String.init) })
+            var given = Set<String>()
+            for (p, next) in zip(statement, statement.dropFirst()) where p.isIdentifier && next.kind == .equals { given.insert(p.text) }
             candidates += spec.keys.map { $0.name + "=" }.filter { $0.hasPrefix(word) && !given.contains(String($0.dropLast())) }
             if spec.name == "help" { candidates += commandNames.filter { $0.hasPrefix(word) } }
         }
@@ -74,4 +84,8 @@ extension Interpreter {
             return shownDir + name + (isDir.boolValue ? "/" : String(quote))
         }
     }
+}
+
+private extension Scanner.Piece {
+    var isIdentifier: Bool { if case .identifier? = kind { return true } else { return false } }
 }
