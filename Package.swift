@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "TxnPlot", dependencies: ["TxnImage", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnGAN", dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint"], swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
         .target(name: "TxnServer",
@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
+                "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -99,9 +99,9 @@ let package = Package(
         .testTarget(name: "TxnGANTests", dependencies: ["TxnGAN", "TxnTensor", "TxnCheckpoint", "TxnImage", "TxnTestSupport"],
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnSynthesis", "TxnVGG", "TxnTensor"],
+        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor"],
                     exclude: ["pty"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnImage", "TxnCheckpoint", "TxnTestSupport"],
+        .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnServerTests",
                     dependencies: ["TxnServer", "TxnNotebook", "TxnImage", "TxnTestSupport",

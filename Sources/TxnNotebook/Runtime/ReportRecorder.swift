@@ -36,6 +36,3 @@ public final class ReportRecorder {
         try HTMLReport.write(title: title, cells: cells, metadata: metadata, to: path)
     }
 }
-
-/// The version printed by `txn --version` and in rendered notebooks.
-public let txnVersion = "0.2.0"
