@@ -277,6 +277,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("every", .integer, default: "10", "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: "0", "show the image every N iterations (0: never)"),
                 ParamSpec("distance", .bool, default: "true", "measure the texture distance to the source at the end"),
+                ParamSpec("show", .bool, default: "false", "watch: a small preview of the image, redrawn in place with each progress line (terminal only)"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -313,6 +314,9 @@ func methodCommands() -> [CommandSpec] {
                 o.measureDistance = try args.bool("distance", default: true)
                 o.algorithm = m.algorithm
                 let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
+                let watch = try args.bool("show", default: false) ? LivePreview.make(for: interp) : nil
+                defer { watch?.finish() }
+                if watch != nil && o.snapshotEvery == 0 { o.snapshotEvery = every }
 
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
                 if let monitor = interp.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
@@ -323,8 +327,11 @@ func methodCommands() -> [CommandSpec] {
                 let monitor = interp.monitor
                 let showEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 let result = try synthesizer.run(progress: { p in
-                    if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations { interp.print(p.line) }
+                    if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations {
+                        if let watch { watch.update(line: p.line, image: p.snapshot, print: interp.print) } else { interp.print(p.line) }
+                    }
                     if let snapshot = p.snapshot, showEvery > 0, p.iteration % showEvery == 0 {
+                        watch?.keep()
                         interp.output.show(snapshot, caption: "iteration \(p.iteration)")
                     }
                     monitor?.synthesisProgress(p)

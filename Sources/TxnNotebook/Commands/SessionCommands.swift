@@ -28,7 +28,8 @@ func sessionCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "help", summary: "list the commands, or explain one",
-            positional: [ParamSpec("command", .any, default: "-", "a command name")],
+            positional: [ParamSpec("command", .any, default: "-", "a command name"),
+                         ParamSpec("math", .any, default: "-", "--math: the step's mathematics (explain shows them with sizes)")],
             example: "help optimize",
             run: { args, interp in
                 guard let (value, ref) = args.value("command") else {
@@ -45,7 +46,15 @@ func sessionCommands() -> [CommandSpec] {
                     let s = nearest(name, in: interp.commandNames).map { " (did you mean '\($0)'?)" } ?? ""
                     throw CommandError("no command '\(name)'\(s)", at: ref)
                 }
+                if let (flag, ref) = args.value("math") {
+                    guard case .word("--math") = flag else { throw CommandError("expected --math after the command name", at: ref) }
+                    interp.output.write(StepMath.formulas(of: spec.name, interp))
+                    return .none
+                }
                 interp.output.write(spec.help)
+                if StepMath.table[spec.name] != nil {
+                    interp.print("\nmathematics: help \(spec.name) --math; with your variables' sizes: explain \(spec.name) <its arguments>")
+                }
                 return .none
             }),
 
@@ -53,6 +62,11 @@ func sessionCommands() -> [CommandSpec] {
             name: "run", summary: "run another notebook in this session (its variables stay)",
             positional: [ParamSpec("path", .path, "a .txn file")],
             example: "run \"tileable.txn\"",
+            detail: """
+                The notebook runs in this session: it sees the variables already made, and the variables it makes stay \
+                afterwards, so `run "gatys.txn"` followed by `show t` works (as `txn -i gatys.txn` does from the shell). \
+                Relative paths in it are read from its own folder.
+                """,
             run: { args, interp in
                 let path = try interp.inputPath(try args.string("path"))
                 guard interp.fileStack.count < 16 else { throw CommandError("notebooks run each other too deeply (16 levels)", at: .position(0)) }
