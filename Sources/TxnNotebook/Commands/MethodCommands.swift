@@ -336,6 +336,7 @@ func methodCommands() -> [CommandSpec] {
                     }
                     monitor?.synthesisProgress(p)
                 }, shouldStop: monitor?.shouldStop)
+                watch?.finish()
                 Interrupt.reset()
                 if result.interrupted {
                     interp.print("interrupted after \(result.history.count) iterations: keeping the best image so far (loss \(formatNumber(result.loss)))")

@@ -193,7 +193,11 @@ struct StepMath {
                 let (cw, ch) = ((w + scale - 1) / scale, (h + scale - 1) / scale)
                 var out = "with \(args.label(0, "the GAN")) (s = \(scale)) and size \(w) × \(h): z \(c0) × \(ch) × \(cw)"
                     + " → G(z) 3 × \(ch * scale) × \(cw * scale)"
-                if tile { out += "; tiled: z \(c0) × \(2 * ch) × \(2 * cw) → 3 × \(2 * ch * scale) × \(2 * cw * scale), one period \(w) × \(h) cut" }
+                if tile && (w % scale != 0 || h % scale != 0) {
+                    out += "\ntile=true needs a multiple of \(scale) in both directions: generate refuses \(w) × \(h)"
+                } else if tile {
+                    out += "; tiled: z \(c0) × \(2 * ch) × \(2 * cw) → 3 × \(2 * h) × \(2 * w), one period \(w) × \(h) cut from the middle"
+                }
                 return out
             }),
 
