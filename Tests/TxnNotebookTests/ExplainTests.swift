@@ -100,6 +100,12 @@ final class ExplainTests: XCTestCase {
         assertContains(explain("explain noise size=64x32"), ["x₀ 3 × 32 × 64 = 6144 numbers"])
     }
 
+    func testTabCompletesTheCommandToExplainThenItsKeys() {
+        XCTAssertEqual(interp.complete(line: "explain gr", cursor: 10).candidates, ["gram"])
+        XCTAssertEqual(interp.complete(line: "explain gram f la", cursor: 17).candidates, ["layers="])
+        XCTAssertEqual(interp.complete(line: "explain gram f norm=pixels-", cursor: 27).candidates, ["pixels-channels"])
+    }
+
     func testMistakesAreLocatedAndNothingChanges() {
         let names = Set(interp.variables.keys)
         func assertError(_ source: String, _ message: String, column: Int, line: UInt = #line) {

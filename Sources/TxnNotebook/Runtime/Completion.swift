@@ -27,6 +27,11 @@ extension Interpreter {
         if words.first == "time" { words.removeFirst() }
 
         let word = String(chars[start...])
+        // explain's arguments are another command's: complete the command, then its own keys and values.
+        if words.first == "explain" {
+            words.removeFirst()
+            if words.isEmpty { return (start, commandNames.filter { $0.hasPrefix(word) }.sorted()) }
+        }
         if words.isEmpty {
             return (start, (commandNames + ["param", "time"]).filter { $0.hasPrefix(word) }.sorted())
         }
