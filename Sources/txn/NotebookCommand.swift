@@ -27,6 +27,12 @@ struct NotebookCommand: ParsableCommand {
     @Flag(help: "Go on after an error (the exit code still reports it).")
     var keepGoing = false
 
+    @Flag(name: .customShort("i"), help: "After the notebook (or -c), stay in the interactive session with its variables, as python -i.")
+    var interactive = false
+
+    @Flag(help: "Step through the notebook cell by cell: each cell's prose, then its statement on the editing line (Enter runs it, an edit runs instead, `skip`, `quit`, Ctrl-D leaves the rest and stays in the session).")
+    var step = false
+
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a notebook parameter: --set size=128 (repeatable).", valueName: "name=value"))
     var settings: [String] = []
 
@@ -40,6 +46,8 @@ struct NotebookCommand: ParsableCommand {
 
     func validate() throws {
         if file != nil && commands != nil { throw ValidationError("give a notebook file or -c statements, not both") }
+        if step && file == nil { throw ValidationError("--step needs a notebook file: txn --step FILE.txn") }
+        if interactive && file == nil && commands == nil { throw ValidationError("-i needs a notebook file or -c statements (txn alone is already interactive)") }
         for s in settings where !s.contains("=") {
             throw ValidationError("--set '\(s)': expected name=value, e.g. --set size=128")
         }
@@ -68,7 +76,8 @@ struct NotebookCommand: ParsableCommand {
             if let outdir { interpreter.outputDirectory = absolute(outdir) }
             Interrupt.install()
             let errors = interpreter.run(source: commands, file: "-c", echo: echo, keepGoing: keepGoing)
-            if !errors.isEmpty { throw ExitCode(1) }
+            let failedAfter = interactive ? REPL(interpreter: interpreter).run() : false
+            if !errors.isEmpty || failedAfter { throw ExitCode(1) }
         } else {
             if !settings.isEmpty { throw ValidationError("--set gives a notebook's parameters: use it with a notebook file or -c") }
             if let outdir { interpreter.outputDirectory = absolute(outdir) }
@@ -94,15 +103,36 @@ struct NotebookCommand: ParsableCommand {
         interpreter.baseDirectory = (path as NSString).deletingLastPathComponent
         interpreter.outputDirectory = outdir.map(absolute) ?? interpreter.baseDirectory
         let recorder = report.map { _ in ReportRecorder(title: (file as NSString).lastPathComponent) }
-        Interrupt.install()
-        let errors = interpreter.run(source: source, file: file, echo: echo, keepGoing: keepGoing) { cell in
-            recorder?.add(cell)
+        var failed = false
+        var stay = interactive
+        var pendingInput: LineReader?
+        if step {
+            let session: StepSession
+            do { session = try StepSession(interpreter: interpreter, source: source, file: file) } catch {
+                throw ValidationError("\(error)")
+            }
+            session.onCell = { recorder?.add($0) }
+            stay = session.run() == .stay
+            failed = session.failed
+            pendingInput = session.remainingInput
+        } else {
+            Interrupt.install()
+            let errors = interpreter.run(source: source, file: file, echo: echo, keepGoing: keepGoing) { cell in
+                recorder?.add(cell)
+            }
+            failed = !errors.isEmpty
+        }
+        // -i and --step go on in the REPL with the notebook's variables (as python -i), recording what runs there too.
+        if stay && !interpreter.quitRequested {
+            let repl = REPL(interpreter: interpreter, pendingInput: pendingInput)
+            repl.onCell = { recorder?.add($0) }
+            failed = repl.run() || failed
         }
         if let report, let recorder {
             let out = absolute(report)
             try recorder.write(to: out, interpreter: interpreter)
             print("notebook written to \(interpreter.displayPath(out))")
         }
-        if !errors.isEmpty { throw ExitCode(1) }
+        if failed { throw ExitCode(1) }
     }
 }

@@ -29,11 +29,12 @@ final class DeclarationTests: XCTestCase {
     /// Walks the source of every command: each argument a command reads (`args.int("steps")`, `args.seed(…)`)
     /// is declared by that command, with a type the accessor can read.
     func testEveryArgumentACommandReadsIsDeclaredWithItsType() throws {
-        let folder = InterpreterTests.repoRoot + "/Sources/TxnNotebook/Commands"
+        let folders = ["Commands", "Teaching"].map { InterpreterTests.repoRoot + "/Sources/TxnNotebook/" + $0 }
         let specs = Dictionary(uniqueKeysWithValues: allCommands().map { ($0.name, $0) })
         let access = try NSRegularExpression(pattern: #"args\.(\w+)\((?:"([^"]+)")?"#)
         let commandName = try NSRegularExpression(pattern: #"name: "(\w+)""#)
         var seenCommands = Set<String>(), reads = 0
+        for folder in folders {
         for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".swift") {
             let source = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
             // One chunk per command: from its `CommandSpec(` to the next.
@@ -53,6 +54,7 @@ final class DeclarationTests: XCTestCase {
                     reads += 1
                 }
             }
+        }
         }
         XCTAssertEqual(seenCommands, Set(specs.keys), "commands whose source the walk did not find")
         XCTAssertGreaterThan(reads, 80, "the walk found too few argument reads to mean anything")
@@ -111,7 +113,7 @@ final class DeclarationTests: XCTestCase {
         let specs = Dictionary(uniqueKeysWithValues: allCommands().map { ($0.name, $0) })
         XCTAssertEqual(specs["optimize"]?.usage, "optimize <source> [model] size=256 steps=100 method=lbfgs history=20 lr=0.02 "
             + "layers=conv1_1,pool1,pool2,pool3,pool4 weights=1000000000 norm=pixels padding=(model) pooling=(model) init=meannoise "
-            + "sigma=0.01 seed=(session) bounds=source histmatch=false every=10 snapshot=0 distance=true")
+            + "sigma=0.01 seed=(session) bounds=source histmatch=false every=10 snapshot=0 distance=true show=false")
         XCTAssertEqual(specs["model"]?.usage, "model [path] pooling=avg padding=reflect convention=auto upto=pool4 algorithm=winograd")
         XCTAssertEqual(specs["tile"]?.usage, "tile <image> [grid]")
         XCTAssertTrue(specs["tile"]?.help.contains("grid           size (N or WxH), optional") == true)

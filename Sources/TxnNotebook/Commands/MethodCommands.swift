@@ -280,6 +280,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: .number(Double(gatys.snapshotEvery)), range: 0...1_000_000, "show the image every N iterations (0: never)"),
                 ParamSpec("distance", .bool, default: .bool(gatys.measureDistance), "measure the texture distance to the source at the end"),
+                ParamSpec("show", .bool, default: .bool(false), "watch: a small preview of the image, redrawn in place with each progress line (terminal only)"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -316,6 +317,9 @@ func methodCommands() -> [CommandSpec] {
                 o.measureDistance = try args.bool("distance")
                 o.algorithm = m.algorithm
                 let every = try args.int("every", default: session.progressEvery)
+                let watch = try args.bool("show") ? LivePreview.make(for: session) : nil
+                defer { watch?.finish() }
+                if watch != nil && o.snapshotEvery == 0 { o.snapshotEvery = every }
 
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
                 if let monitor = session.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
@@ -326,12 +330,16 @@ func methodCommands() -> [CommandSpec] {
                 let monitor = session.monitor
                 let showEvery = try args.int("snapshot")
                 let result = try synthesizer.run(progress: { p in
-                    if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations { session.print(p.line) }
+                    if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations {
+                        if let watch { watch.update(line: p.line, image: p.snapshot, print: session.print) } else { session.print(p.line) }
+                    }
                     if let snapshot = p.snapshot, showEvery > 0, p.iteration % showEvery == 0 {
+                        watch?.keep()
                         session.output.show(snapshot, caption: "iteration \(p.iteration)")
                     }
                     monitor?.synthesisProgress(p)
                 }, shouldStop: monitor?.shouldStop)
+                watch?.finish()
                 Interrupt.reset()
                 if result.interrupted {
                     session.print("interrupted after \(result.history.count) iterations: keeping the best image so far (loss \(formatNumber(result.loss)))")

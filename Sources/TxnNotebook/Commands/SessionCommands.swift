@@ -29,7 +29,8 @@ func sessionCommands() -> [CommandSpec] {
 
         CommandSpec(
             name: "help", summary: "list the commands, or explain one",
-            positional: [ParamSpec("command", .any, whenAbsent: "-", "a command name")],
+            positional: [ParamSpec("command", .any, whenAbsent: "-", "a command name"),
+                         ParamSpec("math", .any, whenAbsent: "-", "--math: the step's mathematics (explain shows them with sizes)")],
             example: "help optimize",
             run: { args, session in
                 guard let (value, ref) = args.value("command") else {
@@ -46,7 +47,15 @@ func sessionCommands() -> [CommandSpec] {
                     let s = nearest(name, in: session.commandNames).map { " (did you mean '\($0)'?)" } ?? ""
                     throw CommandError("no command '\(name)'\(s)", at: ref)
                 }
+                if let (flag, ref) = args.value("math") {
+                    guard case .word("--math") = flag else { throw CommandError("expected --math after the command name", at: ref) }
+                    session.output.write(StepMath.formulas(of: spec.name, session))
+                    return .none
+                }
                 session.output.write(spec.help)
+                if StepMath.table[spec.name] != nil {
+                    session.print("\nmathematics: help \(spec.name) --math; with your variables' sizes: explain \(spec.name) <its arguments>")
+                }
                 return .none
             }),
 
@@ -54,6 +63,11 @@ func sessionCommands() -> [CommandSpec] {
             name: "run", summary: "run another notebook in this session (its variables stay)",
             positional: [ParamSpec("path", .path, "a .txn file")],
             example: "run \"tileable.txn\"",
+            detail: """
+                The notebook runs in this session: it sees the variables already made, and the variables it makes stay \
+                afterwards, so `run "gatys.txn"` followed by `show t` works (as `txn -i gatys.txn` does from the shell). \
+                Relative paths in it are read from its own folder.
+                """,
             run: { args, session in
                 try session.runNotebook(try session.inputPath(try args.string("path")))
                 return .none

@@ -121,6 +121,12 @@ public struct Scanner {
             return try string(quote: c, start: start, startIndex: startIndex)
         case "-", "+", ".", "0"..."9":
             if c == "." && !(peek()?.isASCIIDigit ?? false) { return token(.dot) }
+            // `--math` (as in `help gram --math`): a command-line style flag, read as a word.
+            if c == "-", peek() == "-", peek(1)?.isLetter ?? false {
+                _ = advance()
+                while let d = peek(), d.isLetter || d.isNumber || d == "_" || d == "-" && (peek(1)?.isLetter ?? false) { _ = advance() }
+                return token(.identifier(String(chars[startIndex..<index])))
+            }
             if (c == "-" || c == "+") && !((peek()?.isASCIIDigit ?? false) || (peek() == "." && (peek(1)?.isASCIIDigit ?? false))) {
                 throw error("unexpected '\(c)'", at: start)
             }

@@ -42,12 +42,14 @@ public final class LineEditor {
     private var historyFileLines = 0
 
     /// historyFile: lines persist across sessions (loaded at init, appended/saved on each added line; create the dir if needed).
-    public init(program: String, historyFile: String?, historySize: Int = 1000) {
+    /// endOfInputOnCtrlD: Ctrl-D ends the input even on a line that has text (`txn --step`, whose lines start filled);
+    /// otherwise, as usual, only on an empty line (elsewhere it deletes the character under the cursor).
+    public init(program: String, historyFile: String?, historySize: Int = 1000, endOfInputOnCtrlD: Bool = false) {
         self.historyFile = historyFile.map { NSString(string: $0).expandingTildeInPath }
         self.historySize = max(1, historySize)
         self.isTerminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         loadHistoryFile()
-        setUpLibedit(program: program)
+        setUpLibedit(program: program, endOfInputOnCtrlD: endOfInputOnCtrlD)
     }
 
     deinit {
@@ -62,11 +64,18 @@ public final class LineEditor {
     /// Ctrl-C at the prompt abandons the current line and returns `.interrupted` (the editor prints "^C" and a newline;
     /// the caller prints a fresh prompt); Ctrl-D on an empty line returns `.endOfFile` (after a newline). Never crashes,
     /// never exits the process. The returned line has no trailing newline and is not added to the history by itself.
-    public func readLine(prompt: String) -> Input {
+    ///
+    /// `prefill` is put on the line before the user types, as if typed (`txn --step` offers each cell this way):
+    /// control characters in it are replaced by spaces, so it cannot press a key.
+    public func readLine(prompt: String, prefill: String = "") -> Input {
         guard let editLine else { return plainReadLine(prompt: prompt) }
         setPrompt(prompt)
         interrupted = false
         pendingCompletion = nil
+        if !prefill.isEmpty {
+            let text = String(String.UnicodeScalarView(prefill.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+            LineEditor.wide(text).withUnsafeBufferPointer { el_wpush(editLine, $0.baseAddress) }
+        }
         fflush(stdout)
         var count: Int32 = 0
         let result = el_wgets(editLine, &count)
@@ -116,7 +125,7 @@ public final class LineEditor {
 
     // MARK: libedit
 
-    private func setUpLibedit(program: String) {
+    private func setUpLibedit(program: String, endOfInputOnCtrlD: Bool) {
         LineEditor.ensureUTF8Locale()
         guard let el = el_init(program, stdin, stdout, stderr) else { return }
         editLine = el
@@ -140,6 +149,10 @@ public final class LineEditor {
             return editor.complete()
         })
         parse(["bind", "^I", "txn-complete"])
+        if endOfInputOnCtrlD {
+            _ = txn_el_add_function(el, LineEditor.endName, LineEditor.endHelp, { _, _ in UInt8(CC_EOF) })
+            parse(["bind", "^D", "txn-end-of-input"])
+        }
         if let events = history_winit() {
             libeditHistory = events
             _ = txn_history_set_size(events, Int32(clamping: historySize))
@@ -172,6 +185,8 @@ public final class LineEditor {
 
     private static let completeName = permanentWide("txn-complete")
     private static let completeHelp = permanentWide("Complete the word before the cursor")
+    private static let endName = permanentWide("txn-end-of-input")
+    private static let endHelp = permanentWide("End the input, whatever is on the line")
 
     private static func permanentWide(_ string: String) -> UnsafePointer<wchar_t> {
         let characters = wide(string)

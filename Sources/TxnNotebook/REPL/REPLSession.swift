@@ -7,9 +7,14 @@ import TxnSynthesis
 public final class REPL {
     public let interpreter: Interpreter
     private var cell = 1
+    /// Sees every statement run (for `--report` after `txn -i` or `--step`).
+    public var onCell: ((Interpreter.Cell) -> Void)?
+    /// Input already read from a pipe and not yet run (after `txn --step` without a terminal).
+    private var pendingInput: LineReader?
 
-    public init(interpreter: Interpreter) {
+    public init(interpreter: Interpreter, pendingInput: LineReader? = nil) {
         self.interpreter = interpreter
+        self.pendingInput = pendingInput
     }
 
     /// Runs until `quit`, Ctrl-D or the end of input. Returns true if any statement failed (for the
@@ -22,12 +27,12 @@ public final class REPL {
         }
         var failed = false
         var number = 0
-        var reader = LineReader(descriptor: STDIN_FILENO)
+        var reader = pendingInput ?? LineReader(descriptor: STDIN_FILENO)
         while !interpreter.quitRequested, let line = reader.next() {
             number += 1
             switch line {
             case .text(let text):
-                let errors = interpreter.run(source: text, file: "<stdin>", firstLine: number)
+                let errors = interpreter.run(source: text, file: "<stdin>", firstLine: number, onCell: onCell)
                 failed = !errors.isEmpty || failed
                 // Ctrl-C while reading a pipe ends the session, like the end of input.
                 if errors.contains(where: \.isInterruption) { return true }
@@ -41,10 +46,13 @@ public final class REPL {
         return failed
     }
 
+    /// The history file: $TXN_HISTORY, else ~/.txn_history.
+    public static var historyFile: String {
+        ProcessInfo.processInfo.environment["TXN_HISTORY"] ?? (NSHomeDirectory() as NSString).appendingPathComponent(".txn_history")
+    }
+
     private func interactive() -> Bool {
-        let history = ProcessInfo.processInfo.environment["TXN_HISTORY"]
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".txn_history")
-        let editor = LineEditor(program: "txn", historyFile: history)
+        let editor = LineEditor(program: "txn", historyFile: REPL.historyFile)
         editor.completer = { [interpreter] line, cursor in interpreter.complete(line: line, cursor: cursor) }
         interpreter.print("txn notebook — `help` lists the commands, Tab completes, Ctrl-C stops a running command, Ctrl-D quits.")
         var failed = false
@@ -67,7 +75,7 @@ public final class REPL {
     /// Runs one line as cell `[n]`; returns true if it failed.
     private func execute(_ line: String) -> Bool {
         Interrupt.reset()
-        let errors = interpreter.run(source: line, file: "[\(cell)]", keepGoing: false)
+        let errors = interpreter.run(source: line, file: "[\(cell)]", keepGoing: false, onCell: onCell)
         Interrupt.reset()
         cell += 1
         return !errors.isEmpty

@@ -40,6 +40,11 @@ extension Interpreter {
         if words.count >= 2, words[0].isIdentifier, words[1].kind == .equals { words.removeFirst(2) }
         while words.first?.text == "time" && words.first?.isIdentifier == true { words.removeFirst() }
 
+        // explain's arguments are another command's: complete the command, then its own keys and values.
+        if words.first?.text == "explain" && words.first?.isIdentifier == true {
+            words.removeFirst()
+            if words.isEmpty && argument.isEmpty { return (start, commandNames.filter { $0.hasPrefix(word) }.sorted()) }
+        }
         if words.isEmpty && argument.isEmpty {
             return (start, (commandNames + ["param", "time"]).filter { $0.hasPrefix(word) }.sorted())
         }
@@ -47,10 +52,14 @@ extension Interpreter {
         // key=partial: complete the value, or the item of a list of values after the last comma.
         if argument.count >= 2, argument[0].isIdentifier, argument[1].kind == .equals {
             let type = spec?.keys.first { $0.name == argument[0].text }?.type
+            // The item is everything after the last `=` or `,`: a half-typed `pixels-` is two pieces, not a word.
+            let separator = argument.lastIndex { $0.kind == .equals || $0.kind == .comma }!
+            let itemStart = end(argument[separator])
+            let item = String(chars[itemStart..<chars.count])
             switch type {
-            case .choice(let options)?: return (start, options.filter { $0.hasPrefix(word) })
-            case .layers?: return (start, VGG19.layerNames.filter { $0.hasPrefix(word) && $0 != "input" })
-            default: return (start, variables.keys.filter { $0.hasPrefix(word) }.sorted())
+            case .choice(let options)?: return (itemStart, options.filter { $0.hasPrefix(item) })
+            case .layers?: return (itemStart, VGG19.layerNames.filter { $0.hasPrefix(item) && $0 != "input" })
+            default: return (itemStart, variables.keys.filter { $0.hasPrefix(item) }.sorted())
             }
         }
         // var.field

@@ -164,6 +164,14 @@ public final class Interpreter {
     }
 
     func call(_ call: CommandCall, file: String, lines: SourceLines) throws -> Value {
+        // explain's arguments are another command's (`explain gram f.pool2`), checked against that command's spec.
+        if call.name == "explain" { return try explain(call, file: file, lines: lines) }
+        let arguments = try bind(call, file: file, lines: lines)
+        return try located(call, file: file, lines: lines) { try arguments.spec.run(arguments, self) }
+    }
+
+    /// Checks a call's arguments against its command's spec and evaluates them.
+    func bind(_ call: CommandCall, file: String, lines: SourceLines) throws -> Arguments {
         func diagnostic(_ message: String, at location: SourceLocation, notes: [String] = []) -> Diagnostic {
             Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line], notes: notes)
         }
@@ -200,8 +208,16 @@ public final class Interpreter {
         }
         var arguments = Arguments(spec: spec, positional: positional, keywords: keywords, positionalNames: names)
         arguments.variableNames = Array(variables.keys)
+        return arguments
+    }
+
+    /// Runs `body` for `call`, turning its errors into diagnostics that point at the argument they name.
+    func located<T>(_ call: CommandCall, file: String, lines: SourceLines, _ body: () throws -> T) throws -> T {
+        func diagnostic(_ message: String, at location: SourceLocation, notes: [String] = []) -> Diagnostic {
+            Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line], notes: notes)
+        }
         do {
-            return try spec.run(arguments, self)
+            return try body()
         } catch let e as CommandError {
             var location = call.location
             switch e.argument {

@@ -15,6 +15,10 @@ public struct LBFGS {
     private var started = false
     private var iteration = 0
 
+    /// The strong-Wolfe constants of the line search (c₁, c₂; Nocedal and Wright's choice for quasi-Newton methods),
+    /// public so that `explain optimize` prints the values the search uses.
+    public static let sufficientDecrease = 1e-4, curvature = 0.9
+
     public init(history: Int = 20) {
         self.history = max(1, history)
     }
@@ -123,7 +127,7 @@ enum StrongWolfe {
     }
 
     static func search(x: [Float], t initial: Double, d: [Float], value f: Double, gradient g: [Float], gtd: Double,
-                       c1: Double = 1e-4, c2: Double = 0.9, tolerance: Double = 1e-9, maxEvaluations: Int,
+                       c1: Double = LBFGS.sufficientDecrease, c2: Double = LBFGS.curvature, tolerance: Double = 1e-9, maxEvaluations: Int,
                        objective: Objective) throws -> Result {
         let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
         var evaluations = 0
