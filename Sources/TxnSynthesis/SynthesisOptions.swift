@@ -28,6 +28,19 @@ public struct SynthesisOptions: Sendable {
         case image(Image)
     }
 
+    /// What the pixels are optimised to match.
+    public enum Loss: String, Equatable, Sendable, CaseIterable {
+        /// The Gram matrices (Gatys et al.).
+        case gram
+        /// The sorted random projections of the features: sliced Wasserstein (Heitz et al. 2021).
+        case sw
+        /// Both, summed.
+        case gramSW = "gram+sw"
+
+        var usesGram: Bool { self != .sw }
+        var usesSliced: Bool { self != .gram }
+    }
+
     public enum Bounds: String, Equatable, Sendable, CaseIterable {
         /// Each channel kept within the source's own range of that channel (the reference code).
         case source
@@ -47,6 +60,17 @@ public struct SynthesisOptions: Sendable {
     /// `.circular` makes the result tile without a seam.
     public var padding = PaddingMode.reflect
     public var optimizer = Optimizer.lbfgs(history: 20)
+    public var loss = Loss.gram
+    /// Random directions per layer for the SW loss; nil: as many as the layer has channels (Heitz et al.).
+    public var slicedProjections: Int? = nil
+    /// The SW loss's layer weights are `weights` times this. At 1 the two terms start within a factor ~3
+    /// of each other with the default weights (measured on the shipped textures at 256²).
+    public var slicedWeight = 1.0
+    /// Coarse to fine: run at size / 2^(octaves−1) with the source scaled alike, upsample, refine, up to
+    /// the full size. nil: `Octaves.automatic` (one octave up to 256 px on the long side, one more per doubling).
+    public var octaves: Int? = nil
+    /// Iterations at each octave but the last (which runs `steps`); nil: `steps`.
+    public var octaveSteps: Int? = nil
     public var steps = 100
     public var initialisation = Initialisation.sourceMeanNoise(sigma: 0.01)
     public var seed: UInt64 = 0
@@ -96,6 +120,16 @@ public struct SynthesisOptions: Sendable {
         if case .sourceMeanNoise(let sigma) = initialisation, !(sigma >= 0 && sigma.isFinite) {
             throw fail("sigma", "the noise level must be finite and non-negative, got \(sigma)")
         }
+        if let k = slicedProjections, !(1...4096).contains(k) {
+            throw fail("projections", "must be 1 to 4096 directions per layer, got \(k)")
+        }
+        guard slicedWeight > 0, slicedWeight.isFinite else {
+            throw fail("sw_weight", "must be finite and positive, got \(slicedWeight)")
+        }
+        if let n = octaves, !(1...Octaves.maximum).contains(n) {
+            throw fail("octaves", "must be 1 to \(Octaves.maximum), got \(n)")
+        }
+        if let n = octaveSteps, n < 1 { throw fail("octave_steps", "must be at least 1, got \(n)") }
         guard snapshotEvery >= 0 else { throw fail("snapshot", "must be 0 (never) or a positive count") }
         if let problem = sizeProblem(width: width, height: height) { throw fail("size", "\(width)x\(height) \(problem)") }
     }

@@ -277,6 +277,11 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("every", .integer, default: "10", "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: "0", "show the image every N iterations (0: never)"),
                 ParamSpec("distance", .bool, default: "true", "measure the texture distance to the source at the end"),
+                ParamSpec("loss", .cases(of: SynthesisOptions.Loss.self), default: SynthesisOptions.Loss.gram.rawValue, "gram: Gram matrices (Gatys); sw: sliced Wasserstein (Heitz et al.); gram+sw: both"),
+                ParamSpec("projections", .integer, default: "(channels)", "SW directions per layer, drawn anew each iteration"),
+                ParamSpec("sw_weight", .number, default: "1", "SW layer weights = weights x this"),
+                ParamSpec("octaves", .integer, default: "(auto)", "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
+                ParamSpec("octave_steps", .integer, default: "(steps)", "iterations at each octave but the last"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -312,12 +317,17 @@ func methodCommands() -> [CommandSpec] {
                 o.snapshotEvery = try args.int("snapshot", default: 0, range: 0...1_000_000)
                 o.measureDistance = try args.bool("distance", default: true)
                 o.algorithm = m.algorithm
+                o.loss = try args.choice("loss", default: SynthesisOptions.Loss.gram)
+                if args.has("projections") { o.slicedProjections = try args.int("projections", range: 1...4096) }
+                o.slicedWeight = try args.number("sw_weight", default: o.slicedWeight)
+                if args.has("octaves") { o.octaves = try args.int("octaves", range: 1...Octaves.maximum) }
+                if args.has("octave_steps") { o.octaveSteps = try args.int("octave_steps", range: 1...1_000_000) }
                 let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
 
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
                 if let monitor = interp.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
                 let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
-                interp.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
+                interp.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.loss.rawValue) loss, \(synthesizer.octaves) octave\(synthesizer.octaves == 1 ? "" : "s"), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
                 Interrupt.reset()
                 let monitor = interp.monitor
