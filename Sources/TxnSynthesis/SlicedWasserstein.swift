@@ -41,7 +41,10 @@ public final class SlicedWassersteinLoss {
     private let sourcePixels: [Int]
     /// Directions per layer: K x C.
     private let counts: [Int]
-    public private(set) var directions: [[Float]] = []
+    public private(set) var directions: [[Float]] = [] { didSet { sortedSources = Array(repeating: nil, count: layers.count) } }
+    /// The source's sorted projections on the current directions (K x M̂ per layer), made on first use:
+    /// while the directions stay (an L-BFGS line search), evaluations only sort the image's.
+    private var sortedSources: [[Float]?] = []
     private var rng: SplitMix64
 
     /// `projections`: directions per layer; nil draws as many as the layer has channels (the paper).
@@ -98,17 +101,24 @@ public final class SlicedWassersteinLoss {
             }
             let k = directions[l].count / channels[l]
             var g = gradient ? Tensor(zeros: f.shape) : Tensor(zeros: [1])
+            let ready = sortedSources[l] != nil
+            var sorted = sortedSources[l] ?? [Float](repeating: 0, count: k * sourcePixels[l])
+            sortedSources[l] = nil  // `sorted` is then the only reference: no copy when it is written
             let e = f.data.withUnsafeBufferPointer { fp in
                 sources[l].withUnsafeBufferPointer { sp in
                     directions[l].withUnsafeBufferPointer { vp in
                         g.data.withUnsafeMutableBufferPointer { gp in
-                            Self.layerLoss(fp.baseAddress!, channels: f.c, pixels: f.h * f.w, source: sp.baseAddress!,
-                                           sourcePixels: sourcePixels[l], directions: vp.baseAddress!, count: k,
-                                           weight: weights[l], gradient: gradient ? gp.baseAddress! : nil)
+                            sorted.withUnsafeMutableBufferPointer { tp in
+                                Self.layerLoss(fp.baseAddress!, channels: f.c, pixels: f.h * f.w, source: sp.baseAddress!,
+                                               sourcePixels: sourcePixels[l], sortedSource: tp.baseAddress!, sourceReady: ready,
+                                               directions: vp.baseAddress!, count: k,
+                                               weight: weights[l], gradient: gradient ? gp.baseAddress! : nil)
+                            }
                         }
                     }
                 }
             }
+            sortedSources[l] = sorted
             perLayer.append(e)
             if gradient { gradients.append(g) }
         }
@@ -119,13 +129,14 @@ public final class SlicedWassersteinLoss {
     static let chunkElements = 1 << 22
 
     /// w · mean((sort(V F) − resample(sort(V F̂)))²) for one layer; dL/dF into `gradient` when given.
+    /// `sortedSource` (k x ms) holds the source's sorted projections if `sourceReady`, else receives them.
     static func layerLoss(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int, source: UnsafePointer<Float>,
-                          sourcePixels ms: Int, directions v: UnsafePointer<Float>, count k: Int, weight: Double,
+                          sourcePixels ms: Int, sortedSource: UnsafeMutablePointer<Float>, sourceReady: Bool,
+                          directions v: UnsafePointer<Float>, count k: Int, weight: Double,
                           gradient: UnsafeMutablePointer<Float>?) -> Double {
-        let chunk = max(1, min(k, chunkElements / max(m, ms)))
+        let chunk = max(1, min(k, chunkElements / m))
         let p = UnsafeMutablePointer<Float>.allocate(capacity: chunk * m)
-        let ps = UnsafeMutablePointer<Float>.allocate(capacity: chunk * ms)
-        defer { p.deallocate(); ps.deallocate() }
+        defer { p.deallocate() }
         // dL/dP is written over P in place: row j's values are read (sorted copies) before it is overwritten.
         let scale = Float(2 * weight / Double(k * m))
         var total = 0.0
@@ -134,14 +145,15 @@ public final class SlicedWassersteinLoss {
             let count = min(chunk, k - first)
             let vc = v + first * c
             project(vc, count: count, f, channels: c, pixels: m, into: p)
-            project(vc, count: count, source, channels: c, pixels: ms, into: ps)
+            let ps = sortedSource + first * ms
+            if !sourceReady { project(vc, count: count, source, channels: c, pixels: ms, into: ps) }
             rowSums.withUnsafeMutableBufferPointer { sums in
                 parallelRanges(count) { rows in
                     let sorter = RadixSorter(capacity: max(m, ms))
                     let target = UnsafeMutablePointer<Float>.allocate(capacity: m)
                     defer { target.deallocate() }
                     for j in rows {
-                        sorter.sortValues(ps + j * ms, count: ms)
+                        if !sourceReady { sorter.sortValues(ps + j * ms, count: ms) }
                         resampleSorted(ps + j * ms, count: ms, into: target, count: m)
                         let row = p + j * m
                         sorter.sortWithIndices(row, count: m)

@@ -252,10 +252,10 @@ public final class Synthesizer {
             for iteration in 1...options.steps {
                 let value: Double
                 var converged = false
-                // The SW loss draws new directions every iteration. L-BFGS's line search and curvature pairs
-                // need one function, so they stay fixed within an iteration, and the iterate is evaluated
-                // again under the new ones before the next (one extra evaluation per iteration).
-                if iteration > 1, let sliced {
+                // The SW loss draws new directions every `slicedRedrawEvery` iterations. L-BFGS's line search
+                // and curvature pairs need one function, so they stay fixed within an iteration, and the
+                // iterate is evaluated again under the new ones (one extra evaluation per draw).
+                if iteration > 1, let sliced, (iteration - 1) % options.slicedRedrawEvery == 0 {
                     sliced.redraw()
                     if case .lbfgs = options.optimizer { try lbfgs.objectiveChanged(objective) }
                 }

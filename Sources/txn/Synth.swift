@@ -53,6 +53,9 @@ struct Synth: ParsableCommand {
     @Option(help: "SW layer weights are the layer weights times this.")
     var swWeight: Double = SynthesisOptions().slicedWeight
 
+    @Option(help: "New SW directions every N iterations.")
+    var redraw: Int = SynthesisOptions().slicedRedrawEvery
+
     @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to 256 px, one more per doubling).")
     var octaves: Int?
 
@@ -109,6 +112,7 @@ struct Synth: ParsableCommand {
         options.loss = loss
         options.slicedProjections = projections
         options.slicedWeight = swWeight
+        options.slicedRedrawEvery = redraw
         options.octaves = octaves
         options.octaveSteps = octaveSteps
 

@@ -114,7 +114,7 @@ final class SlicedWassersteinTests: XCTestCase {
             return (total, gradient ? try network.backward(Dictionary(uniqueKeysWithValues: zip(layers, e.gradients))) : nil)
         }
         let analytic = try evaluate(x, gradient: true).1!
-        try assertLossGradient(analytic, at: &x, stride: 7) { try evaluate($0, gradient: false).0 }
+        try assertGradientAwayFromSwaps(analytic, at: &x, stride: 3, loss: { try evaluate($0, gradient: false).0 })
     }
 
     /// Gram + SW through the synthesizer's own evaluation (oneDNN plan, blocked layout), directions fixed:
@@ -139,7 +139,7 @@ final class SlicedWassersteinTests: XCTestCase {
             .perLayer.reduce(0, +)
         XCTAssertEqual(e.total, gramOnly + slicedOnly, accuracy: e.total * 1e-5)
         XCTAssertGreaterThan(gramOnly, 0); XCTAssertGreaterThan(slicedOnly, 0)
-        try assertLossGradient(e.gradient!, at: &x, stride: 5) { try synth.evaluate($0).total }
+        try assertGradientAwayFromSwaps(e.gradient!, at: &x, stride: 3, loss: { try synth.evaluate($0).total })
     }
 
     func testSameSeedSameResultAndTheLossFalls() throws {
@@ -159,4 +159,33 @@ final class SlicedWassersteinTests: XCTestCase {
             XCTAssertNotNil(a.distance)
         }
     }
+}
+
+/// Central differences at every `stride`-th pixel against `analytic`, leaving out the pixels where the
+/// loss has a kink inside the step (two projections swap their matches there, and the one-sided slopes
+/// differ by design): those whose forward and backward differences disagree by over 1% of the largest
+/// gradient. The decision does not look at the analytic gradient. The rest must agree to 2% of the
+/// largest gradient plus 5% of their own, and point the same way (cosine > 0.999).
+func assertGradientAwayFromSwaps(_ analytic: Tensor, at x: inout Tensor, stride step: Int, eps: Float = 1e-3,
+                                 loss: (Tensor) throws -> Double,
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+    let scale = Double(analytic.data.map { abs($0) }.max()!)
+    XCTAssertGreaterThan(scale, 0, file: file, line: line)
+    let centre = try loss(x)
+    var dot = 0.0, nn = 0.0, aa = 0.0, checked = 0, skipped = 0
+    for i in stride(from: 0, to: x.count, by: step) {
+        let saved = x.data[i]
+        x.data[i] = saved + eps
+        let up = try loss(x)
+        x.data[i] = saved - eps
+        let down = try loss(x)
+        x.data[i] = saved
+        if abs((up - centre) - (centre - down)) / Double(eps) > 0.01 * scale { skipped += 1; continue }
+        let numeric = (up - down) / Double(2 * eps), a = Double(analytic.data[i])
+        dot += numeric * a; nn += numeric * numeric; aa += a * a
+        checked += 1
+        XCTAssertEqual(a, numeric, accuracy: 0.02 * scale + 0.05 * abs(numeric), "pixel \(i)", file: file, line: line)
+    }
+    XCTAssertGreaterThan(checked, 20, "too few pixels away from a kink (\(skipped) left out)", file: file, line: line)
+    XCTAssertGreaterThan(dot / (nn.squareRoot() * aa.squareRoot()), 0.999, "\(checked) pixels", file: file, line: line)
 }

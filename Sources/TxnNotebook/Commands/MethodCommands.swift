@@ -279,7 +279,8 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("distance", .bool, default: "true", "measure the texture distance to the source at the end"),
                 ParamSpec("loss", .cases(of: SynthesisOptions.Loss.self), default: SynthesisOptions.Loss.gram.rawValue, "gram: Gram matrices (Gatys); sw: sliced Wasserstein (Heitz et al.); gram+sw: both"),
                 ParamSpec("projections", .integer, default: "(channels)", "SW directions per layer, drawn anew each iteration"),
-                ParamSpec("sw_weight", .number, default: "1", "SW layer weights = weights x this"),
+                ParamSpec("sw_weight", .number, default: formatNumber(SynthesisOptions().slicedWeight), "SW layer weights = weights x this"),
+                ParamSpec("redraw", .integer, default: "\(SynthesisOptions().slicedRedrawEvery)", "new SW directions every N iterations"),
                 ParamSpec("octaves", .integer, default: "(auto)", "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
                 ParamSpec("octave_steps", .integer, default: "(steps)", "iterations at each octave but the last"),
             ],
@@ -320,6 +321,7 @@ func methodCommands() -> [CommandSpec] {
                 o.loss = try args.choice("loss", default: SynthesisOptions.Loss.gram)
                 if args.has("projections") { o.slicedProjections = try args.int("projections", range: 1...4096) }
                 o.slicedWeight = try args.number("sw_weight", default: o.slicedWeight)
+                o.slicedRedrawEvery = try args.int("redraw", default: o.slicedRedrawEvery, range: 1...1_000_000)
                 if args.has("octaves") { o.octaves = try args.int("octaves", range: 1...Octaves.maximum) }
                 if args.has("octave_steps") { o.octaveSteps = try args.int("octave_steps", range: 1...1_000_000) }
                 let every = try args.int("every", default: interp.progressEvery, range: 1...1_000_000)
