@@ -62,6 +62,12 @@ public final class SlicedWassersteinLoss {
         channels = sourceFeatures.map(\.c)
         sourcePixels = sourceFeatures.map { $0.h * $0.w }
         counts = sourceFeatures.map { projections ?? $0.c }
+        // The cache of sorted source projections (K x M̂ per layer), checked before any of it is made;
+        // projections asked for beyond the channel count scale it up.
+        let cached = try zip(counts, sourcePixels).reduce(0) { total, layer in
+            try total + MemoryBudget.product([layer.0, layer.1], for: "the SW loss's sorted source projections")
+        }
+        try MemoryBudget.requireFloats([cached], for: "the SW loss's sorted source projections (\(cached) values)")
         // A stream of its own: the loss's directions do not depend on how many numbers the initial
         // image drew.
         rng = SplitMix64(seed: seed ^ 0x51_1CED_0000)

@@ -256,7 +256,7 @@ func methodCommands() -> [CommandSpec] {
             }),
 
         CommandSpec(
-            name: "optimize", summary: "synthesise: optimise pixels until their Gram matrices match the source's",
+            name: "optimize", summary: "synthesise: optimise pixels until their Gram matrices (or, loss=sw, feature distributions) match the source's",
             positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, default: "(last)", "from `model`")],
             keys: [
                 ParamSpec("size", .size, default: "256", "output size, N or WxH (independent of the source's)"),
@@ -288,7 +288,9 @@ func methodCommands() -> [CommandSpec] {
             detail: """
                 Starts from noise and changes the pixels to lower L = Σ w_l ¼ mean((G_l − Ĝ_l)²), the gradient \
                 coming back through the network. L-BFGS (the paper's choice) reaches low losses in a few hundred \
-                iterations. Ctrl-C stops after the current evaluation and keeps the best image so far.
+                iterations. Ctrl-C stops after the current evaluation and keeps the best image so far. \
+                loss=sw matches sorted random projections of the features instead (sliced Wasserstein, new \
+                directions every `redraw` iterations); octaves=N starts at size/2^(N-1) and refines upwards.
                 """,
             run: { args, interp in
                 let source = try args.image("source")
