@@ -278,7 +278,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("snapshot", .integer, default: "0", "show the image every N iterations (0: never)"),
                 ParamSpec("distance", .bool, default: "true", "measure the texture distance to the source at the end"),
                 ParamSpec("loss", .cases(of: SynthesisOptions.Loss.self), default: SynthesisOptions.Loss.gram.rawValue, "gram: Gram matrices (Gatys); sw: sliced Wasserstein (Heitz et al.); gram+sw: both"),
-                ParamSpec("projections", .integer, default: "(channels)", "SW directions per layer, drawn anew each iteration"),
+                ParamSpec("projections", .integer, default: "(channels)", "SW random directions per layer"),
                 ParamSpec("sw_weight", .number, default: formatNumber(SynthesisOptions().slicedWeight), "SW layer weights = weights x this"),
                 ParamSpec("redraw", .integer, default: "\(SynthesisOptions().slicedRedrawEvery)", "new SW directions every N iterations"),
                 ParamSpec("octaves", .integer, default: "(auto)", "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
