@@ -16,11 +16,14 @@ public struct SynthesisProgress: Sendable {
     public var remaining: Double
     /// The current iterate, every `snapshotEvery` iterations.
     public var snapshot: Image?
+    /// Coarse to fine: which octave (from 1, the coarsest) of how many; `iteration` counts within it.
+    public var octave = 1
+    public var octaves = 1
 
     /// One line for a terminal: `iter 10/100  loss 3.91e+08  [conv1_1 …]  12 evals  0.30 s/it  27 s left`.
     public var line: String {
         let parts = zip(layers, layerLosses).map { "\($0) \(formatScientific($1))" }.joined(separator: " ")
-        return "iter \(iteration)/\(totalIterations)  loss \(formatScientific(loss))  [\(parts)]  \(evaluations) evals  "
+        return (octaves > 1 ? "octave \(octave)/\(octaves) " : "") + "iter \(iteration)/\(totalIterations)  loss \(formatScientific(loss))  [\(parts)]  \(evaluations) evals  "
             + formatFixed(secondsPerIteration, 2) + " s/it  " + formatDuration(remaining) + " left"
     }
 }

@@ -13,6 +13,10 @@ public final class Synthesizer {
     public let source: Image
     public let model: VGG19
     public let loss: TextureLoss
+    /// The SW loss, when `options.loss` uses it.
+    public let sliced: SlicedWassersteinLoss?
+    /// Coarse to fine: the number of octaves this run makes (1: the full size only).
+    public let octaves: Int
     let network: VGGPlan
     let sourceStatistics: TextureStatistics?
 
@@ -27,20 +31,40 @@ public final class Synthesizer {
         self.model = m
         self.source = source
         self.options = options
+        octaves = options.octaves ?? Octaves.automatic(width: options.width, height: options.height)
+        if octaves > 1 {
+            // The coarsest octave must go through the network too, its source as well as its output.
+            let (w, h) = (Octaves.scaled(options.width, octave: 0, of: octaves), Octaves.scaled(options.height, octave: 0, of: octaves))
+            let (sw, sh) = (Octaves.scaled(source.width, octave: 0, of: octaves), Octaves.scaled(source.height, octave: 0, of: octaves))
+            for (what, a, b) in [("output", w, h), ("source", sw, sh)] {
+                if let problem = options.sizeProblem(width: a, height: b) {
+                    throw SynthesisError(option: "octaves", message: "\(octaves) octaves: the coarsest \(what) \(a)x\(b) \(problem)")
+                }
+                if min(a, b) < 16 {
+                    throw SynthesisError(option: "octaves", message: "\(octaves) octaves make the coarsest \(what) \(a)x\(b); "
+                        + "use fewer octaves (at least 16 pixels a side)")
+                }
+            }
+        }
         let deepestName = try VGG19.deepestLayer(of: options.layers)
         // The source's network is only needed for its statistics; it is freed right after. Direct
         // convolution: one forward pass does not pay for Winograd's scratch memory.
-        (loss, sourceStatistics) = try {
+        (loss, sliced, sourceStatistics) = try {
             let sourceTensor = try Tensor(shape: [1, 3, source.height, source.width], data: source.pixels)
             let features = try VGGPlan(model: m, height: source.height, width: source.width, upTo: deepestName,
                                        algorithm: .direct, backward: false).forward(sourceTensor, layers: options.layers)
             let loss = try TextureLoss(targets: features.map { try options.gramNormalisation.gram($0) },
                                        layers: options.layers, weights: options.weights,
                                        normalisation: options.gramNormalisation)
+            let sliced = options.loss.usesSliced
+                ? try SlicedWassersteinLoss(sourceFeatures: features, layers: options.layers,
+                                            weights: options.weights.map { $0 * options.slicedWeight },
+                                            projections: options.slicedProjections, seed: options.seed)
+                : nil
             let statistics = options.measureDistance
                 ? try TextureStatistics(features: features, layers: options.layers, normalisation: options.gramNormalisation)
                 : nil
-            return (loss, statistics)
+            return (loss, sliced, statistics)
         }()
         // Planned after the source's network and features are gone, so the two never share the peak.
         network = try VGGPlan(model: m, height: options.height, width: options.width, upTo: deepestName,
@@ -100,12 +124,98 @@ public final class Synthesizer {
 
     private struct Stopped: Error {}
 
-    /// Optimises. `progress` is called after every iteration; the run stops early, keeping the best
-    /// image so far, on Ctrl-C (see `Interrupt`) or when `shouldStop` returns true.
+    /// The loss chosen by `options.loss` at `image`, with its gradient. The Gram loss alone runs on the
+    /// network's blocked Gram path; SW (alone or with Gram) needs the features themselves.
+    func evaluate(_ image: Tensor) throws -> TextureLoss.Evaluation {
+        guard let sliced else { return try loss.evaluate(network, image) }
+        let features = try network.forward(image, layers: options.layers)
+        var perLayer = [Double](repeating: 0, count: options.layers.count)
+        var gradients: [String: Tensor] = [:]
+        func add(_ parts: [Double], _ grads: [Tensor]) {
+            for l in parts.indices { perLayer[l] += parts[l] }
+            for (name, g) in zip(options.layers, grads) {
+                if var existing = gradients[name] { existing += g; gradients[name] = existing } else { gradients[name] = g }
+            }
+        }
+        var grams: [Tensor] = []
+        if options.loss.usesGram {
+            let (e, g) = try loss.evaluate(features: features, height: image.h, width: image.w)
+            grams = e.grams
+            add(e.perLayer, g)
+        }
+        let e = try sliced.evaluate(features: features)
+        add(e.perLayer, e.gradients)
+        return TextureLoss.Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer,
+                                      gradient: try network.backward(gradients), grams: grams)
+    }
+
+    /// The source scaled for octave `i` of `octaves`.
+    func octaveSource(_ i: Int) throws -> Image {
+        let (w, h) = (Octaves.scaled(source.width, octave: i, of: octaves), Octaves.scaled(source.height, octave: i, of: octaves))
+        return w == source.width && h == source.height ? source : try source.resized(width: w, height: h)
+    }
+
+    /// Optimises: at each coarser octave with a synthesizer of its own (freed before the next), then at
+    /// the full size from the upsampled result. `progress` is called after every iteration of every
+    /// octave; the run stops early, keeping the best image so far, on Ctrl-C (see `Interrupt`) or when
+    /// `shouldStop` returns true.
     public func run(progress: ((SynthesisProgress) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil) throws -> SynthesisResult {
+        guard octaves > 1 else { return try optimise(from: nil, progress: progress, shouldStop: shouldStop) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var history: [Double] = [], evaluations = 0
+        var previous: Image?
+        let wrap = options.padding == .circular
+        for i in 0..<(octaves - 1) {
+            var o = options
+            o.octaves = 1
+            (o.width, o.height) = (Octaves.scaled(options.width, octave: i, of: octaves), Octaves.scaled(options.height, octave: i, of: octaves))
+            o.steps = options.octaveSteps ?? options.steps
+            o.measureDistance = false
+            o.histogramMatching = false
+            // Each octave draws its own SW directions.
+            o.seed = options.seed &+ UInt64(i)
+            if let previous { o.initialisation = .image(Octaves.bilinear(previous, width: o.width, height: o.height, wrap: wrap)) }
+            let result = try Synthesizer(model: model, source: try octaveSource(i), options: o).run(progress: progress.map { report in
+                { p in var p = p; p.octave = i + 1; p.octaves = self.octaves; report(p) }
+            }, shouldStop: shouldStop)
+            history += result.history
+            evaluations += result.evaluations
+            previous = result.image
+            if result.interrupted {
+                let image = Octaves.bilinear(result.image, width: options.width, height: options.height, wrap: wrap)
+                return SynthesisResult(image: image, loss: result.loss, history: history, evaluations: evaluations,
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, interrupted: true,
+                                       distance: try distance(of: image))
+            }
+        }
+        let first = Octaves.bilinear(previous!, width: options.width, height: options.height, wrap: wrap)
+        var result = try optimise(from: first, progress: progress.map { report in
+            { p in var p = p; p.octave = self.octaves; p.octaves = self.octaves; report(p) }
+        }, shouldStop: shouldStop)
+        result.history = history + result.history
+        result.evaluations += evaluations
+        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return result
+    }
+
+    /// The texture distance of a full-size image to the source, when measured.
+    func distance(of image: Image) throws -> TextureDistance? {
+        guard let sourceStatistics else { return nil }
+        // The synthesis network is planned for exactly this size: reuse it for the result's features.
+        let features = try network.forward(try Tensor(shape: [1, 3, options.height, options.width], data: image.pixels),
+                                           layers: options.layers)
+        let statistics = try TextureStatistics(features: features, layers: options.layers,
+                                               normalisation: options.gramNormalisation)
+        return try TextureDistance(statistics, sourceStatistics, weights: options.weights)
+    }
+
+    /// One octave at the full size, from `start` (else the initial image the options ask for). `progress` is called after every iteration; the run stops early, keeping the best
+    /// image so far, on Ctrl-C (see `Interrupt`) or when `shouldStop` returns true.
+    func optimise(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
+                  shouldStop: (() -> Bool)?) throws -> SynthesisResult {
         let (w, h) = (options.width, options.height)
-        var x = try initialImage().pixels
+        var x = try start?.pixels ?? initialImage().pixels
         let box = bounds()
         var bestValue = Double.infinity, bestX = x
         var evaluations = 0
@@ -113,12 +223,12 @@ public final class Synthesizer {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
-        let objective = Objective(lower: box?.lower, upper: box?.upper) { [network, loss] x in
+        let objective = Objective(lower: box?.lower, upper: box?.upper) { x in
             // The caller's stop is honoured before evaluating, so nothing after it counts: a caller that
             // asks right after iteration k gets exactly the result of a run with k steps.
             if shouldStop?() == true { throw Stopped() }
             let image = try Tensor(shape: [1, 3, h, w], data: x)
-            let e = try loss.evaluate(network, image)
+            let e = try self.evaluate(image)
             evaluations += 1
             // An overflowed loss would poison every later step and still end as "success": stop, and say why.
             guard e.total.isFinite else {
@@ -136,12 +246,19 @@ public final class Synthesizer {
         var interrupted = false
         // In a function of its own so that the optimiser's memory (L-BFGS keeps 2m image-sized
         // vectors) is released before the distance is measured.
-        func optimise() throws {
+        func iterate() throws {
         var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return 20 } }())
         var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return Float(SynthesisOptions.defaultAdamLearningRate) } }())
             for iteration in 1...options.steps {
                 let value: Double
                 var converged = false
+                // The SW loss draws new directions every `slicedRedrawEvery` iterations. L-BFGS's line search
+                // and curvature pairs need one function, so they stay fixed within an iteration, and the
+                // iterate is evaluated again under the new ones (one extra evaluation per draw).
+                if iteration > 1, let sliced, (iteration - 1) % options.slicedRedrawEvery == 0 {
+                    sliced.redraw()
+                    if case .lbfgs = options.optimizer { try lbfgs.objectiveChanged(objective) }
+                }
                 switch options.optimizer {
                 case .lbfgs:
                     let step = try lbfgs.step(&x, objective)
@@ -160,25 +277,19 @@ public final class Synthesizer {
                         layers: options.layers, evaluations: evaluations, elapsed: t, secondsPerIteration: perIteration,
                         remaining: perIteration * Double(options.steps - iteration), snapshot: snapshot))
                 }
-                if converged { break }
+                // A stalled line search is final for a fixed objective, not for one that draws new directions.
+                if converged && sliced == nil { break }
             }
         }
         do {
-            try optimise()
+            try iterate()
         } catch is Stopped {
             interrupted = true
         }
 
         var image = Image(width: w, height: h, pixels: bestX)
         if options.histogramMatching { image = image.histogramMatched(to: source) }
-        var distance: TextureDistance?
-        if let sourceStatistics {
-            // The synthesis network is planned for exactly this size: reuse it for the result's features.
-            let features = try network.forward(try Tensor(shape: [1, 3, h, w], data: image.pixels), layers: options.layers)
-            let statistics = try TextureStatistics(features: features, layers: options.layers,
-                                                   normalisation: options.gramNormalisation)
-            distance = try TextureDistance(statistics, sourceStatistics, weights: options.weights)
-        }
+        let distance = try self.distance(of: image)
         return SynthesisResult(image: image, loss: bestValue, history: history, evaluations: evaluations,
                                seconds: elapsed(), interrupted: interrupted, distance: distance)
     }

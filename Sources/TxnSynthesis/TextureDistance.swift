@@ -23,7 +23,7 @@ public struct TextureStatistics: Sendable {
         for (l, f) in features.enumerated() {
             let (c, m) = (f.c, f.h * f.w)
             let q = min(m, maxQ)
-            let d = Self.directions(k, c, seed: seed &+ UInt64(l))
+            let d = randomDirections(k, c, seed: seed &+ UInt64(l))
             var kept = [Float](repeating: 0, count: k * q)
             // Eight directions at a time: the projections of a 512x512 conv1_1 would be 64 MiB at once.
             let chunk = 8
@@ -33,8 +33,8 @@ public struct TextureStatistics: Sendable {
                 d.withUnsafeBufferPointer { dp in
                     f.data.withUnsafeBufferPointer { fp in
                         p.withUnsafeMutableBufferPointer { o in
-                            sgemm(m: count, n: m, k: c, dp.baseAddress! + first * c, lda: c, fp.baseAddress!, ldb: m,
-                                  o.baseAddress!, ldc: m)
+                            project(dp.baseAddress! + first * c, count: count, fp.baseAddress!, channels: c, pixels: m,
+                                    into: o.baseAddress!)
                         }
                     }
                 }
@@ -59,19 +59,6 @@ public struct TextureStatistics: Sendable {
                                algorithm: .direct, backward: false)
         let x = try Tensor(shape: [1, 3, image.height, image.width], data: image.pixels)
         try self.init(features: try plan.forward(x, layers: layers), layers: layers, normalisation: normalisation)
-    }
-
-    /// k random unit directions in R^c, fixed by the seed.
-    static func directions(_ k: Int, _ c: Int, seed: UInt64) -> [Float] {
-        var rng = SplitMix64(seed: seed)
-        var d = [Float](repeating: 0, count: k * c)
-        for p in 0..<k {
-            var norm: Float = 0
-            for j in 0..<c { let v = rng.nextGaussian(); d[p * c + j] = v; norm += v * v }
-            let inv = 1 / norm.squareRoot()
-            for j in 0..<c { d[p * c + j] *= inv }
-        }
-        return d
     }
 }
 

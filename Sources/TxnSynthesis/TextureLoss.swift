@@ -53,11 +53,38 @@ public struct TextureLoss: Sendable {
 
     public func evaluate(_ network: FeatureNetwork, _ image: Tensor, gradient: Bool = true) throws -> Evaluation {
         let raw = try network.grams(image, layers: layers)
+        let (evaluation, gramGrads) = try terms(raw, height: image.h, width: image.w, gradient: gradient)
+        var e = evaluation
+        if gradient {
+            var byName: [String: Tensor] = [:]
+            for (name, dG) in zip(layers, gramGrads) {
+                if var existing = byName[name] { existing += dG; byName[name] = existing } else { byName[name] = dG }
+            }
+            e.gradient = try network.backward(gramGradients: byName)
+        }
+        return e
+    }
+
+    /// The loss of given features (in the order of `layers`, from an image of `height` x `width`), and
+    /// dL/dF per layer when `gradient`: for objectives that combine the Gram loss with another loss of
+    /// the same features.
+    public func evaluate(features: [Tensor], height: Int, width: Int, gradient: Bool = true) throws -> (Evaluation, [Tensor]) {
+        guard features.count == layers.count else {
+            throw VGGError.invalidOption("\(features.count) feature maps for \(layers.count) layers")
+        }
+        let (e, gramGrads) = try terms(try features.map { try Gram.forward($0) }, height: height, width: width,
+                                       gradient: gradient)
+        let featureGrads = gradient ? try zip(features, gramGrads).map { try Gram.backward(features: $0, gradGram: $1) } : []
+        return (e, featureGrads)
+    }
+
+    /// E_l and dE_l/dG_l (raw G = F Fᵀ / M, in the order of `layers`) from the raw Gram matrices.
+    private func terms(_ raw: [Tensor], height: Int, width: Int, gradient: Bool) throws -> (Evaluation, [Tensor]) {
         var perLayer: [Double] = []
         var grams: [Tensor] = []
-        var gramGrads: [String: Tensor] = [:]
+        var gramGrads: [Tensor] = []
         for (l, name) in layers.enumerated() {
-            let k = normalisation.factor(channels: raw[l].shape[1], height: image.h, width: image.w, layer: name)
+            let k = normalisation.factor(channels: raw[l].shape[1], height: height, width: width, layer: name)
             var g = raw[l]
             if k != 1 { for i in 0..<g.count { g.data[i] *= k } }
             let target = targets[l]
@@ -78,11 +105,10 @@ public struct TextureLoss: Sendable {
             grams.append(g)
             if gradient {
                 if k != 1 { for i in 0..<dG.count { dG.data[i] *= k } }
-                if var existing = gramGrads[name] { existing += dG; gramGrads[name] = existing } else { gramGrads[name] = dG }
+                gramGrads.append(dG)
             }
         }
-        let grad = gradient ? try network.backward(gramGradients: gramGrads) : nil
-        return Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: grad, grams: grams)
+        return (Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: nil, grams: grams), gramGrads)
     }
 }
 

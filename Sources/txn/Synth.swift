@@ -48,6 +48,24 @@ struct Synth: ParsableCommand {
     @Option(help: "Layer weights, comma separated (one per layer, or one for all).")
     var layerWeights: String = "\(VGG19.gatysLayerWeight)"
 
+    @Option(help: "Loss: gram (Gatys), sw (sliced Wasserstein, Heitz et al. 2021) or gram+sw.")
+    var loss: SynthesisOptions.Loss = .gram
+
+    @Option(help: "SW directions per layer (default: the layer's channel count).")
+    var projections: Int?
+
+    @Option(help: "SW layer weights are the layer weights times this.")
+    var swWeight: Double = SynthesisOptions().slicedWeight
+
+    @Option(help: "New SW directions every N iterations.")
+    var redraw: Int = SynthesisOptions().slicedRedrawEvery
+
+    @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to 256 px, one more per doubling).")
+    var octaves: Int?
+
+    @Option(help: "Iterations at each octave but the last (default: --steps).")
+    var octaveSteps: Int?
+
     @Option(help: "Padding: reflect, zero or circular (circular tiles without a seam).")
     var padding: PaddingMode = defaults.padding
 
@@ -63,6 +81,9 @@ struct Synth: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64 = defaults.seed
 
+    @Option(help: "Stop after this many seconds, keeping the best image so far (for comparisons at equal time).")
+    var seconds: Double?
+
     @Option(help: "Print progress every N iterations.")
     var every: Int = 10
 
@@ -71,6 +92,7 @@ struct Synth: ParsableCommand {
 
     func run() throws {
         numeric.apply()
+        if let seconds, !(seconds > 0 && seconds.isFinite) { throw ValidationError("--seconds must be positive, got \(seconds)") }
         var options = SynthesisOptions()
         (options.width, options.height) = try parseSize(size, "--size")
         options.steps = steps
@@ -91,6 +113,12 @@ struct Synth: ParsableCommand {
         options.histogramMatching = histmatch
         options.seed = seed
         options.algorithm = algorithm
+        options.loss = loss
+        options.slicedProjections = projections
+        options.slicedWeight = swWeight
+        options.slicedRedrawEvery = redraw
+        options.octaves = octaves
+        options.octaveSteps = octaveSteps
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
@@ -104,13 +132,19 @@ struct Synth: ParsableCommand {
         let model = try VGG19.load(numeric.weightsPath, upTo: deepest)
         let synthesizer = try Synthesizer(model: model, source: decoded.image, options: options)
         print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
-            + "\(options.optimizer), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
+            + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
         Interrupt.install()
         defer { Interrupt.uninstall() }
+        let started = DispatchTime.now().uptimeNanoseconds
         let result = try synthesizer.run(progress: { p in
             if p.iteration % max(1, every) == 0 || p.iteration == p.totalIterations || p.iteration == 1 { print(p.line) }
+        }, shouldStop: seconds.map { limit in
+            { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 >= limit }
         })
-        if result.interrupted { print("interrupted: keeping the best image so far (loss \(result.loss))") }
+        if result.interrupted {
+            print(seconds.map { "time limit of \($0) s reached" } ?? "interrupted", terminator: "")
+            print(": keeping the best image so far (loss \(result.loss))")
+        }
         try result.image.save(output, createFolders: true)
         print(String(format: "wrote %@ — loss %.4g after %d iterations, %d evaluations, %.1f s",
                      output, result.loss, result.history.count, result.evaluations, result.seconds))
@@ -131,4 +165,5 @@ func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
 }
 
 extension PaddingMode: ExpressibleByArgument {}
+extension SynthesisOptions.Loss: ExpressibleByArgument {}
 extension Pool2D.Kind: ExpressibleByArgument {}

@@ -111,7 +111,7 @@ final class InterpreterTests: XCTestCase {
     func testCompletion() {
         XCTAssertNil(run("src = noise size=4; sq = noise size=4"))
         XCTAssertEqual(interp.complete(line: "opt", cursor: 3).candidates, ["optimize"])
-        XCTAssertEqual(interp.complete(line: "t = optimize s", cursor: 14).candidates.sorted(), ["sq", "src", "seed=", "show=", "sigma=", "size=", "snapshot=", "steps="].sorted())
+        XCTAssertEqual(interp.complete(line: "t = optimize s", cursor: 14).candidates.sorted(), ["sq", "src", "seed=", "show=", "sigma=", "size=", "snapshot=", "steps=", "sw_weight="].sorted())
         XCTAssertEqual(interp.complete(line: "optimize src layers=conv1_1,po", cursor: 31).candidates, ["pool1", "pool2", "pool3", "pool4", "pool5"])
         XCTAssertEqual(interp.complete(line: "model padding=ci", cursor: 16).candidates, ["circular"])
         XCTAssertEqual(interp.complete(line: "show src.wi", cursor: 11).candidates, ["width"])

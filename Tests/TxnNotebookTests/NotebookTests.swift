@@ -121,4 +121,28 @@ final class NotebookTests: XCTestCase {
         // Measured at 64x64 on wood: 219 against 2.8.
         XCTAssertGreaterThan(spread("go"), 20 * spread("gn"), "original \(spread("go")) vs normalised \(spread("gn"))")
     }
+
+    /// Gram against SW: both converge, the montage carries both distances, and the SW result is the
+    /// closer one in sliced Wasserstein.
+    func testLosses() throws {
+        let interp = try runNotebook("losses")
+        XCTAssertGreaterThanOrEqual(try image("losses_side_by_side.png").width, 3 * 64)
+        XCTAssertGreaterThan(try image("losses_curves.png").width, 100)
+        assertConverged(interp, "tg")
+        assertConverged(interp, "ts", fraction: 0.5)
+        guard case .distance(let dg)? = interp.variables["dg"], case .distance(let ds)? = interp.variables["ds"] else {
+            return XCTFail("no distances")
+        }
+        XCTAssertLessThan(ds.sliced, dg.sliced, "SW result \(ds.sliced) vs Gram result \(dg.sliced)")
+    }
+
+    /// The large notebook replayed at 64 px: three octaves (16, 32, 64), tileable.
+    func testLarge() throws {
+        let interp = try runNotebook("large", size: 64, steps: 10)
+        XCTAssertEqual(try image("large_result.png").width, 64)
+        XCTAssertEqual(try image("large_2x2.png").width, 128)
+        guard case .synthesis(let s)? = interp.variables["t"] else { return XCTFail("t is not a synthesis") }
+        XCTAssertEqual(s.result.history.count, 30, "three octaves of 10 steps")
+        XCTAssertLessThan(s.result.history.last!, s.result.history.first!)
+    }
 }

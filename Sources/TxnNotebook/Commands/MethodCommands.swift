@@ -259,7 +259,7 @@ func methodCommands() -> [CommandSpec] {
             }),
 
         CommandSpec(
-            name: "optimize", summary: "synthesise: optimise pixels until their Gram matrices match the source's",
+            name: "optimize", summary: "synthesise: optimise pixels until their Gram matrices (or, loss=sw, feature distributions) match the source's",
             positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
             keys: [
                 ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "output size, N or WxH (independent of the source's)"),
@@ -281,12 +281,20 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("snapshot", .integer, default: .number(Double(gatys.snapshotEvery)), range: 0...1_000_000, "show the image every N iterations (0: never)"),
                 ParamSpec("distance", .bool, default: .bool(gatys.measureDistance), "measure the texture distance to the source at the end"),
                 ParamSpec("show", .bool, default: .bool(false), "watch: a small preview of the image, redrawn in place with each progress line (terminal only)"),
+                .choice("loss", default: gatys.loss, "gram: Gram matrices (Gatys); sw: sliced Wasserstein (Heitz et al.); gram+sw: both"),
+                ParamSpec("projections", .integer, whenAbsent: "(channels)", range: 1...4096, "SW random directions per layer"),
+                ParamSpec("sw_weight", .number, default: .number(gatys.slicedWeight), "SW layer weights = weights x this"),
+                ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: 1...1_000_000, "new SW directions every N iterations"),
+                ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
+                ParamSpec("octave_steps", .integer, whenAbsent: "(steps)", range: 1...1_000_000, "iterations at each octave but the last"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
                 Starts from noise and changes the pixels to lower L = Σ w_l ¼ mean((G_l − Ĝ_l)²), the gradient \
                 coming back through the network. L-BFGS (the paper's choice) reaches low losses in a few hundred \
-                iterations. Ctrl-C stops after the current evaluation and keeps the best image so far.
+                iterations. Ctrl-C stops after the current evaluation and keeps the best image so far. \
+                loss=sw matches sorted random projections of the features instead (sliced Wasserstein, new \
+                directions every `redraw` iterations); octaves=N starts at size/2^(N-1) and refines upwards.
                 """,
             run: { args, session in
                 let source = try args.image("source")
@@ -316,6 +324,12 @@ func methodCommands() -> [CommandSpec] {
                 o.snapshotEvery = try args.int("snapshot")
                 o.measureDistance = try args.bool("distance")
                 o.algorithm = m.algorithm
+                o.loss = try args.choice("loss")
+                if args.has("projections") { o.slicedProjections = try args.int("projections") }
+                o.slicedWeight = try args.number("sw_weight")
+                o.slicedRedrawEvery = try args.int("redraw")
+                if args.has("octaves") { o.octaves = try args.int("octaves") }
+                if args.has("octave_steps") { o.octaveSteps = try args.int("octave_steps") }
                 let every = try args.int("every", default: session.progressEvery)
                 let watch = try args.bool("show") ? LivePreview.make(for: session) : nil
                 defer { watch?.finish() }
@@ -324,7 +338,7 @@ func methodCommands() -> [CommandSpec] {
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
                 if let monitor = session.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
                 let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
-                session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
+                session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.loss.rawValue) loss, \(synthesizer.octaves) octave\(synthesizer.octaves == 1 ? "" : "s"), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
                 Interrupt.reset()
                 let monitor = session.monitor

@@ -133,7 +133,8 @@ public struct Scanner {
             return try number(start: start, startIndex: startIndex)
         default:
             if c.isLetter || c == "_" {
-                while let d = peek(), d.isLetter || d.isNumber || d == "_" || d == "-" && (peek(1)?.isLetter ?? false) {
+                // Inner '-' and '+' join words: reflect-pad, gram+sw.
+                while let d = peek(), d.isLetter || d.isNumber || d == "_" || (d == "-" || d == "+") && (peek(1)?.isLetter ?? false) {
                     _ = advance()
                 }
                 return token(.identifier(String(chars[startIndex..<index])))

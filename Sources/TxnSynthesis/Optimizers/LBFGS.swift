@@ -31,6 +31,14 @@ public struct LBFGS {
         public var converged: Bool
     }
 
+    /// The objective changed (the SW loss drew new directions): evaluates it again at the current
+    /// iterate, so that the next line search compares values of one function. The curvature pairs are
+    /// kept: they stay a fair model of the curvature, which new directions change little.
+    public mutating func objectiveChanged(_ f: Objective) throws {
+        guard started else { return }
+        (value, gradient) = try f.evaluate(x)
+    }
+
     /// One L-BFGS iteration from `x0` (used on the first call only; later calls continue from the
     /// optimiser's own iterate, which is written back into `x0`).
     public mutating func step(_ x0: inout [Float], _ f: Objective) throws -> Step {

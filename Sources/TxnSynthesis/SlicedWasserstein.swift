@@ -1,0 +1,295 @@
+import TxnTensor
+import TxnVGG
+
+/// k random unit directions in R^c (row-major k x c), fixed by the seed. One formula for the loss
+/// and the distance.
+func randomDirections(_ k: Int, _ c: Int, seed: UInt64) -> [Float] {
+    var rng = SplitMix64(seed: seed)
+    var d = [Float](repeating: 0, count: k * c)
+    for p in 0..<k {
+        var norm: Float = 0
+        for j in 0..<c { let v = rng.nextGaussian(); d[p * c + j] = v; norm += v * v }
+        let inv = 1 / norm.squareRoot()
+        for j in 0..<c { d[p * c + j] *= inv }
+    }
+    return d
+}
+
+/// P = V F for k directions V (k x c) and features F (c x m), both row-major: one GEMM.
+func project(_ directions: UnsafePointer<Float>, count k: Int, _ features: UnsafePointer<Float>, channels c: Int,
+             pixels m: Int, into p: UnsafeMutablePointer<Float>) {
+    sgemm(m: k, n: m, k: c, directions, lda: c, features, ldb: m, p, ldc: m)
+}
+
+/// The sliced-Wasserstein texture loss of Heitz, Vandenhende, Neyret and Toth (2021): at each layer,
+/// the feature vectors of the image and of the source are projected on K random directions, each
+/// projection is sorted, and E_l = w_l · mean over (k, i) of (sort(V F)_ki − sort(V F̂)_ki)². Sorting
+/// matches the i-th smallest of one with the i-th smallest of the other: the 1-D optimal transport, so
+/// E_l is the squared sliced Wasserstein-2 distance between the two feature distributions.
+///
+/// When the pixel counts differ, the source's sorted projections are resampled to the image's count by
+/// linear interpolation between quantiles. The gradient flows through the sort: the i-th sorted value's
+/// derivative goes back to the pixel it came from (the argsort), then dL/dF = Vᵀ dL/dP.
+///
+/// The directions are redrawn (`redraw`) from a seeded generator, so a run is the same for the same seed.
+public final class SlicedWassersteinLoss {
+    public let layers: [String]
+    public let weights: [Double]
+    /// Source features per layer, c x m row-major.
+    private let sources: [[Float]]
+    private let channels: [Int]
+    private let sourcePixels: [Int]
+    /// Directions per layer: K x C.
+    private let counts: [Int]
+    public private(set) var directions: [[Float]] = [] { didSet { sortedSources = Array(repeating: nil, count: layers.count) } }
+    /// The source's sorted projections on the current directions (K x M̂ per layer), made on first use:
+    /// while the directions stay (an L-BFGS line search), evaluations only sort the image's.
+    private var sortedSources: [[Float]?] = []
+    private var rng: SplitMix64
+
+    /// `projections`: directions per layer; nil draws as many as the layer has channels (the paper).
+    public init(sourceFeatures: [Tensor], layers: [String], weights: [Double], projections: Int? = nil,
+                seed: UInt64) throws {
+        guard !layers.isEmpty, sourceFeatures.count == layers.count, weights.count == layers.count else {
+            throw VGGError.invalidOption("\(layers.count) layers, \(sourceFeatures.count) source features and \(weights.count) weights")
+        }
+        if let k = projections, !(1...4096).contains(k) {
+            throw VGGError.invalidOption("projections must be 1 to 4096, got \(k)")
+        }
+        self.layers = layers
+        self.weights = weights
+        sources = sourceFeatures.map(\.data)
+        channels = sourceFeatures.map(\.c)
+        sourcePixels = sourceFeatures.map { $0.h * $0.w }
+        counts = sourceFeatures.map { projections ?? $0.c }
+        // The cache of sorted source projections (K x M̂ per layer), checked before any of it is made;
+        // projections asked for beyond the channel count scale it up.
+        let cached = try zip(counts, sourcePixels).reduce(0) { total, layer in
+            try total + MemoryBudget.product([layer.0, layer.1], for: "the SW loss's sorted source projections")
+        }
+        try MemoryBudget.requireFloats([cached], for: "the SW loss's sorted source projections (\(cached) values)")
+        // A stream of its own: the loss's directions do not depend on how many numbers the initial
+        // image drew.
+        rng = SplitMix64(seed: seed ^ 0x51_1CED_0000)
+        redraw()
+    }
+
+    /// New random directions at every layer.
+    public func redraw() {
+        directions = layers.indices.map { l in randomDirections(counts[l], channels[l], seed: rng.next()) }
+    }
+
+    /// Fixes the directions (for gradient checks): one K x C matrix per layer.
+    public func setDirections(_ d: [[Float]]) throws {
+        guard d.count == layers.count, zip(d, layers.indices).allSatisfy({ $0.count % channels[$1] == 0 && !$0.isEmpty }) else {
+            throw VGGError.invalidOption("directions must be K x C for each of the \(layers.count) layers")
+        }
+        directions = d
+    }
+
+    public struct Evaluation {
+        /// w_l E_l per layer.
+        public var perLayer: [Double]
+        /// dL/dF per layer (same shapes as the features), when asked for.
+        public var gradients: [Tensor]
+    }
+
+    /// The loss of features (in the order of `layers`), with dL/dF if `gradient`.
+    public func evaluate(features: [Tensor], gradient: Bool = true) throws -> Evaluation {
+        guard features.count == layers.count else {
+            throw VGGError.invalidOption("\(features.count) feature maps for \(layers.count) layers")
+        }
+        var perLayer: [Double] = [], gradients: [Tensor] = []
+        for l in layers.indices {
+            let f = features[l]
+            guard f.n == 1, f.c == channels[l] else {
+                throw TensorError.shapeMismatch("layer \(layers[l]): features \(f.shape), the source has \(channels[l]) channels")
+            }
+            let k = directions[l].count / channels[l]
+            var g = gradient ? Tensor(zeros: f.shape) : Tensor(zeros: [1])
+            let ready = sortedSources[l] != nil
+            var sorted = sortedSources[l] ?? [Float](repeating: 0, count: k * sourcePixels[l])
+            sortedSources[l] = nil  // `sorted` is then the only reference: no copy when it is written
+            let e = f.data.withUnsafeBufferPointer { fp in
+                sources[l].withUnsafeBufferPointer { sp in
+                    directions[l].withUnsafeBufferPointer { vp in
+                        g.data.withUnsafeMutableBufferPointer { gp in
+                            sorted.withUnsafeMutableBufferPointer { tp in
+                                Self.layerLoss(fp.baseAddress!, channels: f.c, pixels: f.h * f.w, source: sp.baseAddress!,
+                                               sourcePixels: sourcePixels[l], sortedSource: tp.baseAddress!, sourceReady: ready,
+                                               directions: vp.baseAddress!, count: k,
+                                               weight: weights[l], gradient: gradient ? gp.baseAddress! : nil)
+                            }
+                        }
+                    }
+                }
+            }
+            sortedSources[l] = sorted
+            perLayer.append(e)
+            if gradient { gradients.append(g) }
+        }
+        return Evaluation(perLayer: perLayer, gradients: gradients)
+    }
+
+    /// Projections held at once: at 1024² conv1_1 all 64 would be 256 MiB per buffer.
+    static let chunkElements = 1 << 22
+
+    /// w · mean((sort(V F) − resample(sort(V F̂)))²) for one layer; dL/dF into `gradient` when given.
+    /// `sortedSource` (k x ms) holds the source's sorted projections if `sourceReady`, else receives them.
+    static func layerLoss(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int, source: UnsafePointer<Float>,
+                          sourcePixels ms: Int, sortedSource: UnsafeMutablePointer<Float>, sourceReady: Bool,
+                          directions v: UnsafePointer<Float>, count k: Int, weight: Double,
+                          gradient: UnsafeMutablePointer<Float>?) -> Double {
+        let chunk = max(1, min(k, chunkElements / m))
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: chunk * m)
+        defer { p.deallocate() }
+        // dL/dP is written over P in place: row j's values are read (sorted copies) before it is overwritten.
+        let scale = Float(2 * weight / Double(k * m))
+        var total = 0.0
+        var rowSums = [Double](repeating: 0, count: chunk)
+        for first in stride(from: 0, to: k, by: chunk) {
+            let count = min(chunk, k - first)
+            let vc = v + first * c
+            project(vc, count: count, f, channels: c, pixels: m, into: p)
+            let ps = sortedSource + first * ms
+            if !sourceReady { project(vc, count: count, source, channels: c, pixels: ms, into: ps) }
+            rowSums.withUnsafeMutableBufferPointer { sums in
+                parallelRanges(count) { rows in
+                    let sorter = RadixSorter(capacity: max(m, ms))
+                    let target = UnsafeMutablePointer<Float>.allocate(capacity: m)
+                    defer { target.deallocate() }
+                    for j in rows {
+                        if !sourceReady { sorter.sortValues(ps + j * ms, count: ms) }
+                        resampleSorted(ps + j * ms, count: ms, into: target, count: m)
+                        let row = p + j * m
+                        sorter.sortWithIndices(row, count: m)
+                        var s = 0.0
+                        for i in 0..<m {
+                            let d = sorter.sorted[i] - target[i]
+                            s += Double(d) * Double(d)
+                            if gradient != nil { row[Int(sorter.indices[i])] = scale * d }
+                        }
+                        sums[j] = s
+                    }
+                }
+            }
+            for j in 0..<count { total += rowSums[j] }
+            // dL/dF (+)= V_chunkᵀ dL/dP_chunk.
+            if let gradient {
+                sgemm(transA: true, m: c, n: m, k: count, vc, lda: c, p, ldb: m, beta: first == 0 ? 0 : 1,
+                      gradient, ldc: m)
+            }
+        }
+        return weight * total / Double(k * m)
+    }
+}
+
+/// The values of a sorted sample of `n` at the `m` quantile positions of a sample of `m`, by linear
+/// interpolation: position i of m maps to (i + ½) n / m − ½ of n. Equal counts copy.
+func resampleSorted(_ s: UnsafePointer<Float>, count n: Int, into t: UnsafeMutablePointer<Float>, count m: Int) {
+    if n == m { t.update(from: s, count: m); return }
+    let ratio = Double(n) / Double(m)
+    for i in 0..<m {
+        let x = min(max((Double(i) + 0.5) * ratio - 0.5, 0), Double(n - 1))
+        let j = min(Int(x), n - 2 < 0 ? 0 : n - 2)
+        let frac = Float(x - Double(j))
+        t[i] = n == 1 ? s[0] : s[j] + frac * (s[j + 1] - s[j])
+    }
+}
+
+/// LSD radix sort of Float values (three passes of 11, 11 and 10 bits over order-preserving integer
+/// keys), optionally carrying each value's original index: the sort of the SW loss runs over every
+/// pixel of every projection each iteration (6 million values at 256²), where a comparison sort costs
+/// several times more.
+final class RadixSorter {
+    let capacity: Int
+    private let keys: UnsafeMutablePointer<UInt32>, keys2: UnsafeMutablePointer<UInt32>
+    private let index: UnsafeMutablePointer<UInt32>, index2: UnsafeMutablePointer<UInt32>
+    private let counts: UnsafeMutablePointer<Int>
+    /// After `sortWithIndices`: the sorted values and where each came from.
+    let sorted: UnsafeMutablePointer<Float>
+    private(set) var indices: UnsafeMutablePointer<UInt32>
+
+    private static let digits = [(0, 11), (11, 11), (22, 10)]
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        keys = .allocate(capacity: self.capacity); keys2 = .allocate(capacity: self.capacity)
+        index = .allocate(capacity: self.capacity); index2 = .allocate(capacity: self.capacity)
+        counts = .allocate(capacity: 3 * 2048)
+        sorted = .allocate(capacity: self.capacity)
+        indices = index
+    }
+
+    deinit {
+        keys.deallocate(); keys2.deallocate(); index.deallocate(); index2.deallocate(); counts.deallocate()
+        sorted.deallocate()
+    }
+
+    /// Monotone map of Float onto UInt32 (negative values reversed below the positive ones).
+    @inline(__always) static func key(_ v: Float) -> UInt32 {
+        let b = v.bitPattern
+        return b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000
+    }
+
+    @inline(__always) static func value(_ k: UInt32) -> Float {
+        Float(bitPattern: k & 0x8000_0000 != 0 ? k & 0x7FFF_FFFF : ~k)
+    }
+
+    /// Sorts `values[0..<n]` in place, ascending.
+    func sortValues(_ values: UnsafeMutablePointer<Float>, count n: Int) {
+        let k = run(values, count: n, withIndices: false)
+        for i in 0..<n { values[i] = Self.value(k[i]) }
+    }
+
+    /// Sorts a copy of `values[0..<n]` into `sorted`, with the original positions in `indices`.
+    func sortWithIndices(_ values: UnsafePointer<Float>, count n: Int) {
+        let k = run(values, count: n, withIndices: true)
+        for i in 0..<n { sorted[i] = Self.value(k[i]) }
+    }
+
+    private func run(_ values: UnsafePointer<Float>, count n: Int, withIndices: Bool) -> UnsafeMutablePointer<UInt32> {
+        precondition(n <= capacity)
+        counts.update(repeating: 0, count: 3 * 2048)
+        for i in 0..<n {
+            let k = Self.key(values[i])
+            keys[i] = k
+            counts[Int(k & 0x7FF)] += 1
+            counts[2048 + Int((k >> 11) & 0x7FF)] += 1
+            counts[4096 + Int(k >> 22)] += 1
+        }
+        var (src, dst) = (keys, keys2)
+        var (isrc, idst) = (index, index2)
+        var first = true
+        for (pass, (shift, bits)) in Self.digits.enumerated() {
+            let c = counts + pass * 2048
+            let mask = UInt32((1 << bits) - 1)
+            // A digit that every key shares moves nothing.
+            if c[Int((src[0] >> UInt32(shift)) & mask)] == n { continue }
+            var sum = 0
+            for d in 0..<(1 << bits) { let t = c[d]; c[d] = sum; sum += t }
+            if withIndices {
+                for i in 0..<n {
+                    let k = src[i], d = Int((k >> UInt32(shift)) & mask)
+                    let at = c[d]; c[d] = at + 1
+                    dst[at] = k
+                    idst[at] = first ? UInt32(i) : isrc[i]
+                }
+                swap(&isrc, &idst)
+            } else {
+                for i in 0..<n {
+                    let k = src[i], d = Int((k >> UInt32(shift)) & mask)
+                    let at = c[d]; c[d] = at + 1
+                    dst[at] = k
+                }
+            }
+            swap(&src, &dst)
+            first = false
+        }
+        if withIndices {
+            if first { for i in 0..<n { isrc[i] = UInt32(i) } }
+            indices = isrc
+        }
+        return src
+    }
+}
