@@ -120,7 +120,7 @@ extension GANTests {
         for (name, p) in periodic.namedParameters {
             // Float rounding in the 576-term loss through batch norm is ~1e-3 of these gradients at this step; a
             // wrong term (a missing coordinate, x and y swapped, a sign) is off by far more.
-            try assertParameterGradient(p, name, eps: 3e-3, tolerance: 1e-2) {
+            try assertParameterGradient(p, name, eps: 1e-3, tolerance: 1e-2) {
                 periodic.refresh(&d)
                 return inner(try g.forwardTraining(d.noise).output.data, r.data)
             }
