@@ -91,6 +91,16 @@ public enum GANPreset: String, CaseIterable, Sendable {
         case .small: return 8
         }
     }
+
+    /// The noise split with `--periodic`: PSGAN's defaults (60 global, 30 local, 3×2 periodic channels, an MLP of
+    /// 50) scaled to this preset's noise width, so the networks keep their shapes. The 6 periodic channels stay (a
+    /// texture's regularity needs a few directions and frequencies); the rest is split about 2:1 global:local.
+    public var periodicLayout: NoiseLayout {
+        switch self {
+        case .seed: return try! NoiseLayout(global: 38, local: 20, periodic: 6, hidden: 50)
+        case .small: return try! NoiseLayout(global: 16, local: 10, periodic: 6, hidden: 32)
+        }
+    }
 }
 
 public struct GANError: Error, CustomStringConvertible, Equatable {

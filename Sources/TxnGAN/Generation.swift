@@ -22,7 +22,8 @@ public enum GANGeneration {
     /// `batch` textures of `width`×`height` from noise drawn with `seed`. With `tile`, each tiles seamlessly: its
     /// noise grid is repeated 2×2, the generator makes an image with that period, and the centre crop of one period
     /// is taken, away from the borders that the convolutions' zero padding changes (the seed project's method);
-    /// the size must then be a multiple of the generator's scale.
+    /// the size must then be a multiple of the generator's scale. With PSGAN's periodic noise, the sines' wave
+    /// vectors are rounded to fit the grid, so that the whole noise (local, global and periodic) repeats.
     public static func generate(_ g: Generator, width: Int, height: Int, batch: Int = 1, seed: UInt64, tile: Bool) throws -> [Image] {
         guard width >= 1, height >= 1, batch >= 1 else {
             throw GANError("the size must be at least 1x1 and the batch at least 1, got \(width)x\(height), batch \(batch)")
@@ -39,7 +40,7 @@ public enum GANGeneration {
                                                         for: "generating \(width)x\(height)"),
                                  for: "generating \(batch) texture\(batch == 1 ? "" : "s") of \(width)x\(height)" + (tile ? " (tileable)" : ""))
         var rng = SplitMix64(seed: seed)
-        var z = GANNoise.uniform(channels: g.noiseChannels, batch: batch, height: ch, width: cw, rng: &rng)
+        var z = GANNoiseDraw(g, batch: batch, height: ch, width: cw, rng: &rng, tileable: tile).noise
         if tile { z = GANNoise.repeated2x2(z) }
         let x = try g.generate(z)
         return try (0..<batch).map { n in
@@ -67,22 +68,34 @@ public enum GANGeneration {
                                                         for: "animation"), for: "\(frames) frames of \(width)x\(height)")
         let (ch, cw) = (height / g.scale, width / g.scale)
         var rng = SplitMix64(seed: seed)
-        let start = GANNoise.uniform(channels: g.noiseChannels, batch: 1, height: ch, width: cw, rng: &rng)
+        let start = GANNoiseDraw(g, batch: 1, height: ch, width: cw, rng: &rng)
         var keys = [start]
         if walk == .keyframes {
             for _ in 0..<max(1, (frames + framesPerKey - 1) / framesPerKey - 1) {
-                keys.append(GANNoise.uniform(channels: g.noiseChannels, batch: 1, height: ch, width: cw, rng: &rng))
+                keys.append(GANNoiseDraw(g, batch: 1, height: ch, width: cw, rng: &rng))
             }
             keys.append(start)
         }
         return try (0..<frames).map { f in
-            let z: ChannelMajor
+            var z: ChannelMajor, phases: [Float]? = nil
             switch walk {
-            case .sine: z = GANNoise.sineWalk(start, frame: f, frames: frames)
+            case .sine:
+                z = GANNoise.sineWalk(start.noise, frame: f, frames: frames)
+                // The waves travel one period along the loop.
+                phases = start.periodic?.phases.map { $0 + 2 * Float.pi * Float(f + 1) / Float(frames) }
             case .keyframes:
                 let position = Double(f) / Double(frames) * Double(keys.count - 1)
-                let k = min(Int(position), keys.count - 2)
-                z = GANNoise.interpolate(keys[k], keys[k + 1], Float(position - Double(k)))
+                let k = min(Int(position), keys.count - 2), t = Float(position - Double(k))
+                z = GANNoise.interpolate(keys[k].noise, keys[k + 1].noise, t)
+                if let a = keys[k].periodic?.phases, let b = keys[k + 1].periodic?.phases {
+                    phases = zip(a, b).map { $0 + ($1 - $0) * t }
+                }
+            }
+            // The walk moved the global code too: the sines follow from it (and the walked phases), not the walk.
+            if let p = g.periodic, var d = start.periodic, let phases {
+                (d.noise, d.phases) = (z, phases)
+                p.refresh(&d)
+                z = d.noise
             }
             return try GANImages.image(try g.generate(z))
         }

@@ -7,9 +7,13 @@ public final class Generator: @unchecked Sendable {
     public let channels: [Int]
     let convolutions: [ConvTranspose2D]
     let norms: [BatchNorm2D]
+    /// PSGAN's periodic noise (its MLP is trained with the generator), or nil for the seed's all-local noise.
+    public let periodic: PeriodicNoise?
 
-    /// Fresh weights: convolution weights N(0, 0.02), biases 0, batch norm γ = 1, β = 0.
-    public init(channels: [Int], rng: inout SplitMix64) {
+    /// Fresh weights: convolution weights N(0, 0.02), biases 0, batch norm γ = 1, β = 0; then, with `noise`, the
+    /// periodic noise's MLP (its layout must cover the `channels[0]` noise channels).
+    public init(channels: [Int], rng: inout SplitMix64, noise: NoiseLayout? = nil) {
+        precondition(noise.map { $0.channels == channels[0] } ?? true, "noise layout \(noise!) for \(channels[0]) channels")
         self.channels = channels
         var convs: [ConvTranspose2D] = []
         for i in 0..<(channels.count - 1) {
@@ -19,10 +23,11 @@ public final class Generator: @unchecked Sendable {
         }
         convolutions = convs
         norms = channels[1..<(channels.count - 1)].map { BatchNorm2D(channels: $0) }
+        periodic = noise.map { PeriodicNoise(layout: $0, rng: &rng) }
     }
 
-    init(channels: [Int], convolutions: [ConvTranspose2D], norms: [BatchNorm2D]) {
-        (self.channels, self.convolutions, self.norms) = (channels, convolutions, norms)
+    init(channels: [Int], convolutions: [ConvTranspose2D], norms: [BatchNorm2D], periodic: PeriodicNoise? = nil) {
+        (self.channels, self.convolutions, self.norms, self.periodic) = (channels, convolutions, norms, periodic)
     }
 
     public var noiseChannels: Int { channels[0] }
@@ -39,7 +44,7 @@ public final class Generator: @unchecked Sendable {
                 out.append(("generate.\(3 * i + 1).bias", norms[i].bias))
             }
         }
-        return out
+        return out + (periodic?.namedParameters ?? [])
     }
 
     /// Batch norms under their state-dict prefixes (`generate.{3i+1}`).
@@ -92,17 +97,24 @@ public final class Generator: @unchecked Sendable {
         return a
     }
 
-    /// Accumulates every parameter's gradient from dL/d(output image).
-    public func backward(_ dOutput: ChannelMajor, trace: Trace) throws {
+    /// Accumulates every parameter's gradient from dL/d(output image). With `inputChannels`, also returns dL/dz
+    /// for those noise channels (PSGAN's periodic ones, whose MLP learns through them).
+    @discardableResult
+    public func backward(_ dOutput: ChannelMajor, trace: Trace, inputChannels: Range<Int>? = nil) throws -> ChannelMajor? {
         var grad = dOutput
         Activation.tanhBackward(&grad, output: trace.output)
         for i in stride(from: convolutions.count - 1, through: 0, by: -1) {
             let conv = convolutions[i], input = trace.inputs[i]
             let columns = try conv.gradientColumns(grad)
             conv.backwardWeights(input: input, columns: columns, gradOutput: grad)
-            guard i > 0 else { break }
+            guard i > 0 else {
+                guard let inputChannels else { break }
+                return conv.backwardData(columns: columns, batch: input.batch, inputHeight: input.height,
+                                         inputWidth: input.width, channels: inputChannels)
+            }
             grad = conv.backwardData(columns: columns, batch: input.batch, inputHeight: input.height, inputWidth: input.width)
             norms[i - 1].backward(&grad, saved: trace.normalised[i - 1], after: .relu, output: input)
         }
+        return nil
     }
 }

@@ -42,3 +42,27 @@ public enum GANNoise {
     }
 }
 
+
+/// A generator's noise grid: the seed's uniform noise, or PSGAN's periodic noise with the draw that made it (whose
+/// sines depend on the MLP's weights at the time).
+public struct GANNoiseDraw: Sendable {
+    public private(set) var noise: ChannelMajor
+    public private(set) var periodic: PeriodicNoise.Draw?
+
+    /// Noise for `g`, drawn from `rng`; with `tileable`, one period of a grid that repeats (the caller repeats it).
+    public init(_ g: Generator, batch: Int, height: Int, width: Int, rng: inout SplitMix64, tileable: Bool = false) {
+        if let p = g.periodic {
+            let d = p.draw(batch: batch, height: height, width: width, rng: &rng, tileable: tileable)
+            (noise, periodic) = (d.noise, d)
+        } else {
+            noise = GANNoise.uniform(channels: g.noiseChannels, batch: batch, height: height, width: width, rng: &rng)
+        }
+    }
+
+    /// The noise with its sines recomputed by `g`'s MLP as it is now (for snapshots taken while training).
+    public func current(_ g: Generator) -> ChannelMajor {
+        guard var d = periodic, let p = g.periodic else { return noise }
+        p.refresh(&d)
+        return d.noise
+    }
+}

@@ -21,10 +21,11 @@ extension Generator {
             out.append(CheckpointEntry("generate.\(3 * i).bias", shape: conv.bias.shape, floats: conv.bias.value))
             if i < norms.count { out += norms[i].stateEntries("generate.\(3 * i + 1)") }
         }
-        return out
+        return out + (periodic?.stateEntries ?? [])
     }
 
-    /// A generator from a state dict with the seed's keys; the widths come from the tensor shapes.
+    /// A generator from a state dict with the seed's keys (and `periodic.*` for PSGAN's periodic noise); the
+    /// widths and the noise layout come from the tensor shapes.
     public convenience init(stateDict dict: StateDict, path: String) throws {
         let reader = StateDictReader(dict, path: path)
         var layers = 0
@@ -52,7 +53,8 @@ extension Generator {
         do { try GANArchitecture.validate(generator: channels) } catch let e as GANError { throw reader.error(e.message) }
         let norms = try (0..<(layers - 1)).map { i in try reader.batchNorm("generate.\(3 * i + 1)", channels: channels[i + 1]) }
         try reader.requireNoOtherKeys(prefix: "generate.", known: Set(Self.keys(layers: layers)))
-        self.init(channels: channels, convolutions: convs, norms: norms)
+        let periodic = try PeriodicNoise.load(reader, noiseChannels: channels[0])
+        self.init(channels: channels, convolutions: convs, norms: norms, periodic: periodic)
     }
 
     static func keys(layers: Int) -> [String] {

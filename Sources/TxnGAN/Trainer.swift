@@ -44,8 +44,10 @@ public final class GANTrainer: @unchecked Sendable {
 
     /// One iteration on a real batch [3][N][H][W] in [−1, 1] and a noise grid for N fakes of the same size.
     /// `beforeDiscriminatorStep` sees D's gradients just before D's Adam step (the parity test reads them there).
+    /// With PSGAN's periodic noise, `periodicDraw` is the draw `noise` came from: G's step then also trains the
+    /// MLP of the wave vectors, through G's gradient on the periodic channels.
     @discardableResult
-    public func step(real: ChannelMajor, noise: ChannelMajor,
+    public func step(real: ChannelMajor, noise: ChannelMajor, periodicDraw: PeriodicNoise.Draw? = nil,
                      beforeDiscriminatorStep: (() -> Void)? = nil,
                      beforeGeneratorStep: (() -> Void)? = nil) throws -> StepResult {
         for (_, p) in discriminator.namedParameters { p.zeroGradient() }
@@ -65,7 +67,12 @@ public final class GANTrainer: @unchecked Sendable {
         let genTrace = try discriminator.forwardTraining(fake.output)
         let genLoss = SigmoidBCE.loss(logits: genTrace.logits.data, label: 1)
         let dImage = try discriminator.backward(gradient(genTrace.logits, label: 1), trace: genTrace, weights: false, inputGradient: true)!
-        try generator.backward(dImage, trace: fake)
+        if let periodicDraw, let periodic = generator.periodic {
+            let dPeriodic = try generator.backward(dImage, trace: fake, inputChannels: periodic.layout.periodicChannels)!
+            periodic.backward(dPeriodic, draw: periodicDraw)
+        } else {
+            try generator.backward(dImage, trace: fake)
+        }
         beforeGeneratorStep?()
         Self.adam(generator.namedParameters, &generatorMoments, t: iteration, settings)
         return StepResult(discriminatorReal: realLoss, discriminatorFake: fakeLoss, generator: genLoss,

@@ -15,12 +15,18 @@ public struct GANTrainingOptions: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Adam's learning rate (default: the preset's).
     public var learningRate: Float? = nil
+    /// PSGAN's periodic noise channels (`--periodic`), split as `noiseLayout` or else as the preset's
+    /// `periodicLayout`. Off: the seed's all-local noise.
+    public var periodic: Bool = false
+    public var noiseLayout: NoiseLayout? = nil
 
     public init() {}
 
     public var resolvedCrop: Int { crop ?? preset.crop }
     public var resolvedBatch: Int { batch ?? preset.batch }
     public var resolvedLearningRate: Float { learningRate ?? preset.learningRate }
+    /// The periodic noise's layout, or nil for the seed's noise.
+    public var resolvedNoiseLayout: NoiseLayout? { periodic ? noiseLayout ?? preset.periodicLayout : nil }
 
     /// The seed's Adam with this run's learning rate.
     var adamSettings: AdamSettings {
@@ -34,15 +40,18 @@ public struct GANTrainingOptions: Sendable, Equatable {
     }
 
     /// The noise of the progress snapshots, from its own stream so that it never changes the training's.
-    func fixedNoise(_ arch: GANArchitecture) -> ChannelMajor {
+    func fixedNoise(_ g: Generator) -> GANNoiseDraw {
         var noiseRNG = SplitMix64(seed: seed ^ 0x5EED_0F_5A4D)
-        let cells = resolvedCrop / arch.scale
-        return GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: cells, width: cells, rng: &noiseRNG)
+        let cells = resolvedCrop / g.scale
+        return GANNoiseDraw(g, batch: 1, height: cells, width: cells, rng: &noiseRNG)
     }
 
     /// Checks the sizes against the architecture and the memory budget before anything is allocated.
     public func validate(source: Image) throws {
         let arch = preset.architecture, crop = resolvedCrop, batch = resolvedBatch
+        if let layout = resolvedNoiseLayout, layout.channels != arch.noiseChannels {
+            throw GANError("the noise split (\(layout)) has \(layout.channels) channels; the \(preset) preset's generator takes \(arch.noiseChannels)")
+        }
         guard crop >= arch.discriminatorScale, crop % arch.scale == 0 else {
             throw GANError("the crop must be a multiple of \(arch.scale) and at least \(arch.discriminatorScale) pixels, got \(crop)")
         }
@@ -99,7 +108,7 @@ public final class GANTraining: @unchecked Sendable {
     public private(set) var rng: SplitMix64
     public private(set) var history: [GANRecord] = []
     /// The noise of the progress snapshots: the same every time, so they show how G changes.
-    public let fixedNoise: ChannelMajor
+    public let fixedNoise: GANNoiseDraw
 
     public var generator: Generator { trainer.generator }
     public var iteration: Int { trainer.iteration }
@@ -109,12 +118,12 @@ public final class GANTraining: @unchecked Sendable {
         try options.validate(source: source)
         let arch = options.preset.architecture
         var rng = SplitMix64(seed: options.seed)
-        let g = Generator(channels: arch.generatorChannels, rng: &rng)
+        let g = Generator(channels: arch.generatorChannels, rng: &rng, noise: options.resolvedNoiseLayout)
         let d = Discriminator(channels: arch.discriminatorChannels, rng: &rng)
         trainer = GANTrainer(generator: g, discriminator: d, settings: options.adamSettings)
         sampler = try options.sampler(source)
         self.options = options
-        fixedNoise = options.fixedNoise(arch)
+        fixedNoise = options.fixedNoise(g)
         self.rng = rng
     }
 
@@ -124,8 +133,8 @@ public final class GANTraining: @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let real = try sampler.batch(options.resolvedBatch, rng: &rng)
         let cells = options.resolvedCrop / generator.scale
-        let z = GANNoise.uniform(channels: generator.noiseChannels, batch: options.resolvedBatch, height: cells, width: cells, rng: &rng)
-        let r = try trainer.step(real: real, noise: z)
+        let z = GANNoiseDraw(generator, batch: options.resolvedBatch, height: cells, width: cells, rng: &rng)
+        let r = try trainer.step(real: real, noise: z.noise, periodicDraw: z.periodic)
         let record = GANRecord(iteration: trainer.iteration, discriminatorLoss: r.discriminatorLoss, generatorLoss: r.generator,
                                meanReal: r.meanReal, meanFake: r.meanFake,
                                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
@@ -153,7 +162,7 @@ public final class GANTraining: @unchecked Sendable {
 
     /// The snapshot image: G in evaluation mode on the fixed noise, in [0, 1].
     public func snapshot() throws -> Image {
-        try GANImages.image(try generator.generate(fixedNoise))
+        try GANImages.image(try generator.generate(fixedNoise.current(generator)))
     }
 
     // MARK: checkpoints
@@ -211,6 +220,7 @@ public final class GANTraining: @unchecked Sendable {
         (options.crop, options.batch, options.augment) = (Int(cba[0]), Int(cba[1]), cba[2] != 0)
         (options.scaling, options.learningRate) = (Double(sl[0]), sl[1])
         options.seed = UInt64(bitPattern: try integers("train.seed", 0)[0])
+        (options.periodic, options.noiseLayout) = (g.periodic != nil, g.periodic?.layout)
         let arch = try GANArchitecture(generatorChannels: g.channels, discriminatorChannels: d.channels)
         options.preset = GANPreset.allCases.first { $0.architecture == arch } ?? preset
         guard options.resolvedCrop % arch.scale == 0 else { throw reader.error("the saved crop \(options.resolvedCrop) does not fit the networks") }
@@ -238,7 +248,7 @@ public final class GANTraining: @unchecked Sendable {
         sampler = try options.sampler(source)
         rng = SplitMix64(seed: 0)
         rng.state = UInt64(bitPattern: try integers("train.rng", 0)[0])
-        fixedNoise = options.fixedNoise(arch)
+        fixedNoise = options.fixedNoise(g)
         if let h = state["train.history"], h.shape.count == 2, h.shape[1] == 6 {
             history = stride(from: 0, to: h.values.count, by: 6).map { i in
                 let v = h.values[i..<(i + 6)].map(Double.init)

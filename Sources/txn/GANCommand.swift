@@ -57,8 +57,11 @@ struct GANTrain: ParsableCommand {
     @Option(help: "Random seed (weights, crops, noise).")
     var seed: UInt64 = defaults.seed
 
-    @Flag(help: "PSGAN's periodic noise channels (not implemented yet: an error).")
+    @Flag(help: "PSGAN's noise: global, local and periodic sine channels whose wave vectors a small MLP learns from the global code.")
     var periodic = false
+
+    @Option(help: "With --periodic: the noise split GLOBAL,LOCAL,PERIODIC[,HIDDEN] (default: the preset's; the sum must be its noise channels).")
+    var noiseSplit: String?
 
     @Flag(help: "Continue the run saved at -o.")
     var resume = false
@@ -76,9 +79,8 @@ struct GANTrain: ParsableCommand {
         guard steps >= 1, steps <= 10_000_000 else { throw ValidationError("--steps must be between 1 and 10000000") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
-        if periodic {
-            throw ValidationError("--periodic: PSGAN's periodic noise is not implemented yet; --tile on `txn gan generate` makes tileable textures")
-        }
+        if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
+        if noiseSplit != nil && resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
     }
 
     func run() throws {
@@ -91,18 +93,28 @@ struct GANTrain: ParsableCommand {
         let training: GANTraining
         if resume {
             training = try GANTraining(resuming: output, source: decoded.image, preset: preset)
+            if periodic && training.generator.periodic == nil {
+                throw ValidationError("--periodic: \(output) was trained without periodic noise; a resumed run keeps its noise")
+            }
             print("resuming \(output) at iteration \(training.iteration)")
         } else {
             var options = GANTrainingOptions()
             options.preset = preset
             (options.crop, options.batch, options.scaling, options.augment) = (crop, batch, scaling, augment)
             (options.seed, options.learningRate) = (seed, lr)
+            options.periodic = periodic
+            if let noiseSplit {
+                do { options.noiseLayout = try NoiseLayout(parsing: noiseSplit, defaultHidden: preset.periodicLayout.hidden) } catch {
+                    throw ValidationError("--noise-split: \(error)")
+                }
+            }
             training = try GANTraining(source: decoded.image, options: options)
         }
         let o = training.options
         print("training \(o.preset) preset (\(GANArchitecture.describe(training)) on \(source) "
             + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
-            + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
+            + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
+            + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
         if let samples { try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true) }
         Interrupt.install()
         defer { Interrupt.uninstall() }

@@ -119,7 +119,7 @@ final class DeclarationTests: XCTestCase {
         XCTAssertEqual(specs["tile"]?.usage, "tile <image> [grid]")
         XCTAssertTrue(specs["tile"]?.help.contains("grid           size (N or WxH), optional") == true)
         XCTAssertEqual(specs["animate"]?.usage, "animate <gan> <path> size=128 frames=40 walk=sine delay=7 seed=(session)")
-        XCTAssertEqual(specs["gan"]?.usage, "gan <source> preset=small crop=(preset) batch=(preset) scaling=1 augment=false lr=(preset) seed=(session)")
+        XCTAssertEqual(specs["gan"]?.usage, "gan <source> preset=small crop=(preset) batch=(preset) scaling=1 augment=false lr=(preset) seed=(session) periodic=false split=(preset)")
         XCTAssertEqual(VGG19.gatysDeepestLayer, try VGG19.deepestLayer(of: VGG19.gatysLayers))
     }
 

@@ -24,6 +24,7 @@ public final class GANValue: @unchecked Sendable {
 
     var summary: String {
         let widths = generator.channels.map(String.init).joined(separator: "→")
+            + (generator.periodic.map { ", periodic noise: \($0.layout)" } ?? "")
         guard let t = training else { return "GAN generator \(widths) (\(label)), not trainable here" }
         let last = t.history.last.map { String(format: ", D loss %.3f, G loss %.3f", $0.discriminatorLoss, $0.generatorLoss) } ?? ""
         return "GAN \(t.options.preset) (G \(widths)) on \(label), \(t.iteration) iterations\(last)"
@@ -56,6 +57,8 @@ func ganCommands() -> [CommandSpec] {
                 ParamSpec("augment", .bool, default: .bool(ganDefaults.augment), "random flips and 90° rotations of the crops"),
                 ParamSpec("lr", .number, whenAbsent: "(preset)", "Adam learning rate: 2e-4 small, 5e-5 seed (betas 0.5, 0.999, weight decay 1e-8)"),
                 .seed("initial weights, crops and noise"),
+                ParamSpec("periodic", .bool, default: .bool(ganDefaults.periodic), "PSGAN's noise: global, local and periodic sine channels with learnt wave vectors"),
+                ParamSpec("split", .string, whenAbsent: "(preset)", "with periodic=true: the noise split \"GLOBAL,LOCAL,PERIODIC[,HIDDEN]\""),
             ],
             example: "g = gan src preset=small",
             detail: """
@@ -73,6 +76,13 @@ func ganCommands() -> [CommandSpec] {
                 o.augment = try args.bool("augment")
                 if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
                 o.seed = try args.seed(session: session.seed)
+                o.periodic = try args.bool("periodic")
+                if args.has("split") {
+                    guard o.periodic else { throw CommandError("split: the noise split needs periodic=true", at: args.ref("split")) }
+                    do { o.noiseLayout = try NoiseLayout(parsing: try args.string("split"), defaultHidden: o.preset.periodicLayout.hidden) } catch let e as GANError {
+                        throw CommandError(e.message, at: args.ref("split"))
+                    }
+                }
                 let training: GANTraining
                 do { training = try GANTraining(source: source, options: o) } catch let e as GANError {
                     throw CommandError(e.message, at: args.ref("source"))

@@ -11,7 +11,7 @@ import TxnTensor
 /// the new size, seed and tiling, instantly.
 struct GANJob: JobKind {
     static let method = "gan"
-    static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "from"]
+    static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "periodic", "from"]
 
     let source: SourceEntry
     let preset: GANPreset
@@ -20,6 +20,8 @@ struct GANJob: JobKind {
     let size: Int
     let seed: Int
     let tile: Bool
+    /// PSGAN's periodic noise channels (the preset's split).
+    let periodic: Bool
     /// A finished GAN job whose generator to use instead of training (a server-made id, never a path).
     let from: Int?
 
@@ -38,6 +40,7 @@ struct GANJob: JobKind {
         size = try p.int("size", default: 256, range: scale...4096)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
+        periodic = try p.bool("periodic", default: false)
         from = p.values["from"] == nil ? nil : try p.int("from", default: 0, range: 1...Int(Int32.max))
         guard crop % scale == 0 else { throw APIError.badRequest("'crop' must be a multiple of \(scale), got \(crop)") }
         guard crop <= min(entry.width, entry.height) else {
@@ -54,7 +57,7 @@ struct GANJob: JobKind {
 
     var parameters: [String: Any] {
         var p: [String: Any] = ["source": source.id, "sourceName": source.name, "preset": preset.rawValue, "steps": steps,
-                                "crop": crop, "batch": batch, "size": size, "seed": seed, "tile": tile]
+                                "crop": crop, "batch": batch, "size": size, "seed": seed, "tile": tile, "periodic": periodic]
         if let from { p["from"] = from }
         return p
     }
@@ -67,7 +70,7 @@ struct GANJob: JobKind {
         if let from {
             lines.append("g = loadgan \(quoted(generatorFile(String(from))))")
         } else {
-            lines += ["g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)",
+            lines += ["g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)" + (periodic ? " periodic=true" : ""),
                       "train g steps=\(completedSteps ?? steps) every=50"]
         }
         lines.append("t = generate g size=\(size) seed=\(seed) tile=\(tile)")

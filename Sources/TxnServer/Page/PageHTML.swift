@@ -57,6 +57,7 @@ enum Page {
       <label for="gan-size">Generate size (px)</label><input id="gan-size" name="size" type="number" min="16" max="1024" value="256">
       <label for="gan-seed">Seed</label><input id="gan-seed" name="seed" type="number" min="0" value="0">
       <label for="gan-tile">Tileable</label><input id="gan-tile" name="tile" type="checkbox">
+      <label for="gan-periodic" title="PSGAN's periodic noise channels: wave vectors learnt from a global code, for regular textures">Periodic noise</label><input id="gan-periodic" name="periodic" type="checkbox">
     </form>
     <div class="buttons">
       <button id="gan-start" type="button">Train</button>

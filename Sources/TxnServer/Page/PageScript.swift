@@ -30,7 +30,7 @@ const METHODS = {
     params() {
       return {
         preset: $("gan-preset").value, steps: Number($("gan-iterations").value),
-        size: Number($("gan-size").value), seed: Number($("gan-seed").value), tile: $("gan-tile").checked,
+        size: Number($("gan-size").value), seed: Number($("gan-seed").value), tile: $("gan-tile").checked, periodic: $("gan-periodic").checked,
       };
     },
     describe(p) {
