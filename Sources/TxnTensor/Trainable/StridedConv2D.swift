@@ -54,7 +54,7 @@ public struct StridedConv2D: Sendable {
         weight.value.withUnsafeBufferPointer { w in
             col.withUnsafeBufferPointer { c in
                 y.data.withUnsafeMutableBufferPointer { out in
-                    sgemm(m: outChannels, n: n, k: patchRows, w.baseAddress!, lda: patchRows, c.baseAddress!, ldb: n,
+                    LayerGEMM.sgemm(m: outChannels, n: n, k: patchRows, w.baseAddress!, lda: patchRows, c.baseAddress!, ldb: n,
                           out.baseAddress!, ldc: n)
                 }
             }
@@ -87,7 +87,7 @@ public struct StridedConv2D: Sendable {
         weight.value.withUnsafeBufferPointer { wv in
             dy.data.withUnsafeBufferPointer { g in
                 dcol.withUnsafeMutableBufferPointer { c in
-                    sgemm(transA: true, m: patchRows, n: n, k: outChannels, wv.baseAddress!, lda: patchRows,
+                    LayerGEMM.sgemm(transA: true, m: patchRows, n: n, k: outChannels, wv.baseAddress!, lda: patchRows,
                           g.baseAddress!, ldb: n, c.baseAddress!, ldc: n)
                     dx.data.withUnsafeMutableBufferPointer { d in
                         (output?.data ?? []).withUnsafeBufferPointer { y in
@@ -111,7 +111,7 @@ public struct StridedConv2D: Sendable {
         dy.data.withUnsafeBufferPointer { g in
             col.withUnsafeBufferPointer { c in
                 weight.gradient.withUnsafeMutableBufferPointer { dw in
-                    sgemm(transB: true, m: outChannels, n: patchRows, k: n, g.baseAddress!, lda: n, c.baseAddress!, ldb: n,
+                    LayerGEMM.sgemm(transB: true, m: outChannels, n: patchRows, k: n, g.baseAddress!, lda: n, c.baseAddress!, ldb: n,
                           beta: 1, dw.baseAddress!, ldc: patchRows)
                 }
             }
