@@ -41,6 +41,13 @@ public struct StridedConv2D: Sendable {
 
     /// y = W · unfold(x) + b, then `activation` (if any) in the bias's pass.
     public func forward(_ x: ChannelMajor, then activation: PointwiseActivation? = nil) throws -> ChannelMajor {
+        try forwardKeepingColumns(x, then: activation).output
+    }
+
+    /// `forward`, also returning unfold(x), which `backwardWeights(columns:gradOutput:)` takes instead of
+    /// unfolding the same input again.
+    public func forwardKeepingColumns(_ x: ChannelMajor, then activation: PointwiseActivation? = nil) throws
+        -> (output: ChannelMajor, columns: [Float]) {
         guard x.channels == inChannels else {
             throw TensorError.shapeMismatch("convolution expects \(inChannels) channels, got \(x.channels)")
         }
@@ -60,7 +67,7 @@ public struct StridedConv2D: Sendable {
             }
         }
         y.addChannelBias(bias.value, then: activation)
-        return y
+        return (y, col)
     }
 
     /// dL/dx for an input of the given size, from dL/dy. With `activation`, the gradient is taken on back through
@@ -107,7 +114,15 @@ public struct StridedConv2D: Sendable {
         guard x.channels == inChannels, dy.channels == outChannels, dy.batch == x.batch, dy.height == ho, dy.width == wo else {
             throw TensorError.shapeMismatch("convolution backward: gradient does not fit the input")
         }
-        let col = columns(x), n = dy.rowLength
+        try backwardWeights(columns: columns(x), gradOutput: dy)
+    }
+
+    /// Accumulates dL/dW and dL/db from unfold(input), as `forwardKeepingColumns` returned it.
+    public func backwardWeights(columns col: [Float], gradOutput dy: ChannelMajor) throws {
+        let n = dy.rowLength
+        guard dy.channels == outChannels, col.count == patchRows * n else {
+            throw TensorError.shapeMismatch("convolution backward: gradient does not fit the input's columns")
+        }
         dy.data.withUnsafeBufferPointer { g in
             col.withUnsafeBufferPointer { c in
                 weight.gradient.withUnsafeMutableBufferPointer { dw in
