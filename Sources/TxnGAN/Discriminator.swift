@@ -1,3 +1,4 @@
+import Foundation
 import TxnTensor
 
 /// The discriminator: 4×4 stride-2 convolutions; LeakyReLU(0.2) after the first, batch norm and LeakyReLU after
@@ -50,28 +51,50 @@ public final class Discriminator: @unchecked Sendable {
     public struct Trace: Sendable {
         /// Input of each convolution: the image, then each LeakyReLU output.
         var inputs: [ChannelMajor]
+        /// unfold(inputs[i]) when the forward kept them for the weight gradients; backward releases each once used.
+        let columns: ColumnStore
         var normalised: [BatchNorm2D.Saved]
         /// One logit per patch, [1][N][h][w].
         public var logits: ChannelMajor
     }
 
+    /// The unfolded inputs of a forward, kept for the weight gradients. A reference, so that backward can free
+    /// each (the largest is 134 MB at the seed preset) as soon as its product is done, while the trace lives on.
+    final class ColumnStore: @unchecked Sendable {
+        var columns: [[Float]?]
+        init(count: Int) { columns = Array(repeating: nil, count: count) }
+    }
+
+    /// `TXN_GAN_KEEP_COLUMNS=0` unfolds again in backward instead, for A/B measurements.
+    static let keepColumnsEnabled = ProcessInfo.processInfo.environment["TXN_GAN_KEEP_COLUMNS"] != "0"
+
     /// Training mode (batch statistics; running statistics updated, as every PyTorch forward in train mode does).
-    public func forwardTraining(_ x: ChannelMajor) throws -> Trace {
+    /// With `keepColumns`, each convolution's unfolded input is kept for `backward(weights: true)`, which then
+    /// does not unfold the same input again.
+    public func forwardTraining(_ x: ChannelMajor, keepColumns: Bool = false) throws -> Trace {
         guard x.channels == channels[0] else {
             throw GANError("the discriminator takes \(channels[0]) channels, got \(x.channels)")
         }
         var inputs: [ChannelMajor] = [x], saved: [BatchNorm2D.Saved] = []
+        let store = ColumnStore(count: convolutions.count), keep = keepColumns && Self.keepColumnsEnabled
         var a = x
         for (i, conv) in convolutions.enumerated() {
             let leaky = PointwiseActivation.leakyReLU(slope: GANArchitecture.leakySlope)
             // The first convolution has no batch norm: its activation rides on the bias pass.
-            var u = try conv.forward(a, then: i == 0 && convolutions.count > 1 ? leaky : nil)
+            let activation = i == 0 && convolutions.count > 1 ? leaky : nil
+            var u: ChannelMajor
+            if keep {
+                let kept = try conv.forwardKeepingColumns(a, then: activation)
+                (u, store.columns[i]) = (kept.output, kept.columns)
+            } else {
+                u = try conv.forward(a, then: activation)
+            }
             if i == convolutions.count - 1 { a = u; break }
             if i >= 1 { saved.append(try norms[i - 1].forwardTraining(&u, then: leaky)) }
             inputs.append(u)
             a = u
         }
-        return Trace(inputs: inputs, normalised: saved, logits: a)
+        return Trace(inputs: inputs, columns: store, normalised: saved, logits: a)
     }
 
     /// Back-propagates dL/dlogits. With `weights`, accumulates the convolutions' weight gradients (batch-norm
@@ -81,7 +104,14 @@ public final class Discriminator: @unchecked Sendable {
         var grad = dLogits
         for i in stride(from: convolutions.count - 1, through: 0, by: -1) {
             let conv = convolutions[i], input = trace.inputs[i]
-            if weights { try conv.backwardWeights(input: input, gradOutput: grad) }
+            if weights {
+                if let columns = trace.columns.columns[i] {
+                    trace.columns.columns[i] = nil  // this reference and `columns` only: freed after the product
+                    try conv.backwardWeights(columns: columns, gradOutput: grad)
+                } else {
+                    try conv.backwardWeights(input: input, gradOutput: grad)
+                }
+            }
             guard i > 0 || inputGradient else { return nil }
             let leaky = PointwiseActivation.leakyReLU(slope: GANArchitecture.leakySlope)
             // Into the first convolution's output (no batch norm) the activation's backward rides on the fold.

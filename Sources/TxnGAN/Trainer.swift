@@ -51,12 +51,12 @@ public final class GANTrainer: @unchecked Sendable {
                      beforeDiscriminatorStep: (() -> Void)? = nil,
                      beforeGeneratorStep: (() -> Void)? = nil) throws -> StepResult {
         for (_, p) in discriminator.namedParameters { p.zeroGradient() }
-        let realTrace = try discriminator.forwardTraining(real)
+        let realTrace = try discriminator.forwardTraining(real, keepColumns: true)
         let realLoss = SigmoidBCE.loss(logits: realTrace.logits.data, label: 1)
         try discriminator.backward(gradient(realTrace.logits, label: 1), trace: realTrace, weights: true, inputGradient: false)
 
         let fake = try generator.forwardTraining(noise)
-        let fakeTrace = try discriminator.forwardTraining(fake.output)
+        let fakeTrace = try discriminator.forwardTraining(fake.output, keepColumns: true)
         let fakeLoss = SigmoidBCE.loss(logits: fakeTrace.logits.data, label: 0)
         try discriminator.backward(gradient(fakeTrace.logits, label: 0), trace: fakeTrace, weights: true, inputGradient: false)
         beforeDiscriminatorStep?()

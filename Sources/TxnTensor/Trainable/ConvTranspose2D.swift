@@ -67,11 +67,13 @@ public struct ConvTranspose2D: Sendable {
         let bandRows = max(1, min(rows, Self.bandFloats / max(1, stampRows * wi)))
         var band = unfilledFloats(stampRows * bandRows * wi)
         let outChannels = self.outChannels, stampRows = self.stampRows, inChannels = self.inChannels
+        // Every output row: two kernel rows of four interleaved taps each (see PatchGeometry.addInterleaved).
+        let halving = geometry.isHalvingKernel && wo == 2 * wi
         band.withUnsafeMutableBufferPointer { bp in
             let col = bp.baseAddress!
             for g0 in stride(from: 0, to: rows, by: bandRows) {
                 let g1 = min(rows, g0 + bandRows), cols = (g1 - g0) * wi
-                sgemm(transA: true, m: stampRows, n: cols, k: inChannels, w, lda: stampRows, x + g0 * wi, ldb: n,
+                LayerGEMM.sgemm(transA: true, m: stampRows, n: cols, k: inChannels, w, lda: stampRows, x + g0 * wi, ldb: n,
                       col, ldc: cols)
                 // Output rows (global over samples, G = s·Ho + oy) that this band's stamps reach; each task owns
                 // whole output rows, so no two threads add into one pixel.
@@ -90,6 +92,11 @@ public struct ConvTranspose2D: Sendable {
                             guard iy < hi else { continue }
                             let g = s * hi + iy
                             guard g >= g0, g < g1 else { continue }
+                            if halving {
+                                let src = col + (o * k + ky) * k * cols + (g - g0) * wi
+                                PatchGeometry.addInterleaved(line, src, src + cols, src + 2 * cols, src + 3 * cols, count: wi)
+                                continue
+                            }
                             for kx in 0..<k {
                                 let valid = geometry.validOutputs(tap: kx, inputSize: wo, outputs: wi)
                                 let src = col + ((o * k + ky) * k + kx) * cols + (g - g0) * wi
@@ -127,7 +134,7 @@ public struct ConvTranspose2D: Sendable {
         weight.value.withUnsafeBufferPointer { wv in
             col.withUnsafeBufferPointer { c in
                 dx.data.withUnsafeMutableBufferPointer { d in
-                    sgemm(m: inChannels, n: n, k: stampRows, wv.baseAddress!, lda: stampRows, c.baseAddress!, ldb: n,
+                    LayerGEMM.sgemm(m: inChannels, n: n, k: stampRows, wv.baseAddress!, lda: stampRows, c.baseAddress!, ldb: n,
                           d.baseAddress!, ldc: n)
                 }
             }
@@ -142,7 +149,7 @@ public struct ConvTranspose2D: Sendable {
         x.data.withUnsafeBufferPointer { xs in
             col.withUnsafeBufferPointer { c in
                 weight.gradient.withUnsafeMutableBufferPointer { dw in
-                    sgemm(transB: true, m: inChannels, n: stampRows, k: n, xs.baseAddress!, lda: n, c.baseAddress!,
+                    LayerGEMM.sgemm(transB: true, m: inChannels, n: stampRows, k: n, xs.baseAddress!, lda: n, c.baseAddress!,
                           ldb: n, beta: 1, dw.baseAddress!, ldc: stampRows)
                 }
             }

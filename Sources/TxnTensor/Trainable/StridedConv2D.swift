@@ -41,6 +41,13 @@ public struct StridedConv2D: Sendable {
 
     /// y = W · unfold(x) + b, then `activation` (if any) in the bias's pass.
     public func forward(_ x: ChannelMajor, then activation: PointwiseActivation? = nil) throws -> ChannelMajor {
+        try forwardKeepingColumns(x, then: activation).output
+    }
+
+    /// `forward`, also returning unfold(x), which `backwardWeights(columns:gradOutput:)` takes instead of
+    /// unfolding the same input again.
+    public func forwardKeepingColumns(_ x: ChannelMajor, then activation: PointwiseActivation? = nil) throws
+        -> (output: ChannelMajor, columns: [Float]) {
         guard x.channels == inChannels else {
             throw TensorError.shapeMismatch("convolution expects \(inChannels) channels, got \(x.channels)")
         }
@@ -54,13 +61,13 @@ public struct StridedConv2D: Sendable {
         weight.value.withUnsafeBufferPointer { w in
             col.withUnsafeBufferPointer { c in
                 y.data.withUnsafeMutableBufferPointer { out in
-                    sgemm(m: outChannels, n: n, k: patchRows, w.baseAddress!, lda: patchRows, c.baseAddress!, ldb: n,
+                    LayerGEMM.sgemm(m: outChannels, n: n, k: patchRows, w.baseAddress!, lda: patchRows, c.baseAddress!, ldb: n,
                           out.baseAddress!, ldc: n)
                 }
             }
         }
         y.addChannelBias(bias.value, then: activation)
-        return y
+        return (y, col)
     }
 
     /// dL/dx for an input of the given size, from dL/dy. With `activation`, the gradient is taken on back through
@@ -87,7 +94,7 @@ public struct StridedConv2D: Sendable {
         weight.value.withUnsafeBufferPointer { wv in
             dy.data.withUnsafeBufferPointer { g in
                 dcol.withUnsafeMutableBufferPointer { c in
-                    sgemm(transA: true, m: patchRows, n: n, k: outChannels, wv.baseAddress!, lda: patchRows,
+                    LayerGEMM.sgemm(transA: true, m: patchRows, n: n, k: outChannels, wv.baseAddress!, lda: patchRows,
                           g.baseAddress!, ldb: n, c.baseAddress!, ldc: n)
                     dx.data.withUnsafeMutableBufferPointer { d in
                         (output?.data ?? []).withUnsafeBufferPointer { y in
@@ -107,11 +114,19 @@ public struct StridedConv2D: Sendable {
         guard x.channels == inChannels, dy.channels == outChannels, dy.batch == x.batch, dy.height == ho, dy.width == wo else {
             throw TensorError.shapeMismatch("convolution backward: gradient does not fit the input")
         }
-        let col = columns(x), n = dy.rowLength
+        try backwardWeights(columns: columns(x), gradOutput: dy)
+    }
+
+    /// Accumulates dL/dW and dL/db from unfold(input), as `forwardKeepingColumns` returned it.
+    public func backwardWeights(columns col: [Float], gradOutput dy: ChannelMajor) throws {
+        let n = dy.rowLength
+        guard dy.channels == outChannels, col.count == patchRows * n else {
+            throw TensorError.shapeMismatch("convolution backward: gradient does not fit the input's columns")
+        }
         dy.data.withUnsafeBufferPointer { g in
             col.withUnsafeBufferPointer { c in
                 weight.gradient.withUnsafeMutableBufferPointer { dw in
-                    sgemm(transB: true, m: outChannels, n: patchRows, k: n, g.baseAddress!, lda: n, c.baseAddress!, ldb: n,
+                    LayerGEMM.sgemm(transB: true, m: outChannels, n: patchRows, k: n, g.baseAddress!, lda: n, c.baseAddress!, ldb: n,
                           beta: 1, dw.baseAddress!, ldc: patchRows)
                 }
             }
