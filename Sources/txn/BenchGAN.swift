@@ -106,3 +106,5 @@ struct BenchGAN: ParsableCommand {
             .compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 }
+
+extension GANPreset: ExpressibleByArgument {}
