@@ -11,11 +11,12 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                 beta, c, blasint(ldc))
 }
 
-/// C = alpha * A * Aᵀ + beta * C for a row-major n x k matrix A; fills both triangles of C.
-func ssyrkFull(n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, beta: Float,
+/// C = alpha * A Aᵀ + beta * C for a row-major n x k matrix A (or alpha * Aᵀ A for a k x n one when `transposed`);
+/// fills both triangles of C.
+func ssyrkFull(n: Int, k: Int, alpha: Float, _ a: UnsafePointer<Float>, transposed: Bool = false, beta: Float,
                _ c: UnsafeMutablePointer<Float>) {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasint(n), blasint(k), alpha, a, blasint(k),
-                beta, c, blasint(n))
+    cblas_ssyrk(CblasRowMajor, CblasUpper, transposed ? CblasTrans : CblasNoTrans, blasint(n), blasint(k), alpha, a,
+                blasint(transposed ? n : k), beta, c, blasint(n))
     for i in 0..<n {
         for j in 0..<i { c[i * n + j] = c[j * n + i] }
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import TxnTensor
 
 /// VGG-19 forward and backward for one image size, on oneDNN's channel-blocked layout from end to
@@ -34,6 +35,9 @@ public final class VGGPlan: FeatureNetwork {
     private var paddedGradient1: DNNLBuffer?
     private let hasBackward: Bool
     private var arenaBytes = 0
+    /// Seconds spent per stage, summed over passes, when profiling (`txn bench --profile`); nil otherwise,
+    /// so a normal run reads no clock.
+    public var profile: StageProfile?
 
     public init(model: VGG19, height: Int, width: Int, upTo layer: String, algorithm: ConvAlgorithm = .winograd,
                 backward: Bool = true) throws {
@@ -156,8 +160,8 @@ public final class VGGPlan: FeatureNetwork {
         try run(image, layers: layers, grams: true)
     }
 
-    /// Blocked copies of the outputs whose Gram matrices were taken, for their backward.
-    private var gramFeatures: [Int: DNNLBuffer] = [:]
+    /// Pixel-major (M x C) copies of the outputs whose Gram matrices were taken, for their backward.
+    private var gramFeatures: [Int: [Float]] = [:]
     private var lastGramStages: Set<Int> = []
 
     /// The forward pass; returns the features of `layers` (NCHW), or their Gram matrices.
@@ -173,6 +177,7 @@ public final class VGGPlan: FeatureNetwork {
         input = try model.inputLayer.forward(image)
         var features: [Int: Tensor] = [0: input]
         for s in stride(from: 1, through: last, by: 1) {
+            let started = profile?.now()
             switch VGG19.stages[s].stage {
             case .conv:
                 let source = padded[s]!
@@ -193,23 +198,30 @@ public final class VGGPlan: FeatureNetwork {
             case .input:
                 break
             }
+            let computed = profile?.now()
             // The arena is overwritten two stages later: take what the caller asked for now.
             if wanted.contains(s) { features[s] = grams ? try gram(s) : nchw(s) }
+            if let started, let computed {
+                profile!.add(.forward, stage: s, computed - started)
+                if wanted.contains(s) { profile!.add(.features, stage: s, profile!.now() - computed) }
+            }
         }
         if grams { lastGramStages = Set(wanted) }
         return wanted.map { features[$0]! }
     }
 
-    /// The Gram matrix of stage `s`'s output (just computed); keeps the output for the backward pass.
+    /// The Gram matrix of stage `s`'s output (just computed); keeps the output, pixel-major, for the backward pass.
     private func gram(_ s: Int) throws -> Tensor {
         guard s > 0 else { throw VGGError.invalidOption("'input' is the image itself, it has no Gram matrix here") }
         let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
+        // Without a backward pass the pixel-major copy is only scratch, freed on return.
+        var x = gramFeatures.removeValue(forKey: s) ?? [Float](repeating: 0, count: c * m)
         var g = Tensor(zeros: [1, c, c])
-        g.data.withUnsafeMutableBufferPointer { Blocked.gram(outputs[s]!.pointer, channels: c, pixels: m, into: $0.baseAddress!) }
-        if hasBackward {
-            if gramFeatures[s] == nil { gramFeatures[s] = try DNNLBuffer(dims: [1] + dims[s], .blocked16) }
-            gramFeatures[s]!.pointer.update(from: outputs[s]!.pointer, count: c * m)
+        x.withUnsafeMutableBufferPointer { x in
+            Blocked.toPixelMajor(outputs[s]!.pointer, x.baseAddress!, channels: c, pixels: m)
+            g.data.withUnsafeMutableBufferPointer { Blocked.gram(pixelMajor: x.baseAddress!, channels: c, pixels: m, into: $0.baseAddress!) }
         }
+        if hasBackward { gramFeatures[s] = x }
         return g
     }
 
@@ -244,7 +256,7 @@ public final class VGGPlan: FeatureNetwork {
             let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
             if isTop { grad.pointer.update(repeating: 0, count: grad.count) }
             dg.data.withUnsafeBufferPointer {
-                Blocked.gramBackward(gramFeatures[s]!.pointer, channels: c, pixels: m, gradGram: $0.baseAddress!,
+                Blocked.gramBackward(pixelMajor: gramFeatures[s]!, channels: c, pixels: m, gradGram: $0.baseAddress!,
                                      addInto: grad.pointer)
             }
         }
@@ -275,7 +287,9 @@ public final class VGGPlan: FeatureNetwork {
         var side = 0
         var grad = gradients[top]!.0
         for s in stride(from: top, through: 1, by: -1) {
+            let started = profile?.now()
             try inject(s, grad, side == 0 ? gradients[s]!.1 : gradients[s]!.0, s == top)
+            let injected = profile?.now()
             let next = side == 0 ? gradients[s - 1]!.1 : gradients[s - 1]!.0
             switch VGG19.stages[s].stage {
             case .conv:
@@ -289,6 +303,10 @@ public final class VGGPlan: FeatureNetwork {
             case .input:
                 break
             }
+            if let started, let injected {
+                profile!.add(.featuresBackward, stage: s, injected - started)
+                profile!.add(.backward, stage: s, profile!.now() - injected)
+            }
             grad = next
             side = 1 - side
         }
@@ -299,5 +317,36 @@ public final class VGGPlan: FeatureNetwork {
             for p in 0..<m { for c in 0..<3 { d[c * m + p] = grad.pointer[p * 16 + c] } }
         }
         return try model.inputLayer.backwardData(inputShape: [1, 3, height, width], gradOutput: dInput)
+    }
+}
+
+/// Where a plan's time goes, per stage and phase: the breakdown `txn bench --profile` prints.
+public struct StageProfile {
+    public enum Phase: Int, CaseIterable {
+        /// The layer itself (padding, convolution with bias and ReLU, or pooling).
+        case forward
+        /// Taking the features or Gram matrix the loss asked for.
+        case features
+        /// The loss's gradient added at this stage (Gram backward).
+        case featuresBackward
+        /// The layer's backward-data (mask, convolution, padding's adjoint, or pooling).
+        case backward
+    }
+
+    /// seconds[stage][phase]
+    public private(set) var seconds: [[Double]]
+
+    public init(stages: Int) {
+        seconds = Array(repeating: Array(repeating: 0, count: Phase.allCases.count), count: stages)
+    }
+
+    func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    mutating func add(_ phase: Phase, stage: Int, _ t: Double) {
+        if stage < seconds.count { seconds[stage][phase.rawValue] += t }
+    }
+
+    public mutating func reset() {
+        for s in seconds.indices { for p in seconds[s].indices { seconds[s][p] = 0 } }
     }
 }

@@ -43,11 +43,20 @@ struct BenchVGG: ParsableCommand {
     @Flag(help: "Print the oneDNN implementation and memory of each layer.")
     var verbose = false
 
+    @Flag(help: "Print where one forward+backward's time goes, per layer (forward, Gram, Gram backward, backward).")
+    var profile = false
+
     @Flag(help: "Time the plain-tensor reference implementation (im2col + OpenBLAS) instead of oneDNN.")
     var reference = false
 
     @Option(help: "oneDNN convolution algorithm: winograd, direct or auto.")
     var algorithm: ConvAlgorithm = .winograd
+
+    @Flag(help: "Also time PyTorch (scripts/bench_pytorch.py) on the same sizes and print the ratios txn/PyTorch.")
+    var peer = false
+
+    @Option(help: "The PyTorch benchmark script for --peer (default: scripts/bench_pytorch.py next to the sources).")
+    var peerScript: String?
 
     @Flag(help: .hidden)
     var child = false
@@ -84,18 +93,64 @@ struct BenchVGG: ParsableCommand {
         for size in try parsedSizes() {
             let r = try runChild(size: size)
             results.append((size, r))
+            if !json { print(Self.line("", size, r)) }
+        }
+        var theirs: [String: [String: Double]] = [:], peerNote: String?
+        if peer {
+            do { theirs = try runPeer() } catch { peerNote = "\(error)" }
             if !json {
-                let iteration = r["iter_s"].map { String(format: "%.3f s", $0) } ?? "-"
-                print(String(format: "%4d x %-4d forward %.3f s  forward+backward %.3f s (%.0f GFLOP/s)  L-BFGS iteration %@  peak RSS %.0f MiB",
-                             size, size, r["forward_s"]!, r["eval_s"]!, r["gflops"]!, iteration, r["peak_rss_mib"]!))
+                if let peerNote { print("PyTorch not measured: \(peerNote)") }
+                for (size, mine) in results {
+                    guard let t = theirs["\(size)"] else { continue }
+                    print(Self.line("PyTorch ", size, t))
+                    print(Self.ratios(size, mine, t))
+                }
             }
         }
         if json {
             let sizesJSON = results.map { "\"\($0.0)\": \(Self.jsonObject($0.1))" }.joined(separator: ", ")
             let warn = warnings.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")
+            var peerJSON = ""
+            if peer {
+                let sizes = theirs.keys.sorted().map { "\"\($0)\": \(Self.jsonObject(theirs[$0]!))" }.joined(separator: ", ")
+                let note = peerNote.map { ", \"pytorch_error\": \"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? ""
+                peerJSON = ", \"pytorch\": {\(sizes)}\(note)"
+            }
             print("{\"threads\": \(Threads.count), \"algorithm\": \"\(reference ? "reference" : algorithm.rawValue)\", "
-                + "\"sizes\": {\(sizesJSON)}, \"warnings\": [\(warn)]}")
+                + "\"sizes\": {\(sizesJSON)}\(peerJSON), \"warnings\": [\(warn)]}")
         }
+    }
+
+    /// One size's times, as txn and the PyTorch script both report them.
+    static func line(_ who: String, _ size: Int, _ r: [String: Double]) -> String {
+        let iteration = r["iter_s"].map { String(format: "%.3f s", $0) } ?? "-"
+        let rate = r["gflops"].map { String(format: " (%.0f GFLOP/s)", $0) } ?? ""
+        return who + String(format: "%4d x %-4d forward %.3f s  forward+backward %.3f s%@  L-BFGS iteration %@  peak RSS %.0f MiB",
+                            size, size, r["forward_s"] ?? .nan, r["eval_s"] ?? .nan, rate, iteration, r["peak_rss_mib"] ?? .nan)
+    }
+
+    /// txn/PyTorch per measurement, and each side's L-BFGS iteration in units of its own evaluation.
+    static func ratios(_ size: Int, _ mine: [String: Double], _ theirs: [String: Double]) -> String {
+        func ratio(_ key: String) -> String {
+            guard let a = mine[key], let b = theirs[key], b > 0 else { return "-" }
+            return String(format: "%.2f", a / b)
+        }
+        func perEvaluation(_ r: [String: Double]) -> String {
+            guard let i = r["iter_s"], let e = r["eval_s"], e > 0 else { return "-" }
+            return String(format: "%.2f", i / e)
+        }
+        return String(format: "txn/PyTorch %4d: forward %@  forward+backward %@  L-BFGS iteration %@  peak RSS %@   "
+                      + "(iteration / evaluation: txn %@, PyTorch %@)", size, ratio("forward_s"), ratio("eval_s"),
+                      ratio("iter_s"), ratio("peak_rss_mib"), perEvaluation(mine), perEvaluation(theirs))
+    }
+
+    /// Runs scripts/bench_pytorch.py on the same sizes, threads, repeats and iterations.
+    func runPeer() throws -> [String: [String: Double]] {
+        let script = try PeerBenchmark.script("bench_pytorch.py", override: peerScript)
+        let out = try PeerBenchmark.run(script, ["--sizes", sizes, "--threads", "\(Threads.count)", "--repeats", "\(repeats)",
+                                                 "--iterations", "\(iterations)"])
+        guard let bySize = out["sizes"] as? [String: Any] else { throw ValidationError("\(script): no \"sizes\" in its output") }
+        return bySize.compactMapValues { ($0 as? [String: Any])?.compactMapValues { ($0 as? NSNumber)?.doubleValue } }
     }
 
     static func jsonObject(_ r: [String: Double]) -> String {
@@ -109,6 +164,7 @@ struct BenchVGG: ParsableCommand {
         var args = ["bench", "--child", "--sizes", "\(size)", "--repeats", "\(repeats)", "--iterations", "\(iterations)",
                     "--algorithm", algorithm.rawValue, "--threads", "\(Threads.count)", "--weights", numeric.weightsPath]
         if reference { args.append("--reference") }
+        if profile { args.append("--profile") }
         if verbose { args.append("--verbose") }
         process.arguments = args
         let pipe = Pipe()
@@ -145,6 +201,7 @@ struct BenchVGG: ParsableCommand {
         _ = try loss.evaluate(network, image)  // warm-up: first touch of buffers, JIT kernels
         let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: ["pool4"]) }
         let eval = try Machine.median(repeats) { _ in _ = try loss.evaluate(network, image) }
+        if profile, let plan = network as? VGGPlan { try printProfile(plan, loss: loss, image: image, evaluation: eval) }
         return (forward, eval)
         }()
 
@@ -165,14 +222,43 @@ struct BenchVGG: ParsableCommand {
         options.measureDistance = false
         let sourceImage = Image(width: size, height: size, pixels: source.data)
         let synthesizer = try Synthesizer(model: model, source: sourceImage, options: options)
-        var first = 0.0, last = 0.0
+        var first = 0.0, last = 0.0, firstEvaluations = 0, lastEvaluations = 0
         _ = try synthesizer.run(progress: { p in
-            if p.iteration == 1 { first = p.elapsed }
-            last = p.elapsed
+            if p.iteration == 1 { (first, firstEvaluations) = (p.elapsed, p.evaluations) }
+            (last, lastEvaluations) = (p.elapsed, p.evaluations)
         })
         result["iter_s"] = (last - first) / Double(iterations - 1)
+        // Line searches that take more than one evaluation are part of an iteration's cost: say how many.
+        result["iter_evals"] = Double(lastEvaluations - firstEvaluations) / Double(iterations - 1)
         result["peak_rss_mib"] = Machine.peakRSSMiB()
         return result
+    }
+}
+
+extension BenchVGG {
+    /// Times `repeats` more evaluations stage by stage and prints milliseconds per evaluation. The remainder
+    /// ("loss and input") is the loss arithmetic and the input transform, outside the plan's stages.
+    func printProfile(_ plan: VGGPlan, loss: TextureLoss, image: Tensor, evaluation: Double) throws {
+        plan.profile = StageProfile(stages: plan.deepest + 1)
+        var total = 0.0
+        for _ in 0..<repeats {
+            let t = DispatchTime.now().uptimeNanoseconds
+            _ = try loss.evaluate(plan, image)
+            total += Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        }
+        let seconds = plan.profile!.seconds
+        plan.profile = nil
+        let ms = { (t: Double) in String(format: "%7.2f", 1000 * t / Double(repeats)) }
+        print("  stage      forward   gram  gram-bwd  backward   (ms per evaluation)")
+        var sums = [Double](repeating: 0, count: StageProfile.Phase.allCases.count)
+        for s in 1..<seconds.count {
+            let row = seconds[s]
+            for p in row.indices { sums[p] += row[p] }
+            print("  \(VGG19.stages[s].name.padding(toLength: 9, withPad: " ", startingAt: 0))\(ms(row[0])) \(ms(row[1])) \(ms(row[2]))   \(ms(row[3]))")
+        }
+        print("  all stages \(ms(sums[0])) \(ms(sums[1])) \(ms(sums[2]))   \(ms(sums[3]))")
+        print("  loss and input \(ms(total - sums.reduce(0, +))) ms; evaluation \(ms(total)) ms profiled, "
+            + String(format: "%.2f", 1000 * evaluation) + " ms unprofiled median")
     }
 }
 

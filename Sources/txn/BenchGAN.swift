@@ -98,43 +98,12 @@ struct BenchGAN: ParsableCommand {
         }
     }
 
-    /// Runs the PyTorch benchmark in its own process (so its peak RSS is its own) after txn's, and reads its JSON line.
+    /// Runs the PyTorch benchmark after txn's and reads its numbers.
     func runPeer(crop: Int, batch: Int) throws -> [String: Double] {
-        let script = peerScript ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/bench_pytorch_gan.py").path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: script, isDirectory: &isDir), !isDir.boolValue else {
-            throw ValidationError("--peer-script: \(script) is not a file")
-        }
-        func python(_ args: [String]) throws -> (status: Int32, out: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3"] + args
-            // PyTorch runs with its own defaults: the settings txn gives itself at start-up (OpenMP spinning,
-            // malloc thresholds, OpenBLAS) are not passed on (with them it took 2.9 s instead of 1.8 s).
-            var environment = ProcessInfo.processInfo.environment
-            for (name, _) in ProcessSetup.settings { environment.removeValue(forKey: name) }
-            environment.removeValue(forKey: "OPENBLAS_CORETYPE")
-            process.environment = environment
-            let out = Pipe()
-            process.standardOutput = out
-            // Its stderr passes through: a traceback is the explanation of a failure.
-            try process.run()
-            let outData = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: outData.prefix(1 << 20), as: UTF8.self))
-        }
-        let probe = try python(["-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"])
-        guard probe.status == 0 else {
-            throw ValidationError("python3 with torch is not importable, so PyTorch was not measured (pip install torch)")
-        }
-        let r = try python([script, "--threads", "\(Threads.count)", "--crop", "\(crop)", "--batch", "\(batch)",
-                            "--generate", "\(generate)", "--repeats", "\(repeats)"])
-        guard r.status == 0, let last = r.out.split(separator: "\n").last,
-              let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
-            throw ValidationError("\(script) failed (exit \(r.status)); its messages are above")
-        }
-        return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        let script = try PeerBenchmark.script("bench_pytorch_gan.py", override: peerScript)
+        return try PeerBenchmark.run(script, ["--threads", "\(Threads.count)", "--crop", "\(crop)", "--batch", "\(batch)",
+                                              "--generate", "\(generate)", "--repeats", "\(repeats)"])
+            .compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 }
 

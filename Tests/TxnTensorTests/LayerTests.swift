@@ -180,13 +180,16 @@ final class BlockedLayoutTests: XCTestCase {
         Blocked.toNCHW(blocked, &back, channels: c, pixels: m)
         XCTAssertEqual(back, f.data)
 
+        var x = [Float](repeating: 0, count: c * m)
+        Blocked.toPixelMajor(blocked, &x, channels: c, pixels: m)
+        for p in 0..<m { for ch in 0..<c { XCTAssertEqual(x[p * c + ch], f.data[ch * m + p]) } }
         var g = [Float](repeating: 0, count: c * c)
-        Blocked.gram(blocked, channels: c, pixels: m, into: &g)
+        Blocked.gram(pixelMajor: x, channels: c, pixels: m, into: &g)
         let reference = try Gram.forward(f)
         for i in g.indices { XCTAssertEqual(g[i], reference.data[i], accuracy: 1e-5) }
 
         var df = [Float](repeating: 0, count: c * m)
-        dg.data.withUnsafeBufferPointer { Blocked.gramBackward(blocked, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df) }
+        dg.data.withUnsafeBufferPointer { Blocked.gramBackward(pixelMajor: x, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df) }
         var dfNCHW = [Float](repeating: 0, count: c * m)
         Blocked.toNCHW(df, &dfNCHW, channels: c, pixels: m)
         let expected = try Gram.backward(features: f, gradGram: dg)

@@ -246,32 +246,52 @@ extension DNNLBuffer {
 }
 
 extension Blocked {
-    /// G = F Fᵀ / M straight from the blocked layout: block (a, b) of G is A_aᵀ A_b / M, where A_a is
-    /// the M x 16 matrix of channel block a. Saves copying features to NCHW at every evaluation.
-    public static func gram(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int, into g: UnsafeMutablePointer<Float>) {
-        let blocks = c / 16, scale = 1 / Float(m)
-        for a in 0..<blocks {
-            for b in a..<blocks {
-                sgemm(transA: true, m: 16, n: 16, k: m, alpha: scale, f + a * m * 16, lda: 16, f + b * m * 16, ldb: 16,
-                      g + a * 16 * c + b * 16, ldc: c)
+    /// [C/16][M][16] -> [M][C] (pixel-major), for one sample: the layout in which the Gram matrix and its
+    /// backward are each one threaded matrix product. (From the blocked layout they were (C/16)² products of
+    /// 16 x 16 blocks: single-threaded and a tenth of the speed; `txn bench --profile` measured it.)
+    public static func toPixelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels c: Int, pixels m: Int) {
+        parallelRanges(m, minChunk: 1 << 11) { r in
+            for b in 0..<(c / 16) {
+                let s = UnsafeRawPointer(src + b * m * 16), d = UnsafeMutableRawPointer(dst + b * 16)
+                for p in r {
+                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 64 * p, as: SIMD16<Float>.self),
+                                 toByteOffset: 4 * p * c, as: SIMD16<Float>.self)
+                }
             }
         }
-        for i in 0..<c { for j in 0..<i { g[i * c + j] = g[j * c + i] } }
     }
 
-    /// dF += (dG + dGᵀ) F / M in the blocked layout, given dG (C x C).
-    public static func gramBackward(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int,
+    /// G = Xᵀ X / M for pixel-major features X (M x C): one symmetric rank-M update.
+    public static func gram(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int, into g: UnsafeMutablePointer<Float>) {
+        ssyrkFull(n: c, k: m, alpha: 1 / Float(m), x, transposed: true, beta: 0, g)
+    }
+
+    /// dF += X S with S = (dG + dGᵀ) / M, X the pixel-major features (M x C) that `gram` was taken of, and dF in
+    /// the blocked layout. The product runs in bands of pixels through a scratch of at most 4 MiB, each band
+    /// then added into its blocked place, so no full-size pixel-major gradient is ever held.
+    public static func gramBackward(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int,
                                     gradGram dg: UnsafePointer<Float>, addInto df: UnsafeMutablePointer<Float>) {
         var sym = [Float](repeating: 0, count: c * c)
         let scale = 1 / Float(m)
         for i in 0..<c { for j in 0..<c { sym[i * c + j] = (dg[i * c + j] + dg[j * c + i]) * scale } }
-        let blocks = c / 16
+        let band = max(1, min(m, (1 << 20) / c))
+        var scratch = [Float](repeating: 0, count: band * c)
         sym.withUnsafeBufferPointer { s in
-            // dA_a (M x 16) += Σ_b A_b (M x 16) · S[b rows, a columns] (16 x 16); S is symmetric.
-            parallelFor(blocks) { a in
-                for b in 0..<blocks {
-                    sgemm(m: m, n: 16, k: 16, f + b * m * 16, lda: 16, s.baseAddress! + b * 16 * c + a * 16, ldb: c,
-                          beta: 1, df + a * m * 16, ldc: 16)
+            scratch.withUnsafeMutableBufferPointer { t in
+                let out = t.baseAddress!
+                for p0 in stride(from: 0, to: m, by: band) {
+                    let rows = min(band, m - p0)
+                    sgemm(m: rows, n: c, k: c, x + p0 * c, lda: c, s.baseAddress!, ldb: c, out, ldc: c)
+                    parallelRanges(rows, minChunk: 1 << 10) { r in
+                        for b in 0..<(c / 16) {
+                            let src = UnsafeRawPointer(out + b * 16), dst = UnsafeMutableRawPointer(df + b * m * 16 + p0 * 16)
+                            for p in r {
+                                let sum = dst.loadUnaligned(fromByteOffset: 64 * p, as: SIMD16<Float>.self)
+                                    + src.loadUnaligned(fromByteOffset: 4 * p * c, as: SIMD16<Float>.self)
+                                dst.storeBytes(of: sum, toByteOffset: 64 * p, as: SIMD16<Float>.self)
+                            }
+                        }
+                    }
                 }
             }
         }
