@@ -29,21 +29,27 @@ public struct Objective {
     }
 }
 
-/// Dot product accumulated in Double: the loss is ~1e9 and gradients span many orders of magnitude.
+/// Dot product accumulated in Double: the loss is ~1e9 and gradients span many orders of magnitude. Eight lanes at a
+/// time, each product formed in Double: the two-loop recursion takes 2m of these per L-BFGS iteration, and one at a
+/// time in scalar code they were a measurable part of it.
 @inline(__always)
 func dot(_ a: [Float], _ b: [Float]) -> Double {
     a.withUnsafeBufferPointer { pa in
         b.withUnsafeBufferPointer { pb in
-            var s0 = 0.0, s1 = 0.0
+            let n = min(pa.count, pb.count)
+            guard n > 0, let ra = UnsafeRawPointer(pa.baseAddress), let rb = UnsafeRawPointer(pb.baseAddress) else { return 0 }
+            var acc0 = SIMD4<Double>(repeating: 0), acc1 = SIMD4<Double>(repeating: 0)
             var i = 0
-            let n = pa.count
-            while i + 1 < n {
-                s0 += Double(pa[i]) * Double(pb[i])
-                s1 += Double(pa[i + 1]) * Double(pb[i + 1])
-                i += 2
+            while i + 8 <= n {
+                let x = ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                let y = rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                acc0 = acc0.addingProduct(SIMD4<Double>(x.lowHalf), SIMD4<Double>(y.lowHalf))
+                acc1 = acc1.addingProduct(SIMD4<Double>(x.highHalf), SIMD4<Double>(y.highHalf))
+                i += 8
             }
-            if i < n { s0 += Double(pa[i]) * Double(pb[i]) }
-            return s0 + s1
+            var s = (acc0 + acc1).sum()
+            while i < n { s += Double(pa[i]) * Double(pb[i]); i += 1 }
+            return s
         }
     }
 }
