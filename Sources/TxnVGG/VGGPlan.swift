@@ -117,6 +117,7 @@ public final class VGGPlan: FeatureNetwork {
             }
         }
         self.outputs = outputs
+        if backward { gramScratch = [Float](repeating: 0, count: Blocked.gramBackwardScratchCount) }
         // One scratchpad for every primitive: they run one at a time.
         let scratchBytes = max(convs.values.map(\.scratchpadBytes).max() ?? 0, pools.values.map(\.scratchpadBytes).max() ?? 0)
         if scratchBytes > 0 {
@@ -162,6 +163,9 @@ public final class VGGPlan: FeatureNetwork {
 
     /// Pixel-major (M x C) copies of the outputs whose Gram matrices were taken, for their backward.
     private var gramFeatures: [Int: [Float]] = [:]
+    /// The Gram backward's band scratch, kept for the plan's life. A stored property, not `lazy`: a lazy array
+    /// goes through its getter, so taking its buffer copied all 4 MiB at every layer.
+    private var gramScratch: [Float] = []
     private var lastGramStages: Set<Int> = []
 
     /// The forward pass; returns the features of `layers` (NCHW), or their Gram matrices.
@@ -255,9 +259,11 @@ public final class VGGPlan: FeatureNetwork {
             guard let dg = byStage[s] else { return }
             let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
             if isTop { grad.pointer.update(repeating: 0, count: grad.count) }
-            dg.data.withUnsafeBufferPointer {
-                Blocked.gramBackward(pixelMajor: gramFeatures[s]!, channels: c, pixels: m, gradGram: $0.baseAddress!,
-                                     addInto: grad.pointer)
+            dg.data.withUnsafeBufferPointer { dg in
+                gramScratch.withUnsafeMutableBufferPointer { scratch in
+                    Blocked.gramBackward(pixelMajor: gramFeatures[s]!, channels: c, pixels: m, gradGram: dg.baseAddress!,
+                                         addInto: grad.pointer, scratch: scratch.baseAddress!)
+                }
             }
         }
     }

@@ -159,24 +159,17 @@ struct BenchVGG: ParsableCommand {
 
     /// Runs one size in a fresh process (this executable) and reads its JSON line.
     func runChild(size: Int) throws -> [String: Double] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         var args = ["bench", "--child", "--sizes", "\(size)", "--repeats", "\(repeats)", "--iterations", "\(iterations)",
                     "--algorithm", algorithm.rawValue, "--threads", "\(Threads.count)", "--weights", numeric.weightsPath]
         if reference { args.append("--reference") }
         if profile { args.append("--profile") }
         if verbose { args.append("--verbose") }
-        process.arguments = args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        let child = try ChildProcess.run("/proc/self/exe", args)
+        let lines = child.out.split(separator: "\n")
         for line in lines.dropLast() { print(line) }
-        guard process.terminationStatus == 0, let last = lines.last,
+        guard child.status == 0, let last = lines.last,
               let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Double] else {
-            throw ValidationError("benchmark of size \(size) failed (exit \(process.terminationStatus))")
+            throw ValidationError("benchmark of size \(size) failed (exit \(child.status))")
         }
         return object
     }

@@ -30,21 +30,11 @@ enum PeerBenchmark {
     }
 
     private static func python(_ args: [String]) throws -> (status: Int32, out: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + args
         // PyTorch runs with its own defaults: the settings txn gives itself at start-up (OpenMP spinning,
         // malloc thresholds, OpenBLAS) are not passed on (with them a GAN step took 2.9 s instead of 1.8 s).
         var environment = ProcessInfo.processInfo.environment
         for (name, _) in ProcessSetup.settings { environment.removeValue(forKey: name) }
         environment.removeValue(forKey: "OPENBLAS_CORETYPE")
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        // Its stderr passes through: a traceback is the explanation of a failure.
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData.prefix(1 << 20), as: UTF8.self))
+        return try ChildProcess.run("/usr/bin/env", ["python3"] + args, environment: environment)
     }
 }

@@ -189,7 +189,8 @@ final class BlockedLayoutTests: XCTestCase {
         for i in g.indices { XCTAssertEqual(g[i], reference.data[i], accuracy: 1e-5) }
 
         var df = [Float](repeating: 0, count: c * m)
-        dg.data.withUnsafeBufferPointer { Blocked.gramBackward(pixelMajor: x, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df) }
+        var scratch = [Float](repeating: 0, count: Blocked.gramBackwardScratchCount)
+        dg.data.withUnsafeBufferPointer { Blocked.gramBackward(pixelMajor: x, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df, scratch: &scratch) }
         var dfNCHW = [Float](repeating: 0, count: c * m)
         Blocked.toNCHW(df, &dfNCHW, channels: c, pixels: m)
         let expected = try Gram.backward(features: f, gradGram: dg)

@@ -266,30 +266,32 @@ extension Blocked {
         ssyrkFull(n: c, k: m, alpha: 1 / Float(m), x, transposed: true, beta: 0, g)
     }
 
+    /// Floats of the scratch `gramBackward` works through (4 MiB): the caller keeps one, so an evaluation does
+    /// not map and fault in fresh pages for every layer.
+    public static let gramBackwardScratchCount = 1 << 20
+
     /// dF += X S with S = (dG + dGᵀ) / M, X the pixel-major features (M x C) that `gram` was taken of, and dF in
-    /// the blocked layout. The product runs in bands of pixels through a scratch of at most 4 MiB, each band
-    /// then added into its blocked place, so no full-size pixel-major gradient is ever held.
+    /// the blocked layout. The product runs in bands of pixels through `scratch` (`gramBackwardScratchCount`
+    /// floats), each band then added into its blocked place, so no full-size pixel-major gradient is ever held.
     public static func gramBackward(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int,
-                                    gradGram dg: UnsafePointer<Float>, addInto df: UnsafeMutablePointer<Float>) {
+                                    gradGram dg: UnsafePointer<Float>, addInto df: UnsafeMutablePointer<Float>,
+                                    scratch out: UnsafeMutablePointer<Float>) {
+        precondition(c <= gramBackwardScratchCount, "gramBackward: \(c) channels do not fit one scratch row")
         var sym = [Float](repeating: 0, count: c * c)
         let scale = 1 / Float(m)
         for i in 0..<c { for j in 0..<c { sym[i * c + j] = (dg[i * c + j] + dg[j * c + i]) * scale } }
-        let band = max(1, min(m, (1 << 20) / c))
-        var scratch = [Float](repeating: 0, count: band * c)
+        let band = max(1, min(m, gramBackwardScratchCount / c))
         sym.withUnsafeBufferPointer { s in
-            scratch.withUnsafeMutableBufferPointer { t in
-                let out = t.baseAddress!
-                for p0 in stride(from: 0, to: m, by: band) {
-                    let rows = min(band, m - p0)
-                    sgemm(m: rows, n: c, k: c, x + p0 * c, lda: c, s.baseAddress!, ldb: c, out, ldc: c)
-                    parallelRanges(rows, minChunk: 1 << 10) { r in
-                        for b in 0..<(c / 16) {
-                            let src = UnsafeRawPointer(out + b * 16), dst = UnsafeMutableRawPointer(df + b * m * 16 + p0 * 16)
-                            for p in r {
-                                let sum = dst.loadUnaligned(fromByteOffset: 64 * p, as: SIMD16<Float>.self)
-                                    + src.loadUnaligned(fromByteOffset: 4 * p * c, as: SIMD16<Float>.self)
-                                dst.storeBytes(of: sum, toByteOffset: 64 * p, as: SIMD16<Float>.self)
-                            }
+            for p0 in stride(from: 0, to: m, by: band) {
+                let rows = min(band, m - p0)
+                sgemm(m: rows, n: c, k: c, x + p0 * c, lda: c, s.baseAddress!, ldb: c, out, ldc: c)
+                parallelRanges(rows, minChunk: 1 << 10) { r in
+                    for b in 0..<(c / 16) {
+                        let src = UnsafeRawPointer(out + b * 16), dst = UnsafeMutableRawPointer(df + b * m * 16 + p0 * 16)
+                        for p in r {
+                            let sum = dst.loadUnaligned(fromByteOffset: 64 * p, as: SIMD16<Float>.self)
+                                + src.loadUnaligned(fromByteOffset: 4 * p * c, as: SIMD16<Float>.self)
+                            dst.storeBytes(of: sum, toByteOffset: 64 * p, as: SIMD16<Float>.self)
                         }
                     }
                 }
