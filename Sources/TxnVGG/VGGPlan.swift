@@ -161,15 +161,64 @@ public final class VGGPlan: FeatureNetwork {
         try run(image, layers: layers, grams: true)
     }
 
+    /// A tile of a larger image: the rows and columns of this plan's input whose features count (the tile's
+    /// core; the rest is halo), and the size of the whole image.
+    public struct TileCore: Equatable, Sendable {
+        public var rows: Range<Int>, columns: Range<Int>
+        public var imageHeight: Int, imageWidth: Int
+
+        public init(rows: Range<Int>, columns: Range<Int>, imageHeight: Int, imageWidth: Int) {
+            (self.rows, self.columns, self.imageHeight, self.imageWidth) = (rows, columns, imageHeight, imageWidth)
+        }
+    }
+
+    /// The Gram matrices of `layers` over the core of a tile only, each divided by the whole image's pixel count
+    /// at its layer, so that the matrices of tiles whose cores cover the image add up to the image's. The
+    /// backward pass that follows injects the loss's gradient at the core only.
+    ///
+    /// The core must start on the pooling grid of the deepest layer (a multiple of its stride, 16 at pool4) and
+    /// end on it or at the tile's edge, so that every layer's core is whole pixels of that layer.
+    public func grams(_ image: Tensor, layers: [String], core: TileCore) throws -> [Tensor] {
+        let stride = scale(of: try VGG19.deepestStage(of: layers))
+        for (range, size, what) in [(core.rows, height, "rows"), (core.columns, width, "columns")] {
+            guard range.lowerBound >= 0, range.upperBound <= size, !range.isEmpty, range.lowerBound % stride == 0,
+                  range.upperBound % stride == 0 || range.upperBound == size else {
+                throw VGGError.invalidOption("tile core \(what) \(range) of a \(width)x\(height) tile: "
+                    + "must start on the \(stride)-pixel grid and end on it or at the tile's edge")
+            }
+        }
+        return try run(image, layers: layers, grams: true, core: core)
+    }
+
+    /// How many input pixels one pixel of stage `s` spans: 2 per pooling up to it.
+    private func scale(of s: Int) -> Int {
+        VGG19.stages[...s].reduce(1) { f, entry in if case .pool = entry.stage { return f * 2 } else { return f } }
+    }
+
+    /// Stage `s`'s pixels under `core` (nil: all of them), and the whole image's pixel count at that stage.
+    private func window(_ s: Int, _ core: TileCore?) -> (PixelWindow?, Int) {
+        let (h, w) = (dims[s][1], dims[s][2])
+        guard let core else { return (nil, h * w) }
+        let f = scale(of: s)
+        func cells(_ r: Range<Int>, _ n: Int) -> Range<Int> { (r.lowerBound / f)..<min(n, (r.upperBound + f - 1) / f) }
+        var (ih, iw) = (core.imageHeight, core.imageWidth)
+        for entry in VGG19.stages[...s] {
+            if case .pool = entry.stage { (ih, iw) = (Pool2D.outputSize(ih), Pool2D.outputSize(iw)) }
+        }
+        return (PixelWindow(rows: cells(core.rows, h), columns: cells(core.columns, w), width: w), ih * iw)
+    }
+
     /// Pixel-major (M x C) copies of the outputs whose Gram matrices were taken, for their backward.
     private var gramFeatures: [Int: [Float]] = [:]
     /// The Gram backward's band scratch, kept for the plan's life. A stored property, not `lazy`: a lazy array
     /// goes through its getter, so taking its buffer copied all 4 MiB at every layer.
     private var gramScratch: [Float] = []
     private var lastGramStages: Set<Int> = []
+    /// The tile core of the last Gram pass, if it had one.
+    private var lastCore: TileCore?
 
     /// The forward pass; returns the features of `layers` (NCHW), or their Gram matrices.
-    private func run(_ image: Tensor, layers: [String], grams: Bool) throws -> [Tensor] {
+    private func run(_ image: Tensor, layers: [String], grams: Bool, core: TileCore? = nil) throws -> [Tensor] {
         guard image.shape == [1, 3, height, width] else {
             throw TensorError.shapeMismatch("this plan is for [1, 3, \(height), \(width)] images, got \(image.shape)")
         }
@@ -204,26 +253,33 @@ public final class VGGPlan: FeatureNetwork {
             }
             let computed = profile?.now()
             // The arena is overwritten two stages later: take what the caller asked for now.
-            if wanted.contains(s) { features[s] = grams ? try gram(s) : nchw(s) }
+            if wanted.contains(s) { features[s] = grams ? try gram(s, core) : nchw(s) }
             if let started, let computed {
                 profile!.add(.forward, stage: s, computed - started)
                 if wanted.contains(s) { profile!.add(.features, stage: s, profile!.now() - computed) }
             }
         }
-        if grams { lastGramStages = Set(wanted) }
+        if grams { (lastGramStages, lastCore) = (Set(wanted), core) }
         return wanted.map { features[$0]! }
     }
 
-    /// The Gram matrix of stage `s`'s output (just computed); keeps the output, pixel-major, for the backward pass.
-    private func gram(_ s: Int) throws -> Tensor {
+    /// The Gram matrix of stage `s`'s output (just computed), over the tile core if given; keeps the output
+    /// (the core's), pixel-major, for the backward pass.
+    private func gram(_ s: Int, _ core: TileCore?) throws -> Tensor {
         guard s > 0 else { throw VGGError.invalidOption("'input' is the image itself, it has no Gram matrix here") }
         let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
-        // Without a backward pass the pixel-major copy is only scratch, freed on return.
-        var x = gramFeatures.removeValue(forKey: s) ?? [Float](repeating: 0, count: c * m)
+        let (window, n) = window(s, core)
+        let count = window?.count ?? m
+        // Without a backward pass the pixel-major copy is only scratch, freed on return. Tiles reuse it: only
+        // the last tile's core can be smaller.
+        var x = gramFeatures.removeValue(forKey: s) ?? []
+        if x.count < c * count { x = [Float](repeating: 0, count: c * count) }
         var g = Tensor(zeros: [1, c, c])
         x.withUnsafeMutableBufferPointer { x in
-            Blocked.toPixelMajor(outputs[s]!.pointer, x.baseAddress!, channels: c, pixels: m)
-            g.data.withUnsafeMutableBufferPointer { Blocked.gram(pixelMajor: x.baseAddress!, channels: c, pixels: m, into: $0.baseAddress!) }
+            Blocked.toPixelMajor(outputs[s]!.pointer, x.baseAddress!, channels: c, pixels: m, window: window)
+            g.data.withUnsafeMutableBufferPointer {
+                Blocked.gram(pixelMajor: x.baseAddress!, channels: c, pixels: count, dividedBy: n, into: $0.baseAddress!)
+            }
         }
         if hasBackward { gramFeatures[s] = x }
         return g
@@ -258,11 +314,12 @@ public final class VGGPlan: FeatureNetwork {
         return try backward(from: byStage.keys.max()) { s, grad, _, isTop in
             guard let dg = byStage[s] else { return }
             let (c, m) = (dims[s][0], dims[s][1] * dims[s][2])
+            let (window, n) = window(s, lastCore)
             if isTop { grad.pointer.update(repeating: 0, count: grad.count) }
             dg.data.withUnsafeBufferPointer { dg in
                 gramScratch.withUnsafeMutableBufferPointer { scratch in
-                    Blocked.gramBackward(pixelMajor: gramFeatures[s]!, channels: c, pixels: m, gradGram: dg.baseAddress!,
-                                         addInto: grad.pointer, scratch: scratch.baseAddress!)
+                    Blocked.gramBackward(pixelMajor: gramFeatures[s]!, channels: c, pixels: m, window: window, dividedBy: n,
+                                         gradGram: dg.baseAddress!, addInto: grad.pointer, scratch: scratch.baseAddress!)
                 }
             }
         }

@@ -245,53 +245,89 @@ extension DNNLBuffer {
     }
 }
 
+/// A rectangle of a feature map's pixels: rows `rows` and columns `columns` of a map `width` pixels wide.
+/// The Gram matrix of a tile's core is taken over one (tiled evaluation sums them over the tiles).
+public struct PixelWindow: Equatable, Sendable {
+    public var rows: Range<Int>
+    public var columns: Range<Int>
+    public var width: Int
+
+    public init(rows: Range<Int>, columns: Range<Int>, width: Int) {
+        precondition(rows.lowerBound >= 0 && columns.lowerBound >= 0 && columns.upperBound <= width, "window outside its map")
+        (self.rows, self.columns, self.width) = (rows, columns, width)
+    }
+
+    /// The whole of a `height` x `width` map.
+    public init(height: Int, width: Int) { self.init(rows: 0..<height, columns: 0..<width, width: width) }
+
+    public var count: Int { rows.count * columns.count }
+
+    /// The map index of the window's pixel `q` (row-major in the window).
+    @inline(__always)
+    func pixel(_ q: Int) -> Int {
+        let (i, j) = q.quotientAndRemainder(dividingBy: columns.count)
+        return (rows.lowerBound + i) * width + columns.lowerBound + j
+    }
+}
+
 extension Blocked {
-    /// [C/16][M][16] -> [M][C] (pixel-major), for one sample: the layout in which the Gram matrix and its
-    /// backward are each one threaded matrix product. (From the blocked layout they were (C/16)² products of
-    /// 16 x 16 blocks: single-threaded and a tenth of the speed; `txn bench --profile` measured it.)
-    public static func toPixelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels c: Int, pixels m: Int) {
-        parallelRanges(m, minChunk: 1 << 11) { r in
-            for b in 0..<(c / 16) {
-                let s = UnsafeRawPointer(src + b * m * 16), d = UnsafeMutableRawPointer(dst + b * 16)
-                for p in r {
-                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 64 * p, as: SIMD16<Float>.self),
-                                 toByteOffset: 4 * p * c, as: SIMD16<Float>.self)
+    /// [C/16][M][16] -> [M'][C] (pixel-major) for the M' pixels of `window` (nil: all M), for one sample: the
+    /// layout in which the Gram matrix and its backward are each one threaded matrix product. (From the blocked
+    /// layout they were (C/16)² products of 16 x 16 blocks: single-threaded and a tenth of the speed; `txn bench
+    /// --profile` measured it.)
+    public static func toPixelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels c: Int,
+                                    pixels m: Int, window: PixelWindow? = nil) {
+        let count = window?.count ?? m
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        parallelRanges(count, minChunk: 1 << 11) { r in
+            for q in r {
+                let p = window?.pixel(q) ?? q
+                for b in 0..<(c / 16) {
+                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 64 * (b * m + p), as: SIMD16<Float>.self),
+                                 toByteOffset: 4 * (q * c + b * 16), as: SIMD16<Float>.self)
                 }
             }
         }
     }
 
-    /// G = Xᵀ X / M for pixel-major features X (M x C): one symmetric rank-M update.
-    public static func gram(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int, into g: UnsafeMutablePointer<Float>) {
-        ssyrkFull(n: c, k: m, alpha: 1 / Float(m), x, transposed: true, beta: 0, g)
+    /// G = Xᵀ X / n for pixel-major features X (M x C; n defaults to M): one symmetric rank-M update. A tile's
+    /// core passes the whole image's n, so that the tiles' matrices add up to the image's.
+    public static func gram(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int, dividedBy n: Int? = nil,
+                            into g: UnsafeMutablePointer<Float>) {
+        ssyrkFull(n: c, k: m, alpha: 1 / Float(n ?? m), x, transposed: true, beta: 0, g)
     }
 
     /// Floats of the scratch `gramBackward` works through (4 MiB): the caller keeps one, so an evaluation does
     /// not map and fault in fresh pages for every layer.
     public static let gramBackwardScratchCount = 1 << 20
 
-    /// dF += X S with S = (dG + dGᵀ) / M, X the pixel-major features (M x C) that `gram` was taken of, and dF in
-    /// the blocked layout. The product runs in bands of pixels through `scratch` (`gramBackwardScratchCount`
-    /// floats), each band then added into its blocked place, so no full-size pixel-major gradient is ever held.
+    /// dF += X S with S = (dG + dGᵀ) / n, X the pixel-major features (M' x C) that `gram` was taken of (over
+    /// `window` of a map of M pixels, or all of it), and dF in the blocked layout of the whole map. The product
+    /// runs in bands of pixels through `scratch` (`gramBackwardScratchCount` floats), each band then added into
+    /// its blocked place, so no full-size pixel-major gradient is ever held.
     public static func gramBackward(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int,
+                                    window: PixelWindow? = nil, dividedBy n: Int? = nil,
                                     gradGram dg: UnsafePointer<Float>, addInto df: UnsafeMutablePointer<Float>,
                                     scratch out: UnsafeMutablePointer<Float>) {
         precondition(c <= gramBackwardScratchCount, "gramBackward: \(c) channels do not fit one scratch row")
+        let count = window?.count ?? m
         var sym = [Float](repeating: 0, count: c * c)
-        let scale = 1 / Float(m)
+        let scale = 1 / Float(n ?? m)
         for i in 0..<c { for j in 0..<c { sym[i * c + j] = (dg[i * c + j] + dg[j * c + i]) * scale } }
-        let band = max(1, min(m, gramBackwardScratchCount / c))
+        let band = max(1, min(count, gramBackwardScratchCount / c))
         sym.withUnsafeBufferPointer { s in
-            for p0 in stride(from: 0, to: m, by: band) {
-                let rows = min(band, m - p0)
-                sgemm(m: rows, n: c, k: c, x + p0 * c, lda: c, s.baseAddress!, ldb: c, out, ldc: c)
+            for q0 in stride(from: 0, to: count, by: band) {
+                let rows = min(band, count - q0)
+                sgemm(m: rows, n: c, k: c, x + q0 * c, lda: c, s.baseAddress!, ldb: c, out, ldc: c)
+                let src = UnsafeRawPointer(out), dst = UnsafeMutableRawPointer(df)
                 parallelRanges(rows, minChunk: 1 << 10) { r in
-                    for b in 0..<(c / 16) {
-                        let src = UnsafeRawPointer(out + b * 16), dst = UnsafeMutableRawPointer(df + b * m * 16 + p0 * 16)
-                        for p in r {
-                            let sum = dst.loadUnaligned(fromByteOffset: 64 * p, as: SIMD16<Float>.self)
-                                + src.loadUnaligned(fromByteOffset: 4 * p * c, as: SIMD16<Float>.self)
-                            dst.storeBytes(of: sum, toByteOffset: 64 * p, as: SIMD16<Float>.self)
+                    for q in r {
+                        let p = window?.pixel(q0 + q) ?? q0 + q
+                        for b in 0..<(c / 16) {
+                            let at = 64 * (b * m + p)
+                            let sum = dst.loadUnaligned(fromByteOffset: at, as: SIMD16<Float>.self)
+                                + src.loadUnaligned(fromByteOffset: 4 * (q * c + b * 16), as: SIMD16<Float>.self)
+                            dst.storeBytes(of: sum, toByteOffset: at, as: SIMD16<Float>.self)
                         }
                     }
                 }
