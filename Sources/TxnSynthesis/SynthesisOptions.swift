@@ -79,6 +79,9 @@ public struct SynthesisOptions: Sendable {
     /// Iterations at each octave but the last (which runs `steps`); nil: `steps`.
     public var octaveSteps: Int? = nil
     public var steps = 100
+    /// Evaluate the network in tiles of this many core pixels a side (with halos: `TiledNetwork`); nil: over the
+    /// whole image when the run fits the memory limit, else in the largest tiles that do (`SynthesisMemory`).
+    public var evaluationTile: Int? = nil
     public var initialisation = Initialisation.sourceMeanNoise(sigma: Float(defaultSigma))
     public var seed: UInt64 = 0
     public var bounds = Bounds.source
@@ -145,6 +148,9 @@ public struct SynthesisOptions: Sendable {
             throw fail("octaves", "must be 1 to \(Octaves.maximum), got \(n)")
         }
         if let n = octaveSteps, n < 1 { throw fail("octave_steps", "must be at least 1, got \(n)") }
+        if let n = evaluationTile, !(16...8192).contains(n) {
+            throw fail("eval_tile", "tiles must be 16 to 8192 px a side, got \(n)")
+        }
         guard snapshotEvery >= 0 else { throw fail("snapshot", "must be 0 (never) or a positive count") }
         if let problem = sizeProblem(width: width, height: height) { throw fail("size", "\(width)x\(height) \(problem)") }
     }

@@ -17,7 +17,9 @@ public final class Synthesizer {
     public let sliced: SlicedWassersteinLoss?
     /// Coarse to fine: the number of octaves this run makes (1: the full size only).
     public let octaves: Int
-    let network: VGGPlan
+    /// How the network is evaluated (whole or tiled) and what the run holds at its peak.
+    public let memory: SynthesisMemory
+    let network: FeatureNetwork
     let sourceStatistics: TextureStatistics?
 
     public init(model: VGG19, source: Image, options: SynthesisOptions) throws {
@@ -47,6 +49,8 @@ public final class Synthesizer {
             }
         }
         let deepestName = try VGG19.deepestLayer(of: options.layers)
+        // Before any work: a run that cannot fit says so now, not after the source's network has run.
+        memory = try SynthesisMemory.plan(model: m, options: options)
         // The source's network is only needed for its statistics; it is freed right after. Direct
         // convolution: one forward pass does not pay for Winograd's scratch memory.
         (loss, sliced, sourceStatistics) = try {
@@ -67,8 +71,13 @@ public final class Synthesizer {
             return (loss, sliced, statistics)
         }()
         // Planned after the source's network and features are gone, so the two never share the peak.
-        network = try VGGPlan(model: m, height: options.height, width: options.width, upTo: deepestName,
-                              algorithm: options.algorithm)
+        if let tile = memory.tile {
+            network = try TiledNetwork(model: m, height: options.height, width: options.width, upTo: deepestName,
+                                       maxCore: tile, algorithm: options.algorithm, keepState: memory.keepsState)
+        } else {
+            network = try VGGPlan(model: m, height: options.height, width: options.width, upTo: deepestName,
+                                  algorithm: options.algorithm)
+        }
     }
 
     /// Per-channel [min, max] of the source.
@@ -202,11 +211,20 @@ public final class Synthesizer {
     /// The texture distance of a full-size image to the source, when measured.
     func distance(of image: Image) throws -> TextureDistance? {
         guard let sourceStatistics else { return nil }
-        // The synthesis network is planned for exactly this size: reuse it for the result's features.
-        let features = try network.forward(try Tensor(shape: [1, 3, options.height, options.width], data: image.pixels),
-                                           layers: options.layers)
-        let statistics = try TextureStatistics(features: features, layers: options.layers,
-                                               normalisation: options.gramNormalisation)
+        let statistics: TextureStatistics
+        if let tile = memory.tile {
+            // The whole image's features would not fit: measure a centred crop the size of a tile's core (textures
+            // are stationary, so it samples the same statistics).
+            let (w, h) = (min(tile, options.width), min(tile, options.height))
+            statistics = try TextureStatistics(image: image.cropped(x: (options.width - w) / 2, y: (options.height - h) / 2,
+                                                                    width: w, height: h),
+                                               model: model, layers: options.layers, normalisation: options.gramNormalisation)
+        } else {
+            // The synthesis network is planned for exactly this size: reuse it for the result's features.
+            let features = try network.forward(try Tensor(shape: [1, 3, options.height, options.width], data: image.pixels),
+                                               layers: options.layers)
+            statistics = try TextureStatistics(features: features, layers: options.layers, normalisation: options.gramNormalisation)
+        }
         return try TextureDistance(statistics, sourceStatistics, weights: options.weights)
     }
 

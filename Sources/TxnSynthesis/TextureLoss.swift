@@ -137,13 +137,9 @@ public enum GramNormalisation: String, CaseIterable, Sendable {
         case .pixels: return 1
         case .pixelsAndChannels: return 1 / Float(channels)
         case .none:
-            // M at the layer: the image size halved (ceil mode) at every pooling up to it.
-            var (h, w) = (height, width)
-            let stage = (try? VGG19.stageIndex(of: layer)) ?? 0
-            for entry in VGG19.stages[...stage] {
-                if case .pool = entry.stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
-            }
-            return Float(h * w)
+            // M at the layer.
+            let size = VGG19.mapSize(height: height, width: width, stage: (try? VGG19.stageIndex(of: layer)) ?? 0)
+            return Float(size.height * size.width)
         }
     }
 

@@ -21,6 +21,21 @@ extension VGG19 {
         return try layers.map { try stageIndex(of: $0) }.max()!
     }
 
+    /// The height and width of stage `s`'s feature maps for a `height` x `width` image: halved, rounded up (ceil
+    /// mode), at every pooling up to it.
+    public static func mapSize(height: Int, width: Int, stage s: Int) -> (height: Int, width: Int) {
+        var (h, w) = (height, width)
+        for entry in stages[...s] {
+            if case .pool = entry.stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
+        }
+        return (h, w)
+    }
+
+    /// Input pixels per pixel of stage `s` (its grid): 2 per pooling up to it.
+    public static func grid(stage s: Int) -> Int {
+        stages[...s].reduce(1) { f, entry in if case .pool = entry.stage { return f * 2 } else { return f } }
+    }
+
     /// The name of the deepest of `layers` (see `deepestStage(of:)`).
     public static func deepestLayer(of layers: [String]) throws -> String {
         layerNames[try deepestStage(of: layers)]

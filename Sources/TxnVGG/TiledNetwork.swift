@@ -26,18 +26,13 @@ public struct TileLayout: Equatable, Sendable {
     /// Tiles of at most `maxCore` x `maxCore` core pixels (rounded down to the grid) over a `height` x `width`
     /// image, for a network up to stage `deepest`; `wrap` for circular padding.
     public init(height: Int, width: Int, deepest: Int, maxCore: Int, wrap: Bool) throws {
-        let grid = Self.grid(deepest), halo = Self.halo(deepest)
+        let grid = VGG19.grid(stage: deepest), halo = Self.halo(deepest)
         guard maxCore >= grid else {
             throw VGGError.invalidOption("a tile core of \(maxCore) px is smaller than the \(grid)-pixel grid of \(VGG19.layerNames[deepest])")
         }
         self.halo = halo
         (rows, tileHeight) = try Self.spans(height, maxCore: maxCore / grid * grid, halo: halo, grid: grid, wrap: wrap, axis: "height")
         (columns, tileWidth) = try Self.spans(width, maxCore: maxCore / grid * grid, halo: halo, grid: grid, wrap: wrap, axis: "width")
-    }
-
-    /// Input pixels per pixel of stage `s`: 2 per pooling up to it.
-    public static func grid(_ s: Int) -> Int {
-        VGG19.stages[...s].reduce(1) { f, entry in if case .pool = entry.stage { return f * 2 } else { return f } }
     }
 
     /// The receptive field of stage `s` beyond the input pixels its own pixel spans, on the wider side, rounded
@@ -52,7 +47,7 @@ public struct TileLayout: Equatable, Sendable {
             case .input: break
             }
         }
-        let g = grid(s), reach = max(-lo, hi - g)
+        let g = VGG19.grid(stage: s), reach = max(-lo, hi - g)
         return (reach + g - 1) / g * g
     }
 
@@ -102,17 +97,48 @@ public final class TiledNetwork: FeatureNetwork {
     /// The image of the last forward or Gram pass, and its layers: the backward pass runs the tiles again.
     private var image: Tensor?
     private var lastLayers: [String] = []
+    /// Whether the Gram pass keeps each tile's `VGGPlan.ForwardState` beyond pool1 for the backward pass, which
+    /// then runs each tile's forward only to pool1 (about a fifth less work per evaluation, for the memory of
+    /// `keptBytes`).
+    public let keepsState: Bool
+    private var states: [VGGPlan.ForwardState] = []
+    /// Where the kept state starts: after pool1.
+    public static let keptAfter = VGG19.layerNames.firstIndex(of: "pool1")!
+
+    /// The bytes of the states kept between the passes over a `height` x `width` image in tiles of `layout`: the
+    /// ReLU masks after pool1 of every tile (one bit per value), and the Gram features after pool1 of every core,
+    /// which together are the whole image's.
+    public static func keptBytes(layout: TileLayout, layers: [String], height: Int, width: Int) throws -> Int {
+        let deepest = try VGG19.deepestStage(of: layers)
+        guard deepest > keptAfter else { return 0 }
+        var total = 0
+        for s in (keptAfter + 1)...deepest {
+            let channels = try VGG19.channels(of: VGG19.stages[s].name)
+            if case .conv = VGG19.stages[s].stage {
+                let (h, w) = VGG19.mapSize(height: layout.tileHeight, width: layout.tileWidth, stage: s)
+                total += layout.count * ((channels * h * w + 7) / 8)
+            }
+            if layers.contains(VGG19.stages[s].name) {
+                let (h, w) = VGG19.mapSize(height: height, width: width, stage: s)
+                total += channels * h * w * MemoryLayout<Float>.stride
+            }
+        }
+        return total
+    }
 
     public init(model: VGG19, height: Int, width: Int, upTo layer: String, maxCore: Int,
-                algorithm: ConvAlgorithm = .winograd) throws {
+                algorithm: ConvAlgorithm = .winograd, keepState: Bool = true) throws {
         self.model = model
+        keepsState = try keepState && VGG19.stageIndex(of: layer) > Self.keptAfter
         (self.height, self.width) = (height, width)
         layout = try TileLayout(height: height, width: width, deepest: try VGG19.stageIndex(of: layer), maxCore: maxCore,
                                 wrap: model.padding == .circular)
         plan = try VGGPlan(model: model, height: layout.tileHeight, width: layout.tileWidth, upTo: layer, algorithm: algorithm)
     }
 
-    public var memoryReport: String { "\(layout.count) tiles of \(layout.tileWidth)x\(layout.tileHeight); " + plan.memoryReport }
+    public var memoryReport: String {
+        "\(layout.count) tiles of \(layout.tileWidth)x\(layout.tileHeight)\(keepsState ? ", state kept between passes" : ""); " + plan.memoryReport
+    }
 
     /// Every tile, row by row: its spans and its core in the tile's own coordinates.
     private var tiles: [(TileLayout.Span, TileLayout.Span, VGGPlan.TileCore)] {
@@ -172,9 +198,11 @@ public final class TiledNetwork: FeatureNetwork {
     public func grams(_ image: Tensor, layers: [String]) throws -> [Tensor] {
         try check(image)
         var sums: [Tensor] = []
+        states = []
         for (r, c, core) in tiles {
             let g = try plan.grams(crop(image, r, c), layers: layers, core: core)
             if sums.isEmpty { sums = g } else { for l in sums.indices { sums[l] += g[l] } }
+            if keepsState { states.append(plan.takeForwardState(after: Self.keptAfter)) }
         }
         (self.image, lastLayers) = (image, layers)
         return sums
@@ -183,10 +211,15 @@ public final class TiledNetwork: FeatureNetwork {
     public func backward(gramGradients: [String: Tensor]) throws -> Tensor {
         guard let image else { throw VGGError.invalidOption("backward called before a Gram pass") }
         var gradient = Tensor(zeros: [1, 3, height, width])
-        for (r, c, core) in tiles {
-            _ = try plan.grams(crop(image, r, c), layers: lastLayers, core: core)
+        for (i, (r, c, core)) in tiles.enumerated() {
+            if keepsState {
+                try plan.resumeGrams(crop(image, r, c), layers: lastLayers, core: core, from: states[i])
+            } else {
+                _ = try plan.grams(crop(image, r, c), layers: lastLayers, core: core)
+            }
             add(try plan.backward(gramGradients: gramGradients), into: &gradient, r, c)
         }
+        states = []
         return gradient
     }
 
@@ -196,11 +229,8 @@ public final class TiledNetwork: FeatureNetwork {
     private func shapes(_ layers: [String]) throws -> [(c: Int, h: Int, w: Int, grid: Int)] {
         try layers.map { name in
             let s = try VGG19.stageIndex(of: name)
-            var (h, w) = (height, width)
-            for entry in VGG19.stages[...s] {
-                if case .pool = entry.stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
-            }
-            return (try VGG19.channels(of: name), h, w, TileLayout.grid(s))
+            let (h, w) = VGG19.mapSize(height: height, width: width, stage: s)
+            return (try VGG19.channels(of: name), h, w, VGG19.grid(stage: s))
         }
     }
 

@@ -53,27 +53,9 @@ public final class VGGPlan: FeatureNetwork {
         deepest = last
         pad = Pad2D(pad: 1, mode: model.padding)
 
-        // Shapes first, to size the arenas.
-        var dims: [[Int]] = [[3, height, width]]
-        var (h, w) = (height, width)
-        for s in stride(from: 1, through: last, by: 1) {
-            if case .pool = VGG19.stages[s].stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
-            dims.append([try VGG19.channels(of: VGG19.stages[s].name), h, w])
-        }
+        let sizes = try Self.sizes(model: model, height: height, width: width, last: last, backward: backward)
+        let (dims, activationBytes, paddedBytes) = (sizes.dims, sizes.activationBytes, sizes.paddedBytes)
         self.dims = dims
-        var activationBytes = 64, paddedBytes = 64
-        for s in stride(from: 1, through: last, by: 1) {
-            activationBytes = max(activationBytes, try DNNLBuffer.bytes(dims: [1] + dims[s], .blocked16))
-            if case .conv(let i) = VGG19.stages[s].stage {
-                let c = model.convs[i].inChannels
-                paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, c, dims[s][1] + 2, dims[s][2] + 2],
-                                                                    i == 0 ? .nchw : .blocked16))
-                if i == 0 && backward {
-                    // conv1_1's input gradient is blocked: 16 lanes for its 3 channels.
-                    paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, 3, dims[s][1] + 2, dims[s][2] + 2], .blocked16))
-                }
-            }
-        }
         let activationArenas = [try DNNLArena(bytes: activationBytes), try DNNLArena(bytes: activationBytes)]
         let scratch = try DNNLArena(bytes: paddedBytes)
         // Activations are dead once the forward pass is over (masks, pooling workspaces and Gram
@@ -128,6 +110,50 @@ public final class VGGPlan: FeatureNetwork {
         }
     }
 
+    /// [C, H, W] of each stage's output up to `last`, and the bytes of one activation arena (the largest
+    /// output, blocked) and of the padded-input scratch (the largest padded input).
+    static func sizes(model: VGG19, height: Int, width: Int, last: Int, backward: Bool) throws
+        -> (dims: [[Int]], activationBytes: Int, paddedBytes: Int) {
+        var dims: [[Int]] = [[3, height, width]]
+        var (h, w) = (height, width)
+        for s in stride(from: 1, through: last, by: 1) {
+            if case .pool = VGG19.stages[s].stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
+            dims.append([try VGG19.channels(of: VGG19.stages[s].name), h, w])
+        }
+        var activationBytes = 64, paddedBytes = 64
+        for s in stride(from: 1, through: last, by: 1) {
+            activationBytes = max(activationBytes, try DNNLBuffer.bytes(dims: [1] + dims[s], .blocked16))
+            if case .conv(let i) = VGG19.stages[s].stage {
+                let c = model.convs[i].inChannels
+                paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, c, dims[s][1] + 2, dims[s][2] + 2],
+                                                                    i == 0 ? .nchw : .blocked16))
+                if i == 0 && backward {
+                    // conv1_1's input gradient is blocked: 16 lanes for its 3 channels.
+                    paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, 3, dims[s][1] + 2, dims[s][2] + 2], .blocked16))
+                }
+            }
+        }
+        return (dims, activationBytes, paddedBytes)
+    }
+
+    /// The bytes a plan for `layers` at this size will hold, known before making it: two activation arenas, the
+    /// padded-input scratch, the ReLU masks, and the pixel-major features the Gram backward keeps (of a tile's
+    /// core of `corePixels` input pixels, or of all). oneDNN's own copies of the weights and its scratchpad are
+    /// not known before its primitives exist: callers allow for them (`SynthesisMemory`).
+    public static func plannedBytes(model: VGG19, height: Int, width: Int, layers: [String], corePixels: Int? = nil) throws -> Int {
+        let last = try VGG19.deepestStage(of: layers)
+        let sizes = try sizes(model: model, height: height, width: width, last: last, backward: true)
+        let what = "a VGG-19 plan for \(width)x\(height)"
+        var total = try MemoryBudget.product([2, sizes.activationBytes], for: what) + sizes.paddedBytes
+        let share = Double(corePixels ?? height * width) / Double(height * width)
+        for s in stride(from: 1, through: last, by: 1) {
+            let count = try MemoryBudget.product(sizes.dims[s], for: what)
+            if case .conv = VGG19.stages[s].stage { total += (count + 7) / 8 }
+            if layers.contains(VGG19.stages[s].name) { total += Int(Double(count) * share) * MemoryLayout<Float>.stride }
+        }
+        return total
+    }
+
     /// The algorithm one convolution uses. Winograd only where it pays: conv1_1 has 3 input
     /// channels, and on maps under 32x32 its transforms cost more than they save (measured at 16x16:
     /// 5.1 ms forward and 5.6 ms backward per 512-channel layer against 3.3 and 3.5 ms direct).
@@ -179,7 +205,7 @@ public final class VGGPlan: FeatureNetwork {
     /// The core must start on the pooling grid of the deepest layer (a multiple of its stride, 16 at pool4) and
     /// end on it or at the tile's edge, so that every layer's core is whole pixels of that layer.
     public func grams(_ image: Tensor, layers: [String], core: TileCore) throws -> [Tensor] {
-        let stride = scale(of: try VGG19.deepestStage(of: layers))
+        let stride = VGG19.grid(stage: try VGG19.deepestStage(of: layers))
         for (range, size, what) in [(core.rows, height, "rows"), (core.columns, width, "columns")] {
             guard range.lowerBound >= 0, range.upperBound <= size, !range.isEmpty, range.lowerBound % stride == 0,
                   range.upperBound % stride == 0 || range.upperBound == size else {
@@ -190,22 +216,14 @@ public final class VGGPlan: FeatureNetwork {
         return try run(image, layers: layers, grams: true, core: core)
     }
 
-    /// How many input pixels one pixel of stage `s` spans: 2 per pooling up to it.
-    private func scale(of s: Int) -> Int {
-        VGG19.stages[...s].reduce(1) { f, entry in if case .pool = entry.stage { return f * 2 } else { return f } }
-    }
-
     /// Stage `s`'s pixels under `core` (nil: all of them), and the whole image's pixel count at that stage.
     private func window(_ s: Int, _ core: TileCore?) -> (PixelWindow?, Int) {
         let (h, w) = (dims[s][1], dims[s][2])
         guard let core else { return (nil, h * w) }
-        let f = scale(of: s)
+        let f = VGG19.grid(stage: s)
         func cells(_ r: Range<Int>, _ n: Int) -> Range<Int> { (r.lowerBound / f)..<min(n, (r.upperBound + f - 1) / f) }
-        var (ih, iw) = (core.imageHeight, core.imageWidth)
-        for entry in VGG19.stages[...s] {
-            if case .pool = entry.stage { (ih, iw) = (Pool2D.outputSize(ih), Pool2D.outputSize(iw)) }
-        }
-        return (PixelWindow(rows: cells(core.rows, h), columns: cells(core.columns, w), width: w), ih * iw)
+        let whole = VGG19.mapSize(height: core.imageHeight, width: core.imageWidth, stage: s)
+        return (PixelWindow(rows: cells(core.rows, h), columns: cells(core.columns, w), width: w), whole.height * whole.width)
     }
 
     /// Pixel-major (M x C) copies of the outputs whose Gram matrices were taken, for their backward.
@@ -218,7 +236,7 @@ public final class VGGPlan: FeatureNetwork {
     private var lastCore: TileCore?
 
     /// The forward pass; returns the features of `layers` (NCHW), or their Gram matrices.
-    private func run(_ image: Tensor, layers: [String], grams: Bool, core: TileCore? = nil) throws -> [Tensor] {
+    private func run(_ image: Tensor, layers: [String], grams: Bool, core: TileCore? = nil, through: Int? = nil) throws -> [Tensor] {
         guard image.shape == [1, 3, height, width] else {
             throw TensorError.shapeMismatch("this plan is for [1, 3, \(height), \(width)] images, got \(image.shape)")
         }
@@ -229,7 +247,7 @@ public final class VGGPlan: FeatureNetwork {
         }
         input = try model.inputLayer.forward(image)
         var features: [Int: Tensor] = [0: input]
-        for s in stride(from: 1, through: last, by: 1) {
+        for s in stride(from: 1, through: min(last, through ?? last), by: 1) {
             let started = profile?.now()
             switch VGG19.stages[s].stage {
             case .conv:
@@ -260,7 +278,42 @@ public final class VGGPlan: FeatureNetwork {
             }
         }
         if grams { (lastGramStages, lastCore) = (Set(wanted), core) }
-        return wanted.map { features[$0]! }
+        return wanted.compactMap { features[$0] }
+    }
+
+    /// What the backward pass needs of one forward pass beyond stage `stage`: the convolutions' ReLU masks and
+    /// the Gram features kept there. A tiled evaluation keeps one per tile between its two passes, so that the
+    /// second runs the forward only up to `stage` (after pool1: 11% of the forward's work, and what it keeps
+    /// there, conv1_1's and pool1's features at full resolution, is most of the memory).
+    public struct ForwardState {
+        public let stage: Int
+        fileprivate let masks: [Int: [UInt8]]
+        fileprivate let gramFeatures: [Int: [Float]]
+        fileprivate let core: TileCore?
+
+        /// Bytes held.
+        public var bytes: Int { masks.values.reduce(0) { $0 + $1.count } + gramFeatures.values.reduce(0) { $0 + 4 * $1.count } }
+    }
+
+    /// Takes (not copies) the state beyond `stage` of the last Gram pass; the plan gets fresh buffers for those stages.
+    public func takeForwardState(after stage: Int) -> ForwardState {
+        var kept: [Int: [UInt8]] = [:], features: [Int: [Float]] = [:]
+        for (s, m) in masks where s > stage {
+            kept[s] = m
+            masks[s] = [UInt8](repeating: 0, count: m.count)
+        }
+        for s in lastGramStages where s > stage { features[s] = gramFeatures.removeValue(forKey: s) }
+        return ForwardState(stage: stage, masks: kept, gramFeatures: features, core: lastCore)
+    }
+
+    /// The Gram pass of `grams(_:layers:core:)` again on the same tile, computing only up to `state.stage` and
+    /// taking the rest from `state`; the Gram matrices are not needed again, so none are returned. The backward
+    /// pass that follows is the same as after the full pass.
+    public func resumeGrams(_ image: Tensor, layers: [String], core: TileCore, from state: ForwardState) throws {
+        guard state.core == core else { throw VGGError.invalidOption("a forward state of another tile") }
+        _ = try run(image, layers: layers, grams: true, core: core, through: state.stage)
+        for (s, m) in state.masks { masks[s] = m }
+        for (s, f) in state.gramFeatures { gramFeatures[s] = f }
     }
 
     /// The Gram matrix of stage `s`'s output (just computed), over the tile core if given; keeps the output

@@ -66,6 +66,9 @@ struct Synth: ParsableCommand {
     @Option(help: "Iterations at each octave but the last (default: --steps).")
     var octaveSteps: Int?
 
+    @Option(help: ArgumentHelp("Evaluate the network in tiles of N x N core pixels plus halos (default: the whole image if the run fits --max-memory, else the largest tiles that do).", valueName: "N"))
+    var evalTile: Int?
+
     @Option(help: "Padding: reflect, zero or circular (circular tiles without a seam).")
     var padding: PaddingMode = defaults.padding
 
@@ -119,6 +122,7 @@ struct Synth: ParsableCommand {
         options.slicedRedrawEvery = redraw
         options.octaves = octaves
         options.octaveSteps = octaveSteps
+        options.evaluationTile = evalTile
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
@@ -133,6 +137,7 @@ struct Synth: ParsableCommand {
         let synthesizer = try Synthesizer(model: model, source: decoded.image, options: options)
         print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
             + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
+        print(synthesizer.memory.summary)
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let started = DispatchTime.now().uptimeNanoseconds

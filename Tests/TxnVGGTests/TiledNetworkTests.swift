@@ -9,7 +9,7 @@ final class TiledNetworkTests: XCTestCase {
     func testHaloIsTheReceptiveFieldOnTheGrid() throws {
         // pool4: 54 px beyond its own 16 on each side (conv1_1…conv4_4 and four poolings), rounded up to 64.
         XCTAssertEqual(TileLayout.halo(try VGG19.stageIndex(of: "pool4")), 64)
-        XCTAssertEqual(TileLayout.grid(try VGG19.stageIndex(of: "pool4")), 16)
+        XCTAssertEqual(VGG19.grid(stage: try VGG19.stageIndex(of: "pool4")), 16)
         // pool2: 6 px, on its 4-pixel grid 8. conv1_1: one pixel.
         XCTAssertEqual(TileLayout.halo(try VGG19.stageIndex(of: "pool2")), 8)
         XCTAssertEqual(TileLayout.halo(try VGG19.stageIndex(of: "conv1_1")), 1)
@@ -49,20 +49,25 @@ final class TiledNetworkTests: XCTestCase {
             var rng = SplitMix64(seed: 7)
             let image = try Tensor(shape: [1, 3, h, w], data: (0..<(3 * h * w)).map { _ in rng.nextUnit() })
             let whole = try VGGPlan(model: model, height: h, width: w, upTo: "pool2", algorithm: .direct)
-            let tiled = try TiledNetwork(model: model, height: h, width: w, upTo: "pool2", maxCore: 8, algorithm: .direct)
-            XCTAssertGreaterThan(tiled.layout.count, 9, "\(padding): \(tiled.memoryReport)")
+            // With the forward state beyond pool1 kept between the passes, and with every tile run again.
+            for keep in [true, false] {
+                let tiled = try TiledNetwork(model: model, height: h, width: w, upTo: "pool2", maxCore: 8, algorithm: .direct,
+                                             keepState: keep)
+                XCTAssertGreaterThan(tiled.layout.count, 9, "\(padding): \(tiled.memoryReport)")
+                XCTAssertEqual(tiled.keepsState, keep)
 
-            let expected = try whole.grams(image, layers: layers), got = try tiled.grams(image, layers: layers)
-            for (e, g) in zip(expected, got) { assertClose(g.data, e.data, relative: 2e-5, "\(padding) Gram") }
+                let expected = try whole.grams(image, layers: layers), got = try tiled.grams(image, layers: layers)
+                for (e, g) in zip(expected, got) { assertClose(g.data, e.data, relative: 2e-5, "\(padding) Gram") }
 
-            // A loss of the Gram matrices: L = Σ_l <R_l, G_l> for fixed random R_l, so dL/dG = R.
-            let dG = Dictionary(uniqueKeysWithValues: zip(layers, expected.map { g in
-                try! Tensor(shape: g.shape, data: (0..<g.count).map { _ in rng.nextUnit() - 0.5 })
-            }))
-            _ = try whole.grams(image, layers: layers)
-            let eGrad = try whole.backward(gramGradients: dG)
-            let gGrad = try tiled.backward(gramGradients: dG)
-            assertClose(gGrad.data, eGrad.data, relative: 2e-5, "\(padding) Gram gradient")
+                // A loss of the Gram matrices: L = Σ_l <R_l, G_l> for fixed random R_l, so dL/dG = R.
+                let dG = Dictionary(uniqueKeysWithValues: zip(layers, expected.map { g in
+                    try! Tensor(shape: g.shape, data: (0..<g.count).map { _ in rng.nextUnit() - 0.5 })
+                }))
+                _ = try whole.grams(image, layers: layers)
+                let eGrad = try whole.backward(gramGradients: dG)
+                let gGrad = try tiled.backward(gramGradients: dG)
+                assertClose(gGrad.data, eGrad.data, relative: 2e-5, "\(padding) Gram gradient, state kept: \(keep)")
+            }
         }
     }
 

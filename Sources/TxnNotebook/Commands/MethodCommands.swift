@@ -287,6 +287,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: 1...1_000_000, "new SW directions every N iterations"),
                 ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
                 ParamSpec("octave_steps", .integer, whenAbsent: "(steps)", range: 1...1_000_000, "iterations at each octave but the last"),
+                ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: 16...8192, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -330,6 +331,7 @@ func methodCommands() -> [CommandSpec] {
                 o.slicedRedrawEvery = try args.int("redraw")
                 if args.has("octaves") { o.octaves = try args.int("octaves") }
                 if args.has("octave_steps") { o.octaveSteps = try args.int("octave_steps") }
+                if args.has("eval_tile") { o.evaluationTile = try args.int("eval_tile") }
                 let every = try args.int("every", default: session.progressEvery)
                 let watch = try args.bool("show") ? LivePreview.make(for: session) : nil
                 defer { watch?.finish() }
@@ -340,6 +342,7 @@ func methodCommands() -> [CommandSpec] {
                 let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
                 session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.loss.rawValue) loss, \(synthesizer.octaves) octave\(synthesizer.octaves == 1 ? "" : "s"), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
+                if synthesizer.memory.tile != nil { session.print(synthesizer.memory.summary) }
                 Interrupt.reset()
                 let monitor = session.monitor
                 let showEvery = try args.int("snapshot")
