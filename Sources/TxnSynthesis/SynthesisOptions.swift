@@ -77,7 +77,9 @@ public struct SynthesisOptions: Sendable {
     /// the full size. nil: `Octaves.automatic` (one octave up to 256 px on the long side, one more per doubling).
     public var octaves: Int? = nil
     /// Iterations at each octave but the last (which runs `steps`); nil: `steps`.
-    public var octaveSteps: Int? = nil
+    /// Iterations at each octave but the last (which runs `steps`): one count for all, or one per octave, coarsest
+    /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: `steps`.
+    public var octaveSteps: [Int]? = nil
     public var steps = 100
     /// Evaluate the network in tiles of this many core pixels a side (with halos: `TiledNetwork`); nil: over the
     /// whole image when the run fits the memory limit, else in the largest tiles that do (`SynthesisMemory`).
@@ -102,6 +104,12 @@ public struct SynthesisOptions: Sendable {
     public static let defaultSigma = 0.01
 
     public init() {}
+
+    /// The iterations of octave `i` (0 the coarsest) of `n`.
+    public func steps(octave i: Int, of n: Int) -> Int {
+        guard i < n - 1, let counts = octaveSteps else { return steps }
+        return counts.count == 1 ? counts[0] : counts[min(i, counts.count - 1)]
+    }
 
     public var weights: [Double] { layerWeights ?? Array(repeating: VGG19.gatysLayerWeight, count: layers.count) }
 
@@ -147,7 +155,14 @@ public struct SynthesisOptions: Sendable {
         if let n = octaves, !(1...Octaves.maximum).contains(n) {
             throw fail("octaves", "must be 1 to \(Octaves.maximum), got \(n)")
         }
-        if let n = octaveSteps, n < 1 { throw fail("octave_steps", "must be at least 1, got \(n)") }
+        if let counts = octaveSteps {
+            guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 }) else {
+                throw fail("octave_steps", "each count must be at least 1, got \(counts.map(String.init).joined(separator: ","))")
+            }
+            if let n = octaves, counts.count != 1 && counts.count != n - 1 {
+                throw fail("octave_steps", "\(counts.count) counts for \(n) octaves: give one, or one for each octave but the last (\(n - 1))")
+            }
+        }
         if let n = evaluationTile, !(16...8192).contains(n) {
             throw fail("eval_tile", "tiles must be 16 to 8192 px a side, got \(n)")
         }

@@ -34,6 +34,10 @@ public final class Synthesizer {
         self.source = source
         self.options = options
         octaves = options.octaves ?? Octaves.automatic(width: options.width, height: options.height)
+        if let counts = options.octaveSteps, counts.count != 1 && counts.count != octaves - 1 {
+            throw SynthesisError(option: "octave_steps", message: "\(counts.count) counts for \(octaves) octaves: give one, or one for "
+                + "each octave but the last (\(octaves - 1))")
+        }
         if octaves > 1 {
             // The coarsest octave must go through the network too, its source as well as its output.
             let (w, h) = (Octaves.scaled(options.width, octave: 0, of: octaves), Octaves.scaled(options.height, octave: 0, of: octaves))
@@ -179,7 +183,7 @@ public final class Synthesizer {
             var o = options
             o.octaves = 1
             (o.width, o.height) = (Octaves.scaled(options.width, octave: i, of: octaves), Octaves.scaled(options.height, octave: i, of: octaves))
-            o.steps = options.octaveSteps ?? options.steps
+            o.steps = options.steps(octave: i, of: octaves)
             o.measureDistance = false
             o.histogramMatching = false
             // Each octave draws its own SW directions.

@@ -63,8 +63,8 @@ struct Synth: ParsableCommand {
     @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to 256 px, one more per doubling).")
     var octaves: Int?
 
-    @Option(help: "Iterations at each octave but the last (default: --steps).")
-    var octaveSteps: Int?
+    @Option(help: ArgumentHelp("Iterations at each octave but the last: one count for all, or one per octave, coarsest first (default: --steps).", valueName: "N[,N…]"))
+    var octaveSteps: String?
 
     @Option(help: ArgumentHelp("Evaluate the network in tiles of N x N core pixels plus halos (default: the whole image if the run fits --max-memory, else the largest tiles that do).", valueName: "N"))
     var evalTile: Int?
@@ -121,7 +121,14 @@ struct Synth: ParsableCommand {
         options.slicedWeight = swWeight
         options.slicedRedrawEvery = redraw
         options.octaves = octaves
-        options.octaveSteps = octaveSteps
+        options.octaveSteps = try octaveSteps.map { text in
+            try text.split(separator: ",").map { s in
+                guard let n = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--octave-steps: '\(s)' is not a whole number")
+                }
+                return n
+            }
+        }
         options.evaluationTile = evalTile
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.

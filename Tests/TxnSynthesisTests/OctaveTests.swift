@@ -28,7 +28,7 @@ final class OctaveTests: XCTestCase {
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         let src = try Image.load(Paths.repoRoot + "/Notebooks/data/ihc.png").image.resized(width: 64, height: 64)
         var o = SynthesisOptions()
-        (o.width, o.height, o.steps, o.octaves, o.octaveSteps) = (64, 48, 4, 2, 3)
+        (o.width, o.height, o.steps, o.octaves, o.octaveSteps) = (64, 48, 4, 2, [3])
         o.padding = .circular
         var seen: [(Int, Int, Int)] = []
         let result = try Synthesizer(model: model, source: src, options: o).run(progress: { p in
@@ -46,6 +46,28 @@ final class OctaveTests: XCTestCase {
         flat.octaves = 1
         let fromNoise = try Synthesizer(model: model, source: src, options: flat).run()
         XCTAssertLessThan(result.history[3], fromNoise.history[0] * 0.9, "octave start \(result.history[3]) vs noise \(fromNoise.history[0])")
+    }
+
+    func testStepsPerOctaveOneForAllOrOneEach() throws {
+        var o = SynthesisOptions()
+        o.steps = 8
+        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [8, 8, 8, 8])
+        o.octaveSteps = [50]
+        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [50, 50, 50, 8])
+        o.octaveSteps = [100, 40, 20]
+        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [100, 40, 20, 8])
+        o.octaves = 3
+        XCTAssertThrowsError(try o.validate()) { e in XCTAssertTrue("\(e)".hasPrefix("octave_steps: 3 counts for 3 octaves"), "\(e)") }
+        // With automatic octaves the count is checked once the octaves are known (two for 512²).
+        o.octaves = nil
+        (o.width, o.height) = (512, 512)
+        let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
+        let src = Image(width: 64, height: 64, pixels: [Float](repeating: 0.5, count: 3 * 64 * 64))
+        XCTAssertThrowsError(try Synthesizer(model: model, source: src, options: o)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("octave_steps: 3 counts for 2 octaves"), "\(e)")
+        }
+        o.octaveSteps = [0]
+        XCTAssertThrowsError(try o.validate()) { e in XCTAssertTrue("\(e)".contains("at least 1"), "\(e)") }
     }
 
     func testTooManyOctavesNameTheOption() throws {

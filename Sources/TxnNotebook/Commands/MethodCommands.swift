@@ -286,7 +286,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("sw_weight", .number, default: .number(gatys.slicedWeight), "SW layer weights = weights x this"),
                 ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: 1...1_000_000, "new SW directions every N iterations"),
                 ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
-                ParamSpec("octave_steps", .integer, whenAbsent: "(steps)", range: 1...1_000_000, "iterations at each octave but the last"),
+                ParamSpec("octave_steps", .numbers, whenAbsent: "(steps)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
                 ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: 16...8192, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
@@ -330,7 +330,14 @@ func methodCommands() -> [CommandSpec] {
                 o.slicedWeight = try args.number("sw_weight")
                 o.slicedRedrawEvery = try args.int("redraw")
                 if args.has("octaves") { o.octaves = try args.int("octaves") }
-                if args.has("octave_steps") { o.octaveSteps = try args.int("octave_steps") }
+                if args.has("octave_steps") {
+                    o.octaveSteps = try args.numbers("octave_steps").map { n in
+                        guard n >= 1, n <= 1_000_000, n.rounded() == n else {
+                            throw CommandError("octave_steps: each count must be a whole number from 1 to 1000000, got \(formatNumber(n))", at: args.ref("octave_steps"))
+                        }
+                        return Int(n)
+                    }
+                }
                 if args.has("eval_tile") { o.evaluationTile = try args.int("eval_tile") }
                 let every = try args.int("every", default: session.progressEvery)
                 let watch = try args.bool("show") ? LivePreview.make(for: session) : nil
