@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import TxnTensor
 import TxnImage
@@ -110,26 +111,30 @@ final class VectorFreeLBFGSTests: XCTestCase {
     /// A short real synthesis (VGG-19 Gram loss, 64², source-range bounds): the loss curves of the fast L-BFGS
     /// and the reference agree to float rounding (2.9e-6 relative at most over 12 iterations when written).
     func testShortSynthesisLossCurveMatchesTheReference() throws {
+        // TXN_LBFGS_CURVE_SIZE / _STEPS run it larger or longer by hand (and print both curves).
+        let env = ProcessInfo.processInfo.environment
+        let size = env["TXN_LBFGS_CURVE_SIZE"].flatMap(Int.init) ?? 64, steps = env["TXN_LBFGS_CURVE_STEPS"].flatMap(Int.init) ?? 12
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         let path = try Paths.require(Paths.repoRoot + "/Notebooks/data/gravel.png", hint: "shipped with the notebooks")
-        let source = try Image.load(path).image.resized(width: 64, height: 64)
+        let source = try Image.load(path).image.resized(width: size, height: size)
         var options = SynthesisOptions()
-        (options.width, options.height) = (64, 64)
+        (options.width, options.height) = (size, size)
         options.measureDistance = false
         let synth = try Synthesizer(model: model, source: source, options: options)
         let box = try XCTUnwrap(synth.bounds())
         let objective = Objective(lower: box.lower, upper: box.upper) { x in
-            let e = try synth.evaluate(try Tensor(shape: [1, 3, 64, 64], data: x))
+            let e = try synth.evaluate(try Tensor(shape: [1, 3, size, size], data: x))
             return (e.total, e.gradient!.data)
         }
         let start = try synth.initialImage().pixels
         var fast = LBFGS(history: 20), reference = ReferenceLBFGS(history: 20)
         var x1 = start, x2 = start
         var curve1: [Double] = [], curve2: [Double] = []
-        for _ in 0..<12 {
+        for _ in 0..<steps {
             curve1.append(try fast.step(&x1, objective).value)
             curve2.append(try reference.step(&x2, objective).value)
         }
+        if env["TXN_LBFGS_CURVE_SIZE"] != nil { print("fast:      \(curve1)\nreference: \(curve2)") }
         for (v1, v2) in zip(curve1, curve2) { XCTAssertEqual(v1, v2, accuracy: 1e-4 * v2, "\(curve1) vs \(curve2)") }
         XCTAssertLessThan(curve1.last!, curve1.first! / 5, "\(curve1)")
     }
