@@ -79,16 +79,21 @@ final class CurvatureHistory {
         precondition(xNew.count == count && x.count == count && gNew.count == count && g.count == count)
         let slot = spareSlot()
         let (s, y) = (sSlots[slot], ySlots[slot])
-        var sy0 = 0.0, yy0 = 0.0
-        xNew.withUnsafeBufferPointer { xn in x.withUnsafeBufferPointer { xo in
+        let sums = xNew.withUnsafeBufferPointer { xn in x.withUnsafeBufferPointer { xo in
         gNew.withUnsafeBufferPointer { gn in g.withUnsafeBufferPointer { go in
-            for i in 0..<count {
-                let si = xn[i] - xo[i], yi = gn[i] - go[i]
-                s[i] = si; y[i] = yi
-                sy0 += Double(si) * Double(yi)
-                yy0 += Double(yi) * Double(yi)
-            }
+            let (xn, xo, gn, go) = (xn.baseAddress!, xo.baseAddress!, gn.baseAddress!, go.baseAddress!)
+            return blockwise(count) { range -> SIMD2<Double> in
+                var sy = 0.0, yy = 0.0
+                for i in range {
+                    let si = xn[i] - xo[i], yi = gn[i] - go[i]
+                    s[i] = si; y[i] = yi
+                    sy += Double(si) * Double(yi)
+                    yy += Double(yi) * Double(yi)
+                }
+                return SIMD2(sy, yy)
+            }.reduce(SIMD2<Double>.zero, +)
         }}}}
+        let (sy0, yy0) = (sums.x, sums.y)
         guard sy0 > 1e-10 * yy0 else { return sy0 }
         if order.count == capacity { order.removeFirst() }
         order.append(slot)
