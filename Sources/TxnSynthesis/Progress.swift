@@ -19,6 +19,8 @@ public struct SynthesisProgress: Sendable {
     /// Coarse to fine: which octave (from 1, the coarsest) of how many; `iteration` counts within it.
     public var octave = 1
     public var octaves = 1
+    /// Of `elapsed`, the seconds spent inside loss evaluations (the rest is the optimiser's own work).
+    public var evaluationSeconds = 0.0
 
     /// One line for a terminal: `iter 10/100  loss 3.91e+08  [conv1_1 …]  12 evals  0.30 s/it  27 s left`.
     public var line: String {

@@ -241,6 +241,7 @@ public final class Synthesizer {
         let box = bounds()
         var bestValue = Double.infinity, bestX = x
         var evaluations = 0
+        var evaluationNanoseconds: UInt64 = 0
         var lastLayerLosses = [Double](repeating: 0, count: options.layers.count)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -249,6 +250,8 @@ public final class Synthesizer {
             // The caller's stop is honoured before evaluating, so nothing after it counts: a caller that
             // asks right after iteration k gets exactly the result of a run with k steps.
             if shouldStop?() == true { throw Stopped() }
+            let began = DispatchTime.now().uptimeNanoseconds
+            defer { evaluationNanoseconds += DispatchTime.now().uptimeNanoseconds - began }
             let image = try Tensor(shape: [1, 3, h, w], data: x)
             let e = try self.evaluate(image)
             evaluations += 1
@@ -297,7 +300,8 @@ public final class Synthesizer {
                     progress(SynthesisProgress(
                         iteration: iteration, totalIterations: options.steps, loss: value, layerLosses: lastLayerLosses,
                         layers: options.layers, evaluations: evaluations, elapsed: t, secondsPerIteration: perIteration,
-                        remaining: perIteration * Double(options.steps - iteration), snapshot: snapshot))
+                        remaining: perIteration * Double(options.steps - iteration), snapshot: snapshot,
+                        evaluationSeconds: Double(evaluationNanoseconds) / 1e9))
                 }
                 // A stalled line search is final for a fixed objective, not for one that draws new directions.
                 if converged && sliced == nil { break }

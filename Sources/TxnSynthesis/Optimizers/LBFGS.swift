@@ -6,12 +6,16 @@ public struct LBFGS {
     /// Largest number of function evaluations one line search may spend.
     public var maxLineSearchEvaluations = 25
 
-    private var s: [[Float]] = []
-    private var y: [[Float]] = []
-    private var rho: [Double] = []
+    /// The curvature pairs, created at the first step (when the number of variables is known).
+    private var pairs: CurvatureHistory?
     private var x: [Float] = []
     private var value = 0.0
     private var gradient: [Float] = []
+    /// Buffers reused every iteration: the gradient on the free variables, which variables are pinned at a
+    /// bound (1) or free (0), and the search direction.
+    private var free: [Float] = []
+    private var pinned: [UInt8] = []
+    private var direction: [Float] = []
     private var started = false
     private var iteration = 0
 
@@ -52,57 +56,45 @@ public struct LBFGS {
         }
         iteration += 1
 
-        var free = gradient
-        f.maskActive(&free, x: x, gradient: gradient)
-        let gmax = free.reduce(0) { max($0, abs($1)) }
+        let n = x.count
+        if pairs == nil || pairs!.count != n { pairs = CurvatureHistory(count: n, capacity: history) }
+        // Value semantics: a copied LBFGS must not share the pairs it is about to change.
+        if !isKnownUniquelyReferenced(&pairs!) { pairs = pairs!.copy() }
+        let pairs = pairs!
+
+        // The gradient on the free variables and the pinned mask, in one pass.
+        let bounded = f.lower != nil && f.upper != nil
+        let gmax: Float
+        if bounded {
+            if free.count != n { free = [Float](repeating: 0, count: n); pinned = [UInt8](repeating: 0, count: n) }
+            gmax = f.freeGradient(gradient, x: x, into: &free, pinned: &pinned)
+        } else {
+            free = gradient
+            gmax = free.reduce(0) { max($0, abs($1)) }
+        }
         if gmax == 0 { x0 = x; return Step(value: value, evaluations: evaluations, converged: true) }
 
-        // Two-loop recursion: d = -H g on the free variables.
-        var q = free
-        var alpha = [Double](repeating: 0, count: s.count)
-        for i in stride(from: s.count - 1, through: 0, by: -1) {
-            alpha[i] = rho[i] * dot(s[i], q)
-            axpy(Float(-alpha[i]), y[i], &q)
-        }
-        if let lastS = s.last, let lastY = y.last {
-            let gamma = Float(dot(lastS, lastY) / dot(lastY, lastY))
-            for i in q.indices { q[i] *= gamma }
-        }
-        for i in 0..<s.count {
-            let beta = rho[i] * dot(y[i], q)
-            axpy(Float(alpha[i] - beta), s[i], &q)
-        }
-        var d = q.map { -$0 }
-        f.maskActive(&d, x: x, gradient: gradient)
-
-        var gtd = dot(gradient, d)
+        // d = -H g on the free variables (the two-loop recursion, in vector-free form), masked, with gᵀd and max |d|.
+        if direction.count != n { direction = [Float](repeating: 0, count: n) }
+        var (gtd, dmax) = pairs.direction(free, into: &direction, pinned: bounded ? pinned : nil, gradient: gradient)
         if gtd >= 0 {
             // Curvature information went stale (it can near the bounds): restart from steepest descent.
-            s.removeAll(); y.removeAll(); rho.removeAll()
-            d = free.map { -$0 }
-            gtd = dot(gradient, d)
+            pairs.removeAll()
+            (gtd, dmax) = pairs.direction(free, into: &direction, pinned: nil, gradient: gradient)
         }
         // Without curvature pairs d is the raw gradient (~1e6 per pixel at a loss of 1e9): start the
         // line search at a step that moves the largest pixel by 0.05 and let it bracket from there.
-        let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
-        let t = s.isEmpty ? 0.05 / Double(dmax) : 1.0
+        let t = pairs.isEmpty ? 0.05 / Double(dmax) : 1.0
 
-        let search = try StrongWolfe.search(x: x, t: t, d: d, value: value, gradient: gradient, gtd: gtd,
+        let search = try StrongWolfe.search(x: x, t: t, d: direction, value: value, gradient: gradient, gtd: gtd,
                                             maxEvaluations: maxLineSearchEvaluations, objective: f)
         evaluations += search.evaluations
-        let newX = search.x, newG = search.gradient
         // Curvature pair from the step actually taken (the projected one).
-        var sk = newX, yk = newG
-        for i in sk.indices { sk[i] -= x[i]; yk[i] -= gradient[i] }
-        let sy = dot(sk, yk)
-        if sy > 1e-10 * dot(yk, yk) {
-            if s.count == history { s.removeFirst(); y.removeFirst(); rho.removeFirst() }
-            s.append(sk); y.append(yk); rho.append(1 / sy)
-        }
+        let sy = pairs.offer(xNew: search.x, x: x, gNew: search.gradient, g: gradient)
+        x = search.x
+        gradient = search.gradient
         let improved = search.value < value
-        x = newX
         value = search.value
-        gradient = newG
         x0 = x
         return Step(value: value, evaluations: evaluations, converged: !improved && search.evaluations > 0 && sy <= 0)
     }
@@ -136,11 +128,19 @@ enum StrongWolfe {
 
     static func search(x: [Float], t initial: Double, d: [Float], value f: Double, gradient g: [Float], gtd: Double,
                        c1: Double = LBFGS.sufficientDecrease, c2: Double = LBFGS.curvature, tolerance: Double = 1e-9, maxEvaluations: Int,
-                       objective: Objective) throws -> Result {
+                       objective: Objective, separatePasses: Bool = false) throws -> Result {
         let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
         var evaluations = 0
 
         func point(_ t: Double) throws -> (x: [Float], f: Double, g: [Float], gtd: Double) {
+            if !separatePasses {
+                // x(t) in one pass, and the derivative along the projected path in another, without copies.
+                let xt = objective.projectedStep(x, t: Float(t), d: d)
+                let (ft, gt) = try objective.evaluate(xt)
+                evaluations += 1
+                return (xt, ft, gt, objective.pathDerivative(gt, d: d, at: xt))
+            }
+            // The reference's separate passes (ReferenceLBFGS).
             var xt = x
             axpy(Float(t), d, &xt)
             objective.project(&xt)
@@ -194,9 +194,7 @@ enum StrongWolfe {
         var insufficientProgress = false
         if bracket.count == 2, bracketX[0].isEmpty {
             // The low end of the first bracket is a previous point; rebuild it lazily only if chosen.
-            bracketX[0] = tPrev == 0 ? x : {
-                var xt = x; axpy(Float(tPrev), d, &xt); objective.project(&xt); return xt
-            }()
+            bracketX[0] = tPrev == 0 ? x : objective.projectedStep(x, t: Float(tPrev), d: d)
         }
         while !done && bracket.count == 2 && iterations < maxEvaluations {
             if abs(bracket[1] - bracket[0]) * Double(dmax) < tolerance { break }
