@@ -37,13 +37,13 @@ public struct SynthesisMemory: Equatable, Sendable {
     /// primitives exist, so allowed for as measured with `txn synth`: VGG-19 to pool4 holds 42 MiB of weights.
     static func oneDNNBytes(tilePixels: Int) -> Int { 3 * 42 * MemoryBudget.mebibyte + tilePixels * 64 }
 
-    /// Image-sized Float vectors alive at once, counted in the code: L-BFGS keeps 2m pairs, and its iteration and
-    /// strong-Wolfe search hold about 14 more (iterate, gradient, free gradient, direction, the trial points and
-    /// gradients of the bracket); Adam keeps m and v; the run adds the best image, the bounds, and the gradient
-    /// being accumulated.
+    /// Image-sized Float vectors alive at once, counted in the code. L-BFGS: m + 1 slots each for s and y, the
+    /// iterate, its gradient, the free gradient, the direction and the pinned mask (a quarter), then in the line
+    /// search a trial image, the gradients of the bracket's ends and of the newest trial (four) and the point
+    /// returned. Adam: m, v, the iterate and its gradient. The run adds the best image and the two bounds.
     public static func vectors(_ optimizer: SynthesisOptions.Optimizer) -> Int {
         switch optimizer {
-        case .lbfgs(let m): return 2 * m + 18
+        case .lbfgs(let m): return 2 * m + 15
         case .adam: return 8
         }
     }

@@ -132,33 +132,36 @@ enum StrongWolfe {
         let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
         var evaluations = 0
 
-        func point(_ t: Double) throws -> (x: [Float], f: Double, g: [Float], gtd: Double) {
-            if !separatePasses {
-                // x(t) in one pass, and the derivative along the projected path in another, without copies.
-                let xt = objective.projectedStep(x, t: Float(t), d: d)
-                let (ft, gt) = try objective.evaluate(xt)
-                evaluations += 1
-                return (xt, ft, gt, objective.pathDerivative(gt, d: d, at: xt))
-            }
-            // The reference's separate passes (ReferenceLBFGS).
+        /// x(t) = P(x + t d), the same floats every time it is formed.
+        func position(_ t: Double) -> [Float] {
+            if t == 0 { return x }
+            if !separatePasses { return objective.projectedStep(x, t: Float(t), d: d) }
             var xt = x
             axpy(Float(t), d, &xt)
             objective.project(&xt)
+            return xt
+        }
+
+        // A trial point's image is dropped once evaluated and formed again for the point returned: an image-sized
+        // vector per bracket end and trial less at the peak (48 MiB each at 2048²).
+        func point(_ t: Double) throws -> (f: Double, g: [Float], gtd: Double) {
+            let xt = position(t)
             let (ft, gt) = try objective.evaluate(xt)
             evaluations += 1
-            // Directional derivative along the projected path: clipped components do not move.
+            if !separatePasses { return (ft, gt, objective.pathDerivative(gt, d: d, at: xt)) }
+            // The reference's separate passes (ReferenceLBFGS). Directional derivative along the projected path:
+            // clipped components do not move.
             var dt = d
             if let lo = objective.lower, let hi = objective.upper {
                 for i in dt.indices where (xt[i] <= lo[i] && dt[i] < 0) || (xt[i] >= hi[i] && dt[i] > 0) { dt[i] = 0 }
             }
-            return (xt, ft, gt, dot(gt, dt))
+            return (ft, gt, dot(gt, dt))
         }
 
         var t = initial
-        var (xNew, fNew, gNew, gtdNew) = try point(t)
+        var (fNew, gNew, gtdNew) = try point(t)
         var tPrev = 0.0, fPrev = f, gPrev = g, gtdPrev = gtd
         var bracket: [Double] = [], bracketF: [Double] = [], bracketG: [[Float]] = [], bracketGtd: [Double] = []
-        var bracketX: [[Float]] = []
         var done = false
         var iterations = 0
 
@@ -166,36 +169,31 @@ enum StrongWolfe {
         while iterations < maxEvaluations {
             if fNew > f + c1 * t * gtd || (iterations > 1 && fNew >= fPrev) {
                 bracket = [tPrev, t]; bracketF = [fPrev, fNew]; bracketG = [gPrev, gNew]; bracketGtd = [gtdPrev, gtdNew]
-                bracketX = [[], xNew]
                 break
             }
             if abs(gtdNew) <= -c2 * gtd {
-                bracket = [t]; bracketF = [fNew]; bracketG = [gNew]; bracketX = [xNew]
+                bracket = [t]; bracketF = [fNew]; bracketG = [gNew]
                 done = true
                 break
             }
             if gtdNew >= 0 {
                 bracket = [tPrev, t]; bracketF = [fPrev, fNew]; bracketG = [gPrev, gNew]; bracketGtd = [gtdPrev, gtdNew]
-                bracketX = [[], xNew]
                 break
             }
             let minStep = t + 0.01 * (t - tPrev), maxStep = t * 10
             let next = cubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, bounds: (minStep, maxStep))
             tPrev = t; fPrev = fNew; gPrev = gNew; gtdPrev = gtdNew
             t = next
-            (xNew, fNew, gNew, gtdNew) = try point(t)
+            (fNew, gNew, gtdNew) = try point(t)
             iterations += 1
         }
         if bracket.isEmpty {
-            bracket = [t]; bracketF = [fNew]; bracketG = [gNew]; bracketX = [xNew]
+            bracket = [t]; bracketF = [fNew]; bracketG = [gNew]
         }
+        gPrev = []; gNew = []
 
         // Zoom phase: shrink the bracket until the strong Wolfe conditions hold.
         var insufficientProgress = false
-        if bracket.count == 2, bracketX[0].isEmpty {
-            // The low end of the first bracket is a previous point; rebuild it lazily only if chosen.
-            bracketX[0] = tPrev == 0 ? x : objective.projectedStep(x, t: Float(tPrev), d: d)
-        }
         while !done && bracket.count == 2 && iterations < maxEvaluations {
             if abs(bracket[1] - bracket[0]) * Double(dmax) < tolerance { break }
             let (lowPos, highPos) = bracketF[0] <= bracketF[1] ? (0, 1) : (1, 0)
@@ -217,17 +215,14 @@ enum StrongWolfe {
             iterations += 1
             if p.f > f + c1 * tz * gtd || p.f >= bracketF[lowPos] {
                 bracket[highPos] = tz; bracketF[highPos] = p.f; bracketG[highPos] = p.g; bracketGtd[highPos] = p.gtd
-                bracketX[highPos] = p.x
             } else {
                 if abs(p.gtd) <= -c2 * gtd {
                     done = true
                 } else if p.gtd * (bracket[highPos] - bracket[lowPos]) >= 0 {
                     bracket[highPos] = bracket[lowPos]; bracketF[highPos] = bracketF[lowPos]
                     bracketG[highPos] = bracketG[lowPos]; bracketGtd[highPos] = bracketGtd[lowPos]
-                    bracketX[highPos] = bracketX[lowPos]
                 }
                 bracket[lowPos] = tz; bracketF[lowPos] = p.f; bracketG[lowPos] = p.g; bracketGtd[lowPos] = p.gtd
-                bracketX[lowPos] = p.x
             }
         }
         let best = bracket.count == 1 ? 0 : (bracketF[0] <= bracketF[1] ? 0 : 1)
@@ -235,7 +230,9 @@ enum StrongWolfe {
             // No decrease found: stay put (the caller sees no improvement).
             return Result(x: x, value: f, gradient: g, t: 0, evaluations: evaluations)
         }
-        return Result(x: bracketX[best], value: bracketF[best], gradient: bracketG[best], t: bracket[best],
+        let chosen = bracketG[best]
+        bracketG = []
+        return Result(x: position(bracket[best]), value: bracketF[best], gradient: chosen, t: bracket[best],
                       evaluations: evaluations)
     }
 }
