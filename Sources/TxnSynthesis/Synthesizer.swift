@@ -184,6 +184,7 @@ public final class Synthesizer {
             o.octaves = 1
             (o.width, o.height) = (Octaves.scaled(options.width, octave: i, of: octaves), Octaves.scaled(options.height, octave: i, of: octaves))
             o.steps = options.steps(octave: i, of: octaves)
+            o.octaveSteps = nil
             o.measureDistance = false
             o.histogramMatching = false
             // Each octave draws its own SW directions.

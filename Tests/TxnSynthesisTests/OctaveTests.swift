@@ -68,6 +68,12 @@ final class OctaveTests: XCTestCase {
         }
         o.octaveSteps = [0]
         XCTAssertThrowsError(try o.validate()) { e in XCTAssertTrue("\(e)".contains("at least 1"), "\(e)") }
+        // A run does them in order: 2 iterations at 16², 1 at 32², 3 at 64².
+        (o.width, o.height, o.octaves, o.octaveSteps, o.steps) = (64, 64, 3, [2, 1], 3)
+        var seen: [Int] = []
+        let textured = try Image.load(Paths.repoRoot + "/Notebooks/data/ihc.png").image.resized(width: 64, height: 64)
+        _ = try Synthesizer(model: model, source: textured, options: o).run(progress: { seen.append($0.octave) })
+        XCTAssertEqual(seen, [1, 1, 2, 3, 3, 3])
     }
 
     func testTooManyOctavesNameTheOption() throws {
