@@ -26,8 +26,12 @@ final class DNNLStridedConvTests: XCTestCase {
     }
 
     func testStridedConvolutionOnPrimitivesMatchesTheGEMMPath() throws {
+        try checkStridedConvolution(16, 32)
+    }
+
+    func checkStridedConvolution(_ i: Int, _ o: Int) throws {
         var rng = TestRNG(31)
-        let (i, o, n, h, w) = (16, 32, 3, 10, 14)
+        let (n, h, w) = (3, 10, 14)
         func conv() -> StridedConv2D {
             var r = TestRNG(7)
             return try! StridedConv2D(weight: Parameter(shape: [o, i, 4, 4], value: values(&r, o * i * 16)),
@@ -60,8 +64,12 @@ final class DNNLStridedConvTests: XCTestCase {
     }
 
     func testTransposedConvolutionBackwardOnPrimitivesMatchesTheGEMMPath() throws {
+        try checkTransposedConvolution(32, 16)
+    }
+
+    func checkTransposedConvolution(_ i: Int, _ o: Int) throws {
         var rng = TestRNG(41)
-        let (i, o, n, h, w) = (32, 16, 3, 5, 7)
+        let (n, h, w) = (3, 5, 7)
         func conv() -> ConvTranspose2D {
             var r = TestRNG(9)
             return try! ConvTranspose2D(weight: Parameter(shape: [i, o, 4, 4], value: values(&r, o * i * 16)),
@@ -79,6 +87,18 @@ final class DNNLStridedConvTests: XCTestCase {
         assertClose(a.weight.gradient, b.weight.gradient, "weight gradient")
         assertClose(a.bias.gradient, b.bias.gradient, "bias gradient")
         XCTAssertNil(try a.backward(dy, input: x, data: false))
+    }
+
+    func testLayersWithoutWholeBlocksStayOnTheGEMMPath() {
+        let shape = { (kind: DNNLStridedConv.Kind, i: Int, o: Int) in
+            DNNLStridedConv.Shape(kind: kind, inChannels: i, outChannels: o, batch: 2, height: 8, width: 8,
+                                  geometry: .init(kernel: 4, stride: 2, padding: 1))
+        }
+        // The discriminator's first and last layers, the generator's last, and one from 8 noise channels.
+        XCTAssertNil(DNNLStridedConv.kernels(shape(.convolution, 3, 16)))
+        XCTAssertNil(DNNLStridedConv.kernels(shape(.convolution, 32, 1)))
+        XCTAssertNil(DNNLStridedConv.kernels(shape(.deconvolution, 16, 3)))
+        XCTAssertNil(DNNLStridedConv.kernels(shape(.deconvolution, 8, 16)))
     }
 
     func testPrimitivesRejectMismatchedGradients() throws {
