@@ -58,10 +58,11 @@ public final class Discriminator: @unchecked Sendable {
         public var logits: ChannelMajor
     }
 
-    /// The unfolded inputs of a forward, kept for the weight gradients. A reference, so that backward can free
-    /// each (the largest is 134 MB at the seed preset) as soon as its product is done, while the trace lives on.
+    /// The inputs of a forward as the weight gradients take them (unfolded on the GEMM path, 134 MB at most at
+    /// the seed preset; in oneDNN's blocked layout on the primitive path, 16 times smaller). A reference, so that
+    /// backward can free each as soon as its layer is done, while the trace lives on.
     final class ColumnStore: @unchecked Sendable {
-        var columns: [[Float]?]
+        var columns: [StridedConv2D.KeptInput?]
         init(count: Int) { columns = Array(repeating: nil, count: count) }
     }
 
@@ -84,8 +85,8 @@ public final class Discriminator: @unchecked Sendable {
             let activation = i == 0 && convolutions.count > 1 ? leaky : nil
             var u: ChannelMajor
             if keep {
-                let kept = try conv.forwardKeepingColumns(a, then: activation)
-                (u, store.columns[i]) = (kept.output, kept.columns)
+                let kept = try conv.forwardKeepingInput(a, then: activation)
+                (u, store.columns[i]) = (kept.output, kept.kept)
             } else {
                 u = try conv.forward(a, then: activation)
             }
@@ -104,19 +105,15 @@ public final class Discriminator: @unchecked Sendable {
         var grad = dLogits
         for i in stride(from: convolutions.count - 1, through: 0, by: -1) {
             let conv = convolutions[i], input = trace.inputs[i]
-            if weights {
-                if let columns = trace.columns.columns[i] {
-                    trace.columns.columns[i] = nil  // this reference and `columns` only: freed after the product
-                    try conv.backwardWeights(columns: columns, gradOutput: grad)
-                } else {
-                    try conv.backwardWeights(input: input, gradOutput: grad)
-                }
-            }
-            guard i > 0 || inputGradient else { return nil }
+            let kept = trace.columns.columns[i]
+            trace.columns.columns[i] = nil  // `kept` holds the last reference: freed after this layer
+            let data = i > 0 || inputGradient
             let leaky = PointwiseActivation.leakyReLU(slope: GANArchitecture.leakySlope)
             // Into the first convolution's output (no batch norm) the activation's backward rides on the fold.
-            grad = try conv.backwardData(grad, inputHeight: input.height, inputWidth: input.width,
-                                         through: i == 1 ? leaky : nil, output: i == 1 ? input : nil)
+            let dx = try conv.backward(grad, input: input, kept: kept, weights: weights, data: data,
+                                       through: i == 1 ? leaky : nil, output: i == 1 ? input : nil)
+            guard data, let dx else { return nil }
+            grad = dx
             guard i > 0 else { return grad }
             if i >= 2 { norms[i - 2].backward(&grad, saved: trace.normalised[i - 2], after: leaky, output: input) }
         }

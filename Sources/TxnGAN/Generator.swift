@@ -105,14 +105,14 @@ public final class Generator: @unchecked Sendable {
         Activation.tanhBackward(&grad, output: trace.output)
         for i in stride(from: convolutions.count - 1, through: 0, by: -1) {
             let conv = convolutions[i], input = trace.inputs[i]
-            let columns = try conv.gradientColumns(grad)
-            conv.backwardWeights(input: input, columns: columns, gradOutput: grad)
-            guard i > 0 else {
-                guard let inputChannels else { break }
+            if i == 0, let inputChannels {
+                let columns = try conv.gradientColumns(grad)
+                conv.backwardWeights(input: input, columns: columns, gradOutput: grad)
                 return conv.backwardData(columns: columns, batch: input.batch, inputHeight: input.height,
                                          inputWidth: input.width, channels: inputChannels)
             }
-            grad = conv.backwardData(columns: columns, batch: input.batch, inputHeight: input.height, inputWidth: input.width)
+            guard let dx = try conv.backward(grad, input: input, data: i > 0) else { break }
+            grad = dx
             norms[i - 1].backward(&grad, saved: trace.normalised[i - 1], after: .relu, output: input)
         }
         return nil

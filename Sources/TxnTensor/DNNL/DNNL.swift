@@ -196,6 +196,24 @@ final class DNNLPrimitive: @unchecked Sendable {
         try dnnlCheck(dnnl_stream_wait(context.stream), "waiting for \(name)")
     }
 
+    /// Runs on memory that txn owns elsewhere (arrays), each argument given by its layout and address.
+    func execute(pointers args: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)]) throws {
+        let context = try DNNLContext.shared()
+        var memories: [dnnl_memory_t] = []
+        defer { memories.forEach { dnnl_memory_destroy($0) } }
+        for (_, desc, pointer) in args {
+            var d = desc
+            var m: dnnl_memory_t?
+            try dnnlCheck(dnnl_memory_create(&m, &d, context.engine, pointer), "a memory for \(name)")
+            memories.append(m!)
+        }
+        if scratchpad == nil && scratchpadBytes > 0 { try bindScratchpad(DNNLArena(bytes: scratchpadBytes)) }
+        var list = zip(args, memories).map { dnnl_exec_arg_t(arg: $0.0.0, memory: $0.1) }
+        if let scratchpad { list.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad.memory)) }
+        try dnnlCheck(dnnl_primitive_execute(primitive, context.stream, Int32(list.count), &list), "running \(name)")
+        try dnnlCheck(dnnl_stream_wait(context.stream), "waiting for \(name)")
+    }
+
     /// A reorder from one layout to another.
     static func reorder(from src: dnnl_memory_desc_t, to dst: dnnl_memory_desc_t) throws -> DNNLPrimitive {
         let context = try DNNLContext.shared()

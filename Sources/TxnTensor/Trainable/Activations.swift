@@ -50,6 +50,22 @@ public enum Activation {
         zip(&grad, y) { g, y in f.gradient(g, output: y) }
     }
 
+    /// `activation` in place (the case is chosen outside the loop, so that the loop vectorises).
+    public static func apply(_ activation: PointwiseActivation, _ x: inout ChannelMajor) {
+        switch activation {
+        case .relu: map(&x) { max($0, 0) }
+        case .leakyReLU(let slope): map(&x) { $0 > 0 ? $0 : $0 * slope }
+        }
+    }
+
+    /// dL/dx of `activation` in place, given its output.
+    public static func applyGradient(_ activation: PointwiseActivation, _ grad: inout ChannelMajor, output y: ChannelMajor) {
+        switch activation {
+        case .relu: zip(&grad, y) { g, y in y > 0 ? g : 0 }
+        case .leakyReLU(let slope): zip(&grad, y) { g, y in y > 0 ? g : g * slope }
+        }
+    }
+
     /// d tanh = 1 − tanh².
     public static func tanhBackward(_ grad: inout ChannelMajor, output y: ChannelMajor) {
         zip(&grad, y) { g, y in g * (1 - y * y) }

@@ -110,6 +110,38 @@ public struct ConvTranspose2D: Sendable {
         }
     }
 
+    /// oneDNN's primitives for this layer on an input of this size, or nil: the GEMM path.
+    func primitives(batch: Int, height: Int, width: Int) -> DNNLStridedConv? {
+        DNNLStridedConv.kernels(.init(kind: .deconvolution, inChannels: inChannels, outChannels: outChannels, batch: batch,
+                                      height: height, width: width,
+                                      geometry: .init(kernel: geometry.kernel, stride: geometry.stride, padding: geometry.padding)))
+    }
+
+    /// Both backward passes of one layer: accumulates dL/dW and dL/db, and returns dL/dx when `data`. On oneDNN's
+    /// primitives where they apply (they measured faster than the products on the gradient columns and need no
+    /// unfold, see `DNNLStridedConv`), else on the columns. `primitives: false` keeps to the GEMM path.
+    public func backward(_ dy: ChannelMajor, input x: ChannelMajor, data: Bool, primitives: Bool = true) throws -> ChannelMajor? {
+        let (ho, wo) = outputSize(height: x.height, width: x.width)
+        guard x.channels == inChannels, dy.channels == outChannels, dy.batch == x.batch, dy.height == ho, dy.width == wo else {
+            throw TensorError.shapeMismatch("transposed convolution backward: gradient does not fit the input")
+        }
+        guard primitives, let k = self.primitives(batch: x.batch, height: x.height, width: x.width) else {
+            let columns = try gradientColumns(dy)
+            backwardWeights(input: x, columns: columns, gradOutput: dy)
+            return data ? backwardData(columns: columns, batch: x.batch, inputHeight: x.height, inputWidth: x.width) : nil
+        }
+        let dyb = try dy.data.withUnsafeBufferPointer { try k.blockedDestination($0.baseAddress!) }
+        let xb = try x.data.withUnsafeBufferPointer { try k.blockedSource($0.baseAddress!) }
+        let (dw, db) = try k.weightGradients(source: xb, gradOutput: dyb)
+        weight.accumulate(dw)
+        bias.accumulate(db)
+        guard data else { return nil }
+        let dxb = try weight.value.withUnsafeBufferPointer { try k.backwardData(gradOutput: dyb, weights: $0.baseAddress!) }
+        var dx = ChannelMajor(unfilled: inChannels, batch: x.batch, height: x.height, width: x.width)  // the reorder writes all
+        try dx.data.withUnsafeMutableBufferPointer { try k.plainSource(dxb, into: $0.baseAddress!) }
+        return dx
+    }
+
     /// unfold(dy): [O·k·k, N·Hi·Wi], shared by both backward products.
     public func gradientColumns(_ dy: ChannelMajor) throws -> [Float] {
         guard dy.channels == outChannels else {

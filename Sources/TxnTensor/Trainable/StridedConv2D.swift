@@ -41,7 +41,87 @@ public struct StridedConv2D: Sendable {
 
     /// y = W · unfold(x) + b, then `activation` (if any) in the bias's pass.
     public func forward(_ x: ChannelMajor, then activation: PointwiseActivation? = nil) throws -> ChannelMajor {
-        try forwardKeepingColumns(x, then: activation).output
+        try forwardKeepingInput(x, then: activation).output
+    }
+
+    /// What a training forward keeps of its input for the weight gradient, so that backward does not convert
+    /// the same input again: unfold(x) on the GEMM path, x in oneDNN's blocked layout on the primitive path.
+    public struct KeptInput: Sendable {
+        let columns: [Float]?
+        let blocked: [Float]?
+    }
+
+    /// oneDNN's primitives for this layer on an input of this size, or nil: the GEMM path.
+    func primitives(batch: Int, height: Int, width: Int) -> DNNLStridedConv? {
+        DNNLStridedConv.kernels(.init(kind: .convolution, inChannels: inChannels, outChannels: outChannels, batch: batch,
+                                      height: height, width: width,
+                                      geometry: .init(kernel: geometry.kernel, stride: geometry.stride, padding: geometry.padding)))
+    }
+
+    /// `forward`, also returning what `backward(_:input:kept:…)` needs of the input for the weight gradient.
+    /// `primitives: false` keeps to the GEMM path (tests compare the two).
+    public func forwardKeepingInput(_ x: ChannelMajor, then activation: PointwiseActivation? = nil,
+                                    primitives: Bool = true) throws -> (output: ChannelMajor, kept: KeptInput) {
+        guard x.channels == inChannels else {
+            throw TensorError.shapeMismatch("convolution expects \(inChannels) channels, got \(x.channels)")
+        }
+        let (ho, wo) = outputSize(height: x.height, width: x.width)
+        guard ho > 0, wo > 0 else {
+            throw TensorError.invalidArgument("a \(x.height)x\(x.width) input is too small for a \(geometry.kernel)x\(geometry.kernel) convolution")
+        }
+        if primitives, let k = self.primitives(batch: x.batch, height: x.height, width: x.width) {
+            let xb = try x.data.withUnsafeBufferPointer { try k.blockedSource($0.baseAddress!) }
+            let yb = try weight.value.withUnsafeBufferPointer { w in
+                try bias.value.withUnsafeBufferPointer { b in try k.forward(source: xb, weights: w.baseAddress!, bias: b.baseAddress!) }
+            }
+            var y = ChannelMajor(unfilled: outChannels, batch: x.batch, height: ho, width: wo)  // the reorder writes all
+            try y.data.withUnsafeMutableBufferPointer { try k.plainDestination(yb, into: $0.baseAddress!) }
+            if let activation { Activation.apply(activation, &y) }
+            return (y, KeptInput(columns: nil, blocked: xb))
+        }
+        let (y, col) = try forwardKeepingColumns(x, then: activation)
+        return (y, KeptInput(columns: col, blocked: nil))
+    }
+
+    /// The GEMM path's backward for one layer, or the primitives' where they apply: accumulates the weight
+    /// gradients when `weights`, returns dL/dx when `data` (through `activation`, as `backwardData` does).
+    public func backward(_ dy: ChannelMajor, input x: ChannelMajor, kept: KeptInput?, weights: Bool, data: Bool,
+                         through activation: PointwiseActivation? = nil, output: ChannelMajor? = nil,
+                         primitives: Bool = true) throws -> ChannelMajor? {
+        let (ho, wo) = outputSize(height: x.height, width: x.width)
+        guard x.channels == inChannels, dy.channels == outChannels, dy.batch == x.batch, dy.height == ho, dy.width == wo else {
+            throw TensorError.shapeMismatch("convolution backward: gradient does not fit the input")
+        }
+        guard primitives, let k = self.primitives(batch: x.batch, height: x.height, width: x.width) else {
+            if weights {
+                if let columns = kept?.columns {
+                    try backwardWeights(columns: columns, gradOutput: dy)
+                } else {
+                    try backwardWeights(input: x, gradOutput: dy)
+                }
+            }
+            guard data else { return nil }
+            return try backwardData(dy, inputHeight: x.height, inputWidth: x.width, through: activation, output: output)
+        }
+        if let output, output.channels != inChannels || output.batch != dy.batch || output.height != x.height || output.width != x.width {
+            throw TensorError.shapeMismatch("convolution backward: activation output does not fit the input")
+        }
+        guard (activation == nil) == (output == nil) else {
+            throw TensorError.invalidArgument("convolution backward: an activation needs its output")
+        }
+        let dyb = try dy.data.withUnsafeBufferPointer { try k.blockedDestination($0.baseAddress!) }
+        if weights {
+            let xb = try kept?.blocked ?? x.data.withUnsafeBufferPointer { try k.blockedSource($0.baseAddress!) }
+            let (dw, db) = try k.weightGradients(source: xb, gradOutput: dyb)
+            weight.accumulate(dw)
+            bias.accumulate(db)
+        }
+        guard data else { return nil }
+        let dxb = try weight.value.withUnsafeBufferPointer { try k.backwardData(gradOutput: dyb, weights: $0.baseAddress!) }
+        var dx = ChannelMajor(unfilled: inChannels, batch: x.batch, height: x.height, width: x.width)  // the reorder writes all
+        try dx.data.withUnsafeMutableBufferPointer { try k.plainSource(dxb, into: $0.baseAddress!) }
+        if let activation, let output { Activation.applyGradient(activation, &dx, output: output) }
+        return dx
     }
 
     /// `forward`, also returning unfold(x), which `backwardWeights(columns:gradOutput:)` takes instead of
