@@ -3,7 +3,8 @@
 # process per run, release build. Prints one row per run: texture, loss, optimiser, iterations,
 # evaluations, seconds, s/iteration, s/evaluation, Gram loss and SW distance of the result to the source.
 # Usage: scripts/bench_losses.sh [SECONDS] [OUTDIR]   (run it under the shared build lock)
-# RUNS="gram:lbfgs:1 sw:lbfgs:4" and TEXTURES="Notebooks/data/gravel.png" choose other runs (loss:optimiser:redraw).
+# RUNS="gram:lbfgs:1 sw:lbfgs:4" and TEXTURES="Notebooks/data/gravel.png" choose other runs (loss:optimiser:redraw);
+# EXTRA="--sw-weight 0.02 --projections 32" adds options to every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-40}
@@ -18,7 +19,7 @@ for tex in ${TEXTURES:-Notebooks/data/*.png}; do
         IFS=: read -r loss opt redraw <<< "$run"
         log="$out/${name}_${loss}_${opt}_${redraw}.log"
         "$txn" synth "$tex" --source-size 256 --size 256 --loss "$loss" --optimizer "$opt" --redraw "$redraw" --steps 100000 \
-            --seconds "$seconds" --seed 1 --every 1000000 -o "$out/${name}_${loss}_${opt}_${redraw}.png" > "$log"
+            --seconds "$seconds" --seed 1 --every 1000000 ${EXTRA:-} -o "$out/${name}_${loss}_${opt}_${redraw}.png" > "$log"
         awk -v t="$name" -v l="$loss" -v o="$opt" -v r="$redraw" '
             /^wrote/ { for (i = 1; i <= NF; i++) { if ($i == "after") it = $(i+1); if ($i == "iterations,") ev = $(i+1); if ($i == "s") s = $(i-1) } }
             /^distance/ { g = $6; sub(",", "", g); w = $9 }

@@ -157,38 +157,35 @@ public final class TiledNetwork: FeatureNetwork {
         }
     }
 
-    /// The tile's pixels of the image (wrapping around where the span runs off it).
-    private func crop(_ image: Tensor, _ r: TileLayout.Span, _ c: TileLayout.Span) -> Tensor {
+    /// Where the tile's pixels are in the image, wrapping around where a span runs off it: `body(image, tile,
+    /// columns)` for each channel and row, the row's pixel j being image[image + columns[j]] and tile[tile + j].
+    private func rows(_ r: TileLayout.Span, _ c: TileLayout.Span, _ body: (Int, Int, [Int]) -> Void) {
         let (th, tw) = (layout.tileHeight, layout.tileWidth)
-        var tile = Tensor(zeros: [1, 3, th, tw])
         let columns = (0..<tw).map { ((c.start + $0) % width + width) % width }
+        for ch in 0..<3 {
+            for i in 0..<th {
+                let y = ((r.start + i) % height + height) % height
+                body((ch * height + y) * width, (ch * th + i) * tw, columns)
+            }
+        }
+    }
+
+    /// The tile's pixels of the image.
+    private func crop(_ image: Tensor, _ r: TileLayout.Span, _ c: TileLayout.Span) -> Tensor {
+        var tile = Tensor(zeros: [1, 3, layout.tileHeight, layout.tileWidth])
         image.data.withUnsafeBufferPointer { src in
             tile.data.withUnsafeMutableBufferPointer { dst in
-                for ch in 0..<3 {
-                    for i in 0..<th {
-                        let y = ((r.start + i) % height + height) % height
-                        let from = (ch * height + y) * width, to = (ch * th + i) * tw
-                        for j in 0..<tw { dst[to + j] = src[from + columns[j]] }
-                    }
-                }
+                rows(r, c) { from, to, columns in for j in columns.indices { dst[to + j] = src[from + columns[j]] } }
             }
         }
         return tile
     }
 
-    /// gradient += the tile's gradient, at the tile's pixels (wrapping around as `crop` does).
+    /// gradient += the tile's gradient, at the tile's pixels.
     private func add(_ tileGradient: Tensor, into gradient: inout Tensor, _ r: TileLayout.Span, _ c: TileLayout.Span) {
-        let (th, tw) = (layout.tileHeight, layout.tileWidth)
-        let columns = (0..<tw).map { ((c.start + $0) % width + width) % width }
         tileGradient.data.withUnsafeBufferPointer { src in
             gradient.data.withUnsafeMutableBufferPointer { dst in
-                for ch in 0..<3 {
-                    for i in 0..<th {
-                        let y = ((r.start + i) % height + height) % height
-                        let to = (ch * height + y) * width, from = (ch * th + i) * tw
-                        for j in 0..<tw { dst[to + columns[j]] += src[from + j] }
-                    }
-                }
+                rows(r, c) { to, from, columns in for j in columns.indices { dst[to + columns[j]] += src[from + j] } }
             }
         }
     }
