@@ -217,6 +217,25 @@ final class DNNLStridedConv: @unchecked Sendable {
     }
 
     /// dL/dW (in PyTorch's layout) and dL/db.
+    /// Both backward passes of a layer (x → y) on the primitives: adds dL/dW and dL/db into `weight` and `bias` when
+    /// `weights`, and returns dL/dx, channel-major, when `data`. `blockedInput` is x already in the blocked layout,
+    /// when the forward kept it.
+    func backward(gradOutput dy: ChannelMajor, input x: ChannelMajor, blockedInput: [Float]? = nil, inChannels: Int,
+                  weight: Parameter, bias: Parameter, weights: Bool = true, data: Bool) throws -> ChannelMajor? {
+        let dyb = try dy.data.withUnsafeBufferPointer { try blockedDestination($0.baseAddress!) }
+        if weights {
+            let xb = try blockedInput ?? x.data.withUnsafeBufferPointer { try blockedSource($0.baseAddress!) }
+            let (dw, db) = try weightGradients(source: xb, gradOutput: dyb)
+            weight.accumulate(dw)
+            bias.accumulate(db)
+        }
+        guard data else { return nil }
+        let dxb = try weight.value.withUnsafeBufferPointer { try backwardData(gradOutput: dyb, weights: $0.baseAddress!) }
+        var dx = ChannelMajor(unfilled: inChannels, batch: x.batch, height: x.height, width: x.width)  // the reorder writes all
+        try dx.data.withUnsafeMutableBufferPointer { try plainSource(dxb, into: $0.baseAddress!) }
+        return dx
+    }
+
     func weightGradients(source: [Float], gradOutput: [Float]) throws -> (weights: [Float], bias: [Float]) {
         let wd = backwardWeights.desc(dnnl_query_diff_weights_md)
         var dw = unfilledFloats(Self.size(wd)), db = unfilledFloats(shape.outChannels)

@@ -130,16 +130,7 @@ public struct ConvTranspose2D: Sendable {
             backwardWeights(input: x, columns: columns, gradOutput: dy)
             return data ? backwardData(columns: columns, batch: x.batch, inputHeight: x.height, inputWidth: x.width) : nil
         }
-        let dyb = try dy.data.withUnsafeBufferPointer { try k.blockedDestination($0.baseAddress!) }
-        let xb = try x.data.withUnsafeBufferPointer { try k.blockedSource($0.baseAddress!) }
-        let (dw, db) = try k.weightGradients(source: xb, gradOutput: dyb)
-        weight.accumulate(dw)
-        bias.accumulate(db)
-        guard data else { return nil }
-        let dxb = try weight.value.withUnsafeBufferPointer { try k.backwardData(gradOutput: dyb, weights: $0.baseAddress!) }
-        var dx = ChannelMajor(unfilled: inChannels, batch: x.batch, height: x.height, width: x.width)  // the reorder writes all
-        try dx.data.withUnsafeMutableBufferPointer { try k.plainSource(dxb, into: $0.baseAddress!) }
-        return dx
+        return try k.backward(gradOutput: dy, input: x, inChannels: inChannels, weight: weight, bias: bias, data: data)
     }
 
     /// unfold(dy): [O·k·k, N·Hi·Wi], shared by both backward products.

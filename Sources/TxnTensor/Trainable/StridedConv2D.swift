@@ -109,17 +109,8 @@ public struct StridedConv2D: Sendable {
         guard (activation == nil) == (output == nil) else {
             throw TensorError.invalidArgument("convolution backward: an activation needs its output")
         }
-        let dyb = try dy.data.withUnsafeBufferPointer { try k.blockedDestination($0.baseAddress!) }
-        if weights {
-            let xb = try kept?.blocked ?? x.data.withUnsafeBufferPointer { try k.blockedSource($0.baseAddress!) }
-            let (dw, db) = try k.weightGradients(source: xb, gradOutput: dyb)
-            weight.accumulate(dw)
-            bias.accumulate(db)
-        }
-        guard data else { return nil }
-        let dxb = try weight.value.withUnsafeBufferPointer { try k.backwardData(gradOutput: dyb, weights: $0.baseAddress!) }
-        var dx = ChannelMajor(unfilled: inChannels, batch: x.batch, height: x.height, width: x.width)  // the reorder writes all
-        try dx.data.withUnsafeMutableBufferPointer { try k.plainSource(dxb, into: $0.baseAddress!) }
+        guard var dx = try k.backward(gradOutput: dy, input: x, blockedInput: kept?.blocked, inChannels: inChannels,
+                                      weight: weight, bias: bias, weights: weights, data: data) else { return nil }
         if let activation, let output { Activation.applyGradient(activation, &dx, output: output) }
         return dx
     }
