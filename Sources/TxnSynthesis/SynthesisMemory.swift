@@ -19,7 +19,7 @@ public struct SynthesisMemory: Equatable, Sendable {
     /// One line for progress output: how the network runs and the planned peak.
     public var summary: String {
         let how = tile.map { "in tiles of \($0) px with halos\(keepsState ? ", state kept between passes" : "")" } ?? "over the whole image"
-        return "network \(how); planned peak \(totalBytes / MemoryBudget.mebibyte) MiB of the \(MemoryBudget.limitMiB) MiB limit"
+        return "network \(how); planned peak \(MemoryBudgetError.mib(totalBytes)) MiB of the \(MemoryBudget.limitMiB) MiB limit"
     }
 
     /// Tile cores tried, largest first, when the whole image does not fit. Not larger than 384 (tiles of 512 or
@@ -99,7 +99,7 @@ public struct SynthesisMemory: Equatable, Sendable {
     }
 
     static func overBudget(_ plan: SynthesisMemory, what: String, limit: Int) -> SynthesisError {
-        func mib(_ b: Int) -> Int { (b + MemoryBudget.mebibyte - 1) / MemoryBudget.mebibyte }
+        let mib = MemoryBudgetError.mib
         let network = plan.tile.map { "the network in tiles of \($0) px" } ?? "the network over the whole image"
         return SynthesisError(option: "memory", message: "\(what) needs at least \(mib(plan.totalBytes)) MiB "
             + "(\(network): \(mib(plan.networkBytes)) MiB; the optimiser's image-sized vectors and features: "

@@ -76,7 +76,6 @@ public struct SynthesisOptions: Sendable {
     /// Coarse to fine: run at size / 2^(octaves−1) with the source scaled alike, upsample, refine, up to
     /// the full size. nil: `Octaves.automatic` (one octave up to 256 px on the long side, one more per doubling).
     public var octaves: Int? = nil
-    /// Iterations at each octave but the last (which runs `steps`); nil: `steps`.
     /// Iterations at each octave but the last (which runs `steps`): one count for all, or one per octave, coarsest
     /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: `steps`.
     public var octaveSteps: [Int]? = nil
@@ -104,6 +103,13 @@ public struct SynthesisOptions: Sendable {
     public static let defaultSigma = 0.01
 
     public init() {}
+
+    /// Why `octaveSteps` does not fit a run of `n` octaves, if it does not: one count, or one per octave but the last.
+    /// (With automatic octaves, n is known only to the synthesizer.)
+    public func octaveStepsProblem(octaves n: Int) -> String? {
+        guard let counts = octaveSteps, counts.count != 1 && counts.count != n - 1 else { return nil }
+        return "\(counts.count) counts for \(n) octaves: give one, or one for each octave but the last (\(n - 1))"
+    }
 
     /// The iterations of octave `i` (0 the coarsest) of `n`.
     public func steps(octave i: Int, of n: Int) -> Int {
@@ -159,9 +165,7 @@ public struct SynthesisOptions: Sendable {
             guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 }) else {
                 throw fail("octave_steps", "each count must be at least 1, got \(counts.map(String.init).joined(separator: ","))")
             }
-            if let n = octaves, counts.count != 1 && counts.count != n - 1 {
-                throw fail("octave_steps", "\(counts.count) counts for \(n) octaves: give one, or one for each octave but the last (\(n - 1))")
-            }
+            if let n = octaves, let problem = octaveStepsProblem(octaves: n) { throw fail("octave_steps", problem) }
         }
         if let n = evaluationTile, !(16...8192).contains(n) {
             throw fail("eval_tile", "tiles must be 16 to 8192 px a side, got \(n)")

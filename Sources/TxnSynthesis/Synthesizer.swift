@@ -34,9 +34,8 @@ public final class Synthesizer {
         self.source = source
         self.options = options
         octaves = options.octaves ?? Octaves.automatic(width: options.width, height: options.height)
-        if let counts = options.octaveSteps, counts.count != 1 && counts.count != octaves - 1 {
-            throw SynthesisError(option: "octave_steps", message: "\(counts.count) counts for \(octaves) octaves: give one, or one for "
-                + "each octave but the last (\(octaves - 1))")
+        if let problem = options.octaveStepsProblem(octaves: octaves) {
+            throw SynthesisError(option: "octave_steps", message: problem)
         }
         if octaves > 1 {
             // The coarsest octave must go through the network too, its source as well as its output.

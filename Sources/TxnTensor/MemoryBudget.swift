@@ -128,7 +128,7 @@ public enum MemoryBudgetError: Error, CustomStringConvertible, Equatable {
     }
 
     /// Rounded up, so a request just over the limit never prints as equal to it.
-    static func mib(_ bytes: Int) -> Int {
+    public static func mib(_ bytes: Int) -> Int {
         bytes / MemoryBudget.mebibyte + (bytes % MemoryBudget.mebibyte == 0 ? 0 : 1)
     }
 }

@@ -51,6 +51,12 @@ public struct TileLayout: Equatable, Sendable {
         return (reach + g - 1) / g * g
     }
 
+    /// The pixels of a stage on a `grid`-pixel grid (of `n` in all) that cover input pixels `r`: the core of a tile
+    /// at that stage, when r starts on the grid and ends on it or at the image's (or tile's) edge.
+    public static func cells(_ r: Range<Int>, grid f: Int, of n: Int) -> Range<Int> {
+        (r.lowerBound / f)..<min(n, (r.upperBound + f - 1) / f)
+    }
+
     /// The spans along an axis of `n` pixels, and the extent every tile has along it.
     static func spans(_ n: Int, maxCore: Int, halo: Int, grid: Int, wrap: Bool, axis: String) throws -> ([Span], Int) {
         // One tile no larger than a tiled one would be: the whole axis, with no halo needed.
@@ -236,8 +242,7 @@ public final class TiledNetwork: FeatureNetwork {
                           grid f: Int, toImage: Bool) {
         let (ch, th, tw) = (tile.shape[1], tile.shape[2], tile.shape[3])
         let (h, w) = (whole.shape[2], whole.shape[3])
-        let rows = (r.core.lowerBound / f)..<min(h, (r.core.upperBound + f - 1) / f)
-        let cols = (c.core.lowerBound / f)..<min(w, (c.core.upperBound + f - 1) / f)
+        let rows = TileLayout.cells(r.core, grid: f, of: h), cols = TileLayout.cells(c.core, grid: f, of: w)
         // The core sits inside the tile (it never wraps within a tile), at the tile's offset on this layer's grid.
         let (dy, dx) = ((r.core.lowerBound - r.start) / f - rows.lowerBound, (c.core.lowerBound - c.start) / f - cols.lowerBound)
         for k in 0..<ch {

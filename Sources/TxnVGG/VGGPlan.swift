@@ -221,9 +221,9 @@ public final class VGGPlan: FeatureNetwork {
         let (h, w) = (dims[s][1], dims[s][2])
         guard let core else { return (nil, h * w) }
         let f = VGG19.grid(stage: s)
-        func cells(_ r: Range<Int>, _ n: Int) -> Range<Int> { (r.lowerBound / f)..<min(n, (r.upperBound + f - 1) / f) }
         let whole = VGG19.mapSize(height: core.imageHeight, width: core.imageWidth, stage: s)
-        return (PixelWindow(rows: cells(core.rows, h), columns: cells(core.columns, w), width: w), whole.height * whole.width)
+        return (PixelWindow(rows: TileLayout.cells(core.rows, grid: f, of: h), columns: TileLayout.cells(core.columns, grid: f, of: w),
+                            width: w), whole.height * whole.width)
     }
 
     /// Pixel-major (M x C) copies of the outputs whose Gram matrices were taken, for their backward.
@@ -290,9 +290,6 @@ public final class VGGPlan: FeatureNetwork {
         fileprivate let masks: [Int: [UInt8]]
         fileprivate let gramFeatures: [Int: [Float]]
         fileprivate let core: TileCore?
-
-        /// Bytes held.
-        public var bytes: Int { masks.values.reduce(0) { $0 + $1.count } + gramFeatures.values.reduce(0) { $0 + 4 * $1.count } }
     }
 
     /// Takes (not copies) the state beyond `stage` of the last Gram pass; the plan gets fresh buffers for those stages.
