@@ -173,13 +173,7 @@ func assertGradientAwayFromSwaps(_ analytic: Tensor, at x: inout Tensor, stride 
     XCTAssertGreaterThan(scale, 0, file: file, line: line)
     let centre = try loss(x)
     var dot = 0.0, nn = 0.0, aa = 0.0, checked = 0, skipped = 0
-    for i in stride(from: 0, to: x.count, by: step) {
-        let saved = x.data[i]
-        x.data[i] = saved + eps
-        let up = try loss(x)
-        x.data[i] = saved - eps
-        let down = try loss(x)
-        x.data[i] = saved
+    for (i, up, down) in try centralDifferences(at: &x, stride: step, eps: eps, loss) {
         if abs((up - centre) - (centre - down)) / Double(eps) > 0.01 * scale { skipped += 1; continue }
         let numeric = (up - down) / Double(2 * eps), a = Double(analytic.data[i])
         dot += numeric * a; nn += numeric * numeric; aa += a * a

@@ -204,6 +204,19 @@ final class SynthesisTests: XCTestCase {
     }
 }
 
+/// loss(x + eps·eᵢ) and loss(x − eps·eᵢ) at every `stride`-th element i of x, which is put back after each.
+func centralDifferences(at x: inout Tensor, stride step: Int, eps: Float,
+                        _ loss: (Tensor) throws -> Double) throws -> [(index: Int, up: Double, down: Double)] {
+    try stride(from: 0, to: x.count, by: step).map { i in
+        let saved = x.data[i]
+        defer { x.data[i] = saved }
+        x.data[i] = saved + eps
+        let up = try loss(x)
+        x.data[i] = saved - eps
+        return (i, up, try loss(x))
+    }
+}
+
 /// Central differences of `loss` at every `stride`-th pixel (110 of 768 at stride 7) against `analytic`:
 /// the two vectors must point the same way (cosine > 0.999), every pixel with a clear gradient (over 5% of
 /// the largest) must have the right sign and be within 10%, and the rest within 2% of the largest.
@@ -214,13 +227,7 @@ func assertLossGradient(_ analytic: Tensor, at x: inout Tensor, stride step: Int
     let scale = Double(analytic.data.map { abs($0) }.max()!)
     XCTAssertGreaterThan(scale, 0, file: file, line: line)
     var dot = 0.0, nn = 0.0, aa = 0.0, clear = 0
-    for i in stride(from: 0, to: x.count, by: step) {
-        let saved = x.data[i]
-        x.data[i] = saved + eps
-        let up = try loss(x)
-        x.data[i] = saved - eps
-        let down = try loss(x)
-        x.data[i] = saved
+    for (i, up, down) in try centralDifferences(at: &x, stride: step, eps: eps, loss) {
         let numeric = (up - down) / Double(2 * eps), a = Double(analytic.data[i])
         dot += numeric * a; nn += numeric * numeric; aa += a * a
         if abs(numeric) > 0.05 * scale {

@@ -23,6 +23,36 @@ func dot(_ a: Tensor, _ b: Tensor) -> Double {
     return s
 }
 
+/// Central differences of `loss` at every element of `values`, against `analytic` (relative to its largest entry,
+/// which must not vanish: a gradient of zeros would match a flat loss).
+func assertGradient(_ analytic: [Float], _ values: [Float], eps: Float = 1e-2, tolerance: Double = 2e-3,
+                    file: StaticString = #filePath, line: UInt = #line, _ loss: ([Float]) throws -> Double) rethrows {
+    XCTAssertEqual(analytic.count, values.count, file: file, line: line)
+    let scale = max(analytic.reduce(0.0) { max($0, Double(abs($1))) }, 1e-6)
+    XCTAssertGreaterThan(scale, 1e-3, "the gradient should not vanish", file: file, line: line)
+    var worst = 0.0
+    for i in values.indices {
+        var plus = values, minus = values
+        plus[i] += eps
+        minus[i] -= eps
+        let numeric = (try loss(plus) - loss(minus)) / (Double(plus[i]) - Double(minus[i]))
+        worst = max(worst, abs(numeric - Double(analytic[i])) / scale)
+    }
+    XCTAssertLessThan(worst, tolerance, "worst gradient error \(worst) of max \(scale)", file: file, line: line)
+}
+
+/// The gradient a layer accumulated in `parameter`, against central differences of `loss` with the parameter's
+/// values moved (and put back).
+func assertGradient(of parameter: Parameter, eps: Float = 1e-2, tolerance: Double = 2e-3,
+                    file: StaticString = #filePath, line: UInt = #line, _ loss: () throws -> Double) rethrows {
+    let saved = parameter.value
+    try assertGradient(parameter.gradient, saved, eps: eps, tolerance: tolerance, file: file, line: line) { v in
+        parameter.value = v
+        defer { parameter.value = saved }
+        return try loss()
+    }
+}
+
 /// Compares an analytic gradient with central differences at every element (or `samples` of them).
 func assertGradientMatches(
     _ analytic: Tensor, at x: Tensor, eps: Float = 1e-2, tolerance: Double = 2e-3,

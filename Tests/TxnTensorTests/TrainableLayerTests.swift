@@ -20,22 +20,6 @@ final class TrainableLayerTests: XCTestCase {
         return zip(a.data, b.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
 
-    /// Central differences of `loss` at every element of `values`, against `analytic`.
-    func assertGradient(_ analytic: [Float], _ values: [Float], eps: Float = 1e-2, tolerance: Double = 2e-3,
-                        file: StaticString = #filePath, line: UInt = #line, _ loss: ([Float]) throws -> Double) rethrows {
-        XCTAssertEqual(analytic.count, values.count, file: file, line: line)
-        let scale = max(analytic.reduce(0.0) { max($0, Double(abs($1))) }, 1e-6)
-        var worst = 0.0
-        for i in values.indices {
-            var plus = values, minus = values
-            plus[i] += eps
-            minus[i] -= eps
-            let numeric = (try loss(plus) - loss(minus)) / (Double(plus[i]) - Double(minus[i]))
-            worst = max(worst, abs(numeric - Double(analytic[i])) / scale)
-        }
-        XCTAssertLessThan(worst, tolerance, "worst gradient error \(worst) of max \(scale)", file: file, line: line)
-    }
-
     // MARK: strided convolution
 
     func naiveConv(_ x: ChannelMajor, _ conv: StridedConv2D) -> ChannelMajor {
@@ -85,15 +69,7 @@ final class TrainableLayerTests: XCTestCase {
                 }
                 conv.weight.zeroGradient(); conv.bias.zeroGradient()
                 try conv.backwardWeights(input: x, gradOutput: r)
-                let w0 = conv.weight.value, b0 = conv.bias.value
-                try assertGradient(conv.weight.gradient, w0) { v in
-                    conv.weight.value = v; defer { conv.weight.value = w0 }
-                    return try dot(conv.forward(x), r)
-                }
-                try assertGradient(conv.bias.gradient, b0) { v in
-                    conv.bias.value = v; defer { conv.bias.value = b0 }
-                    return try dot(conv.forward(x), r)
-                }
+                for p in [conv.weight, conv.bias] { try assertGradient(of: p) { try dot(conv.forward(x), r) } }
             }
         }
     }
@@ -143,15 +119,7 @@ final class TrainableLayerTests: XCTestCase {
             try dot(conv.forward(ChannelMajor(channels: 2, batch: 3, height: 3, width: 2, data: v)), r)
         }
         conv.backwardWeights(input: x, columns: columns, gradOutput: r)
-        let w0 = conv.weight.value, b0 = conv.bias.value
-        try assertGradient(conv.weight.gradient, w0) { v in
-            conv.weight.value = v; defer { conv.weight.value = w0 }
-            return try dot(conv.forward(x), r)
-        }
-        try assertGradient(conv.bias.gradient, b0) { v in
-            conv.bias.value = v; defer { conv.bias.value = b0 }
-            return try dot(conv.forward(x), r)
-        }
+        for p in [conv.weight, conv.bias] { try assertGradient(of: p) { try dot(conv.forward(x), r) } }
     }
 
     /// The transposed convolution is the adjoint of the strided one with the same weights: ⟨T x, y⟩ = ⟨x, Sᵀ... ⟩.
@@ -197,15 +165,7 @@ final class TrainableLayerTests: XCTestCase {
             return dot(v, r)
         }
         try assertGradient(grad.data, x.data, eps: 1e-3, tolerance: 5e-3) { try loss($0, norm) }
-        let g0 = norm.weight.value, b0 = norm.bias.value
-        try assertGradient(norm.weight.gradient, g0, eps: 1e-3) { v in
-            norm.weight.value = v; defer { norm.weight.value = g0 }
-            return try loss(x.data, norm)
-        }
-        try assertGradient(norm.bias.gradient, b0, eps: 1e-3) { v in
-            norm.bias.value = v; defer { norm.bias.value = b0 }
-            return try loss(x.data, norm)
-        }
+        for p in [norm.weight, norm.bias] { try assertGradient(of: p, eps: 1e-3) { try loss(x.data, norm) } }
     }
 
     func testBatchNormEvaluationUsesRunningStatistics() throws {
