@@ -70,8 +70,10 @@ public struct TextureStatistics: Sendable {
 /// so the numbers are comparable across runs and methods.
 public struct TextureDistance: Sendable {
     public var layers: [String]
+    /// w_l ¼ mean((G_l(a) − G_l(b))²) per layer.
+    public var gramPerLayer: [Double]
     /// Σ w_l ¼ mean((G_l(a) − G_l(b))²).
-    public var gramLoss: Double
+    public var gramLoss: Double { gramPerLayer.reduce(0, +) }
     /// Sliced Wasserstein-2 distance per layer.
     public var slicedPerLayer: [Double]
     /// Mean of `slicedPerLayer`.
@@ -83,13 +85,13 @@ public struct TextureDistance: Sendable {
         }
         layers = a.layers
         let w = weights ?? Array(repeating: VGG19.gatysLayerWeight, count: layers.count)
-        var gram = 0.0
+        var gram: [Double] = []
         var sliced: [Double] = []
         for l in layers.indices {
             let ga = a.grams[l], gb = b.grams[l]
             var sq = 0.0
             for i in 0..<ga.count { let d = Double(ga.data[i] - gb.data[i]); sq += d * d }
-            gram += w[l] * 0.25 * sq / Double(ga.count)
+            gram.append(w[l] * 0.25 * sq / Double(ga.count))
             // Compare at the coarser of the two quantile grids.
             let (qa, qb) = (a.quantiles[l], b.quantiles[l]), q = min(qa, qb)
             let k = a.projections[l].count / qa
@@ -103,7 +105,7 @@ public struct TextureDistance: Sendable {
             }
             sliced.append((total / Double(k * q)).squareRoot())
         }
-        gramLoss = gram
+        gramPerLayer = gram
         slicedPerLayer = sliced
     }
 

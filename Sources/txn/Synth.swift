@@ -162,6 +162,9 @@ struct Synth: ParsableCommand {
                      output, result.loss, result.history.count, result.evaluations, result.seconds))
         if let d = result.distance {
             print(String(format: "distance to source: Gram loss %.4g, sliced Wasserstein %.4g", d.gramLoss, d.sliced))
+            print("  per layer: " + d.layers.indices.map {
+                String(format: "%@ %.3g / %.3g", d.layers[$0], d.gramPerLayer[$0], d.slicedPerLayer[$0])
+            }.joined(separator: ", ") + " (Gram loss / sliced Wasserstein)")
         }
     }
 }

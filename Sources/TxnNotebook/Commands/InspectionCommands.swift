@@ -45,7 +45,9 @@ extension CommandContext {
             output.show(r.image, caption: name)
         case .distance(let d):
             print("\(name): Gram loss \(formatNumber(d.gramLoss)), sliced Wasserstein \(formatNumber(d.sliced))")
-            print(table(["layer", "sliced Wasserstein"], zip(d.layers, d.slicedPerLayer).map { [$0, formatNumber($1)] }))
+            print(table(["layer", "Gram loss", "sliced Wasserstein"], d.layers.indices.map {
+                [d.layers[$0], formatNumber(d.gramPerLayer[$0]), formatNumber(d.slicedPerLayer[$0])]
+            }))
         default:
             print("\(name): \(value.typeName) \(value.summary)")
         }
