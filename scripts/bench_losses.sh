@@ -4,13 +4,13 @@
 # evaluations, seconds, s/iteration, s/evaluation, Gram loss and SW distance of the result to the source.
 # Usage: scripts/bench_losses.sh [SECONDS] [OUTDIR]   (run it under the shared build lock)
 # RUNS="gram:lbfgs:1 sw:lbfgs:4" and TEXTURES="Notebooks/data/gravel.png" choose other runs (loss:optimiser:redraw);
-# EXTRA="--sw-weight 0.02 --projections 32" adds options to every run.
+# EXTRA="--sw-weight 0.02 --projections 32" adds options to every run; TXN=path runs another build of txn (A/B).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-40}
 out=${2:-/tmp/txn-bench-losses}
 mkdir -p "$out"
-txn=.build/release/txn
+txn=${TXN:-.build/release/txn}
 runs=${RUNS:-"gram:lbfgs:1 sw:adam:1 sw:lbfgs:1"}
 printf "%-8s %-8s %-6s %6s %6s %6s %7s %8s %8s %12s %10s\n" texture loss opt redraw iters evals seconds s/iter s/eval gram_loss sw_dist
 for tex in ${TEXTURES:-Notebooks/data/*.png}; do
