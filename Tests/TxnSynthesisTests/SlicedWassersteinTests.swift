@@ -11,20 +11,33 @@ import TxnVGG
 final class SlicedWassersteinTests: XCTestCase {
     func testRadixSortMatchesTheStandardSortAndItsPermutation() {
         var rng = SplitMix64(seed: 3)
-        for n in [1, 2, 7, 1000, 5000] {
-            // Negative, positive, zero, repeated values and a wide range of exponents.
+        for n in [1, 2, 7, 1000, 5000, 70000] {
+            // Negative, positive, zero (both signs), repeated values, infinities and a wide range of exponents.
             let values: [Float] = (0..<n).map { i in
-                i % 17 == 0 ? 0 : (i % 13 == 0 ? -0.5 : (rng.nextGaussian() * pow(10, Float(Int(rng.next() % 9)) - 4)))
+                i % 17 == 0 ? 0 : (i % 19 == 0 ? -0.0 : (i % 13 == 0 ? -0.5 : (i == 5 ? -.infinity : (i == 6 ? .infinity
+                    : rng.nextGaussian() * pow(10, Float(Int(rng.next() % 9)) - 4)))))
             }
-            let sorter = RadixSorter(capacity: n)
-            values.withUnsafeBufferPointer { sorter.sortWithIndices($0.baseAddress!, count: n) }
-            XCTAssertEqual(Array(UnsafeBufferPointer(start: sorter.sorted, count: n)), values.sorted(), "n = \(n)")
-            for i in 0..<n { XCTAssertEqual(values[Int(sorter.indices[i])], sorter.sorted[i]) }
-            XCTAssertEqual(Set((0..<n).map { sorter.indices[$0] }).count, n, "a permutation")
+            let sorter = RadixSorter(capacity: n + 3)
+            let order = values.withUnsafeBufferPointer { sorter.sortWithIndices($0.baseAddress!, count: n) }
+            let sorted = (0..<n).map { RadixSorter.value(order[$0]) }
+            let indices = (0..<n).map { RadixSorter.index(order[$0]) }
+            // -0.0 sorts below 0.0: compare bit patterns, against a sort that orders them so.
+            let expected = values.enumerated().sorted { a, b in
+                a.element != b.element ? a.element < b.element
+                    : (a.element.sign != b.element.sign ? a.element.sign == .minus : a.offset < b.offset)
+            }
+            XCTAssertEqual(sorted.map(\.bitPattern), expected.map(\.element.bitPattern), "n = \(n)")
+            // Stable: equal values keep their order, so the permutation is exactly the reference one's.
+            XCTAssertEqual(indices, expected.map(\.offset), "n = \(n)")
             var copy = values
             copy.withUnsafeMutableBufferPointer { sorter.sortValues($0.baseAddress!, count: n) }
-            XCTAssertEqual(copy, values.sorted())
+            XCTAssertEqual(copy.map(\.bitPattern), expected.map(\.element.bitPattern))
         }
+        // A row whose keys all share their top digits (skipped passes) and one value.
+        let sorter = RadixSorter(capacity: 4)
+        let order = [Float](repeating: 2, count: 4).withUnsafeBufferPointer { sorter.sortWithIndices($0.baseAddress!, count: 4) }
+        XCTAssertEqual((0..<4).map { RadixSorter.index(order[$0]) }, [0, 1, 2, 3])
+        XCTAssertEqual((0..<4).map { RadixSorter.value(order[$0]) }, [2, 2, 2, 2])
     }
 
     func testResamplingSortedValuesInterpolatesBetweenQuantiles() {
