@@ -149,9 +149,9 @@ public final class SlicedWassersteinLoss {
     static let chunkElements = 1 << 22
 
     /// Scratch kept for the loss's life, grown to the largest layer: the projections of a chunk, and per
-    /// thread a sorter and a resampled source row. Allocated per call, each buffer over 1 MiB would be fresh
-    /// pages for the kernel to fault in and zero at every evaluation (glibc maps them one by one, see
-    /// ProcessSetup).
+    /// thread a sorter and a resampled source row. Allocated per call, each buffer over 1 MiB was fresh pages
+    /// to fault in at every evaluation (see MALLOC_MMAP_THRESHOLD_ in txn's ProcessSetup): 22,000 page faults
+    /// per SW evaluation at 256² with the features' and gradients' copies, 45 ms of system time.
     private let projections = ScratchBuffer()
     private var rowScratch: [(sorter: RadixSorter, target: ScratchBuffer)] = []
 

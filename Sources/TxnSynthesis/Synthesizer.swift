@@ -136,9 +136,8 @@ public final class Synthesizer {
 
     private struct Stopped: Error {}
 
-    /// dL/dF per layer of the last SW evaluation, kept so that the next one writes into the same memory: a
-    /// feature-sized buffer allocated anew is fresh pages for the kernel to fault in and zero at every
-    /// evaluation (glibc maps each buffer over 1 MiB on its own, see ProcessSetup).
+    /// dL/dF per layer of the last SW evaluation, kept so that the next one writes into the same memory
+    /// (a buffer over 1 MiB allocated anew is fresh pages to fault in: see MALLOC_MMAP_THRESHOLD_ in ProcessSetup).
     private var featureGradients: [Tensor] = []
 
     /// The loss chosen by `options.loss` at `image`, with its gradient. The Gram loss alone runs on the

@@ -336,8 +336,8 @@ public final class VGGPlan: FeatureNetwork {
     }
 
     /// The NCHW features last handed out, per stage: the next forward pass writes into the same memory once
-    /// the caller has let go of them. A feature-sized buffer allocated anew is fresh pages for the kernel to
-    /// fault in and zero at every evaluation (glibc maps each buffer over 1 MiB on its own, see ProcessSetup).
+    /// the caller has let go of them (a buffer over 1 MiB allocated anew is fresh pages to fault in: see
+    /// MALLOC_MMAP_THRESHOLD_ in txn's ProcessSetup).
     private var nchwFeatures: [Int: Tensor] = [:]
 
     /// The output of stage `s` (just computed) as an NCHW tensor.

@@ -155,6 +155,29 @@ final class SlicedWassersteinTests: XCTestCase {
         try assertGradientAwayFromSwaps(e.gradient!, at: &x, stride: 3, loss: { try synth.evaluate($0).total })
     }
 
+    /// The evaluation keeps its buffers (features, their gradients, the sort's scratch) from one call to the
+    /// next: an evaluation after another must give exactly what a fresh synthesizer gives, for both losses
+    /// that use them.
+    func testAnEvaluationAfterAnotherEqualsAFreshOne() throws {
+        let model = try VGG19.load(try Paths.weights(), upTo: "conv2_1")
+        let src = Image(width: 20, height: 20, pixels: (0..<(3 * 20 * 20)).map { Float(($0 * 37) % 256) / 255 })
+        let first = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 91 + 7) % 256) / 255 }
+        let second = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 53 + 11) % 256) / 255 }
+        for loss in [SynthesisOptions.Loss.sw, .gramSW] {
+            var o = SynthesisOptions()
+            (o.width, o.height, o.steps, o.loss, o.measureDistance) = (16, 16, 1, loss, false)
+            o.layers = ["conv1_1", "pool1", "conv2_1"]
+            o.layerWeights = [1, 1, 1]
+            let used = try Synthesizer(model: model, source: src, options: o)
+            let before = try used.evaluate(first)
+            let again = try used.evaluate(second)
+            let fresh = try Synthesizer(model: model, source: src, options: o).evaluate(second)
+            XCTAssertEqual(again.perLayer, fresh.perLayer, "\(loss)")
+            XCTAssertEqual(again.gradient!.data, fresh.gradient!.data, "\(loss)")
+            XCTAssertNotEqual(before.gradient!.data, again.gradient!.data, "\(loss): two points, two gradients")
+        }
+    }
+
     func testSameSeedSameResultAndTheLossFalls() throws {
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         let src = try Image.load(Paths.repoRoot + "/Notebooks/data/gravel.png").image.resized(width: 48, height: 48)
