@@ -96,53 +96,80 @@ public final class SlicedWassersteinLoss {
 
     /// The loss of features (in the order of `layers`), with dL/dF if `gradient`.
     public func evaluate(features: [Tensor], gradient: Bool = true) throws -> Evaluation {
+        var gradients: [Tensor] = []
+        let perLayer = try evaluate(features: features, gradients: &gradients, gradient: gradient)
+        return Evaluation(perLayer: perLayer, gradients: gradients)
+    }
+
+    /// w_l E_l per layer of features (in the order of `layers`), with dL/dF written into `gradients` if
+    /// `gradient`. Its tensors are written in place where they have the features' shapes (else replaced),
+    /// so a caller that keeps them from one evaluation to the next allocates nothing.
+    func evaluate(features: [Tensor], gradients: inout [Tensor], gradient: Bool = true) throws -> [Double] {
         guard features.count == layers.count else {
             throw VGGError.invalidOption("\(features.count) feature maps for \(layers.count) layers")
         }
-        var perLayer: [Double] = [], gradients: [Tensor] = []
+        for (l, f) in features.enumerated() where f.n != 1 || f.c != channels[l] {
+            throw TensorError.shapeMismatch("layer \(layers[l]): features \(f.shape), the source has \(channels[l]) channels")
+        }
+        if gradient {
+            if gradients.count != layers.count { gradients = [] }
+            for (l, f) in features.enumerated() {
+                // A kept tensor holds the last evaluation's values: all are overwritten (the first chunk's product
+                // has beta 0).
+                if l == gradients.count { gradients.append(Tensor(zeros: f.shape)) }
+                else if gradients[l].shape != f.shape { gradients[l] = Tensor(zeros: f.shape) }
+            }
+        }
+        var perLayer: [Double] = []
         for l in layers.indices {
             let f = features[l]
-            guard f.n == 1, f.c == channels[l] else {
-                throw TensorError.shapeMismatch("layer \(layers[l]): features \(f.shape), the source has \(channels[l]) channels")
-            }
             let k = directions[l].count / channels[l]
-            var g = gradient ? Tensor(zeros: f.shape) : Tensor(zeros: [1])
             let ready = sortedSources[l] != nil
             var sorted = sortedSources[l] ?? [Float](repeating: 0, count: k * sourcePixels[l])
             sortedSources[l] = nil  // `sorted` is then the only reference: no copy when it is written
-            let e = f.data.withUnsafeBufferPointer { fp in
-                sources[l].withUnsafeBufferPointer { sp in
-                    directions[l].withUnsafeBufferPointer { vp in
-                        g.data.withUnsafeMutableBufferPointer { gp in
+            func run(_ g: UnsafeMutablePointer<Float>?) -> Double {
+                f.data.withUnsafeBufferPointer { fp in
+                    sources[l].withUnsafeBufferPointer { sp in
+                        directions[l].withUnsafeBufferPointer { vp in
                             sorted.withUnsafeMutableBufferPointer { tp in
-                                Self.layerLoss(fp.baseAddress!, channels: f.c, pixels: f.h * f.w, source: sp.baseAddress!,
-                                               sourcePixels: sourcePixels[l], sortedSource: tp.baseAddress!, sourceReady: ready,
-                                               directions: vp.baseAddress!, count: k,
-                                               weight: weights[l], gradient: gradient ? gp.baseAddress! : nil)
+                                layerLoss(fp.baseAddress!, channels: f.c, pixels: f.h * f.w, source: sp.baseAddress!,
+                                          sourcePixels: sourcePixels[l], sortedSource: tp.baseAddress!, sourceReady: ready,
+                                          directions: vp.baseAddress!, count: k, weight: weights[l], gradient: g)
                             }
                         }
                     }
                 }
             }
+            perLayer.append(gradient ? gradients[l].data.withUnsafeMutableBufferPointer { run($0.baseAddress!) } : run(nil))
             sortedSources[l] = sorted
-            perLayer.append(e)
-            if gradient { gradients.append(g) }
         }
-        return Evaluation(perLayer: perLayer, gradients: gradients)
+        return perLayer
     }
 
     /// Projections held at once: at 1024² conv1_1 all 64 would be 256 MiB per buffer.
     static let chunkElements = 1 << 22
 
+    /// Scratch kept for the loss's life, grown to the largest layer: the projections of a chunk, and per
+    /// thread a sorter and a resampled source row. Allocated per call, each buffer over 1 MiB was fresh pages
+    /// to fault in at every evaluation (see MALLOC_MMAP_THRESHOLD_ in txn's ProcessSetup): with the features'
+    /// and gradients' copies, about 18,000 page faults and 30 ms of system time per evaluation at 256².
+    private let projections = ScratchBuffer()
+    private var rowScratch: [(sorter: RadixSorter, target: ScratchBuffer)] = []
+
     /// w · mean((sort(V F) − resample(sort(V F̂)))²) for one layer; dL/dF into `gradient` when given.
     /// `sortedSource` (k x ms) holds the source's sorted projections if `sourceReady`, else receives them.
-    static func layerLoss(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int, source: UnsafePointer<Float>,
-                          sourcePixels ms: Int, sortedSource: UnsafeMutablePointer<Float>, sourceReady: Bool,
-                          directions v: UnsafePointer<Float>, count k: Int, weight: Double,
-                          gradient: UnsafeMutablePointer<Float>?) -> Double {
-        let chunk = max(1, min(k, chunkElements / m))
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: chunk * m)
-        defer { p.deallocate() }
+    func layerLoss(_ f: UnsafePointer<Float>, channels c: Int, pixels m: Int, source: UnsafePointer<Float>,
+                   sourcePixels ms: Int, sortedSource: UnsafeMutablePointer<Float>, sourceReady: Bool,
+                   directions v: UnsafePointer<Float>, count k: Int, weight: Double,
+                   gradient: UnsafeMutablePointer<Float>?) -> Double {
+        let chunk = max(1, min(k, Self.chunkElements / m))
+        let p = projections.reserve(chunk * m)
+        let workers = min(Threads.count, chunk)
+        if rowScratch.count < workers || rowScratch[0].sorter.capacity < max(m, ms) {
+            let length = max(m, ms, rowScratch.first?.sorter.capacity ?? 0)
+            rowScratch = (0..<max(workers, rowScratch.count)).map { _ in (RadixSorter(capacity: length), ScratchBuffer()) }
+        }
+        let rows = rowScratch
         // dL/dP is written over P in place: row j's values are read (sorted copies) before it is overwritten.
         let scale = Float(2 * weight / Double(k * m))
         var total = 0.0
@@ -153,21 +180,30 @@ public final class SlicedWassersteinLoss {
             project(vc, count: count, f, channels: c, pixels: m, into: p)
             let ps = sortedSource + first * ms
             if !sourceReady { project(vc, count: count, source, channels: c, pixels: ms, into: ps) }
+            let parts = min(workers, count)
             rowSums.withUnsafeMutableBufferPointer { sums in
-                parallelRanges(count) { rows in
-                    let sorter = RadixSorter(capacity: max(m, ms))
-                    let target = UnsafeMutablePointer<Float>.allocate(capacity: m)
-                    defer { target.deallocate() }
-                    for j in rows {
-                        if !sourceReady { sorter.sortValues(ps + j * ms, count: ms) }
-                        resampleSorted(ps + j * ms, count: ms, into: target, count: m)
+                parallelFor(parts) { t in
+                    let sorter = rows[t].sorter
+                    for j in (count * t / parts)..<(count * (t + 1) / parts) {
+                        let sourceRow = ps + j * ms
+                        if !sourceReady { sorter.sortValues(sourceRow, count: ms) }
+                        // Equal pixel counts (the usual case): the source's sorted row is the target itself.
+                        let target = ms == m ? UnsafePointer(sourceRow) : {
+                            let buffer = rows[t].target.reserve(m)
+                            resampleSorted(sourceRow, count: ms, into: buffer, count: m)
+                            return UnsafePointer(buffer)
+                        }()
                         let row = p + j * m
-                        sorter.sortWithIndices(row, count: m)
+                        let order = sorter.sortWithIndices(row, count: m)
                         var s = 0.0
-                        for i in 0..<m {
-                            let d = sorter.sorted[i] - target[i]
-                            s += Double(d) * Double(d)
-                            if gradient != nil { row[Int(sorter.indices[i])] = scale * d }
+                        if gradient != nil {
+                            for i in 0..<m {
+                                let e = order[i], d = RadixSorter.value(e) - target[i]
+                                s += Double(d) * Double(d)
+                                row[RadixSorter.index(e)] = scale * d
+                            }
+                        } else {
+                            for i in 0..<m { let d = RadixSorter.value(order[i]) - target[i]; s += Double(d) * Double(d) }
                         }
                         sums[j] = s
                     }
@@ -184,6 +220,23 @@ public final class SlicedWassersteinLoss {
     }
 }
 
+/// A Float buffer that keeps its memory between uses and grows when asked for more.
+final class ScratchBuffer {
+    private var pointer: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+
+    deinit { pointer?.deallocate() }
+
+    /// At least `count` Floats (their values are whatever was left there).
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if let pointer, capacity >= count { return pointer }
+        pointer?.deallocate()
+        pointer = .allocate(capacity: count)
+        capacity = count
+        return pointer!
+    }
+}
+
 /// The values of a sorted sample of `n` at the `m` quantile positions of a sample of `m`, by linear
 /// interpolation: position i of m maps to (i + ½) n / m − ½ of n. Equal counts copy.
 func resampleSorted(_ s: UnsafePointer<Float>, count n: Int, into t: UnsafeMutablePointer<Float>, count m: Int) {
@@ -197,34 +250,28 @@ func resampleSorted(_ s: UnsafePointer<Float>, count n: Int, into t: UnsafeMutab
     }
 }
 
-/// LSD radix sort of Float values (three passes of 11, 11 and 10 bits over order-preserving integer
-/// keys), optionally carrying each value's original index: the sort of the SW loss runs over every
-/// pixel of every projection each iteration (6 million values at 256²), where a comparison sort costs
+/// LSD radix sort of Float values with their original positions: the sort of the SW loss runs over every
+/// pixel of every projection each evaluation (6 million values at 256²), where a comparison sort costs
 /// several times more.
+///
+/// Each value travels as one 64-bit entry, its order-preserving integer key above its index, so a pass
+/// scatters one word per value instead of a key and an index to two places; the first pass makes the
+/// entries straight from the values. Three passes of 11, 11 and 10 key bits.
 final class RadixSorter {
     let capacity: Int
-    private let keys: UnsafeMutablePointer<UInt32>, keys2: UnsafeMutablePointer<UInt32>
-    private let index: UnsafeMutablePointer<UInt32>, index2: UnsafeMutablePointer<UInt32>
-    private let counts: UnsafeMutablePointer<Int>
-    /// After `sortWithIndices`: the sorted values and where each came from.
-    let sorted: UnsafeMutablePointer<Float>
-    private(set) var indices: UnsafeMutablePointer<UInt32>
+    private let entries: UnsafeMutablePointer<UInt64>, spare: UnsafeMutablePointer<UInt64>
+    private let counts: UnsafeMutablePointer<UInt32>
 
-    private static let digits = [(0, 11), (11, 11), (22, 10)]
+    private static let digits: [(shift: UInt64, bits: Int)] = [(32, 11), (43, 11), (54, 10)]
 
     init(capacity: Int) {
+        precondition(capacity <= Int(UInt32.max), "indices are 32-bit")
         self.capacity = max(1, capacity)
-        keys = .allocate(capacity: self.capacity); keys2 = .allocate(capacity: self.capacity)
-        index = .allocate(capacity: self.capacity); index2 = .allocate(capacity: self.capacity)
+        entries = .allocate(capacity: self.capacity); spare = .allocate(capacity: self.capacity)
         counts = .allocate(capacity: 3 * 2048)
-        sorted = .allocate(capacity: self.capacity)
-        indices = index
     }
 
-    deinit {
-        keys.deallocate(); keys2.deallocate(); index.deallocate(); index2.deallocate(); counts.deallocate()
-        sorted.deallocate()
-    }
+    deinit { entries.deallocate(); spare.deallocate(); counts.deallocate() }
 
     /// Monotone map of Float onto UInt32 (negative values reversed below the positive ones).
     @inline(__always) static func key(_ v: Float) -> UInt32 {
@@ -232,64 +279,61 @@ final class RadixSorter {
         return b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000
     }
 
-    @inline(__always) static func value(_ k: UInt32) -> Float {
-        Float(bitPattern: k & 0x8000_0000 != 0 ? k & 0x7FFF_FFFF : ~k)
+    /// The value of a sorted entry.
+    @inline(__always) static func value(_ entry: UInt64) -> Float {
+        let k = UInt32(truncatingIfNeeded: entry >> 32)
+        return Float(bitPattern: k & 0x8000_0000 != 0 ? k & 0x7FFF_FFFF : ~k)
     }
+
+    /// Where a sorted entry's value was.
+    @inline(__always) static func index(_ entry: UInt64) -> Int { Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: entry)) }
 
     /// Sorts `values[0..<n]` in place, ascending.
     func sortValues(_ values: UnsafeMutablePointer<Float>, count n: Int) {
-        let k = run(values, count: n, withIndices: false)
-        for i in 0..<n { values[i] = Self.value(k[i]) }
+        let sorted = sortWithIndices(values, count: n)
+        for i in 0..<n { values[i] = Self.value(sorted[i]) }
     }
 
-    /// Sorts a copy of `values[0..<n]` into `sorted`, with the original positions in `indices`.
-    func sortWithIndices(_ values: UnsafePointer<Float>, count n: Int) {
-        let k = run(values, count: n, withIndices: true)
-        for i in 0..<n { sorted[i] = Self.value(k[i]) }
-    }
-
-    private func run(_ values: UnsafePointer<Float>, count n: Int, withIndices: Bool) -> UnsafeMutablePointer<UInt32> {
+    /// The entries of `values[0..<n]` in ascending order of value (equal values in their original order):
+    /// read them with `value` and `index`. Valid until the next sort.
+    func sortWithIndices(_ values: UnsafePointer<Float>, count n: Int) -> UnsafePointer<UInt64> {
         precondition(n <= capacity)
+        guard n > 0 else { return UnsafePointer(entries) }
         counts.update(repeating: 0, count: 3 * 2048)
+        let (c0, c1, c2) = (counts, counts + 2048, counts + 4096)
         for i in 0..<n {
             let k = Self.key(values[i])
-            keys[i] = k
-            counts[Int(k & 0x7FF)] += 1
-            counts[2048 + Int((k >> 11) & 0x7FF)] += 1
-            counts[4096 + Int(k >> 22)] += 1
+            c0[Int(k & 0x7FF)] &+= 1
+            c1[Int((k >> 11) & 0x7FF)] &+= 1
+            c2[Int(k >> 22)] &+= 1
         }
-        var (src, dst) = (keys, keys2)
-        var (isrc, idst) = (index, index2)
-        var first = true
-        for (pass, (shift, bits)) in Self.digits.enumerated() {
+        var (src, dst) = (entries, spare)
+        var fromValues = true
+        for (pass, digit) in Self.digits.enumerated() {
             let c = counts + pass * 2048
-            let mask = UInt32((1 << bits) - 1)
+            let mask = UInt64((1 << digit.bits) - 1)
             // A digit that every key shares moves nothing.
-            if c[Int((src[0] >> UInt32(shift)) & mask)] == n { continue }
-            var sum = 0
-            for d in 0..<(1 << bits) { let t = c[d]; c[d] = sum; sum += t }
-            if withIndices {
+            if c[Int(((UInt64(Self.key(values[0])) << 32) >> digit.shift) & mask)] == n { continue }
+            var sum: UInt32 = 0
+            for d in 0..<(1 << digit.bits) { let t = c[d]; c[d] = sum; sum &+= t }
+            if fromValues {
                 for i in 0..<n {
-                    let k = src[i], d = Int((k >> UInt32(shift)) & mask)
-                    let at = c[d]; c[d] = at + 1
-                    dst[at] = k
-                    idst[at] = first ? UInt32(i) : isrc[i]
+                    let e = UInt64(Self.key(values[i])) << 32 | UInt64(i)
+                    let d = Int((e >> digit.shift) & mask)
+                    let at = c[d]; c[d] = at &+ 1
+                    dst[Int(at)] = e
                 }
-                swap(&isrc, &idst)
+                fromValues = false
             } else {
                 for i in 0..<n {
-                    let k = src[i], d = Int((k >> UInt32(shift)) & mask)
-                    let at = c[d]; c[d] = at + 1
-                    dst[at] = k
+                    let e = src[i], d = Int((e >> digit.shift) & mask)
+                    let at = c[d]; c[d] = at &+ 1
+                    dst[Int(at)] = e
                 }
             }
             swap(&src, &dst)
-            first = false
         }
-        if withIndices {
-            if first { for i in 0..<n { isrc[i] = UInt32(i) } }
-            indices = isrc
-        }
-        return src
+        if fromValues { for i in 0..<n { src[i] = UInt64(Self.key(values[i])) << 32 | UInt64(i) } }
+        return UnsafePointer(src)
     }
 }

@@ -136,29 +136,31 @@ public final class Synthesizer {
 
     private struct Stopped: Error {}
 
+    /// dL/dF per layer of the last SW evaluation, kept so that the next one writes into the same memory
+    /// (a buffer over 1 MiB allocated anew is fresh pages to fault in: see MALLOC_MMAP_THRESHOLD_ in ProcessSetup).
+    private var featureGradients: [Tensor] = []
+
     /// The loss chosen by `options.loss` at `image`, with its gradient. The Gram loss alone runs on the
     /// network's blocked Gram path; SW (alone or with Gram) needs the features themselves.
     func evaluate(_ image: Tensor) throws -> TextureLoss.Evaluation {
         guard let sliced else { return try loss.evaluate(network, image) }
         let features = try network.forward(image, layers: options.layers)
-        var perLayer = [Double](repeating: 0, count: options.layers.count)
-        var gradients: [String: Tensor] = [:]
-        func add(_ parts: [Double], _ grads: [Tensor]) {
-            for l in parts.indices { perLayer[l] += parts[l] }
-            for (name, g) in zip(options.layers, grads) {
-                if var existing = gradients[name] { existing += g; gradients[name] = existing } else { gradients[name] = g }
-            }
-        }
+        // Moved out, not copied: a second reference to a gradient's storage would make the writes below copy it.
+        var gradients: [Tensor] = []
+        swap(&gradients, &featureGradients)
+        var perLayer = try sliced.evaluate(features: features, gradients: &gradients)
         var grams: [Tensor] = []
         if options.loss.usesGram {
-            let (e, g) = try loss.evaluate(features: features, height: image.h, width: image.w)
+            // The Gram term's gradient is added to the SW term's, in place.
+            let e = try loss.evaluate(features: features, height: image.h, width: image.w, addingGradientsInto: &gradients)
             grams = e.grams
-            add(e.perLayer, g)
+            for l in perLayer.indices { perLayer[l] += e.perLayer[l] }
         }
-        let e = try sliced.evaluate(features: features)
-        add(e.perLayer, e.gradients)
-        return TextureLoss.Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer,
-                                      gradient: try network.backward(gradients), grams: grams)
+        // A layer named twice gets the sum of its terms.
+        let byLayer = Dictionary(zip(options.layers, gradients), uniquingKeysWith: { a, b in var s = a; s += b; return s })
+        let gradient = try network.backward(byLayer)
+        featureGradients = gradients
+        return TextureLoss.Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: gradient, grams: grams)
     }
 
     /// The source scaled for octave `i` of `octaves`.

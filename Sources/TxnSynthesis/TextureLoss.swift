@@ -65,17 +65,18 @@ public struct TextureLoss: Sendable {
         return e
     }
 
-    /// The loss of given features (in the order of `layers`, from an image of `height` x `width`), and
-    /// dL/dF per layer when `gradient`: for objectives that combine the Gram loss with another loss of
-    /// the same features.
-    public func evaluate(features: [Tensor], height: Int, width: Int, gradient: Bool = true) throws -> (Evaluation, [Tensor]) {
-        guard features.count == layers.count else {
-            throw VGGError.invalidOption("\(features.count) feature maps for \(layers.count) layers")
+    /// The loss of given features (in the order of `layers`, from an image of `height` x `width`), with
+    /// dL/dF added into `gradients` (one per layer, shaped like its features): for objectives that combine
+    /// the Gram loss with another loss of the same features, whose gradient is already there.
+    public func evaluate(features: [Tensor], height: Int, width: Int, addingGradientsInto gradients: inout [Tensor]) throws -> Evaluation {
+        guard features.count == layers.count, gradients.count == layers.count else {
+            throw VGGError.invalidOption("\(features.count) feature maps and \(gradients.count) gradients for \(layers.count) layers")
         }
-        let (e, gramGrads) = try terms(try features.map { try Gram.forward($0) }, height: height, width: width,
-                                       gradient: gradient)
-        let featureGrads = gradient ? try zip(features, gramGrads).map { try Gram.backward(features: $0, gradGram: $1) } : []
-        return (e, featureGrads)
+        let (e, gramGrads) = try terms(try features.map { try Gram.forward($0) }, height: height, width: width, gradient: true)
+        for l in layers.indices {
+            try Gram.backward(features: features[l], gradGram: gramGrads[l], into: &gradients[l], adding: true)
+        }
+        return e
     }
 
     /// E_l and dE_l/dG_l (raw G = F Fᵀ / M, in the order of `layers`) from the raw Gram matrices.

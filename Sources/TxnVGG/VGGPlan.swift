@@ -335,11 +335,18 @@ public final class VGGPlan: FeatureNetwork {
         return g
     }
 
+    /// The NCHW features last handed out, per stage: the next forward pass writes into the same memory once
+    /// the caller has let go of them (a buffer over 1 MiB allocated anew is fresh pages to fault in: see
+    /// MALLOC_MMAP_THRESHOLD_ in txn's ProcessSetup).
+    private var nchwFeatures: [Int: Tensor] = [:]
+
     /// The output of stage `s` (just computed) as an NCHW tensor.
     private func nchw(_ s: Int) -> Tensor {
         let (c, h, w) = (dims[s][0], dims[s][1], dims[s][2])
-        var t = Tensor(zeros: [1, c, h, w])
+        // Taken out of the cache, so that unless the caller still holds it this is the only reference: no copy.
+        var t = nchwFeatures.removeValue(forKey: s) ?? Tensor(zeros: [1, c, h, w])
         t.data.withUnsafeMutableBufferPointer { Blocked.toNCHW(outputs[s]!.pointer, $0.baseAddress!, channels: c, pixels: h * w) }
+        nchwFeatures[s] = t
         return t
     }
 

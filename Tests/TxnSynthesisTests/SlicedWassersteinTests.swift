@@ -11,20 +11,33 @@ import TxnVGG
 final class SlicedWassersteinTests: XCTestCase {
     func testRadixSortMatchesTheStandardSortAndItsPermutation() {
         var rng = SplitMix64(seed: 3)
-        for n in [1, 2, 7, 1000, 5000] {
-            // Negative, positive, zero, repeated values and a wide range of exponents.
+        for n in [1, 2, 7, 1000, 5000, 70000] {
+            // Negative, positive, zero (both signs), repeated values, infinities and a wide range of exponents.
             let values: [Float] = (0..<n).map { i in
-                i % 17 == 0 ? 0 : (i % 13 == 0 ? -0.5 : (rng.nextGaussian() * pow(10, Float(Int(rng.next() % 9)) - 4)))
+                i % 17 == 0 ? 0 : (i % 19 == 0 ? -0.0 : (i % 13 == 0 ? -0.5 : (i == 5 ? -.infinity : (i == 6 ? .infinity
+                    : rng.nextGaussian() * pow(10, Float(Int(rng.next() % 9)) - 4)))))
             }
-            let sorter = RadixSorter(capacity: n)
-            values.withUnsafeBufferPointer { sorter.sortWithIndices($0.baseAddress!, count: n) }
-            XCTAssertEqual(Array(UnsafeBufferPointer(start: sorter.sorted, count: n)), values.sorted(), "n = \(n)")
-            for i in 0..<n { XCTAssertEqual(values[Int(sorter.indices[i])], sorter.sorted[i]) }
-            XCTAssertEqual(Set((0..<n).map { sorter.indices[$0] }).count, n, "a permutation")
+            let sorter = RadixSorter(capacity: n + 3)
+            let order = values.withUnsafeBufferPointer { sorter.sortWithIndices($0.baseAddress!, count: n) }
+            let sorted = (0..<n).map { RadixSorter.value(order[$0]) }
+            let indices = (0..<n).map { RadixSorter.index(order[$0]) }
+            // -0.0 sorts below 0.0: compare bit patterns, against a sort that orders them so.
+            let expected = values.enumerated().sorted { a, b in
+                a.element != b.element ? a.element < b.element
+                    : (a.element.sign != b.element.sign ? a.element.sign == .minus : a.offset < b.offset)
+            }
+            XCTAssertEqual(sorted.map(\.bitPattern), expected.map(\.element.bitPattern), "n = \(n)")
+            // Stable: equal values keep their order, so the permutation is exactly the reference one's.
+            XCTAssertEqual(indices, expected.map(\.offset), "n = \(n)")
             var copy = values
             copy.withUnsafeMutableBufferPointer { sorter.sortValues($0.baseAddress!, count: n) }
-            XCTAssertEqual(copy, values.sorted())
+            XCTAssertEqual(copy.map(\.bitPattern), expected.map(\.element.bitPattern))
         }
+        // A row whose keys all share their top digits (skipped passes) and one value.
+        let sorter = RadixSorter(capacity: 4)
+        let order = [Float](repeating: 2, count: 4).withUnsafeBufferPointer { sorter.sortWithIndices($0.baseAddress!, count: 4) }
+        XCTAssertEqual((0..<4).map { RadixSorter.index(order[$0]) }, [0, 1, 2, 3])
+        XCTAssertEqual((0..<4).map { RadixSorter.value(order[$0]) }, [2, 2, 2, 2])
     }
 
     func testResamplingSortedValuesInterpolatesBetweenQuantiles() {
@@ -140,6 +153,29 @@ final class SlicedWassersteinTests: XCTestCase {
         XCTAssertEqual(e.total, gramOnly + slicedOnly, accuracy: e.total * 1e-5)
         XCTAssertGreaterThan(gramOnly, 0); XCTAssertGreaterThan(slicedOnly, 0)
         try assertGradientAwayFromSwaps(e.gradient!, at: &x, stride: 3, loss: { try synth.evaluate($0).total })
+    }
+
+    /// The evaluation keeps its buffers (features, their gradients, the sort's scratch) from one call to the
+    /// next: an evaluation after another must give exactly what a fresh synthesizer gives, for both losses
+    /// that use them.
+    func testAnEvaluationAfterAnotherEqualsAFreshOne() throws {
+        let model = try VGG19.load(try Paths.weights(), upTo: "conv2_1")
+        let src = Image(width: 20, height: 20, pixels: (0..<(3 * 20 * 20)).map { Float(($0 * 37) % 256) / 255 })
+        let first = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 91 + 7) % 256) / 255 }
+        let second = Tensor(shape: [1, 3, 16, 16]) { i in Float((i * 53 + 11) % 256) / 255 }
+        for loss in [SynthesisOptions.Loss.sw, .gramSW] {
+            var o = SynthesisOptions()
+            (o.width, o.height, o.steps, o.loss, o.measureDistance) = (16, 16, 1, loss, false)
+            o.layers = ["conv1_1", "pool1", "conv2_1"]
+            o.layerWeights = [1, 1, 1]
+            let used = try Synthesizer(model: model, source: src, options: o)
+            let before = try used.evaluate(first)
+            let again = try used.evaluate(second)
+            let fresh = try Synthesizer(model: model, source: src, options: o).evaluate(second)
+            XCTAssertEqual(again.perLayer, fresh.perLayer, "\(loss)")
+            XCTAssertEqual(again.gradient!.data, fresh.gradient!.data, "\(loss)")
+            XCTAssertNotEqual(before.gradient!.data, again.gradient!.data, "\(loss): two points, two gradients")
+        }
     }
 
     func testSameSeedSameResultAndTheLossFalls() throws {
