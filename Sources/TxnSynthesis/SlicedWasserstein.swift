@@ -149,6 +149,15 @@ public final class SlicedWassersteinLoss {
     /// Projections held at once: at 1024² conv1_1 all 64 would be 256 MiB per buffer.
     static let chunkElements = 1 << 22
 
+    /// The scratch `layerLoss` keeps between evaluations when its largest layer (image or source) has `pixels`
+    /// pixels: per thread a sorter (two 8-byte entries per pixel) and a resampled source row, and one chunk of
+    /// projections. For the memory plan.
+    static func scratchBytes(pixels m: Int, threads: Int) throws -> Int {
+        let what = "the SW loss's sorters and projections"
+        return try MemoryBudget.product([threads, 16 + 4, m], for: what)
+            + MemoryBudget.product([max(chunkElements, m), MemoryLayout<Float>.stride], for: what)
+    }
+
     /// Scratch kept for the loss's life, grown to the largest layer: the projections of a chunk, and per
     /// thread a sorter and a resampled source row. Allocated per call, each buffer over 1 MiB was fresh pages
     /// to fault in at every evaluation (see MALLOC_MMAP_THRESHOLD_ in txn's ProcessSetup): with the features'

@@ -55,11 +55,15 @@ public struct SynthesisMemory: Equatable, Sendable {
         let pixels = try MemoryBudget.product([3, w, h, MemoryLayout<Float>.stride], for: what)
         var imageBytes = try MemoryBudget.product([vectors(options.optimizer), pixels], for: what)
         if options.loss.usesSliced {
-            // The SW loss sorts every pixel's projections: whole features, their gradients and the sorted copy.
+            // The SW loss sorts every pixel's projections: whole features, their gradients and the sorted copy,
+            // and the sorters and projections it keeps for its largest layer.
+            var largest = 0
             for name in options.layers {
                 let (lh, lw) = VGG19.mapSize(height: h, width: w, stage: try VGG19.stageIndex(of: name))
                 imageBytes += try MemoryBudget.product([3, try VGG19.channels(of: name), lh, lw, MemoryLayout<Float>.stride], for: what)
+                largest = max(largest, lh * lw)
             }
+            imageBytes += try SlicedWassersteinLoss.scratchBytes(pixels: largest, threads: Threads.count)
         }
         func whole() throws -> SynthesisMemory {
             SynthesisMemory(tile: nil, networkBytes: try VGGPlan.plannedBytes(model: model, height: h, width: w, layers: options.layers)
