@@ -233,7 +233,7 @@ public enum SafeFile {
     }
 
     private static func folderOf(_ path: String) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = parentPath(path)
         return folder.isEmpty ? "." : folder
     }
 
@@ -301,4 +301,16 @@ public final class FileSink {
             done += n
         }
     }
+}
+
+/// The path without its last component, as `NSString.deletingLastPathComponent` gives it: "a/b.png" → "a",
+/// "b.png" → "", "/b" → "/", "a/b/" → "a". Written out because swift-corelibs-foundation's traps (an illegal
+/// instruction, not an error) on any one-character path, such as the folder "a" of "a/G.pth".
+public func parentPath(_ path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    guard let slash = p.lastIndex(of: "/") else { return "" }
+    var folder = p[..<slash]
+    while folder.count > 1 && folder.hasSuffix("/") { folder = folder.dropLast() }
+    return folder.isEmpty ? "/" : String(folder)
 }

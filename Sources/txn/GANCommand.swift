@@ -86,7 +86,7 @@ struct GANTrain: ParsableCommand {
     func run() throws {
         numeric.apply()
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        let folder = (output as NSString).deletingLastPathComponent
+        let folder = parentPath(output)
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let decoded = try Image.load(source)
         for note in decoded.notes { print("note: \(source): \(note)") }

@@ -100,7 +100,7 @@ struct NotebookCommand: ParsableCommand {
         }
         do { try interpreter.checkOverrides(declaredIn: source, file: file) } catch { throw ValidationError("\(error)") }
         let path = absolute(file)
-        interpreter.baseDirectory = (path as NSString).deletingLastPathComponent
+        interpreter.baseDirectory = parentPath(path)
         interpreter.outputDirectory = outdir.map(absolute) ?? interpreter.baseDirectory
         let recorder = report.map { _ in ReportRecorder(title: (file as NSString).lastPathComponent) }
         var failed = false

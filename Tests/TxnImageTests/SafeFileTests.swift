@@ -80,6 +80,20 @@ final class SafeFileTests: XCTestCase {
         XCTAssertEqual(try SafeFile.read(directory + "/missing/dir/x.png"), [9])
     }
 
+    /// A relative output in a new one-character folder ("a/G.pth"): Foundation's deletingLastPathComponent traps on
+    /// the folder's name, which crashed `txn gan train -o a/G.pth`.
+    func testParentPathsOfShortAndRelativePaths() throws {
+        let cases = ["a/G.pth": "a", "a": "", "b.png": "", "/x": "/", "/": "/", "./c/G.pth": "./c", "a/b/": "a",
+                     "a//b": "a", "/a/b/c.png": "/a/b", "": ""]
+        for (path, parent) in cases { XCTAssertEqual(parentPath(path), parent, path) }
+        let saved = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(saved) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory))
+        XCTAssertNoThrow(try SafeFile.checkWritable("a/G.pth", createFolders: true))
+        try SafeFile.write([7], to: "a/G.pth", createFolders: true)
+        XCTAssertEqual(try SafeFile.read(directory + "/a/G.pth"), [7])
+    }
+
     /// The streamed write (checkpoints) is the same atomic write: a failure inside the body leaves the old file
     /// and no temporary file; a replaced file keeps its permissions; large blocks pass through the buffer.
     func testTheStreamedWriteIsAtomicAndKeepsPermissions() throws {

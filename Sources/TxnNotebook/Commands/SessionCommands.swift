@@ -93,7 +93,7 @@ extension Interpreter {
             throw CommandError("cannot read \(displayPath(path)): \(failure.reason)", at: .position(0))
         }
         let savedBase = baseDirectory
-        baseDirectory = (path as NSString).deletingLastPathComponent
+        baseDirectory = parentPath(path)
         defer { baseDirectory = savedBase }
         let errors = run(source: source, file: displayPath(path))
         if let first = errors.first { throw CommandError("\(displayPath(path)) stopped at line \(first.location.line)", at: .position(0)) }

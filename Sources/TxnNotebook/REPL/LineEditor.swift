@@ -462,7 +462,7 @@ public final class LineEditor {
 
     private func appendToHistoryFile(_ line: String) {
         guard let historyFile else { return }
-        let directory = (historyFile as NSString).deletingLastPathComponent
+        let directory = parentPath(historyFile)
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }

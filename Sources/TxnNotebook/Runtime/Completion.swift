@@ -1,4 +1,5 @@
 import Foundation
+import TxnFiles
 import TxnVGG
 
 extension Interpreter {
@@ -81,7 +82,7 @@ extension Interpreter {
     private func completePath(_ partial: String, closing quote: Character = "\"") -> [String] {
         let expanded = partial.hasPrefix("~") ? (partial as NSString).expandingTildeInPath : partial
         let full = expanded.hasPrefix("/") ? expanded : baseDirectory + "/" + expanded
-        let dir = full.hasSuffix("/") ? full : (full as NSString).deletingLastPathComponent
+        let dir = full.hasSuffix("/") ? full : parentPath(full)
         let prefix = full.hasSuffix("/") ? "" : (full as NSString).lastPathComponent
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return [] }
         let shownDir = partial.hasSuffix("/") || !partial.contains("/") ? (partial.hasSuffix("/") ? partial : "")
