@@ -94,10 +94,11 @@ final class GANTests: XCTestCase {
         let ours = try training.generator.generate(z).nchw()
         XCTAssertEqual(json["shape"] as? [Int], ours.shape)
         let sum = ours.data.reduce(0.0) { $0 + Double($1) }, l2 = ours.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        // The two libraries sum each convolution's terms in different orders (and txn's order can follow the heap's
-        // alignment), and after two iterations the outputs are small differences of larger terms, which magnifies
-        // float32 rounding: one full-suite run measured 2.6e-5 of l2 on l2 and 5.7e-4 of l2 on the sum, where every
-        // other run had stayed within 1e-5 and 1e-4 of l2. A wrong weight or layout is off by the order of l2 itself.
+        // The two libraries sum each convolution's terms in different orders, and after two iterations the outputs
+        // are small differences of larger terms, which magnifies float32 rounding: one full-suite run measured 2.6e-5
+        // of l2 on l2 and 5.7e-4 of l2 on the sum, where every other run had stayed within 1e-5 and 1e-4 of l2 (txn's
+        // own images are the same bytes in every process; which side moved in that run is not known). A wrong weight
+        // or layout is off by the order of l2 itself.
         XCTAssertEqual(sum, json["sum"] as! Double, accuracy: 3e-3 * l2)
         XCTAssertEqual(l2, json["l2"] as! Double, accuracy: 2e-4 * l2)
         for (a, b) in zip(ours.data.prefix(8), json["first8"] as! [Double]) { XCTAssertEqual(Double(a), b, accuracy: 1e-5) }
