@@ -75,30 +75,20 @@ final class DNNLStridedConv: @unchecked Sendable {
         var strides: [dnnl_dim_t] = [g.stride, g.stride].map { dnnl_dim_t($0) }
         var pad: [dnnl_dim_t] = [g.padding, g.padding].map { dnnl_dim_t($0) }
         let name = "\(deconv ? "deconvolution" : "convolution") \(i)->\(o) at \(h)x\(w)"
-        let (f, bd, bw): (DNNLPrimitive, DNNLPrimitive, DNNLPrimitive)
-        if deconv {
-            var fd = dnnl_deconvolution_desc_t(), dd = fd, wd = fd
-            try dnnlCheck(dnnl_deconvolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_deconvolution_direct,
-                                                               &src, &wAny, &bAny, &dst, &strides, &pad, &pad), name)
-            f = try withUnsafePointer(to: &fd) { try DNNLPrimitive.create($0, name: name + " forward") }
-            try dnnlCheck(dnnl_deconvolution_backward_data_desc_init(&dd, dnnl_deconvolution_direct, &src, &wAny, &dst,
-                                                                     &strides, &pad, &pad), name)
-            bd = try withUnsafePointer(to: &dd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward data") }
-            try dnnlCheck(dnnl_deconvolution_backward_weights_desc_init(&wd, dnnl_deconvolution_direct, &src, &wAny, &bAny,
-                                                                        &dst, &strides, &pad, &pad), name)
-            bw = try withUnsafePointer(to: &wd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward weights") }
-        } else {
-            var fd = dnnl_convolution_desc_t(), dd = fd, wd = fd
-            try dnnlCheck(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
-                                                             &src, &wAny, &bAny, &dst, &strides, &pad, &pad), name)
-            f = try withUnsafePointer(to: &fd) { try DNNLPrimitive.create($0, name: name + " forward") }
-            try dnnlCheck(dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &src, &wAny, &dst,
-                                                                   &strides, &pad, &pad), name)
-            bd = try withUnsafePointer(to: &dd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward data") }
-            try dnnlCheck(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src, &wAny, &bAny,
-                                                                      &dst, &strides, &pad, &pad), name)
-            bw = try withUnsafePointer(to: &wd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward weights") }
-        }
+        // oneDNN's deconvolution descriptor is its convolution descriptor (a typedef) and the initialisers take the
+        // same arguments: only which three initialisers and which algorithm differ.
+        let (initForward, initBackwardData, initBackwardWeights, algorithm) = deconv
+            ? (dnnl_deconvolution_forward_desc_init, dnnl_deconvolution_backward_data_desc_init,
+               dnnl_deconvolution_backward_weights_desc_init, dnnl_deconvolution_direct)
+            : (dnnl_convolution_forward_desc_init, dnnl_convolution_backward_data_desc_init,
+               dnnl_convolution_backward_weights_desc_init, dnnl_convolution_direct)
+        var fd = dnnl_convolution_desc_t(), dd = fd, wd = fd
+        try dnnlCheck(initForward(&fd, dnnl_forward_training, algorithm, &src, &wAny, &bAny, &dst, &strides, &pad, &pad), name)
+        let f = try withUnsafePointer(to: &fd) { try DNNLPrimitive.create($0, name: name + " forward") }
+        try dnnlCheck(initBackwardData(&dd, algorithm, &src, &wAny, &dst, &strides, &pad, &pad), name)
+        let bd = try withUnsafePointer(to: &dd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward data") }
+        try dnnlCheck(initBackwardWeights(&wd, algorithm, &src, &wAny, &bAny, &dst, &strides, &pad, &pad), name)
+        let bw = try withUnsafePointer(to: &wd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward weights") }
         // A reference implementation would be far slower than the GEMM path.
         for p in [f, bd, bw] where p.implementation.hasPrefix("ref") {
             throw DNNLError(status: dnnl_unimplemented, context: "\(p.name) has only \(p.implementation)")
