@@ -156,9 +156,7 @@ public final class Synthesizer {
             grams = e.grams
             for l in perLayer.indices { perLayer[l] += e.perLayer[l] }
         }
-        // A layer named twice gets the sum of its terms.
-        let byLayer = Dictionary(zip(options.layers, gradients), uniquingKeysWith: { a, b in var s = a; s += b; return s })
-        let gradient = try network.backward(byLayer)
+        let gradient = try network.backward(summedByLayer(options.layers, gradients))
         featureGradients = gradients
         return TextureLoss.Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: gradient, grams: grams)
     }

@@ -56,11 +56,7 @@ public struct TextureLoss: Sendable {
         let (evaluation, gramGrads) = try terms(raw, height: image.h, width: image.w, gradient: gradient)
         var e = evaluation
         if gradient {
-            var byName: [String: Tensor] = [:]
-            for (name, dG) in zip(layers, gramGrads) {
-                if var existing = byName[name] { existing += dG; byName[name] = existing } else { byName[name] = dG }
-            }
-            e.gradient = try network.backward(gramGradients: byName)
+            e.gradient = try network.backward(gramGradients: summedByLayer(layers, gramGrads))
         }
         return e
     }
@@ -111,6 +107,12 @@ public struct TextureLoss: Sendable {
         }
         return (Evaluation(total: perLayer.reduce(0, +), perLayer: perLayer, gradient: nil, grams: grams), gramGrads)
     }
+}
+
+/// Per-layer tensors (in the order of `layers`) by layer name, for a network's backward: a layer named twice gets
+/// the sum of its terms.
+func summedByLayer(_ layers: [String], _ tensors: [Tensor]) -> [String: Tensor] {
+    Dictionary(zip(layers, tensors), uniquingKeysWith: { a, b in var sum = a; sum += b; return sum })
 }
 
 /// How the Gram matrix is scaled. The paper's G = F Fᵀ is divided here by M (pixels) so that the loss
