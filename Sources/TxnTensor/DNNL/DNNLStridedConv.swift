@@ -206,7 +206,6 @@ final class DNNLStridedConv: @unchecked Sendable {
         return out
     }
 
-    /// dL/dW (in PyTorch's layout) and dL/db.
     /// Both backward passes of a layer (x → y) on the primitives: adds dL/dW and dL/db into `weight` and `bias` when
     /// `weights`, and returns dL/dx, channel-major, when `data`. `blockedInput` is x already in the blocked layout,
     /// when the forward kept it.
