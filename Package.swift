@@ -58,6 +58,12 @@ let package = Package(
         // oneDNN ships no pkg-config file; its module map links libdnnl directly.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
+        // Process start in C: checks, before any code built for `targetCPU` runs, that the CPU has what that code
+        // needs (a one-line message instead of SIGILL), and the parent-death signal of txn's child processes.
+        // Compiled for the baseline x86-64, so no cFast here.
+        .target(name: "CStartup",
+                cSettings: targetCPU == "haswell" ? [.define("TXN_REQUIRES_AVX2")] : []),
+
         // libpng and libjpeg report errors with longjmp/exit: this C layer turns them into return codes.
         .target(name: "CImageCodec", dependencies: ["CPNG", "CJPEG"], cSettings: cFast),
 
@@ -82,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "txn",
             dependencies: [
-                "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
+                "CStartup", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),

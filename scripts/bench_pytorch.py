@@ -7,6 +7,7 @@ line search, time per iteration). Each size runs in a process of its own so its 
     python3 scripts/bench_pytorch.py --sizes 128,256,512 --threads 2
 """
 import argparse, json, resource, statistics, subprocess, sys, time
+from die_with_parent import die_with_parent
 from pathlib import Path
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "Models" / "vgg_normalised.pth"
@@ -98,6 +99,7 @@ def measure(size, repeats, iterations, padding):
 
 
 def main():
+    die_with_parent()
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="128,256,512")
     ap.add_argument("--threads", type=int, default=2)

@@ -15,6 +15,7 @@ sigmoid outputs. Adam lr 5e-5, betas (0.5, 0.999), weight decay 1e-8.
 prints one JSON object with the keys of `txn bench gan --json`.
 """
 import argparse, json, resource, statistics, time
+from die_with_parent import die_with_parent
 
 
 def networks(torch):
@@ -63,6 +64,7 @@ def networks(torch):
 
 
 def main():
+    die_with_parent()
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--crop", type=int, default=256)

@@ -91,7 +91,7 @@ public struct SynthesisOptions: Sendable {
     /// Hand an image of the current iterate to the progress callback every N iterations (0: never).
     public var snapshotEvery = 0
     /// oneDNN convolution algorithm for the 3x3 layers.
-    public var algorithm = ConvAlgorithm.winograd
+    public var algorithm = ConvAlgorithm.auto
     /// Compute the texture distance (Gram loss and sliced Wasserstein) of the result to the source.
     public var measureDistance = true
 

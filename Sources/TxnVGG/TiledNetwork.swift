@@ -133,7 +133,7 @@ public final class TiledNetwork: FeatureNetwork {
     }
 
     public init(model: VGG19, height: Int, width: Int, upTo layer: String, maxCore: Int,
-                algorithm: ConvAlgorithm = .winograd, keepState: Bool = true) throws {
+                algorithm: ConvAlgorithm = .auto, keepState: Bool = true) throws {
         self.model = model
         keepsState = try keepState && VGG19.stageIndex(of: layer) > Self.keptAfter
         (self.height, self.width) = (height, width)

@@ -18,6 +18,8 @@ public final class VGGPlan: FeatureNetwork {
     public let deepest: Int
 
     private let pad: Pad2D
+    /// Channels per block of the layout every buffer of the plan is in (`DNNLCPU.block`).
+    private let block = DNNLCPU.block
     /// [C, H, W] of each stage's output.
     private let dims: [[Int]]
     /// The input transform's output (3 channels, plain NCHW).
@@ -26,8 +28,8 @@ public final class VGGPlan: FeatureNetwork {
     private var outputs: [DNNLBuffer?]
     /// ReLU masks of the convolutions (one bit per value), in the blocked layout of their outputs.
     private var masks: [Int: [UInt8]] = [:]
-    private var convs: [Int: DNNLConv] = [:]
-    private var pools: [Int: DNNLPool] = [:]
+    private var convs: [Int: BlockedConvolution] = [:]
+    private var pools: [Int: BlockedPooling] = [:]
     /// The padded input of each convolution, all views into one scratch arena.
     private var padded: [Int: DNNLBuffer] = [:]
     /// Two gradient views per stage, one in each of two gradient arenas.
@@ -39,7 +41,7 @@ public final class VGGPlan: FeatureNetwork {
     /// so a normal run reads no clock.
     public var profile: StageProfile?
 
-    public init(model: VGG19, height: Int, width: Int, upTo layer: String, algorithm: ConvAlgorithm = .winograd,
+    public init(model: VGG19, height: Int, width: Int, upTo layer: String, algorithm: ConvAlgorithm = .auto,
                 backward: Bool = true) throws {
         self.model = model
         self.height = height
@@ -65,8 +67,8 @@ public final class VGGPlan: FeatureNetwork {
 
         var outputs: [DNNLBuffer?] = [nil]
         if backward {
-            gradients[0] = (try DNNLBuffer(dims: [1, 3, height, width], .blocked16, in: gradientArenas[0]),
-                            try DNNLBuffer(dims: [1, 3, height, width], .blocked16, in: gradientArenas[1]))
+            gradients[0] = (try DNNLBuffer(dims: [1, 3, height, width], .blocked, in: gradientArenas[0]),
+                            try DNNLBuffer(dims: [1, 3, height, width], .blocked, in: gradientArenas[1]))
         }
         for s in stride(from: 1, through: last, by: 1) {
             let (c, h, w) = (dims[s][0], dims[s][1], dims[s][2])
@@ -75,27 +77,27 @@ public final class VGGPlan: FeatureNetwork {
             case .conv(let i):
                 try pad.check(h, w)
                 let first = i == 0
-                convs[s] = try DNNLConv(model.convs[i], height: h, width: w, source: first ? .nchw : .blocked16,
-                                        gradientSource: .blocked16, relu: true,
-                                        algorithm: Self.algorithm(algorithm, layer: i, height: h, width: w),
-                                        backward: backward)
-                padded[s] = try DNNLBuffer(dims: [1, model.convs[i].inChannels, h + 2, w + 2], first ? .nchw : .blocked16,
+                convs[s] = try BlockedLayers.convolution(model.convs[i], height: h, width: w, source: first ? .nchw : .blocked,
+                                                         gradientSource: .blocked,
+                                                         algorithm: try Self.algorithm(algorithm, layer: i, height: h, width: w),
+                                                         backward: backward)
+                padded[s] = try DNNLBuffer(dims: [1, model.convs[i].inChannels, h + 2, w + 2], first ? .nchw : .blocked,
                                            in: scratch)
-                // conv1_1 reads 3 plain channels but hands back its input gradient blocked (3 of 16
+                // conv1_1 reads 3 plain channels but hands back its input gradient blocked (3 of the block's
                 // lanes used): oneDNN has a JIT kernel for that, and only a slow reference one for NCHW.
                 if first && backward {
-                    paddedGradient1 = try DNNLBuffer(dims: [1, 3, h + 2, w + 2], .blocked16, in: scratch)
+                    paddedGradient1 = try DNNLBuffer(dims: [1, 3, h + 2, w + 2], .blocked, in: scratch)
                 }
                 if backward { masks[s] = [UInt8](repeating: 0, count: (c * h * w + 7) / 8) }
             case .pool:
-                pools[s] = try DNNLPool(model.pooling, channels: c, height: inH, width: inW, backward: backward)
+                pools[s] = try BlockedLayers.pooling(model.pooling, channels: c, height: inH, width: inW, backward: backward)
             case .input:
                 break
             }
-            outputs.append(try DNNLBuffer(dims: [1, c, h, w], .blocked16, in: activationArenas[s % 2]))
+            outputs.append(try DNNLBuffer(dims: [1, c, h, w], .blocked, in: activationArenas[s % 2]))
             if backward {
-                gradients[s] = (try DNNLBuffer(dims: [1, c, h, w], .blocked16, in: gradientArenas[0]),
-                                try DNNLBuffer(dims: [1, c, h, w], .blocked16, in: gradientArenas[1]))
+                gradients[s] = (try DNNLBuffer(dims: [1, c, h, w], .blocked, in: gradientArenas[0]),
+                                try DNNLBuffer(dims: [1, c, h, w], .blocked, in: gradientArenas[1]))
             }
         }
         self.outputs = outputs
@@ -122,14 +124,14 @@ public final class VGGPlan: FeatureNetwork {
         }
         var activationBytes = 64, paddedBytes = 64
         for s in stride(from: 1, through: last, by: 1) {
-            activationBytes = max(activationBytes, try DNNLBuffer.bytes(dims: [1] + dims[s], .blocked16))
+            activationBytes = max(activationBytes, try DNNLBuffer.bytes(dims: [1] + dims[s], .blocked))
             if case .conv(let i) = VGG19.stages[s].stage {
                 let c = model.convs[i].inChannels
                 paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, c, dims[s][1] + 2, dims[s][2] + 2],
-                                                                    i == 0 ? .nchw : .blocked16))
+                                                                    i == 0 ? .nchw : .blocked))
                 if i == 0 && backward {
-                    // conv1_1's input gradient is blocked: 16 lanes for its 3 channels.
-                    paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, 3, dims[s][1] + 2, dims[s][2] + 2], .blocked16))
+                    // conv1_1's input gradient is blocked: a whole block of lanes for its 3 channels.
+                    paddedBytes = max(paddedBytes, try DNNLBuffer.bytes(dims: [1, 3, dims[s][1] + 2, dims[s][2] + 2], .blocked))
                 }
             }
         }
@@ -154,12 +156,17 @@ public final class VGGPlan: FeatureNetwork {
         return total
     }
 
-    /// The algorithm one convolution uses. Winograd only where it pays: conv1_1 has 3 input
-    /// channels, and on maps under 32x32 its transforms cost more than they save (measured at 16x16:
-    /// 5.1 ms forward and 5.6 ms backward per 512-channel layer against 3.3 and 3.5 ms direct).
-    static func algorithm(_ requested: ConvAlgorithm, layer: Int, height: Int, width: Int) -> ConvAlgorithm {
-        guard requested == .winograd else { return requested }
-        return layer == 0 || height * width < 32 * 32 ? .direct : .winograd
+    /// The algorithm one convolution uses. Winograd only where oneDNN has it (AVX-512; `winograd` asked for
+    /// elsewhere is an error naming the CPU's ISA) and where it pays: conv1_1 has 3 input channels, and on maps
+    /// under 32x32 its transforms cost more than they save (measured at 16x16: 5.1 ms forward and 5.6 ms backward
+    /// per 512-channel layer against 3.3 and 3.5 ms direct).
+    static func algorithm(_ requested: ConvAlgorithm, layer: Int, height: Int, width: Int) throws -> ConvAlgorithm {
+        try requested.requireAvailable()
+        switch requested {
+        case .direct: return .direct
+        case .auto where !ConvAlgorithm.winogradAvailable: return .direct
+        case .auto, .winograd: return layer == 0 || height * width < 32 * 32 ? .direct : .winograd
+        }
     }
 
     /// Bytes held by oneDNN weights, arenas and masks.
@@ -169,11 +176,11 @@ public final class VGGPlan: FeatureNetwork {
         return "weights \(w >> 20) MiB, arenas \(arenaBytes >> 20) MiB, ReLU masks \(m >> 20) MiB"
     }
 
-    /// The oneDNN implementation of each convolution, e.g. "conv1_2: jit:avx512_core / jit:avx512_core".
-    public var implementations: [String] {
-        convs.keys.sorted().map {
-            "\(VGG19.stages[$0].name): \(convs[$0]!.implementation) / \(convs[$0]!.backwardImplementation), "
-                + "scratch \(convs[$0]!.scratchpadBytes >> 20) MiB"
+    /// What computes each layer, forward / backward, e.g. "conv1_2: jit:avx2 / jit:avx2" or "gemm fallback".
+    public var implementations: [(layer: String, forward: String, backward: String, scratchMiB: Int)] {
+        let layers: [Int: BlockedLayer] = convs.mapValues { $0 as BlockedLayer }.merging(pools.mapValues { $0 }) { a, _ in a }
+        return layers.keys.sorted().map {
+            (VGG19.stages[$0].name, layers[$0]!.implementation, layers[$0]!.backwardImplementation, layers[$0]!.scratchpadBytes >> 20)
         }
     }
 
@@ -258,7 +265,7 @@ public final class VGGPlan: FeatureNetwork {
                     }
                 } else {
                     let (c, h, w) = (dims[s - 1][0], dims[s - 1][1], dims[s - 1][2])
-                    pad.forward(outputs[s - 1]!.pointer, source.pointer, planes: c / 16, h: h, w: w, vector: 16)
+                    pad.forward(outputs[s - 1]!.pointer, source.pointer, planes: c / block, h: h, w: w, vector: block)
                 }
                 try convs[s]!.forward(source: source, destination: outputs[s]!)
                 if hasBackward {
@@ -417,7 +424,7 @@ public final class VGGPlan: FeatureNetwork {
                 let source = s == 1 ? paddedGradient1! : padded[s]!
                 try convs[s]!.backwardData(gradOutput: grad, gradSource: source)
                 let (c, h, w) = (dims[s - 1][0], dims[s - 1][1], dims[s - 1][2])
-                pad.backward(source.pointer, next.pointer, planes: (c + 15) / 16, h: h, w: w, vector: 16)
+                pad.backward(source.pointer, next.pointer, planes: (c + block - 1) / block, h: h, w: w, vector: block)
             case .pool:
                 try pools[s]!.backward(gradOutput: grad, gradSource: next)
             case .input:
@@ -432,9 +439,9 @@ public final class VGGPlan: FeatureNetwork {
         }
         // grad is dL/d(input transform's output), 3 channels in the first lanes of one block.
         var dInput = Tensor(zeros: [1, 3, height, width])
-        let m = height * width
+        let (m, block) = (height * width, block)
         dInput.data.withUnsafeMutableBufferPointer { d in
-            for p in 0..<m { for c in 0..<3 { d[c * m + p] = grad.pointer[p * 16 + c] } }
+            for p in 0..<m { for c in 0..<3 { d[c * m + p] = grad.pointer[p * block + c] } }
         }
         return try model.inputLayer.backwardData(inputShape: [1, 3, height, width], gradOutput: dInput)
     }

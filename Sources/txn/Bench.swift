@@ -49,8 +49,8 @@ struct BenchVGG: ParsableCommand {
     @Flag(help: "Time the plain-tensor reference implementation (im2col + OpenBLAS) instead of oneDNN.")
     var reference = false
 
-    @Option(help: "oneDNN convolution algorithm: winograd, direct or auto.")
-    var algorithm: ConvAlgorithm = .winograd
+    @Option(help: "Convolution algorithm: auto (Winograd where oneDNN has it and it pays), direct or winograd.")
+    var algorithm: ConvAlgorithm = SynthesisOptions().algorithm
 
     @Flag(help: "Also time PyTorch (scripts/bench_pytorch.py) on the same sizes and print the ratios txn/PyTorch.")
     var peer = false
@@ -65,6 +65,7 @@ struct BenchVGG: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard iterations >= 2 else { throw ValidationError("--iterations must be at least 2") }
         _ = try parsedSizes()
+        do { try algorithm.requireAvailable() } catch { throw ValidationError("--algorithm \(algorithm): \(error)") }
     }
 
     func parsedSizes() throws -> [Int] {
@@ -86,7 +87,8 @@ struct BenchVGG: ParsableCommand {
         let warnings = Machine.busyProcesses()
         if !json {
             for w in warnings { print("warning: \(w)") }
-            print("txn bench: \(Threads.count) threads, \(reference ? "reference (im2col + OpenBLAS)" : "oneDNN \(algorithm)"), "
+            print("txn bench: \(Threads.count) threads, \(reference ? "reference (im2col + OpenBLAS)" : "oneDNN \(algorithm)") on \(DNNLCPU.isaName) "
+                + "(channel blocks of \(DNNLCPU.block)), "
                 + "median of \(repeats); each size in its own process")
         }
         var results: [(Int, [String: Double])] = []
@@ -188,7 +190,7 @@ struct BenchVGG: ParsableCommand {
             : try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
         if verbose, let plan = network as? VGGPlan {
             print(plan.memoryReport)
-            for line in plan.implementations { print("  " + line) }
+            for l in plan.implementations { print("  \(l.layer): \(l.forward) / \(l.backward), scratch \(l.scratchMiB) MiB") }
         }
         let loss = try TextureLoss(network: network, source: source, layers: layers)
         _ = try loss.evaluate(network, image)  // warm-up: first touch of buffers, JIT kernels

@@ -90,7 +90,7 @@ struct Synth: ParsableCommand {
     @Option(help: "Print progress every N iterations.")
     var every: Int = 10
 
-    @Option(help: "oneDNN convolution algorithm: winograd, direct or auto.")
+    @Option(help: "Convolution algorithm: auto (Winograd where oneDNN has it and it pays), direct or winograd.")
     var algorithm: ConvAlgorithm = defaults.algorithm
 
     func run() throws {
@@ -115,6 +115,7 @@ struct Synth: ParsableCommand {
         options.pooling = pooling
         options.histogramMatching = histmatch
         options.seed = seed
+        do { try algorithm.requireAvailable() } catch { throw ValidationError("--algorithm \(algorithm): \(error)") }
         options.algorithm = algorithm
         options.loss = loss
         options.slicedProjections = projections

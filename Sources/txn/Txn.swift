@@ -17,7 +17,7 @@ struct Txn: ParsableCommand {
             threads spin briefly, then sleep) and MALLOC_MMAP_THRESHOLD_=1048576 unless you set them.
             """,
         version: "txn \(version)",
-        subcommands: [NotebookCommand.self, Synth.self, GANCommand.self, Bench.self, Features.self, Serve.self],
+        subcommands: [NotebookCommand.self, Synth.self, GANCommand.self, Bench.self, Features.self, Serve.self, Doctor.self],
         defaultSubcommand: NotebookCommand.self
     )
 }

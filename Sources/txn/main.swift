@@ -1,3 +1,4 @@
+import CStartup
 import Foundation
 import TxnNotebook
 #if canImport(Glibc)
@@ -50,6 +51,9 @@ enum ProcessSetup {
     }
 }
 
+// CStartup has already checked the CPU, in a constructor before main; naming it here keeps it linked.
+_ = txn_required_cpu_features()
+ChildProcess.dieWithParent()
 ProcessSetup.prepare()
 // Progress lines must reach a log file or a pipe as they are printed, not when a 4 KiB buffer fills.
 setvbuf(stdout, nil, _IOLBF, 0)

@@ -115,7 +115,7 @@ final class DeclarationTests: XCTestCase {
             + "layers=conv1_1,pool1,pool2,pool3,pool4 weights=1000000000 norm=pixels padding=(model) pooling=(model) init=meannoise "
             + "sigma=0.01 seed=(session) bounds=source histmatch=false every=10 snapshot=0 distance=true show=false "
             + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(steps) eval_tile=(auto)")
-        XCTAssertEqual(specs["model"]?.usage, "model [path] pooling=avg padding=reflect convention=auto upto=pool4 algorithm=winograd")
+        XCTAssertEqual(specs["model"]?.usage, "model [path] pooling=avg padding=reflect convention=auto upto=pool4 algorithm=auto")
         XCTAssertEqual(specs["tile"]?.usage, "tile <image> [grid]")
         XCTAssertTrue(specs["tile"]?.help.contains("grid           size (N or WxH), optional") == true)
         XCTAssertEqual(specs["animate"]?.usage, "animate <gan> <path> size=128 frames=40 walk=sine delay=7 seed=(session)")

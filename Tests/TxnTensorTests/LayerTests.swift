@@ -170,18 +170,23 @@ final class ReLUGramPadTests: XCTestCase {
 }
 
 final class BlockedLayoutTests: XCTestCase {
+    /// At both block widths (8: AVX2, 16: AVX-512), whatever this CPU's.
     func testGramAndItsBackwardMatchTheNCHWVersions() throws {
+        for b in DNNLCPU.supportedBlocks { try checkGram(block: b) }
+    }
+
+    func checkGram(block b: Int) throws {
         var rng = TestRNG(10)
         let (c, h, w) = (48, 5, 7), m = h * w
         let f = rng.tensor([1, c, h, w]), dg = rng.tensor([1, c, c])
         var blocked = [Float](repeating: 0, count: c * m)
-        f.data.withUnsafeBufferPointer { Blocked.fromNCHW($0.baseAddress!, &blocked, channels: c, pixels: m) }
+        f.data.withUnsafeBufferPointer { Blocked.fromNCHW($0.baseAddress!, &blocked, channels: c, pixels: m, block: b) }
         var back = [Float](repeating: 0, count: c * m)
-        Blocked.toNCHW(blocked, &back, channels: c, pixels: m)
+        Blocked.toNCHW(blocked, &back, channels: c, pixels: m, block: b)
         XCTAssertEqual(back, f.data)
 
         var x = [Float](repeating: 0, count: c * m)
-        Blocked.toPixelMajor(blocked, &x, channels: c, pixels: m)
+        Blocked.toPixelMajor(blocked, &x, channels: c, pixels: m, block: b)
         for p in 0..<m { for ch in 0..<c { XCTAssertEqual(x[p * c + ch], f.data[ch * m + p]) } }
         var g = [Float](repeating: 0, count: c * c)
         Blocked.gram(pixelMajor: x, channels: c, pixels: m, into: &g)
@@ -190,10 +195,12 @@ final class BlockedLayoutTests: XCTestCase {
 
         var df = [Float](repeating: 0, count: c * m)
         var scratch = [Float](repeating: 0, count: Blocked.gramBackwardScratchCount)
-        dg.data.withUnsafeBufferPointer { Blocked.gramBackward(pixelMajor: x, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df, scratch: &scratch) }
+        dg.data.withUnsafeBufferPointer {
+            Blocked.gramBackward(pixelMajor: x, channels: c, pixels: m, gradGram: $0.baseAddress!, addInto: &df, scratch: &scratch, block: b)
+        }
         var dfNCHW = [Float](repeating: 0, count: c * m)
-        Blocked.toNCHW(df, &dfNCHW, channels: c, pixels: m)
+        Blocked.toNCHW(df, &dfNCHW, channels: c, pixels: m, block: b)
         let expected = try Gram.backward(features: f, gradGram: dg)
-        for i in dfNCHW.indices { XCTAssertEqual(dfNCHW[i], expected.data[i], accuracy: 1e-5) }
+        for i in dfNCHW.indices { XCTAssertEqual(dfNCHW[i], expected.data[i], accuracy: 1e-5, "block \(b)") }
     }
 }

@@ -72,6 +72,7 @@ func methodCommands() -> [CommandSpec] {
                                          padding: try args.choice("padding"),
                                          convention: convention)
                 let algorithm: ConvAlgorithm = try args.choice("algorithm")
+                try algorithm.requireAvailable()
                 let m = ModelValue(vgg: vgg, path: path, algorithm: algorithm)
                 session.currentModel = m
                 session.print("VGG-19 from \(vgg.origin)")

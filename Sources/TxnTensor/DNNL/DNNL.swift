@@ -5,12 +5,18 @@ import Foundation
 public struct DNNLError: Error, CustomStringConvertible {
     public let status: dnnl_status_t
     public let context: String
+    /// oneDNN had only its reference kernel for this primitive (refused: see `DNNLPrimitive.create`).
+    public var referenceOnly = false
+
+    init(status: dnnl_status_t, context: String, referenceOnly: Bool = false) {
+        (self.status, self.context, self.referenceOnly) = (status, context, referenceOnly)
+    }
     public var description: String {
         let reason: String
         switch status {
         case dnnl_out_of_memory: reason = "out of memory"
         case dnnl_invalid_arguments: reason = "invalid arguments"
-        case dnnl_unimplemented: reason = "no implementation for these shapes and formats"
+        case dnnl_unimplemented: reason = referenceOnly ? "refused" : "no implementation for these shapes and formats"
         default: reason = "status \(status.rawValue)"
         }
         return "oneDNN: \(context): \(reason)"
@@ -41,20 +47,51 @@ final class DNNLContext: @unchecked Sendable {
     static func shared() throws -> DNNLContext { try result.get() }
 }
 
+/// What oneDNN dispatches to on this CPU, decided once per process (oneDNN honours `ONEDNN_MAX_CPU_ISA`, so an
+/// AVX-512 machine told `AVX2` behaves exactly as an AVX2 one). Every place that walks txn's blocked layout takes
+/// its channel block from here.
+public enum DNNLCPU {
+    /// The highest instruction set oneDNN's kernels may use here.
+    public static let isa: dnnl_cpu_isa_t = dnnl_get_effective_cpu_isa()
+
+    /// oneDNN's name of `isa`, as in its verbose log and in its implementation names ("avx2", "avx512_core").
+    public static var isaName: String {
+        let names: [(dnnl_cpu_isa_t, String)] = [
+            (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"), (dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"),
+            (dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"), (dnnl_cpu_isa_avx512_core, "avx512_core"),
+            (dnnl_cpu_isa_avx512_mic_4ops, "avx512_mic_4ops"), (dnnl_cpu_isa_avx512_mic, "avx512_mic"),
+            (dnnl_cpu_isa_avx2_vnni, "avx2_vnni"), (dnnl_cpu_isa_avx2, "avx2"), (dnnl_cpu_isa_avx, "avx"),
+            (dnnl_cpu_isa_sse41, "sse41"),
+        ]
+        return names.first { $0.0 == isa }?.1 ?? (isa == dnnl_cpu_isa_all ? "all" : "isa 0x\(String(isa.rawValue, radix: 16))")
+    }
+
+    /// Whether `isa` includes all of `other` (oneDNN's ISAs are bit sets, each a superset of those it extends).
+    static func includes(_ other: dnnl_cpu_isa_t) -> Bool { isa.rawValue & other.rawValue == other.rawValue }
+
+    /// Channels per block of the blocked layout: one vector register of floats, 16 with AVX-512 and 8 below it
+    /// (AVX2, and the SSE4.1/AVX kernels, which also work on nChw8c). With the other width oneDNN has only its
+    /// reference loops, hundreds of times slower.
+    public static let block: Int = includes(dnnl_cpu_isa_avx512_core) ? 16 : 8
+
+    /// The block widths txn's own blocked kernels support (and are tested at).
+    public static let supportedBlocks = [8, 16]
+}
+
 /// Memory formats txn uses with oneDNN.
 public enum DNNLFormat: Sendable {
     /// Plain NCHW.
     case nchw
-    /// Channels in blocks of 16 innermost: [N][C/16][H][W][16], the layout oneDNN's AVX-512
-    /// convolutions read and write without reordering.
-    case blocked16
+    /// Channels in blocks of `DNNLCPU.block` innermost: [N][C/b][H][W][b], the layout oneDNN's convolutions
+    /// read and write without reordering on this CPU (nChw8c on AVX2, nChw16c on AVX-512).
+    case blocked
     /// Let the primitive choose (weights).
     case any
 
     var tag: dnnl_format_tag_t {
         switch self {
         case .nchw: return dnnl_nchw
-        case .blocked16: return dnnl_nChw16c
+        case .blocked: return DNNLCPU.block == 16 ? dnnl_nChw16c : dnnl_nChw8c
         case .any: return dnnl_format_tag_any
         }
     }
@@ -138,7 +175,7 @@ public final class DNNLBuffer: @unchecked Sendable {
 /// execution, so a library-managed scratchpad would be one allocation per primitive held for its
 /// lifetime (Winograd's transformed tiles are tens of MiB each). Instead a plan binds every
 /// primitive to one shared arena (`bindScratchpad`).
-final class DNNLPrimitive: @unchecked Sendable {
+public final class DNNLPrimitive: @unchecked Sendable {
     let pd: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
     let name: String
@@ -167,6 +204,24 @@ final class DNNLPrimitive: @unchecked Sendable {
             throw error
         }
         primitive = p!
+        Self.record(implementation)
+    }
+
+    private static let createdLock = NSLock()
+    nonisolated(unsafe) private static var created: Set<String> = []
+
+    private static func record(_ implementation: String) {
+        createdLock.lock()
+        created.insert(implementation)
+        createdLock.unlock()
+    }
+
+    /// Every implementation of every primitive this process has created (reorders included): what tests check
+    /// for oneDNN's reference loops, and `txn doctor` reports.
+    public static var createdImplementations: Set<String> {
+        createdLock.lock()
+        defer { createdLock.unlock() }
+        return created
     }
 
     deinit {
@@ -179,12 +234,14 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// The implementation oneDNN chose (e.g. "jit:avx512_core"), for logs and benchmarks.
-    var implementation: String {
+    var implementation: String { Self.implementationName(pd) ?? "?" }
+
+    static func implementationName(_ pd: dnnl_primitive_desc_t) -> String? {
         var info: UnsafePointer<CChar>?
         _ = withUnsafeMutablePointer(to: &info) { p in
             dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, UnsafeMutableRawPointer(p))
         }
-        return info.map { String(cString: $0) } ?? "?"
+        return info.map { String(cString: $0) }
     }
 
     func execute(_ args: [(Int32, DNNLBuffer)]) throws {
@@ -234,6 +291,13 @@ final class DNNLPrimitive: @unchecked Sendable {
         var pd: dnnl_primitive_desc_t?
         try dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc.assumingMemoryBound(to: dnnl_op_desc_t.self),
                                                  attributes, context.engine, hint?.pd), "describing \(name)")
+        // oneDNN's reference loops are hundreds of times slower than its JIT kernels (a 128² synthesis ran for
+        // ten minutes without a first iteration): never run one, let the caller take its GEMM path instead.
+        if let impl = implementationName(pd!), impl.hasPrefix("ref") {
+            dnnl_primitive_desc_destroy(pd)
+            throw DNNLError(status: dnnl_unimplemented, context: "\(name): only oneDNN's reference kernel (\(impl)) on \(DNNLCPU.isaName)",
+                            referenceOnly: true)
+        }
         return try DNNLPrimitive(pd: pd!, name: name)
     }
 }

@@ -1,12 +1,13 @@
 import CDNNL
+import Foundation
 
-/// How oneDNN computes a convolution.
+/// How a VGG convolution is computed.
 public enum ConvAlgorithm: String, CaseIterable, Sendable {
-    case direct
-    /// F(4x4, 3x3) Winograd on AVX-512: about 2.25x fewer multiplications for 3x3 kernels.
-    case winograd
-    /// oneDNN's own choice.
+    /// Winograd where oneDNN has it on this CPU and it pays (`VGGPlan.algorithm`), direct everywhere else.
     case auto
+    case direct
+    /// F(4x4, 3x3) Winograd: about 2.25x fewer multiplications for 3x3 kernels. oneDNN 2.6 has it for AVX-512 only.
+    case winograd
 
     var kind: dnnl_alg_kind_t {
         switch self {
@@ -15,12 +16,95 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
         case .auto: return dnnl_convolution_auto
         }
     }
+
+    /// Whether oneDNN has a Winograd convolution on this CPU, found by asking it for one (a 64->64 layer at 64²,
+    /// forward), once per process.
+    public static let winogradAvailable: Bool = {
+        guard let src = try? memoryDesc([1, 64, 66, 66], .blocked), let dst = try? memoryDesc([1, 64, 64, 64], .blocked),
+              let w = try? memoryDesc([64, 64, 3, 3], .any), let b = try? memoryDesc([64], .any) else { return false }
+        var (s, d, wd, bd) = (src, dst, w, b)
+        var strides: [dnnl_dim_t] = [1, 1], zero: [dnnl_dim_t] = [0, 0]
+        var desc = dnnl_convolution_desc_t()
+        guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_winograd,
+                                                 &s, &wd, &bd, &d, &strides, &zero, &zero) == dnnl_success else { return false }
+        return (try? withUnsafePointer(to: &desc) { try DNNLPrimitive.create($0, name: "Winograd probe") }) != nil
+    }()
+
+    /// Throws when this algorithm cannot run here: Winograd asked for on a CPU oneDNN has no Winograd kernel for.
+    public func requireAvailable() throws {
+        if self == .winograd && !Self.winogradAvailable {
+            throw TensorError.invalidArgument("Winograd convolutions are not available on this CPU: oneDNN 2.6 has them "
+                + "for AVX-512 only, and it dispatches to \(DNNLCPU.isaName) here; use auto or direct")
+        }
+    }
+}
+
+/// A VGG layer on the blocked layout: oneDNN's JIT kernel, or txn's GEMM path where oneDNN has only its reference
+/// loops (`BlockedConvolution.make`).
+public protocol BlockedLayer: AnyObject {
+    /// What computes it, forward and backward: "jit:avx2", "gemm fallback".
+    var implementation: String { get }
+    var backwardImplementation: String { get }
+    var scratchpadBytes: Int { get }
+    func bindScratchpad(_ arena: DNNLArena) throws
+}
+
+/// A stride-1 3x3 convolution on an already padded blocked input, with bias and ReLU.
+public protocol BlockedConvolution: BlockedLayer {
+    /// Bytes of weights held in the layout it computes with.
+    var weightBytes: Int { get }
+    func forward(source: DNNLBuffer, destination: DNNLBuffer) throws
+    /// Gradient with respect to the padded input, from the gradient of the (pre-ReLU) output.
+    func backwardData(gradOutput: DNNLBuffer, gradSource: DNNLBuffer) throws
+}
+
+/// 2x2 stride-2 pooling on the blocked layout.
+public protocol BlockedPooling: BlockedLayer {
+    func forward(source: DNNLBuffer, destination: DNNLBuffer) throws
+    func backward(gradOutput: DNNLBuffer, gradSource: DNNLBuffer) throws
+}
+
+public enum BlockedLayers {
+    /// oneDNN's convolution where it has a JIT kernel for it, else the GEMM path (said once per process on stderr).
+    public static func convolution(_ conv: Conv2D, height: Int, width: Int, source: DNNLFormat, gradientSource: DNNLFormat,
+                                   algorithm: ConvAlgorithm, backward: Bool) throws -> BlockedConvolution {
+        do {
+            return try DNNLConv(conv, height: height, width: width, source: source, gradientSource: gradientSource,
+                                relu: true, algorithm: algorithm, backward: backward)
+        } catch let error as DNNLError where error.referenceOnly {
+            announceFallback(error)
+            return try GEMMConvolution(conv, height: height, width: width, source: source, gradientSource: gradientSource)
+        }
+    }
+
+    /// oneDNN's pooling where it has a JIT kernel for it, else txn's own loops on NCHW copies.
+    public static func pooling(_ kind: Pool2D.Kind, channels: Int, height: Int, width: Int, backward: Bool) throws -> BlockedPooling {
+        do {
+            return try DNNLPool(kind, channels: channels, height: height, width: width, backward: backward)
+        } catch let error as DNNLError where error.referenceOnly {
+            announceFallback(error)
+            return try GEMMPooling(kind, channels: channels, height: height, width: width)
+        }
+    }
+
+    nonisolated(unsafe) private static var announced = false
+    private static let announceLock = NSLock()
+
+    private static func announceFallback(_ error: DNNLError) {
+        announceLock.lock()
+        defer { announceLock.unlock() }
+        guard !announced else { return }
+        announced = true
+        let message = "txn: \(error.context); such layers run on txn's GEMM path (im2col + sgemm) instead "
+            + "(`txn doctor` lists them)\n"
+        FileHandle.standardError.write(Data(message.utf8))
+    }
 }
 
 /// A stride-1 convolution on oneDNN whose input is already padded (any `PaddingMode`, done by
 /// `Pad2D` on the blocked layout), with bias and optionally ReLU fused into the same pass.
 /// Forward and backward-data side by side; weight gradients are not needed for image synthesis.
-public final class DNNLConv: @unchecked Sendable {
+public final class DNNLConv: BlockedConvolution, @unchecked Sendable {
     public let inChannels: Int, outChannels: Int, kernel: Int
     public let height: Int, width: Int
     let forwardPrimitive: DNNLPrimitive
@@ -41,7 +125,7 @@ public final class DNNLConv: @unchecked Sendable {
         self.width = width
         let pad = k - 1
         var src = try memoryDesc([1, inChannels, height + pad, width + pad], source)
-        var dst = try memoryDesc([1, outChannels, height, width], .blocked16)
+        var dst = try memoryDesc([1, outChannels, height, width], .blocked)
         var w = try memoryDesc([outChannels, inChannels, k, k], .any)
         var b = try memoryDesc([outChannels], .any)
         var strides: [dnnl_dim_t] = [1, 1], zero: [dnnl_dim_t] = [0, 0]
@@ -75,7 +159,7 @@ public final class DNNLConv: @unchecked Sendable {
 
         if backward {
             var diffSrc = try memoryDesc([1, inChannels, height + pad, width + pad], gradientSource ?? source)
-            var diffDst = try memoryDesc([1, outChannels, height, width], .blocked16)
+            var diffDst = try memoryDesc([1, outChannels, height, width], .blocked)
             var bw = try memoryDesc([outChannels, inChannels, k, k], .any)
             var bdesc = dnnl_convolution_desc_t()
             try dnnlCheck(dnnl_convolution_backward_data_desc_init(
@@ -122,18 +206,20 @@ public final class DNNLConv: @unchecked Sendable {
 /// 2x2 stride-2 pooling on the blocked layout with PyTorch's ceil_mode: an odd edge becomes one
 /// more window through right/bottom padding, which max pooling ignores and average pooling leaves
 /// out of the divisor (the same as PyTorch with padding 0).
-public final class DNNLPool: @unchecked Sendable {
+public final class DNNLPool: BlockedPooling, @unchecked Sendable {
     let forwardPrimitive: DNNLPrimitive
     let backwardPrimitive: DNNLPrimitive?
     let workspace: DNNLBuffer?
     public let outHeight: Int, outWidth: Int
+    public var implementation: String { forwardPrimitive.implementation }
+    public var backwardImplementation: String { backwardPrimitive?.implementation ?? "-" }
 
     public init(_ kind: Pool2D.Kind, channels: Int, height: Int, width: Int, backward: Bool) throws {
         let outHeight = Pool2D.outputSize(height), outWidth = Pool2D.outputSize(width)
         self.outHeight = outHeight
         self.outWidth = outWidth
-        var src = try memoryDesc([1, channels, height, width], .blocked16)
-        var dst = try memoryDesc([1, channels, outHeight, outWidth], .blocked16)
+        var src = try memoryDesc([1, channels, height, width], .blocked)
+        var dst = try memoryDesc([1, channels, outHeight, outWidth], .blocked)
         var strides: [dnnl_dim_t] = [2, 2], kernel: [dnnl_dim_t] = [2, 2], left: [dnnl_dim_t] = [0, 0]
         var right: [dnnl_dim_t] = [dnnl_dim_t(2 * outHeight - height), dnnl_dim_t(2 * outWidth - width)]
         let alg = kind == .max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
@@ -146,8 +232,8 @@ public final class DNNLPool: @unchecked Sendable {
         workspace = dnnl_memory_desc_get_size(&ws) > 0 ? try DNNLBuffer(ws) : nil
         if backward {
             var bdesc = dnnl_pooling_desc_t()
-            var diffSrc = try memoryDesc([1, channels, height, width], .blocked16)
-            var diffDst = try memoryDesc([1, channels, outHeight, outWidth], .blocked16)
+            var diffSrc = try memoryDesc([1, channels, height, width], .blocked)
+            var diffDst = try memoryDesc([1, channels, outHeight, outWidth], .blocked)
             try dnnlCheck(dnnl_pooling_backward_desc_init(&bdesc, alg, &diffSrc, &diffDst, &strides, &kernel, &left, &right),
                           "\(kind) pool backward")
             backwardPrimitive = try withUnsafePointer(to: &bdesc) {
@@ -180,31 +266,47 @@ public final class DNNLPool: @unchecked Sendable {
     }
 }
 
-/// Conversions between NCHW and the blocked layout for channel counts that are multiples of 16.
+/// Conversions between NCHW and the blocked layout [C/b][M][b] (b = `block`, by default this CPU's
+/// `DNNLCPU.block`) for channel counts that are multiples of b.
 public enum Blocked {
-    /// [C/16][M][16] -> [C][M] (M = H·W), for one sample. Through tiles of 16 pixels x 16 channels (1 KiB, in
-    /// L1), each written as 16 runs of 16 pixels: pixel by pixel, every value went to another of 16 rows and
-    /// the copy took 8 times longer (24.8 against 3.1 ms for the five Gatys layers at 256², one thread; the SW
-    /// loss makes this copy at every evaluation).
-    public static func toNCHW(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels: Int, pixels m: Int) {
-        parallelFor(channels / 16) { cb in
-            let s = src + cb * m * 16, d = dst + cb * 16 * m
+    /// [C/b][M][b] -> [C][M] (M = H·W), for one sample. Through tiles of 16 pixels x b channels (in L1), each
+    /// written as b runs of 16 pixels: pixel by pixel, every value went to another of b rows and the copy took 8
+    /// times longer (24.8 against 3.1 ms for the five Gatys layers at 256², one thread, b = 16; the SW loss makes
+    /// this copy at every evaluation).
+    public static func toNCHW(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels: Int, pixels m: Int,
+                              block: Int = DNNLCPU.block) {
+        precondition(channels % block == 0, "toNCHW: \(channels) channels are not whole blocks of \(block)")
+        parallelFor(channels / block) { cb in
+            let s = src + cb * m * block, d = dst + cb * block * m
             for p0 in stride(from: 0, to: m, by: 16) {
                 let n = min(16, m - p0)
-                for i in 0..<16 {
-                    let row = d + i * m + p0, column = s + p0 * 16 + i
-                    for p in 0..<n { row[p] = column[p * 16] }
+                for i in 0..<block {
+                    let row = d + i * m + p0, column = s + p0 * block + i
+                    for p in 0..<n { row[p] = column[p * block] }
                 }
             }
         }
     }
 
-    /// [C][M] -> [C/16][M][16], for one sample. Pixel by pixel: 16 rows read in step stream well, and
-    /// measured faster than through tiles (2.6 against 3.5 ms for the five Gatys layers at 256²).
-    public static func fromNCHW(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels: Int, pixels m: Int) {
-        parallelFor(channels / 16) { cb in
-            let s = src + cb * 16 * m, d = dst + cb * m * 16
-            for p in 0..<m { for i in 0..<16 { d[p * 16 + i] = s[i * m + p] } }
+    /// [C][M] -> [C/b][M][b], for one sample. Pixel by pixel: b rows read in step stream well, and measured
+    /// faster than through tiles (2.6 against 3.5 ms for the five Gatys layers at 256², b = 16).
+    public static func fromNCHW(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels: Int, pixels m: Int,
+                                block: Int = DNNLCPU.block) {
+        precondition(channels % block == 0, "fromNCHW: \(channels) channels are not whole blocks of \(block)")
+        parallelFor(channels / block) { cb in
+            let s = src + cb * block * m, d = dst + cb * m * block
+            for p in 0..<m { for i in 0..<block { d[p * block + i] = s[i * m + p] } }
+        }
+    }
+
+    /// Runs `body` with the SIMD vector type of one block (one register: SIMD8 for AVX2, SIMD16 for AVX-512), so
+    /// that the blocked loops below are compiled once for each width.
+    @inline(__always)
+    static func withBlockVector(_ block: Int, _ body8: () -> Void, _ body16: () -> Void) {
+        switch block {
+        case 8: body8()
+        case 16: body16()
+        default: preconditionFailure("blocked layout of \(block) channels: txn supports \(DNNLCPU.supportedBlocks)")
         }
     }
 }
@@ -281,20 +383,27 @@ public struct PixelWindow: Equatable, Sendable {
 }
 
 extension Blocked {
-    /// [C/16][M][16] -> [M'][C] (pixel-major) for the M' pixels of `window` (nil: all M), for one sample: the
+    /// [C/b][M][b] -> [M'][C] (pixel-major) for the M' pixels of `window` (nil: all M), for one sample: the
     /// layout in which the Gram matrix and its backward are each one threaded matrix product. (From the blocked
-    /// layout they were (C/16)² products of 16 x 16 blocks: single-threaded and a tenth of the speed; `txn bench
+    /// layout they were (C/b)² products of b x b blocks: single-threaded and a tenth of the speed; `txn bench
     /// --profile` measured it.)
     public static func toPixelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, channels c: Int,
-                                    pixels m: Int, window: PixelWindow? = nil) {
-        let count = window?.count ?? m
+                                    pixels m: Int, window: PixelWindow? = nil, block: Int = DNNLCPU.block) {
+        precondition(c % block == 0, "toPixelMajor: \(c) channels are not whole blocks of \(block)")
+        withBlockVector(block, { toPixelMajor(SIMD8<Float>.self, src, dst, c, m, window) },
+                        { toPixelMajor(SIMD16<Float>.self, src, dst, c, m, window) })
+    }
+
+    private static func toPixelMajor<V: SIMD>(_: V.Type, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                                              _ c: Int, _ m: Int, _ window: PixelWindow?) where V.Scalar == Float {
+        let count = window?.count ?? m, block = V.scalarCount
         let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
         parallelRanges(count, minChunk: 1 << 11) { r in
             for q in r {
                 let p = window?.pixel(q) ?? q
-                for b in 0..<(c / 16) {
-                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 64 * (b * m + p), as: SIMD16<Float>.self),
-                                 toByteOffset: 4 * (q * c + b * 16), as: SIMD16<Float>.self)
+                for b in 0..<(c / block) {
+                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: 4 * block * (b * m + p), as: V.self),
+                                 toByteOffset: 4 * (q * c + b * block), as: V.self)
                 }
             }
         }
@@ -318,8 +427,9 @@ extension Blocked {
     public static func gramBackward(pixelMajor x: UnsafePointer<Float>, channels c: Int, pixels m: Int,
                                     window: PixelWindow? = nil, dividedBy n: Int? = nil,
                                     gradGram dg: UnsafePointer<Float>, addInto df: UnsafeMutablePointer<Float>,
-                                    scratch out: UnsafeMutablePointer<Float>) {
+                                    scratch out: UnsafeMutablePointer<Float>, block: Int = DNNLCPU.block) {
         precondition(c <= gramBackwardScratchCount, "gramBackward: \(c) channels do not fit one scratch row")
+        precondition(c % block == 0, "gramBackward: \(c) channels are not whole blocks of \(block)")
         let count = window?.count ?? m
         var sym = [Float](repeating: 0, count: c * c)
         let scale = 1 / Float(n ?? m)
@@ -329,17 +439,25 @@ extension Blocked {
             for q0 in stride(from: 0, to: count, by: band) {
                 let rows = min(band, count - q0)
                 sgemm(m: rows, n: c, k: c, x + q0 * c, lda: c, s.baseAddress!, ldb: c, out, ldc: c)
-                let src = UnsafeRawPointer(out), dst = UnsafeMutableRawPointer(df)
-                parallelRanges(rows, minChunk: 1 << 10) { r in
-                    for q in r {
-                        let p = window?.pixel(q0 + q) ?? q0 + q
-                        for b in 0..<(c / 16) {
-                            let at = 64 * (b * m + p)
-                            let sum = dst.loadUnaligned(fromByteOffset: at, as: SIMD16<Float>.self)
-                                + src.loadUnaligned(fromByteOffset: 4 * (q * c + b * 16), as: SIMD16<Float>.self)
-                            dst.storeBytes(of: sum, toByteOffset: at, as: SIMD16<Float>.self)
-                        }
-                    }
+                withBlockVector(block, { addBand(SIMD8<Float>.self, out, rows: rows, from: q0, into: df, c, m, window) },
+                                { addBand(SIMD16<Float>.self, out, rows: rows, from: q0, into: df, c, m, window) })
+            }
+        }
+    }
+
+    /// Adds `rows` pixel-major rows (window pixels q0...) into their places in the blocked map `df`.
+    private static func addBand<V: SIMD>(_: V.Type, _ band: UnsafePointer<Float>, rows: Int, from q0: Int,
+                                         into df: UnsafeMutablePointer<Float>, _ c: Int, _ m: Int,
+                                         _ window: PixelWindow?) where V.Scalar == Float {
+        let src = UnsafeRawPointer(band), dst = UnsafeMutableRawPointer(df), block = V.scalarCount
+        parallelRanges(rows, minChunk: 1 << 10) { r in
+            for q in r {
+                let p = window?.pixel(q0 + q) ?? q0 + q
+                for b in 0..<(c / block) {
+                    let at = 4 * block * (b * m + p)
+                    let sum = dst.loadUnaligned(fromByteOffset: at, as: V.self)
+                        + src.loadUnaligned(fromByteOffset: 4 * (q * c + b * block), as: V.self)
+                    dst.storeBytes(of: sum, toByteOffset: at, as: V.self)
                 }
             }
         }

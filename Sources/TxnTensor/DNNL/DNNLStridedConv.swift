@@ -5,7 +5,7 @@ import Foundation
 /// GAN's 4×4 stride-2 layers, in place of unfold + sgemm + fold.
 ///
 /// The trainable layers keep their channel-major layout ([C][N][H][W], what batch norm reduces over); a layer
-/// that runs here converts its operands to oneDNN's blocked layout [N][C/16][H][W][16] and back with oneDNN
+/// that runs here converts its operands to oneDNN's blocked layout [N][C/b][H][W][b] (b = `DNNLCPU.block`) and back with oneDNN
 /// reorders. Those move each activation once, where unfold writes it 16 times over and fold reads that back.
 /// In isolation (seed shapes, batch 8, 2 threads, best of 5, ms, primitive / sgemm without unfold or fold):
 /// D 64→128 at 128²: forward 27.9/31.3, backward-data 26.0/29.4, backward-weights 29.6/40.1; D 256→512 at 32²:
@@ -13,8 +13,8 @@ import Foundation
 /// backward-weights 29.6/38.6. So D uses all three, G only its backward (its forward stays on the banded stamps).
 /// A reorder of a 33 MB activation took 1.5 ms.
 ///
-/// Only layers whose channel counts are multiples of 16 (no padded blocks) run here, and only where oneDNN has
-/// a JIT implementation; everything else stays on the GEMM path. `TXN_GAN_PRIMITIVES=0` turns this off, for A/B
+/// Only layers whose channel counts are whole blocks (no padded blocks) run here, and only where oneDNN has a JIT
+/// implementation (`DNNLPrimitive.create` refuses its reference loops); everything else stays on the GEMM path. `TXN_GAN_PRIMITIVES=0` turns this off, for A/B
 /// measurements.
 final class DNNLStridedConv: @unchecked Sendable {
     enum Kind: Hashable, Sendable { case convolution, deconvolution }
@@ -58,8 +58,8 @@ final class DNNLStridedConv: @unchecked Sendable {
         }
         sourcePlain = try channelMajor(i, h, w)
         destinationPlain = try channelMajor(o, ho, wo)
-        sourceBlocked = try memoryDesc([n, i, h, w], .blocked16)
-        destinationBlocked = try memoryDesc([n, o, ho, wo], .blocked16)
+        sourceBlocked = try memoryDesc([n, i, h, w], .blocked)
+        destinationBlocked = try memoryDesc([n, o, ho, wo], .blocked)
         var wp = dnnl_memory_desc_t()
         var wdims: [dnnl_dim_t] = [o, i, g.kernel, g.kernel].map { dnnl_dim_t($0) }
         try dnnlCheck(dnnl_memory_desc_init_by_tag(&wp, 4, &wdims, dnnl_f32, deconv ? dnnl_iohw : dnnl_oihw), "weights")
@@ -89,10 +89,6 @@ final class DNNLStridedConv: @unchecked Sendable {
         let bd = try withUnsafePointer(to: &dd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward data") }
         try dnnlCheck(initBackwardWeights(&wd, algorithm, &src, &wAny, &bAny, &dst, &strides, &pad, &pad), name)
         let bw = try withUnsafePointer(to: &wd) { try DNNLPrimitive.create($0, hint: f, name: name + " backward weights") }
-        // A reference implementation would be far slower than the GEMM path.
-        for p in [f, bd, bw] where p.implementation.hasPrefix("ref") {
-            throw DNNLError(status: dnnl_unimplemented, context: "\(p.name) has only \(p.implementation)")
-        }
         (forward, backwardData, backwardWeights) = (f, bd, bw)
         sourceToBlocked = try .reorder(from: sourcePlain, to: sourceBlocked)
         sourceToPlain = try .reorder(from: sourceBlocked, to: sourcePlain)
@@ -112,7 +108,7 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// The primitives for `shape`, created once (JIT compilation) and reused; nil where this path does not apply.
     static func kernels(_ shape: Shape) -> DNNLStridedConv? {
-        guard enabled, shape.inChannels % 16 == 0, shape.outChannels % 16 == 0, shape.batch > 0,
+        guard enabled, shape.inChannels % DNNLCPU.block == 0, shape.outChannels % DNNLCPU.block == 0, shape.batch > 0,
               shape.height > 0, shape.width > 0 else { return nil }
         lock.lock()
         defer { lock.unlock() }
@@ -128,6 +124,11 @@ final class DNNLStridedConv: @unchecked Sendable {
         }
         cache[shape] = made
         return made
+    }
+
+    /// oneDNN's implementations of the three passes, for `txn doctor`.
+    var implementations: String {
+        "\(forward.implementation) / \(backwardData.implementation) / \(backwardWeights.implementation)"
     }
 
     // MARK: running

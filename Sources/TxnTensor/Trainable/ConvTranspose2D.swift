@@ -110,6 +110,11 @@ public struct ConvTranspose2D: Sendable {
         }
     }
 
+    /// What runs this layer on an input of this size (forward / backward-data / backward-weights), for `txn doctor`.
+    public func implementations(batch: Int, height: Int, width: Int) -> String {
+        primitives(batch: batch, height: height, width: width)?.implementations ?? "gemm (im2col + sgemm)"
+    }
+
     /// oneDNN's primitives for this layer on an input of this size, or nil: the GEMM path.
     func primitives(batch: Int, height: Int, width: Int) -> DNNLStridedConv? {
         DNNLStridedConv.kernels(.init(kind: .deconvolution, inChannels: inChannels, outChannels: outChannels, batch: batch,

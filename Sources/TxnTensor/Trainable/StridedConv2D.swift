@@ -51,6 +51,11 @@ public struct StridedConv2D: Sendable {
         let blocked: [Float]?
     }
 
+    /// What runs this layer on an input of this size (forward / backward-data / backward-weights), for `txn doctor`.
+    public func implementations(batch: Int, height: Int, width: Int) -> String {
+        primitives(batch: batch, height: height, width: width)?.implementations ?? "gemm (im2col + sgemm)"
+    }
+
     /// oneDNN's primitives for this layer on an input of this size, or nil: the GEMM path.
     func primitives(batch: Int, height: Int, width: Int) -> DNNLStridedConv? {
         DNNLStridedConv.kernels(.init(kind: .convolution, inChannels: inChannels, outChannels: outChannels, batch: batch,
