@@ -109,11 +109,14 @@ final class VectorFreeLBFGSTests: XCTestCase {
     }
 
     /// A short real synthesis (VGG-19 Gram loss, 64², source-range bounds): the loss curves of the fast L-BFGS
-    /// and the reference agree to float rounding (2.9e-6 relative at most over 12 iterations when written).
+    /// and the reference agree to float rounding over 8 iterations: 2.9e-6 relative at most over 12 iterations on
+    /// AVX-512 (16-channel blocks); on AVX2 (8-channel blocks, other roundings in every convolution) 7.6e-6 over 8,
+    /// after which the two runs' line searches part (1.9e-4 at iteration 9, 8.6e-4 at 12), which is not a bug of
+    /// either but the sensitivity of the trajectory.
     func testShortSynthesisLossCurveMatchesTheReference() throws {
         // TXN_LBFGS_CURVE_SIZE / _STEPS run it larger or longer by hand (and print both curves).
         let env = ProcessInfo.processInfo.environment
-        let size = env["TXN_LBFGS_CURVE_SIZE"].flatMap(Int.init) ?? 64, steps = env["TXN_LBFGS_CURVE_STEPS"].flatMap(Int.init) ?? 12
+        let size = env["TXN_LBFGS_CURVE_SIZE"].flatMap(Int.init) ?? 64, steps = env["TXN_LBFGS_CURVE_STEPS"].flatMap(Int.init) ?? 8
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         let path = try Paths.require(Paths.repoRoot + "/Notebooks/data/gravel.png", hint: "shipped with the notebooks")
         let source = try Image.load(path).image.resized(width: size, height: size)
