@@ -88,6 +88,14 @@ public enum SafeFile {
         return size
     }
 
+    /// Opens a regular file for reading without ever blocking (a FIFO is refused, not waited on) and returns the
+    /// descriptor, which the caller closes, and the size. For readers that need random access (checkpoints): the
+    /// one way txn opens an input file.
+    public static func openForReading(_ path: String) throws -> (descriptor: Int32, size: Int) {
+        let (descriptor, size) = try openRegular(path)
+        return (descriptor, size)
+    }
+
     private static func openRegular(_ path: String) throws -> (Int32, Int) {
         try checkPath(path)
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, deaf to Ctrl-C.
@@ -212,11 +220,67 @@ public enum SafeFile {
     /// `.NAME.tmp-XXXX`, with NAME shortened (on a character boundary) so that the whole stays within
     /// NAME_MAX (255 bytes): a long but valid output name must not make its temporary name invalid.
     public static func temporaryName(for base: String, random: UInt64) -> String {
-        let suffix = ".tmp-\(getpid())-\(String(random, radix: 36))"
-        let room = 255 - 1 - suffix.utf8.count
+        temporaryPrefix(for: base) + "\(getpid())-\(String(random, radix: 36))"
+    }
+
+    /// `.NAME.tmp-`, NAME shortened so that a pid and a 64-bit random number in base 36 still fit NAME_MAX.
+    static func temporaryPrefix(for base: String) -> String {
+        // The longest suffix: ".tmp-" + a pid (at most 10 digits) + "-" + 13 base-36 digits.
+        let room = 255 - 1 - (5 + 10 + 1 + 13)
         var name = base
         while name.utf8.count > room { name.removeLast() }
-        return "." + name + suffix
+        return "." + name + ".tmp-"
+    }
+
+    /// Removes the temporary files that `write(…, to: path)` left beside `path` when its process was killed
+    /// (`.NAME.tmp-PID-XXXX` of a process that no longer runs); those of live processes, this one included, stay.
+    /// Returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> [String] {
+        let folder = folderOf(path)
+        let prefix = temporaryPrefix(for: (path as NSString).lastPathComponent)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0 else { continue }
+            // This process's own may be in the middle of a write (the server runs jobs side by side).
+            if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
+            let full = folder + "/" + name
+            var info = stat()
+            guard lstat(full, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(full) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// Makes the folder `path` (and its parents) for outputs, or checks that it is one; errors name `path` and
+    /// say what is there instead (`--samples /dev/null`: "is a character device, not a folder").
+    public static func makeFolder(_ path: String) throws {
+        try checkPath(path)
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(path, .notRegular, "is \(kindName(info.st_mode)), not a folder") }
+            guard access(path, W_OK | X_OK) == 0 else { throw Failure(path, .io, "folder is not writable") }
+            return
+        }
+        guard errno == ENOENT else { throw Failure(path, .io, message(errno)) }
+        try checkWritable(path + "/x", createFolders: true)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(path, .io, "cannot create the folder")
+        }
+    }
+
+    /// Throws unless `path` ends in one of `extensions` (lowercase, without the dot; compared case-insensitively):
+    /// a file of one kind is never written under another kind's name (`save g "x.png"` writing a checkpoint).
+    public static func checkExtension(_ path: String, _ extensions: [String], kind: String) throws {
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard extensions.contains(ext) else {
+            let names = extensions.map { "." + $0 }.joined(separator: " or ")
+            throw Failure(path, .invalidPath, "\(kind) is written to a \(names) file, not " + (ext.isEmpty ? "a name without extension" : "a .\(ext) file"))
+        }
     }
 
     /// A path may be written if nothing is there, or a regular file is (not a symlink, device, FIFO, folder).

@@ -16,7 +16,9 @@ public struct NoiseLayout: Equatable, Sendable, CustomStringConvertible {
 
     public init(global: Int, local: Int, periodic: Int, hidden: Int) throws {
         let limit = GANArchitecture.maxChannels
-        guard global >= 1, local >= 0, periodic >= 1, hidden >= 1, global + local + periodic <= limit, hidden <= limit else {
+        // Each part is bounded before they are added: split=9223372036854775807,1,1 must not overflow the sum.
+        guard global >= 1, local >= 0, periodic >= 1, hidden >= 1, global <= limit, local <= limit, periodic <= limit,
+              global + local + periodic <= limit, hidden <= limit else {
             throw GANError("a periodic noise layout needs at least 1 global and 1 periodic channel, 0 or more local ones, "
                 + "at most \(limit) in all, and 1 to \(limit) hidden units; got global \(global), local \(local), periodic \(periodic), hidden \(hidden)")
         }
@@ -92,7 +94,10 @@ public final class PeriodicNoise: @unchecked Sendable {
             try reader.requireNoOtherKeys(prefix: prefix + ".", known: [])
             return nil
         }
-        guard s0.count == 2, let s2 = reader.dict.shape(of: key2), s2.count == 2, s2[1] == s0[0], s2[0] % 2 == 0 else {
+        // Bounded before the layout's arithmetic: a file's shapes can hold any Int (with a 0 beside it).
+        let limit = GANArchitecture.maxChannels
+        guard s0.count == 2, s0.allSatisfy({ $0 <= limit }), let s2 = reader.dict.shape(of: key2), s2.count == 2,
+              s2[0] <= 2 * limit, s2[1] == s0[0], s2[0] % 2 == 0 else {
             throw reader.error("\(key0) \(s0) and \(key2) \(reader.dict.shape(of: key2).map { "\($0)" } ?? "(missing)") are not an MLP "
                 + "[hidden, global] → [2·periodic, hidden]")
         }

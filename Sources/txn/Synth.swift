@@ -170,13 +170,13 @@ struct Synth: ParsableCommand {
 }
 
 func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
-    let parts = text.lowercased().split(separator: "x").map { Int($0) }
-    switch parts.count {
-    case 1: if let v = parts[0], v > 0 { return (v, v) }
-    case 2: if let w = parts[0], let h = parts[1], w > 0, h > 0 { return (w, h) }
-    default: break
+    // Strictly N or WxH in decimal digits: no sign ("+16x+16"), no empty part ("64x"), no third part.
+    let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    let numbers = parts.map { part in part.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int(part) : nil }
+    if (1...2).contains(numbers.count), numbers.allSatisfy({ ($0 ?? 0) > 0 }) {
+        return (numbers[0]!, numbers[numbers.count - 1]!)
     }
-    throw ValidationError("\(option): '\(text)' is not a size (N or WxH, e.g. 256 or 320x200)")
+    throw ValidationError("\(option): '\(text)' is not a size (N or WxH in whole numbers from 1, e.g. 256 or 320x200)")
 }
 
 extension PaddingMode: ExpressibleByArgument {}
