@@ -27,7 +27,11 @@ public struct NoiseLayout: Equatable, Sendable, CustomStringConvertible {
 
     /// `G,L,P` or `G,L,P,H` (hidden units default to `defaultHidden`), as the command line and notebook take it.
     public init(parsing text: String, defaultHidden: Int) throws {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        // Decimal digits only: no sign, no empty part; a part too large for an Int is no integer either.
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int? in
+            let digits = part.trimmingCharacters(in: .whitespaces)
+            return !digits.isEmpty && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int(digits) : nil
+        }
         guard parts.count == 3 || parts.count == 4, parts.allSatisfy({ $0 != nil }) else {
             throw GANError("a noise split is GLOBAL,LOCAL,PERIODIC or GLOBAL,LOCAL,PERIODIC,HIDDEN (integers), got '\(text)'")
         }

@@ -165,7 +165,7 @@ public final class GANTraining: @unchecked Sendable {
 
     /// The snapshot image: G in evaluation mode on the fixed noise, in [0, 1].
     public func snapshot() throws -> Image {
-        try GANImages.image(try GANGeneration.finiteOutput(generator, fixedNoise.current(generator)))
+        try GANImages.image(try generator.generate(fixedNoise.current(generator)))
     }
 
     // MARK: checkpoints
@@ -271,7 +271,10 @@ public final class GANTraining: @unchecked Sendable {
         let g = try Generator(stateDict: gDict, path: path)
         let d = try Discriminator(stateDict: state, path: statePath)
         let options = try Self.savedOptions(reader, generator: g, discriminator: d, preset: preset)
-        try options.validate(source: source)
+        // The saved options are checked as a fresh run's are; what is wrong is in the resume file.
+        do { try options.validate(source: source) } catch let e as GANError { throw reader.error(e.message) } catch let e as MemoryBudgetError {
+            throw reader.error("\(e)")
+        }
 
         let trainer = GANTrainer(generator: g, discriminator: d, settings: options.adamSettings)
         trainer.generatorMoments = try Self.savedMoments(reader, g.namedParameters)
