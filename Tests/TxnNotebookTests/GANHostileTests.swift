@@ -46,7 +46,8 @@ final class GANHostileTests: XCTestCase {
         var rng = SplitMix64(seed: 2026)
         func pick(_ items: [String]) -> String { items[rng.next(below: items.count)] }
         let start = Date()
-        for round in 0..<36 {
+        var (succeeded, refused) = (0, 0)
+        for round in 0..<60 {
             let n = pick(Self.extremes), m = pick(Self.extremes)
             var args: [String]
             switch round % 4 {
@@ -64,8 +65,13 @@ final class GANHostileTests: XCTestCase {
             XCTAssertLessThan(r.status, 128, "round \(round) \(args): killed by signal \(r.status - 128)\n\(r.stderr.suffix(800))")
             if r.status != 0 {
                 XCTAssertTrue(r.stderr.contains("Error: ") && !r.stderr.contains("NSCocoaErrorDomain"), "round \(round) \(args): \(r.stderr)")
+                refused += 1
+            } else {
+                succeeded += 1
             }
         }
+        print("command-line fuzz: \(succeeded) runs succeeded, \(refused) refused")
+        XCTAssertGreaterThan(refused, 30)
         XCTAssertLessThan(Date().timeIntervalSince(start), 400)
     }
 
@@ -114,6 +120,7 @@ final class GANHostileTests: XCTestCase {
         let interp = Interpreter(output: out, baseDirectory: tmp, outputDirectory: tmp, modelsDirectory: tmp)
         XCTAssertEqual(interp.run(source: "src = load \"\(Self.gravel)\"\ng = loadgan \"G.pth\" src", file: "setup.txn").count, 0, out.text)
         let start = Date()
+        var (succeeded, failed) = (0, 0)
         for round in 0..<150 {
             let n = pick(numbers), m = pick(numbers), k = pick(numbers)
             let statement: String
@@ -126,12 +133,17 @@ final class GANHostileTests: XCTestCase {
             default: statement = "l = loadgan \"\(pick(["G.pth", "none.pth", "/dev/zero", "setup.txn"]))\" src"
             }
             let lines = SourceLines(normalizedSource(statement)).lines.count
-            for d in interp.run(source: statement, file: "fuzz.txn", keepGoing: true) {
+            let diagnostics = interp.run(source: statement, file: "fuzz.txn", keepGoing: true)
+            if diagnostics.isEmpty { succeeded += 1 } else { failed += 1 }
+            for d in diagnostics {
                 XCTAssertTrue(d.location.line >= 1 && d.location.line <= lines, "\(statement)\n\(d)")
                 XCTAssertGreaterThanOrEqual(d.location.column, 1, statement)
                 XCTAssertTrue(d.description.hasPrefix("fuzz.txn:\(d.location.line):\(d.location.column): error: "), d.description)
             }
         }
+        print("notebook GAN fuzz: \(succeeded) statements ran, \(failed) failed with a diagnostic")
+        XCTAssertGreaterThan(succeeded, 5)
+        XCTAssertGreaterThan(failed, 75)
         XCTAssertLessThan(Date().timeIntervalSince(start), 120)
     }
 
@@ -201,7 +213,9 @@ final class GANHostileTests: XCTestCase {
         let ref = try TxnProcess.run(["gan", "train", Self.gravel, "-o", reference] + common, timeout: 300)
         XCTAssertEqual(ref.status, 0, ref.stderr)
         let expected = try XCTUnwrap(FileManager.default.contents(atPath: reference))
-        var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+        // Random moments, different every run (the seed is in every message, to replay one).
+        let seed = UInt64(Date().timeIntervalSince1970)
+        var rng = SplitMix64(seed: seed)
         var (exact, refused, leftTemporaries) = (0, 0, 0)
         for trial in 0..<8 {
             let dir = tmp + "/trial\(trial)", path = dir + "/G.pth"
@@ -212,7 +226,7 @@ final class GANHostileTests: XCTestCase {
             }
             if !temporaries(dir).isEmpty { leftTemporaries += 1 }
             let resumed = try TxnProcess.run(["gan", "train", Self.gravel, "-o", path, "--resume"] + common, timeout: 300)
-            let context = "trial \(trial), killed after \(delay) s (status \(killed.status)): \(resumed.stderr)\n\(killed.stdout.suffix(300))"
+            let context = "seed \(seed) trial \(trial), killed after \(delay) s (status \(killed.status)): \(resumed.stderr)\n\(killed.stdout.suffix(300))"
             XCTAssertTrue(resumed.status >= 0 && resumed.status < 128, context)
             if resumed.status == 0 {
                 XCTAssertEqual(FileManager.default.contents(atPath: path), expected, "resumed a mixed pair: " + context)
