@@ -170,13 +170,10 @@ struct Synth: ParsableCommand {
 }
 
 func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
-    // Strictly N or WxH in decimal digits: no sign ("+16x+16"), no empty part ("64x"), no third part.
-    let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
-    let numbers = parts.map { part in part.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int(part) : nil }
-    if (1...2).contains(numbers.count), numbers.allSatisfy({ ($0 ?? 0) > 0 }) {
-        return (numbers[0]!, numbers[numbers.count - 1]!)
+    guard let size = Image.parseSize(text) else {
+        throw ValidationError("\(option): '\(text)' is not a size (N or WxH in whole numbers from 1, e.g. 256 or 320x200)")
     }
-    throw ValidationError("\(option): '\(text)' is not a size (N or WxH in whole numbers from 1, e.g. 256 or 320x200)")
+    return size
 }
 
 extension PaddingMode: ExpressibleByArgument {}
