@@ -87,16 +87,29 @@ extension Checkpoint {
     /// regular file; a symbolic link, folder, device, FIFO or socket is never replaced. Keys must be unique and
     /// each entry's value count must equal the product of its shape. Errors are `CheckpointError`s naming `path`.
     public static func write(_ entries: [CheckpointEntry], to path: String) throws {
-        try write(entries, to: path, zip64Limit: ZipWriter.zip64Threshold)
+        _ = try write(entries, to: path, zip64Limit: ZipWriter.zip64Threshold, hashing: false)
+    }
+
+    /// `write`, returning the SHA-256 (lowercase hex) of the bytes written, hashed as they are written: a file
+    /// that another file names by its hash is never read back for it.
+    public static func writeReturningSHA256(_ entries: [CheckpointEntry], to path: String) throws -> String {
+        try write(entries, to: path, zip64Limit: ZipWriter.zip64Threshold, hashing: true) ?? ""
     }
 
     /// `zip64Limit` lets tests force the zip64 records that only files over 4 GB would otherwise need.
-    static func write(_ entries: [CheckpointEntry], to path: String, zip64Limit: Int) throws {
+    @discardableResult
+    static func write(_ entries: [CheckpointEntry], to path: String, zip64Limit: Int, hashing: Bool = false) throws -> String? {
         do {
             try validate(entries)
+            var digest: String?
             try SafeFile.write(to: path) { sink in
-                try writeArchive(entries, folder: archiveFolder(for: path), zip64Limit: zip64Limit, to: sink)
+                let folder = archiveFolder(for: path)
+                guard hashing else { return try writeArchive(entries, folder: folder, zip64Limit: zip64Limit, to: sink) }
+                let hashed = HashingSink(sink)
+                try writeArchive(entries, folder: folder, zip64Limit: zip64Limit, to: hashed)
+                digest = SHA256.hex(hashed.hasher.finalize())
             }
+            return digest
         } catch let f as Failure {
             throw CheckpointError(path: path, reason: f.reason)
         } catch let f as SafeFile.Failure {

@@ -70,9 +70,14 @@ public enum GANGeneration {
         public static let standard = Walk.sine
     }
 
+    /// How many frames an animation may have, for every front end.
+    public static let frameRange = 2...1000
+
     public static func animate(_ g: Generator, width: Int, height: Int, frames: Int, walk: Walk, seed: UInt64,
                                framesPerKey: Int = 20) throws -> [Image] {
-        guard frames >= 2, frames <= 1000 else { throw GANError("an animation needs 2 to 1000 frames, got \(frames)") }
+        guard frameRange.contains(frames) else {
+            throw GANError("an animation needs \(frameRange.lowerBound) to \(frameRange.upperBound) frames, got \(frames)")
+        }
         guard width >= 1, height >= 1, width % g.scale == 0, height % g.scale == 0 else {
             throw GANError("an animation's size must be a multiple of \(g.scale), got \(width)x\(height)")
         }

@@ -23,6 +23,9 @@ public struct GANTrainingOptions: Sendable, Equatable {
 
     public init() {}
 
+    /// How many iterations one request may ask for (`gan train --steps`, the notebook's `train steps=`).
+    public static let stepRange = 1...10_000_000
+
     public var resolvedCrop: Int { crop ?? preset.crop }
     public var resolvedBatch: Int { batch ?? preset.batch }
     public var resolvedLearningRate: Float { learningRate ?? preset.learningRate }
@@ -196,8 +199,7 @@ public final class GANTraining: @unchecked Sendable {
     /// place one after the other, so a process killed between them leaves a pair that resuming recognises as
     /// mixed (`checkPair`) instead of continuing with a generator and an optimiser from different iterations.
     public func save(generatorTo path: String) throws {
-        try Checkpoint.write(generator.stateEntries, to: path)
-        let hash = try Checkpoint.sha256(ofFileAt: path)
+        let hash = try Checkpoint.writeReturningSHA256(generator.stateEntries, to: path)
         var entries = trainer.discriminator.stateEntries
         for (prefix, params, moments) in [("adam.", trainer.generator.namedParameters, trainer.generatorMoments),
                                           ("adam.", trainer.discriminator.namedParameters, trainer.discriminatorMoments)] {

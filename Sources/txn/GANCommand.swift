@@ -76,7 +76,8 @@ struct GANTrain: ParsableCommand {
     var samples: String?
 
     func validate() throws {
-        guard steps >= 1, steps <= 10_000_000 else { throw ValidationError("--steps must be between 1 and 10000000") }
+        let range = GANTrainingOptions.stepRange
+        guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
         if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
@@ -220,7 +221,8 @@ struct GANAnimate: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        guard (2...1000).contains(frames) else { throw ValidationError("--frames must be 2 to 1000, got \(frames)") }
+        let range = GANGeneration.frameRange
+        guard range.contains(frames) else { throw ValidationError("--frames must be \(range.lowerBound) to \(range.upperBound), got \(frames)") }
         do { try GIF.checkDelay(delay) } catch { throw ValidationError("--delay: \(error.reason)") }
     }
 

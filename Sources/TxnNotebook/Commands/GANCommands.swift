@@ -119,7 +119,7 @@ func ganCommands() -> [CommandSpec] {
             name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
             positional: [ParamSpec("gan", .any, "from `gan`")],
             keys: [
-                ParamSpec("steps", .integer, default: .number(100), range: 1...10_000_000, "iterations to add"),
+                ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
                 ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
             ],
@@ -201,7 +201,7 @@ func ganCommands() -> [CommandSpec] {
             positional: [ParamSpec("gan", .any, "a GAN"), ParamSpec("path", .path, "the .gif to write")],
             keys: [
                 ParamSpec("size", .size, default: .number(128), "frame size, multiples of 32"),
-                ParamSpec("frames", .integer, default: .number(40), range: 2...1000, "frames in the loop"),
+                ParamSpec("frames", .integer, default: .number(40), range: GANGeneration.frameRange, "frames in the loop"),
                 .choice("walk", default: GANGeneration.Walk.standard, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
                 ParamSpec("delay", .integer, default: .number(Double(GIF.defaultDelay)), range: GIF.delays, "hundredths of a second per frame"),
                 .seed("the noise"),
