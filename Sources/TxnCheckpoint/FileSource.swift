@@ -21,7 +21,7 @@ final class FileSource {
         do {
             opened = try SafeFile.openForReading(path)
         } catch let f as SafeFile.Failure {
-            throw Failure(f.kind == .notRegular && f.reason.contains("folder") ? "is a directory, not a checkpoint file" : f.reason)
+            throw Failure(f.reason)
         }
         handle = FileHandle(fileDescriptor: opened.descriptor, closeOnDealloc: true)
         size = opened.size

@@ -260,7 +260,9 @@ public enum SafeFile {
         try checkPath(path)
         var info = stat()
         if stat(path, &info) == 0 {
-            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(path, .notRegular, "is \(kindName(info.st_mode)), not a folder") }
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw Failure(path, .notRegular, "is \(kindName(info.st_mode)), not a folder")
+            }
             guard access(path, W_OK | X_OK) == 0 else { throw Failure(path, .io, "folder is not writable") }
             return
         }
@@ -279,7 +281,8 @@ public enum SafeFile {
         let ext = (path as NSString).pathExtension.lowercased()
         guard extensions.contains(ext) else {
             let names = extensions.map { "." + $0 }.joined(separator: " or ")
-            throw Failure(path, .invalidPath, "\(kind) is written to a \(names) file, not " + (ext.isEmpty ? "a name without extension" : "a .\(ext) file"))
+            throw Failure(path, .invalidPath,
+                          "\(kind) is written to a \(names) file, not " + (ext.isEmpty ? "a name without extension" : "a .\(ext) file"))
         }
     }
 

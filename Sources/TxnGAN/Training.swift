@@ -324,7 +324,8 @@ public final class GANTraining: @unchecked Sendable {
     }
 
     /// The history table of a resume file, row by row: an iteration from 1 to the file's, finite non-negative
-    /// losses and times, and D's means in [0, 1]; anything else (NaN, Inf, 1e30) is an error naming the row.
+    /// losses and times, and D's means in [0, 1]; anything else (NaN, Inf, an iteration of 1e30) is an error
+    /// naming the row.
     private static func savedHistory(_ reader: StateDictReader, iteration: Int) throws -> [GANRecord] {
         guard let shape = reader.dict.shape(of: "train.history") else { return [] }
         guard shape.count == 2, shape[1] == 6 else { throw reader.error("train.history has shape \(shape), expected [rows, 6]") }
@@ -333,7 +334,7 @@ public final class GANTraining: @unchecked Sendable {
         return try stride(from: 0, to: values.count, by: 6).map { i in
             let v = values[i..<(i + 6)].map(Double.init)
             guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v[0] >= 1, v[0] <= last, v[0] == v[0].rounded(),
-                  v[3] <= 1, v[4] <= 1, v[1] < 1e6, v[2] < 1e6, v[5] < 1e9 else {
+                  v[3] <= 1, v[4] <= 1 else {
                 throw reader.error("train.history row \(i / 6 + 1) holds \(v.map { "\($0)" }.joined(separator: ", ")): expected an "
                     + "iteration from 1 to \(iteration), losses and seconds that are finite and not negative, D's means from 0 to 1")
             }
