@@ -87,33 +87,50 @@ extension Checkpoint {
     /// regular file; a symbolic link, folder, device, FIFO or socket is never replaced. Keys must be unique and
     /// each entry's value count must equal the product of its shape. Errors are `CheckpointError`s naming `path`.
     public static func write(_ entries: [CheckpointEntry], to path: String) throws {
-        _ = try write(entries, to: path, zip64Limit: ZipWriter.zip64Threshold, hashing: false)
-    }
-
-    /// `write`, returning the SHA-256 (lowercase hex) of the bytes written, hashed as they are written: a file
-    /// that another file names by its hash is never read back for it.
-    public static func writeReturningSHA256(_ entries: [CheckpointEntry], to path: String) throws -> String {
-        try write(entries, to: path, zip64Limit: ZipWriter.zip64Threshold, hashing: true) ?? ""
+        try write(entries, to: path, zip64Limit: ZipWriter.zip64Threshold)
     }
 
     /// `zip64Limit` lets tests force the zip64 records that only files over 4 GB would otherwise need.
-    @discardableResult
-    static func write(_ entries: [CheckpointEntry], to path: String, zip64Limit: Int, hashing: Bool = false) throws -> String? {
+    static func write(_ entries: [CheckpointEntry], to path: String, zip64Limit: Int) throws {
         do {
             try validate(entries)
-            var digest: String?
             try SafeFile.write(to: path) { sink in
-                let folder = archiveFolder(for: path)
-                guard hashing else { return try writeArchive(entries, folder: folder, zip64Limit: zip64Limit, to: sink) }
-                let hashed = HashingSink(sink)
-                try writeArchive(entries, folder: folder, zip64Limit: zip64Limit, to: hashed)
-                digest = SHA256.hex(hashed.hasher.finalize())
+                try writeArchive(entries, folder: archiveFolder(for: path), zip64Limit: zip64Limit, to: sink)
             }
-            return digest
         } catch let f as Failure {
             throw CheckpointError(path: path, reason: f.reason)
         } catch let f as SafeFile.Failure {
             throw CheckpointError(path: path, reason: f.reason)
+        }
+    }
+
+    /// Two checkpoints that belong together: `first` at `path`, then at `secondPath` the entries `second` makes
+    /// from the SHA-256 (lowercase hex) of the first file's bytes, hashed as they are written. Both are renamed
+    /// into place only when both are written, one right after the other (`SafeFile.write(together:)`): a process
+    /// killed while they are written leaves the old pair, and the hash lets a reader tell the rare mixed pair.
+    public static func writePair(_ first: [CheckpointEntry], to path: String,
+                                 then second: @escaping (_ firstSHA256: String) -> [CheckpointEntry], to secondPath: String) throws {
+        var current = path
+        do {
+            try validate(first)
+            var digest = ""
+            try SafeFile.write(together: [
+                (path, { sink in
+                    let hashed = HashingSink(sink)
+                    try writeArchive(first, folder: archiveFolder(for: path), zip64Limit: ZipWriter.zip64Threshold, to: hashed)
+                    digest = SHA256.hex(hashed.hasher.finalize())
+                }),
+                (secondPath, { sink in
+                    current = secondPath
+                    let entries = second(digest)
+                    try validate(entries)
+                    try writeArchive(entries, folder: archiveFolder(for: secondPath), zip64Limit: ZipWriter.zip64Threshold, to: sink)
+                }),
+            ])
+        } catch let f as Failure {
+            throw CheckpointError(path: current, reason: f.reason)
+        } catch let f as SafeFile.Failure {
+            throw CheckpointError(path: f.path, reason: f.reason)
         }
     }
 

@@ -159,6 +159,36 @@ public enum SafeFile {
     /// anywhere, `body`'s included, leaves the old file as it was and no temporary file behind. A replaced file
     /// keeps its permissions; a new one gets 0666 minus the umask. Errors from `body` pass through unchanged.
     public static func write(to path: String, createFolders: Bool = false, _ body: (FileSink) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { body in try write(together: [(path, body)], createFolders: createFolders) }
+    }
+
+    /// Writes several files as `write(to:_:)` writes one, each through its own temporary file, in order, and renames
+    /// them into place only when all are written and flushed, one right after the other: a failure, or a kill,
+    /// before the renames leaves every old file as it was, so files that belong together (a generator and its
+    /// resume state) change together but for the instant between two renames. No temporary file is left behind.
+    public static func write(together files: [(path: String, body: (FileSink) throws -> Void)], createFolders: Bool = false) throws {
+        var staged: [(temporary: String, path: String)] = []
+        var renamed = 0
+        defer { for s in staged.dropFirst(renamed) { unlink(s.temporary) } }
+        for (path, body) in files { staged.append((try stage(path, createFolders: createFolders, body), path)) }
+        for (temporary, path) in staged {
+            // Checked again just before the rename, which is what would replace a device or a link.
+            try checkTarget(path)
+            guard rename(temporary, path) == 0 else { throw Failure(path, .io, "cannot replace the file: \(message(errno))") }
+            renamed += 1
+        }
+        for folder in Set(staged.map { folderOf($0.path) }) {
+            let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if folderDescriptor >= 0 {
+                _ = fsync(folderDescriptor)
+                close(folderDescriptor)
+            }
+        }
+    }
+
+    /// Writes what `body` gives into a new temporary file beside `path`, flushed with fsync, and returns its path;
+    /// on any failure the temporary file is removed.
+    private static func stage(_ path: String, createFolders: Bool, _ body: (FileSink) throws -> Void) throws -> String {
         try checkPath(path)
         let base = (path as NSString).lastPathComponent
         guard !path.hasSuffix("/"), !base.isEmpty, base != ".", base != ".." else {
@@ -192,8 +222,8 @@ public enum SafeFile {
             let code = errno
             throw Failure(path, code == ENOENT ? .notFound : .io, "cannot create a file in \(folder): \(message(code))")
         }
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
+        var written = false
+        defer { if !written { unlink(temporary) } }
         do {
             let sink = FileSink(descriptor: descriptor, path: path)
             try body(sink)
@@ -206,15 +236,8 @@ public enum SafeFile {
             throw error
         }
         guard close(descriptor) == 0 else { throw Failure(path, .io, "close failed: \(message(errno))") }
-        // Checked again just before the rename, which is what would replace a device or a link.
-        try checkTarget(path)
-        guard rename(temporary, path) == 0 else { throw Failure(path, .io, "cannot replace the file: \(message(errno))") }
-        renamed = true
-        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderDescriptor >= 0 {
-            _ = fsync(folderDescriptor)
-            close(folderDescriptor)
-        }
+        written = true
+        return temporary
     }
 
     /// `.NAME.tmp-XXXX`, with NAME shortened (on a character boundary) so that the whole stays within

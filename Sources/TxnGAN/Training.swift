@@ -194,12 +194,12 @@ public final class GANTraining: @unchecked Sendable {
     }
 
     /// Writes the generator (a PyTorch state dict with the seed's keys) and, beside it, everything else a resumed
-    /// run needs: D, both Adam states, the iteration, the random stream, the options and the history. The resume
-    /// file, written second, records the SHA-256 of the generator file just written: the two are renamed into
-    /// place one after the other, so a process killed between them leaves a pair that resuming recognises as
-    /// mixed (`checkPair`) instead of continuing with a generator and an optimiser from different iterations.
+    /// run needs: D, both Adam states, the iteration, the random stream, the options and the history. The two files
+    /// are consistent by construction: both are written to temporary files first and renamed into place one right
+    /// after the other (`Checkpoint.writePair`), so a process killed while checkpointing leaves the previous pair;
+    /// and the resume file records the SHA-256 of the generator file written with it, so the one pair a kill
+    /// between the two renames can leave is recognised by resuming (`checkPair`) as mixed, never continued.
     public func save(generatorTo path: String) throws {
-        let hash = try Checkpoint.writeReturningSHA256(generator.stateEntries, to: path)
         var entries = trainer.discriminator.stateEntries
         for (prefix, params, moments) in [("adam.", trainer.generator.namedParameters, trainer.generatorMoments),
                                           ("adam.", trainer.discriminator.namedParameters, trainer.discriminatorMoments)] {
@@ -218,9 +218,10 @@ public final class GANTraining: @unchecked Sendable {
             CheckpointEntry("train.history", shape: [history.count, 6], floats: history.flatMap {
                 [Float($0.iteration), Float($0.discriminatorLoss), Float($0.generatorLoss), Float($0.meanReal), Float($0.meanFake), Float($0.seconds)]
             }),
-            CheckpointEntry(Self.generatorHashKey, shape: [4], integers: Self.hashWords(hash)),
         ]
-        try Checkpoint.write(entries, to: Self.resumePath(for: path))
+        try Checkpoint.writePair(generator.stateEntries, to: path, then: { hash in
+            entries + [CheckpointEntry(Self.generatorHashKey, shape: [4], integers: Self.hashWords(hash))]
+        }, to: Self.resumePath(for: path))
     }
 
     static let generatorHashKey = "train.generator_sha256"
