@@ -181,6 +181,29 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// Files written together are renamed only when all are written: a failure while writing the second leaves
+    /// both old files and no temporary file.
+    func testFilesWrittenTogetherChangeTogether() throws {
+        let (a, b) = (tmp + "/a.pth", tmp + "/b.pth")
+        try SafeFile.write([1], to: a)
+        try SafeFile.write([1], to: b)
+        struct Stop: Error {}
+        func bytes(_ v: [UInt8]) -> (FileSink) throws -> Void { { sink in try v.withUnsafeBytes { try sink.write($0) } } }
+        XCTAssertThrowsError(try SafeFile.write(together: [(a, bytes([2])), (b, { _ in throw Stop() })])) { XCTAssertTrue($0 is Stop) }
+        XCTAssertEqual(try SafeFile.read(a, limit: 10), [1])
+        XCTAssertEqual(try SafeFile.read(b, limit: 10), [1])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp).sorted(), ["a.pth", "b.pth"])
+        try SafeFile.write(together: [(a, bytes([2])), (b, bytes([3]))])
+        XCTAssertEqual(try SafeFile.read(a, limit: 10), [2])
+        XCTAssertEqual(try SafeFile.read(b, limit: 10), [3])
+        // A checkpoint pair: the second file records the first's SHA-256, as the reader computes it from the file.
+        var recorded = ""
+        try Checkpoint.writePair([CheckpointEntry("x", shape: [2], floats: [1, 2])], to: a,
+                                 then: { hash in recorded = hash; return [CheckpointEntry("y", shape: [], integers: [1])] }, to: b)
+        XCTAssertEqual(recorded, try Checkpoint.sha256(ofFileAt: a))
+        XCTAssertEqual(try Checkpoint.load(b).keys, ["y"])
+    }
+
     func testStaleTemporariesOfAKilledWriterAreRemovedAndLiveOnesKept() throws {
         let path = tmp + "/G.pth"
         // A process that has exited: its pid is free (until reused, when its files are kept, to be safe).
