@@ -104,6 +104,36 @@ extension Checkpoint {
         }
     }
 
+    /// Two checkpoints that belong together: `first` at `path`, then at `secondPath` the entries `second` makes
+    /// from the SHA-256 (lowercase hex) of the first file's bytes, hashed as they are written. Both are renamed
+    /// into place only when both are written, one right after the other (`SafeFile.write(together:)`): a process
+    /// killed while they are written leaves the old pair, and the hash lets a reader tell the rare mixed pair.
+    public static func writePair(_ first: [CheckpointEntry], to path: String,
+                                 then second: @escaping (_ firstSHA256: String) -> [CheckpointEntry], to secondPath: String) throws {
+        var current = path
+        do {
+            try validate(first)
+            var digest = ""
+            try SafeFile.write(together: [
+                (path, { sink in
+                    let hashed = HashingSink(sink)
+                    try writeArchive(first, folder: archiveFolder(for: path), zip64Limit: ZipWriter.zip64Threshold, to: hashed)
+                    digest = SHA256.hex(hashed.hasher.finalize())
+                }),
+                (secondPath, { sink in
+                    current = secondPath
+                    let entries = second(digest)
+                    try validate(entries)
+                    try writeArchive(entries, folder: archiveFolder(for: secondPath), zip64Limit: ZipWriter.zip64Threshold, to: sink)
+                }),
+            ])
+        } catch let f as Failure {
+            throw CheckpointError(path: current, reason: f.reason)
+        } catch let f as SafeFile.Failure {
+            throw CheckpointError(path: f.path, reason: f.reason)
+        }
+    }
+
     static func validate(_ entries: [CheckpointEntry]) throws {
         var seen = Set<String>()
         for e in entries {

@@ -1,4 +1,5 @@
 import Foundation
+import TxnFiles
 
 /// Internal error carrying only the reason; `Checkpoint.load` adds the path, so the low layers stay path-free.
 struct Failure: Error {
@@ -13,23 +14,17 @@ final class FileSource {
     /// Size measured once at open; reads beyond it are refused even if the file grows.
     let size: Int
 
+    /// Opened through `SafeFile`, the one reader of input files: only a regular file, never blocking in `open`
+    /// (a FIFO named like a checkpoint is refused at once instead of waiting for a writer forever).
     init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw Failure("no such file")
-        }
-        guard !isDirectory.boolValue else { throw Failure("is a directory, not a checkpoint file") }
-        guard let h = FileHandle(forReadingAtPath: path) else { throw Failure("cannot open file for reading") }
-        handle = h
+        let opened: (descriptor: Int32, size: Int)
         do {
-            let end = try h.seekToEnd()
-            guard end <= UInt64(Int.max) else { throw Failure("file too large") }
-            size = Int(end)
-        } catch let f as Failure {
-            throw f
-        } catch {
-            throw Failure("cannot determine file size: \(error)")
+            opened = try SafeFile.openForReading(path)
+        } catch let f as SafeFile.Failure {
+            throw Failure(f.reason)
         }
+        handle = FileHandle(fileDescriptor: opened.descriptor, closeOnDealloc: true)
+        size = opened.size
     }
 
     deinit { try? handle.close() }

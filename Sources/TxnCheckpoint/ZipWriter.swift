@@ -14,6 +14,18 @@ extension ByteSink {
 /// The temporary file of an atomic write.
 extension FileSink: ByteSink {}
 
+/// Passes bytes on to another sink and hashes them on the way (SHA-256 of exactly what was written).
+final class HashingSink: ByteSink {
+    private let next: ByteSink
+    var hasher = SHA256()
+    init(_ next: ByteSink) { self.next = next }
+    var position: Int { next.position }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(Array(bytes))
+        try next.write(bytes)
+    }
+}
+
 /// In-memory sink (tests, and the deterministic-bytes check).
 final class MemorySink: ByteSink {
     private(set) var bytes: [UInt8] = []

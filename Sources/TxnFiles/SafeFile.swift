@@ -88,6 +88,14 @@ public enum SafeFile {
         return size
     }
 
+    /// Opens a regular file for reading without ever blocking (a FIFO is refused, not waited on) and returns the
+    /// descriptor, which the caller closes, and the size. For readers that need random access (checkpoints): the
+    /// one way txn opens an input file.
+    public static func openForReading(_ path: String) throws -> (descriptor: Int32, size: Int) {
+        let (descriptor, size) = try openRegular(path)
+        return (descriptor, size)
+    }
+
     private static func openRegular(_ path: String) throws -> (Int32, Int) {
         try checkPath(path)
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, deaf to Ctrl-C.
@@ -151,6 +159,36 @@ public enum SafeFile {
     /// anywhere, `body`'s included, leaves the old file as it was and no temporary file behind. A replaced file
     /// keeps its permissions; a new one gets 0666 minus the umask. Errors from `body` pass through unchanged.
     public static func write(to path: String, createFolders: Bool = false, _ body: (FileSink) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { body in try write(together: [(path, body)], createFolders: createFolders) }
+    }
+
+    /// Writes several files as `write(to:_:)` writes one, each through its own temporary file, in order, and renames
+    /// them into place only when all are written and flushed, one right after the other: a failure, or a kill,
+    /// before the renames leaves every old file as it was, so files that belong together (a generator and its
+    /// resume state) change together but for the instant between two renames. No temporary file is left behind.
+    public static func write(together files: [(path: String, body: (FileSink) throws -> Void)], createFolders: Bool = false) throws {
+        var staged: [(temporary: String, path: String)] = []
+        var renamed = 0
+        defer { for s in staged.dropFirst(renamed) { unlink(s.temporary) } }
+        for (path, body) in files { staged.append((try stage(path, createFolders: createFolders, body), path)) }
+        for (temporary, path) in staged {
+            // Checked again just before the rename, which is what would replace a device or a link.
+            try checkTarget(path)
+            guard rename(temporary, path) == 0 else { throw Failure(path, .io, "cannot replace the file: \(message(errno))") }
+            renamed += 1
+        }
+        for folder in Set(staged.map { folderOf($0.path) }) {
+            let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if folderDescriptor >= 0 {
+                _ = fsync(folderDescriptor)
+                close(folderDescriptor)
+            }
+        }
+    }
+
+    /// Writes what `body` gives into a new temporary file beside `path`, flushed with fsync, and returns its path;
+    /// on any failure the temporary file is removed.
+    private static func stage(_ path: String, createFolders: Bool, _ body: (FileSink) throws -> Void) throws -> String {
         try checkPath(path)
         let base = (path as NSString).lastPathComponent
         guard !path.hasSuffix("/"), !base.isEmpty, base != ".", base != ".." else {
@@ -184,8 +222,8 @@ public enum SafeFile {
             let code = errno
             throw Failure(path, code == ENOENT ? .notFound : .io, "cannot create a file in \(folder): \(message(code))")
         }
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
+        var written = false
+        defer { if !written { unlink(temporary) } }
         do {
             let sink = FileSink(descriptor: descriptor, path: path)
             try body(sink)
@@ -198,25 +236,77 @@ public enum SafeFile {
             throw error
         }
         guard close(descriptor) == 0 else { throw Failure(path, .io, "close failed: \(message(errno))") }
-        // Checked again just before the rename, which is what would replace a device or a link.
-        try checkTarget(path)
-        guard rename(temporary, path) == 0 else { throw Failure(path, .io, "cannot replace the file: \(message(errno))") }
-        renamed = true
-        let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderDescriptor >= 0 {
-            _ = fsync(folderDescriptor)
-            close(folderDescriptor)
-        }
+        written = true
+        return temporary
     }
 
     /// `.NAME.tmp-XXXX`, with NAME shortened (on a character boundary) so that the whole stays within
     /// NAME_MAX (255 bytes): a long but valid output name must not make its temporary name invalid.
     public static func temporaryName(for base: String, random: UInt64) -> String {
-        let suffix = ".tmp-\(getpid())-\(String(random, radix: 36))"
-        let room = 255 - 1 - suffix.utf8.count
+        temporaryPrefix(for: base) + "\(getpid())-\(String(random, radix: 36))"
+    }
+
+    /// `.NAME.tmp-`, NAME shortened so that a pid and a 64-bit random number in base 36 still fit NAME_MAX.
+    static func temporaryPrefix(for base: String) -> String {
+        // The longest suffix: ".tmp-" + a pid (at most 10 digits) + "-" + 13 base-36 digits.
+        let room = 255 - 1 - (5 + 10 + 1 + 13)
         var name = base
         while name.utf8.count > room { name.removeLast() }
-        return "." + name + suffix
+        return "." + name + ".tmp-"
+    }
+
+    /// Removes the temporary files that `write(…, to: path)` left beside `path` when its process was killed
+    /// (`.NAME.tmp-PID-XXXX` of a process that no longer runs); those of live processes, this one included, stay.
+    /// Returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> [String] {
+        let folder = folderOf(path)
+        let prefix = temporaryPrefix(for: (path as NSString).lastPathComponent)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0 else { continue }
+            // This process's own may be in the middle of a write (the server runs jobs side by side).
+            if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
+            let full = folder + "/" + name
+            var info = stat()
+            guard lstat(full, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(full) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// Makes the folder `path` (and its parents) for outputs, or checks that it is one; errors name `path` and
+    /// say what is there instead (`--samples /dev/null`: "is a character device, not a folder").
+    public static func makeFolder(_ path: String) throws {
+        try checkPath(path)
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw Failure(path, .notRegular, "is \(kindName(info.st_mode)), not a folder")
+            }
+            guard access(path, W_OK | X_OK) == 0 else { throw Failure(path, .io, "folder is not writable") }
+            return
+        }
+        guard errno == ENOENT else { throw Failure(path, .io, message(errno)) }
+        try checkWritable(path + "/x", createFolders: true)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(path, .io, "cannot create the folder")
+        }
+    }
+
+    /// Throws unless `path` ends in one of `extensions` (lowercase, without the dot; compared case-insensitively):
+    /// a file of one kind is never written under another kind's name (`save g "x.png"` writing a checkpoint).
+    public static func checkExtension(_ path: String, _ extensions: [String], kind: String) throws {
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard extensions.contains(ext) else {
+            let names = extensions.map { "." + $0 }.joined(separator: " or ")
+            throw Failure(path, .invalidPath,
+                          "\(kind) is written to a \(names) file, not " + (ext.isEmpty ? "a name without extension" : "a .\(ext) file"))
+        }
     }
 
     /// A path may be written if nothing is there, or a regular file is (not a symlink, device, FIFO, folder).

@@ -105,6 +105,8 @@ public enum GANPreset: String, CaseIterable, Sendable {
 
 public struct GANError: Error, CustomStringConvertible, Equatable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The error is about the generator's weights (its file), not about the request's numbers.
+    public let concernsWeights: Bool
+    public init(_ message: String, concernsWeights: Bool = false) { (self.message, self.concernsWeights) = (message, concernsWeights) }
     public var description: String { message }
 }

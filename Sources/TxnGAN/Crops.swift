@@ -11,19 +11,28 @@ public struct CropSampler: Sendable {
     public let augment: Bool
 
     public init(source: Image, crop: Int, scaling: Double = 1, augment: Bool = false) throws {
+        window = try Self.window(crop: crop, scaling: scaling, source: source)
+        (self.source, self.crop, self.scaling, self.augment) = (source, crop, scaling, augment)
+    }
+
+    /// Pixels a side of the window cut from the source: crop × scaling, rounded down. The one check of a crop and
+    /// a scaling factor from outside: computed in floating point and compared with the source before it becomes an
+    /// `Int`, so that no crop (9223372036854775776 with scaling 2) can trap.
+    static func window(crop: Int, scaling: Double, source: Image) throws -> Int {
         guard crop >= 1 else { throw GANError("the crop must be at least 1 pixel, got \(crop)") }
         guard scaling.isFinite, scaling >= 1, scaling <= 16 else {
             throw GANError("the scaling factor must be between 1 and 16, got \(scaling)")
         }
-        let window = Int((Double(crop) * scaling).rounded(.down))
-        guard window <= source.width, window <= source.height else {
-            throw GANError("a \(window)x\(window) crop does not fit the \(source.width)x\(source.height) source"
+        let window = (Double(crop) * scaling).rounded(.down)
+        guard window <= Double(min(source.width, source.height)) else {
+            let shown = window < 1e18 ? "a \(Int(window))x\(Int(window)) crop" : "a crop of \(crop) pixels"
+            throw GANError("\(shown) does not fit the \(source.width)x\(source.height) source"
                            + (scaling > 1 ? " (crop \(crop) x scaling \(scaling))" : "") + "; use a smaller --crop")
         }
-        (self.source, self.crop, self.scaling, self.augment) = (source, crop, scaling, augment)
+        return Int(window)
     }
 
-    var window: Int { Int((Double(crop) * scaling).rounded(.down)) }
+    let window: Int
 
     /// `batch` crops as a channel-major batch [3][batch][crop][crop] in [−1, 1].
     public func batch(_ batch: Int, rng: inout SplitMix64) throws -> ChannelMajor {

@@ -4,7 +4,8 @@ import TxnTensor
 /// Textures from a trained generator, in evaluation mode: any size, optionally tileable.
 public enum GANGeneration {
     /// Noise cells for an output of `pixels`: enough to cover it (an odd size is generated larger, then cropped).
-    static func cells(_ pixels: Int, scale: Int) -> Int { (pixels + scale - 1) / scale }
+    /// Written so that no `Int` overflows.
+    static func cells(_ pixels: Int, scale: Int) -> Int { pixels / scale + (pixels % scale == 0 ? 0 : 1) }
 
     /// Floats one generation holds at its widest layer (input, output and the patch matrix), for the memory budget.
     static func peakFloats(_ g: Generator, batch: Int, cellsHigh: Int, cellsWide: Int) throws -> Int {
@@ -12,11 +13,29 @@ public enum GANGeneration {
         for i in 0..<(g.channels.count - 1) {
             let input = try MemoryBudget.product([g.channels[i], batch, h, w], for: "generation")
             let columns = try MemoryBudget.product([g.channels[i + 1], 16, batch, h, w], for: "generation")
-            (h, w) = (2 * h, 2 * w)
+            (h, w) = (try MemoryBudget.product([2, h], for: "generation"), try MemoryBudget.product([2, w], for: "generation"))
             let output = try MemoryBudget.product([g.channels[i + 1], batch, h, w], for: "generation")
-            peak = max(peak, input + columns + output)
+            peak = max(peak, try MemoryBudget.sum([input, columns, output], for: "generation"))
         }
         return peak
+    }
+
+    /// The one check of a generation request from outside (a command line, a notebook, a job): the size and the
+    /// count are positive, and `count` images of `width`×`height` plus the generator's widest layer for `batch` of
+    /// them fit the memory budget, all overflow-safe. Returns the noise grid (cells high, cells wide) of one image,
+    /// before any 2×2 repetition for `tile`.
+    static func checkRequest(_ g: Generator, width: Int, height: Int, batch: Int, images count: Int, tile: Bool,
+                             what: String) throws -> (high: Int, wide: Int) {
+        guard width >= 1, height >= 1, batch >= 1 else {
+            throw GANError("the size must be at least 1x1 and the batch at least 1, got \(width)x\(height), batch \(batch)")
+        }
+        let scale = g.scale
+        let (ch, cw) = (cells(height, scale: scale), cells(width, scale: scale))
+        let (gh, gw) = tile ? (try MemoryBudget.product([2, ch], for: what), try MemoryBudget.product([2, cw], for: what)) : (ch, cw)
+        let images = try MemoryBudget.product([count, 3, width, height], for: what)
+        let floats = try MemoryBudget.sum([images, try peakFloats(g, batch: batch, cellsHigh: gh, cellsWide: gw)], for: what)
+        try MemoryBudget.require(try MemoryBudget.bytes(count: floats, for: what), for: what)
+        return (ch, cw)
     }
 
     /// `batch` textures of `width`×`height` from noise drawn with `seed`. With `tile`, each tiles seamlessly: its
@@ -25,20 +44,13 @@ public enum GANGeneration {
     /// the size must then be a multiple of the generator's scale. With PSGAN's periodic noise, the sines' wave
     /// vectors are rounded to fit the grid, so that the whole noise (local, global and periodic) repeats.
     public static func generate(_ g: Generator, width: Int, height: Int, batch: Int = 1, seed: UInt64, tile: Bool) throws -> [Image] {
-        guard width >= 1, height >= 1, batch >= 1 else {
-            throw GANError("the size must be at least 1x1 and the batch at least 1, got \(width)x\(height), batch \(batch)")
-        }
-        let scale = g.scale
+        let (ch, cw) = try checkRequest(g, width: width, height: height, batch: batch, images: batch, tile: tile,
+                                        what: "generating \(batch) texture\(batch == 1 ? "" : "s") of \(width)x\(height)" + (tile ? " (tileable)" : ""))
         if tile {
-            guard width % scale == 0, height % scale == 0 else {
-                throw GANError("a tileable texture's size must be a multiple of \(scale) (the generator's noise cell), got \(width)x\(height)")
+            guard width % g.scale == 0, height % g.scale == 0 else {
+                throw GANError("a tileable texture's size must be a multiple of \(g.scale) (the generator's noise cell), got \(width)x\(height)")
             }
         }
-        let (ch, cw) = (cells(height, scale: scale), cells(width, scale: scale))
-        let (gh, gw) = tile ? (2 * ch, 2 * cw) : (ch, cw)
-        try MemoryBudget.require(try MemoryBudget.bytes(count: try peakFloats(g, batch: batch, cellsHigh: gh, cellsWide: gw),
-                                                        for: "generating \(width)x\(height)"),
-                                 for: "generating \(batch) texture\(batch == 1 ? "" : "s") of \(width)x\(height)" + (tile ? " (tileable)" : ""))
         var rng = SplitMix64(seed: seed)
         var z = GANNoiseDraw(g, batch: batch, height: ch, width: cw, rng: &rng, tileable: tile).noise
         if tile { z = GANNoise.repeated2x2(z) }
@@ -58,15 +70,20 @@ public enum GANGeneration {
         public static let standard = Walk.sine
     }
 
+    /// How many frames an animation may have, for every front end.
+    public static let frameRange = 2...1000
+
     public static func animate(_ g: Generator, width: Int, height: Int, frames: Int, walk: Walk, seed: UInt64,
                                framesPerKey: Int = 20) throws -> [Image] {
-        guard frames >= 2, frames <= 1000 else { throw GANError("an animation needs 2 to 1000 frames, got \(frames)") }
-        guard width % g.scale == 0, height % g.scale == 0 else {
+        guard frameRange.contains(frames) else {
+            throw GANError("an animation needs \(frameRange.lowerBound) to \(frameRange.upperBound) frames, got \(frames)")
+        }
+        guard width >= 1, height >= 1, width % g.scale == 0, height % g.scale == 0 else {
             throw GANError("an animation's size must be a multiple of \(g.scale), got \(width)x\(height)")
         }
-        try MemoryBudget.require(try MemoryBudget.bytes(count: try MemoryBudget.product([frames, 3, width, height], for: "animation"),
-                                                        for: "animation"), for: "\(frames) frames of \(width)x\(height)")
-        let (ch, cw) = (height / g.scale, width / g.scale)
+        // The frames and, for each, the generator's widest layer (`gan animate` skipped the latter once).
+        let (ch, cw) = try checkRequest(g, width: width, height: height, batch: 1, images: frames, tile: false,
+                                        what: "\(frames) frames of \(width)x\(height)")
         var rng = SplitMix64(seed: seed)
         let start = GANNoiseDraw(g, batch: 1, height: ch, width: cw, rng: &rng)
         var keys = [start]

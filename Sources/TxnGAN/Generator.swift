@@ -80,7 +80,8 @@ public final class Generator: @unchecked Sendable {
         return Trace(inputs: inputs, normalised: saved, output: a)
     }
 
-    /// Evaluation mode (running statistics): the image for noise `z`, in [−1, 1].
+    /// Evaluation mode (running statistics): the image for noise `z`, in [−1, 1]. Throws (`concernsWeights`) when a
+    /// layer's values are not finite.
     public func generate(_ z: ChannelMajor) throws -> ChannelMajor {
         guard z.channels == noiseChannels else {
             throw GANError("the generator takes \(noiseChannels) noise channels, got \(z.channels)")
@@ -88,11 +89,21 @@ public final class Generator: @unchecked Sendable {
         var a = z
         for (i, conv) in convolutions.enumerated() {
             a = try conv.forward(a)
+            // Finite but huge weights (3e38) overflow to infinities and NaNs, which tanh and the clamp to [0, 1]
+            // would silently turn into a flat image: every layer's output is checked.
+            guard a.data.allSatisfy({ $0.isFinite }) else {
+                throw GANError("layer \(i + 1) of the generator makes values that are not finite (NaN or infinite): "
+                               + "its weights are out of any sensible range", concernsWeights: true)
+            }
             if i < norms.count {
                 try norms[i].forwardEvaluation(&a, then: .relu)
             } else {
                 Activation.tanh(&a)
             }
+        }
+        guard a.data.allSatisfy({ $0.isFinite }) else {
+            throw GANError("the generator's output is not finite (NaN or infinite values): its weights are out of any sensible range",
+                           concernsWeights: true)
         }
         return a
     }

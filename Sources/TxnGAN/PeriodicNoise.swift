@@ -16,7 +16,9 @@ public struct NoiseLayout: Equatable, Sendable, CustomStringConvertible {
 
     public init(global: Int, local: Int, periodic: Int, hidden: Int) throws {
         let limit = GANArchitecture.maxChannels
-        guard global >= 1, local >= 0, periodic >= 1, hidden >= 1, global + local + periodic <= limit, hidden <= limit else {
+        // Each part is bounded before they are added: split=9223372036854775807,1,1 must not overflow the sum.
+        guard global >= 1, local >= 0, periodic >= 1, hidden >= 1, global <= limit, local <= limit, periodic <= limit,
+              global + local + periodic <= limit, hidden <= limit else {
             throw GANError("a periodic noise layout needs at least 1 global and 1 periodic channel, 0 or more local ones, "
                 + "at most \(limit) in all, and 1 to \(limit) hidden units; got global \(global), local \(local), periodic \(periodic), hidden \(hidden)")
         }
@@ -25,7 +27,11 @@ public struct NoiseLayout: Equatable, Sendable, CustomStringConvertible {
 
     /// `G,L,P` or `G,L,P,H` (hidden units default to `defaultHidden`), as the command line and notebook take it.
     public init(parsing text: String, defaultHidden: Int) throws {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        // Decimal digits only: no sign, no empty part; a part too large for an Int is no integer either.
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int? in
+            let digits = part.trimmingCharacters(in: .whitespaces)
+            return !digits.isEmpty && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int(digits) : nil
+        }
         guard parts.count == 3 || parts.count == 4, parts.allSatisfy({ $0 != nil }) else {
             throw GANError("a noise split is GLOBAL,LOCAL,PERIODIC or GLOBAL,LOCAL,PERIODIC,HIDDEN (integers), got '\(text)'")
         }
@@ -92,7 +98,10 @@ public final class PeriodicNoise: @unchecked Sendable {
             try reader.requireNoOtherKeys(prefix: prefix + ".", known: [])
             return nil
         }
-        guard s0.count == 2, let s2 = reader.dict.shape(of: key2), s2.count == 2, s2[1] == s0[0], s2[0] % 2 == 0 else {
+        // Bounded before the layout's arithmetic: a file's shapes can hold any Int (with a 0 beside it).
+        let limit = GANArchitecture.maxChannels
+        guard s0.count == 2, s0.allSatisfy({ $0 <= limit }), let s2 = reader.dict.shape(of: key2), s2.count == 2,
+              s2[0] <= 2 * limit, s2[1] == s0[0], s2[0] % 2 == 0 else {
             throw reader.error("\(key0) \(s0) and \(key2) \(reader.dict.shape(of: key2).map { "\($0)" } ?? "(missing)") are not an MLP "
                 + "[hidden, global] → [2·periodic, hidden]")
         }

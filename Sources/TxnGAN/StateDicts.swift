@@ -138,6 +138,13 @@ struct StateDictReader {
         return t
     }
 
+    /// The int64 elements of `key`, exactly `count` of them (0: a scalar).
+    func integers(_ key: String, _ count: Int) throws -> [Int64] {
+        let t = try tensor(key, shape: count == 0 ? [] : [count])
+        guard let v = t.integers, v.count == max(1, count) else { throw error("\(key) must be int64") }
+        return v
+    }
+
     func parameter(_ key: String, shape: [Int]) throws -> Parameter {
         let t = try tensor(key, shape: shape)
         guard t.values.allSatisfy({ $0.isFinite }) else { throw error("\(key) holds NaN or infinite values") }

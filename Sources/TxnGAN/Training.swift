@@ -1,5 +1,6 @@
 import Foundation
 import TxnCheckpoint
+import TxnFiles
 import TxnImage
 import TxnTensor
 
@@ -21,6 +22,9 @@ public struct GANTrainingOptions: Sendable, Equatable {
     public var noiseLayout: NoiseLayout? = nil
 
     public init() {}
+
+    /// How many iterations one request may ask for (`gan train --steps`, the notebook's `train steps=`).
+    public static let stepRange = 1...10_000_000
 
     public var resolvedCrop: Int { crop ?? preset.crop }
     public var resolvedBatch: Int { batch ?? preset.batch }
@@ -55,13 +59,14 @@ public struct GANTrainingOptions: Sendable, Equatable {
         guard crop >= arch.discriminatorScale, crop % arch.scale == 0 else {
             throw GANError("the crop must be a multiple of \(arch.scale) and at least \(arch.discriminatorScale) pixels, got \(crop)")
         }
+        // The crop fits the source (so it is bounded by an image that exists) before any size is computed from it.
+        _ = try sampler(source)
         guard batch >= 2, batch <= 256 else {
             throw GANError("the batch must be between 2 and 256 (batch norm needs two samples), got \(batch)")
         }
         guard resolvedLearningRate.isFinite, resolvedLearningRate > 0, resolvedLearningRate < 1 else {
             throw GANError("the learning rate must be between 0 and 1, got \(resolvedLearningRate)")
         }
-        _ = try sampler(source)
         try MemoryBudget.require(try Self.trainingBytes(arch, crop: crop, batch: batch),
                                  for: "GAN training (\(preset) preset, crop \(crop), batch \(batch))")
     }
@@ -69,23 +74,24 @@ public struct GANTrainingOptions: Sendable, Equatable {
     /// A bound on what one iteration holds at once: every activation of both networks with its saved copy and
     /// gradient, the largest unfolded-patch matrix, and the parameters with their gradients and Adam moments.
     static func trainingBytes(_ arch: GANArchitecture, crop: Int, batch: Int) throws -> Int {
+        let what = "GAN training"
+        func product(_ f: [Int]) throws -> Int { try MemoryBudget.product(f, for: what) }
         var floats = 0, largestColumns = 0, side = crop / arch.scale
         for i in 0..<(arch.generatorChannels.count - 1) {
             let (cin, cout) = (arch.generatorChannels[i], arch.generatorChannels[i + 1])
-            floats += try 3 * MemoryBudget.product([cout, batch, 2 * side, 2 * side], for: "GAN activations")
-            largestColumns = max(largestColumns, try MemoryBudget.product([cout, 16, batch, side, side], for: "GAN patches"))
-            floats += 4 * cin * cout * 16
-            side *= 2
+            let twice = try product([2, side])
+            floats = try MemoryBudget.sum([floats, try product([3, cout, batch, twice, twice]), try product([4, cin, cout, 16])], for: what)
+            largestColumns = max(largestColumns, try product([cout, 16, batch, side, side]))
+            side = twice
         }
         side = crop
         for i in 0..<(arch.discriminatorChannels.count - 1) {
             let (cin, cout) = (arch.discriminatorChannels[i], arch.discriminatorChannels[i + 1])
             side /= 2
-            floats += try 6 * MemoryBudget.product([cout, batch, side, side], for: "GAN activations")
-            largestColumns = max(largestColumns, try MemoryBudget.product([cin, 16, batch, side, side], for: "GAN patches"))
-            floats += 4 * cin * cout * 16
+            floats = try MemoryBudget.sum([floats, try product([6, cout, batch, side, side]), try product([4, cin, cout, 16])], for: what)
+            largestColumns = max(largestColumns, try product([cin, 16, batch, side, side]))
         }
-        return try MemoryBudget.bytes(count: floats + 2 * largestColumns, for: "GAN training")
+        return try MemoryBudget.bytes(count: try MemoryBudget.sum([floats, try product([2, largestColumns])], for: what), for: what)
     }
 }
 
@@ -172,10 +178,28 @@ public final class GANTraining: @unchecked Sendable {
         (path.hasSuffix(".pth") ? String(path.dropLast(4)) : path) + ".resume.pth"
     }
 
+    /// The one check of a checkpoint's output paths, made before any work: a `.pth` name (never a checkpoint in
+    /// `x.png`), and both the generator file and, with `resumeFile`, its resume file new or regular files in a
+    /// writable folder (a symlink at G.resume.pth must not cost a whole run at its end).
+    public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
+        try SafeFile.checkExtension(path, ["pth"], kind: "a generator checkpoint")
+        try SafeFile.checkWritable(path, createFolders: true)
+        if resumeFile { try SafeFile.checkWritable(resumePath(for: path), createFolders: true) }
+    }
+
+    /// Removes what checkpoints of `path` left behind when a process writing them was killed (their temporary files).
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> [String] {
+        SafeFile.removeStaleTemporaries(of: path) + SafeFile.removeStaleTemporaries(of: resumePath(for: path))
+    }
+
     /// Writes the generator (a PyTorch state dict with the seed's keys) and, beside it, everything else a resumed
-    /// run needs: D, both Adam states, the iteration, the random stream, the options and the history.
+    /// run needs: D, both Adam states, the iteration, the random stream, the options and the history. The two files
+    /// are consistent by construction: both are written to temporary files first and renamed into place one right
+    /// after the other (`Checkpoint.writePair`), so a process killed while checkpointing leaves the previous pair;
+    /// and the resume file records the SHA-256 of the generator file written with it, so the one pair a kill
+    /// between the two renames can leave is recognised by resuming (`checkPair`) as mixed, never continued.
     public func save(generatorTo path: String) throws {
-        try Checkpoint.write(generator.stateEntries, to: path)
         var entries = trainer.discriminator.stateEntries
         for (prefix, params, moments) in [("adam.", trainer.generator.namedParameters, trainer.generatorMoments),
                                           ("adam.", trainer.discriminator.namedParameters, trainer.discriminatorMoments)] {
@@ -195,65 +219,127 @@ public final class GANTraining: @unchecked Sendable {
                 [Float($0.iteration), Float($0.discriminatorLoss), Float($0.generatorLoss), Float($0.meanReal), Float($0.meanFake), Float($0.seconds)]
             }),
         ]
-        try Checkpoint.write(entries, to: Self.resumePath(for: path))
+        try Checkpoint.writePair(generator.stateEntries, to: path, then: { hash in
+            entries + [CheckpointEntry(Self.generatorHashKey, shape: [4], integers: Self.hashWords(hash))]
+        }, to: Self.resumePath(for: path))
     }
 
-    /// Continues the run saved at `path` (and its resume file) on `source`.
+    static let generatorHashKey = "train.generator_sha256"
+
+    /// A SHA-256 in hex as the four int64 words a checkpoint stores exactly.
+    static func hashWords(_ hex: String) -> [Int64] {
+        let digits = Array(hex)
+        return (0..<4).map { i in
+            Int64(bitPattern: UInt64(String(digits[min(16 * i, digits.count)..<min(16 * i + 16, digits.count)]), radix: 16) ?? 0)
+        }
+    }
+
+    static func hashHex(_ words: [Int64]) -> String {
+        words.map { w in
+            let h = String(UInt64(bitPattern: w), radix: 16)
+            return String(repeating: "0", count: 16 - h.count) + h
+        }.joined()
+    }
+
+    /// Throws unless the resume file `statePath` was written with the generator file `path` as it is now.
+    static func checkPair(_ reader: StateDictReader, generator path: String, iteration: Int64) throws {
+        guard reader.dict.shape(of: generatorHashKey) != nil else {
+            throw reader.error("records no hash of its generator (written by an older txn?), so nothing shows that it belongs to "
+                + "\(path); train afresh without --resume")
+        }
+        guard let recorded = try reader.tensor(generatorHashKey, shape: [4]).integers else {
+            throw reader.error("\(generatorHashKey) must be int64")
+        }
+        let actual = try Checkpoint.sha256(ofFileAt: path)
+        guard hashWords(actual) == recorded else {
+            throw reader.error("the checkpoint of iteration \(iteration) was written with another \(path) (SHA-256 "
+                + "\(hashHex(recorded).prefix(12))…, the file's is \(actual.prefix(12))…): the two files are from different "
+                + "checkpoints (a run killed between writing them, or a file replaced), and resuming would mix them. "
+                + "Train afresh without --resume, or put back the generator file of that checkpoint")
+        }
+    }
+
+    /// Continues the run saved at `path` (and its resume file) on `source`. Every number read from the files is
+    /// checked (the options as a fresh run's are, the iteration, the history row by row) before it is used.
     public init(resuming path: String, source: Image, preset: GANPreset) throws {
         let statePath = Self.resumePath(for: path)
-        guard FileManager.default.fileExists(atPath: statePath) else {
+        do { try SafeFile.checkReadable(statePath) } catch let f as SafeFile.Failure where f.kind == .notFound {
             throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn gan train`)")
-        }
+        } catch { throw GANError("\(error)") }
         let gDict = try Checkpoint.load(path), state = try Checkpoint.load(statePath)
+        let reader = StateDictReader(state, path: statePath)
+        let iteration = try reader.integers("train.iteration", 0)[0]
+        guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
+        try Self.checkPair(reader, generator: path, iteration: iteration)
         let g = try Generator(stateDict: gDict, path: path)
         let d = try Discriminator(stateDict: state, path: statePath)
-        let reader = StateDictReader(state, path: statePath)
-        func integers(_ key: String, _ count: Int) throws -> [Int64] {
-            let t = try reader.tensor(key, shape: count == 0 ? [] : [count])
-            guard let v = t.integers else { throw reader.error("\(key) must be int64") }
-            return v
+        let options = try Self.savedOptions(reader, generator: g, discriminator: d, preset: preset)
+        // The saved options are checked as a fresh run's are; what is wrong is in the resume file.
+        do { try options.validate(source: source) } catch let e as GANError { throw reader.error(e.message) } catch let e as MemoryBudgetError {
+            throw reader.error("\(e)")
         }
-        let cba = try integers("train.crop_batch_augment", 3)
-        let sl = try reader.tensor("train.scaling_lr", shape: [2]).values
-        var options = GANTrainingOptions()
-        options.preset = preset
-        (options.crop, options.batch, options.augment) = (Int(cba[0]), Int(cba[1]), cba[2] != 0)
-        (options.scaling, options.learningRate) = (Double(sl[0]), sl[1])
-        options.seed = UInt64(bitPattern: try integers("train.seed", 0)[0])
-        (options.periodic, options.noiseLayout) = (g.periodic != nil, g.periodic?.layout)
-        let arch = try GANArchitecture(generatorChannels: g.channels, discriminatorChannels: d.channels)
-        options.preset = GANPreset.allCases.first { $0.architecture == arch } ?? preset
-        guard options.resolvedCrop % arch.scale == 0 else { throw reader.error("the saved crop \(options.resolvedCrop) does not fit the networks") }
-        try options.validate(source: source)
 
         let trainer = GANTrainer(generator: g, discriminator: d, settings: options.adamSettings)
-        for (params, keyPath) in [(g.namedParameters, \GANTrainer.generatorMoments), (d.namedParameters, \GANTrainer.discriminatorMoments)] {
-            var moments: [AdamMoments] = []
-            for (name, p) in params {
-                var m = AdamMoments(count: p.count)
-                m.m = try reader.tensor("adam." + name + ".exp_avg", shape: p.shape).values
-                m.v = try reader.tensor("adam." + name + ".exp_avg_sq", shape: p.shape).values
-                guard m.v.allSatisfy({ $0 >= 0 && $0.isFinite }), m.m.allSatisfy({ $0.isFinite }) else {
-                    throw reader.error("adam.\(name) holds invalid moments")
-                }
-                moments.append(m)
-            }
-            trainer[keyPath: keyPath] = moments
-        }
-        let iteration = try integers("train.iteration", 0)[0]
-        guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
+        trainer.generatorMoments = try Self.savedMoments(reader, g.namedParameters)
+        trainer.discriminatorMoments = try Self.savedMoments(reader, d.namedParameters)
         trainer.iteration = Int(iteration)
         self.trainer = trainer
         self.options = options
         sampler = try options.sampler(source)
         rng = SplitMix64(seed: 0)
-        rng.state = UInt64(bitPattern: try integers("train.rng", 0)[0])
+        rng.state = UInt64(bitPattern: try reader.integers("train.rng", 0)[0])
         fixedNoise = options.fixedNoise(g)
-        if let h = state["train.history"], h.shape.count == 2, h.shape[1] == 6 {
-            history = stride(from: 0, to: h.values.count, by: 6).map { i in
-                let v = h.values[i..<(i + 6)].map(Double.init)
-                return GANRecord(iteration: Int(v[0]), discriminatorLoss: v[1], generatorLoss: v[2], meanReal: v[3], meanFake: v[4], seconds: v[5])
+        history = try Self.savedHistory(reader, iteration: Int(iteration))
+    }
+
+    /// The options a resume file saved (checked later by `validate`, as a fresh run's are).
+    private static func savedOptions(_ reader: StateDictReader, generator g: Generator, discriminator d: Discriminator,
+                                     preset: GANPreset) throws -> GANTrainingOptions {
+        let cba = try reader.integers("train.crop_batch_augment", 3)
+        let sl = try reader.tensor("train.scaling_lr", shape: [2]).values
+        var options = GANTrainingOptions()
+        guard cba.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else {
+            throw reader.error("train.crop_batch_augment \(cba) is out of range")
+        }
+        (options.crop, options.batch, options.augment) = (Int(cba[0]), Int(cba[1]), cba[2] != 0)
+        (options.scaling, options.learningRate) = (Double(sl[0]), sl[1])
+        options.seed = UInt64(bitPattern: try reader.integers("train.seed", 0)[0])
+        (options.periodic, options.noiseLayout) = (g.periodic != nil, g.periodic?.layout)
+        let arch = try GANArchitecture(generatorChannels: g.channels, discriminatorChannels: d.channels)
+        options.preset = GANPreset.allCases.first { $0.architecture == arch } ?? preset
+        guard options.resolvedCrop % arch.scale == 0 else { throw reader.error("the saved crop \(options.resolvedCrop) does not fit the networks") }
+        return options
+    }
+
+    /// Adam's moments of `params` from a resume file: finite, and the second ones not negative.
+    private static func savedMoments(_ reader: StateDictReader, _ params: [(name: String, parameter: Parameter)]) throws -> [AdamMoments] {
+        try params.map { name, p in
+            var m = AdamMoments(count: p.count)
+            m.m = try reader.tensor("adam." + name + ".exp_avg", shape: p.shape).values
+            m.v = try reader.tensor("adam." + name + ".exp_avg_sq", shape: p.shape).values
+            guard m.v.allSatisfy({ $0 >= 0 && $0.isFinite }), m.m.allSatisfy({ $0.isFinite }) else {
+                throw reader.error("adam.\(name) holds invalid moments")
             }
+            return m
+        }
+    }
+
+    /// The history table of a resume file, row by row: an iteration from 1 to the file's, finite non-negative
+    /// losses and times, and D's means in [0, 1]; anything else (NaN, Inf, an iteration of 1e30) is an error
+    /// naming the row.
+    private static func savedHistory(_ reader: StateDictReader, iteration: Int) throws -> [GANRecord] {
+        guard let shape = reader.dict.shape(of: "train.history") else { return [] }
+        guard shape.count == 2, shape[1] == 6 else { throw reader.error("train.history has shape \(shape), expected [rows, 6]") }
+        let values = try reader.tensor("train.history", shape: shape).values
+        let last = Double(Float(iteration))
+        return try stride(from: 0, to: values.count, by: 6).map { i in
+            let v = values[i..<(i + 6)].map(Double.init)
+            guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v[0] >= 1, v[0] <= last, v[0] == v[0].rounded(),
+                  v[3] <= 1, v[4] <= 1 else {
+                throw reader.error("train.history row \(i / 6 + 1) holds \(v.map { "\($0)" }.joined(separator: ", ")): expected an "
+                    + "iteration from 1 to \(iteration), losses and seconds that are finite and not negative, D's means from 0 to 1")
+            }
+            return GANRecord(iteration: Int(v[0]), discriminatorLoss: v[1], generatorLoss: v[2], meanReal: v[3], meanFake: v[4], seconds: v[5])
         }
     }
 }

@@ -14,8 +14,20 @@ public enum GIF {
     /// Hundredths of a second per frame unless told otherwise (the seed's animations).
     public static let defaultDelay = 7
 
-    /// Encodes frames of equal size; `delay` is per frame in hundredths of a second.
+    /// The delays a GIF can hold, in hundredths of a second (16 bits; 0 would be "as fast as the viewer likes").
+    public static let delays = 1...65535
+
+    /// Throws unless `delay` is one of `delays`: an out-of-range delay is refused, never clamped.
+    public static func checkDelay(_ delay: Int) throws(ImageError) {
+        guard delays.contains(delay) else {
+            throw ImageError(path: "", kind: .invalidArgument,
+                             reason: "a frame delay must be \(delays.lowerBound) to \(delays.upperBound) hundredths of a second, got \(delay)")
+        }
+    }
+
+    /// Encodes frames of equal size; `delay` is per frame in hundredths of a second (one of `delays`).
     public static func encode(_ frames: [Image], delay: Int = defaultDelay) throws(ImageError) -> [UInt8] {
+        try checkDelay(delay)
         guard let first = frames.first, first.width > 0, first.height > 0,
               first.width <= 65535, first.height <= 65535 else {
             throw ImageError(path: "", kind: .invalidArgument, reason: "an animation needs at least one frame of 1 to 65535 pixels a side")
@@ -31,7 +43,7 @@ public enum GIF {
         out += [0x21, 0xFF, 11] + Array("NETSCAPE2.0".utf8) + [3, 1, 0, 0, 0]  // loop forever
         for frame in frames {
             out += [0x21, 0xF9, 4, 0]
-            u16(max(0, min(delay, 65535)))
+            u16(delay)
             out += [0, 0]
             out += [0x2C]
             u16(0); u16(0); u16(frame.width); u16(frame.height)

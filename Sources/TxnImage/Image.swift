@@ -53,6 +53,18 @@ public struct Image: Equatable, Sendable {
 }
 
 /// The file formats txn reads and writes. Anything else is rejected by signature, never guessed from a name.
+extension Image {
+    /// A size as text from outside (a command line, a job's JSON): `N` or `WxH`, decimal digits only, each at least
+    /// 1: no sign ("+16x+16"), no empty part ("64x"), no third part ("16xabcx16"), nothing an `Int` cannot hold.
+    /// nil for anything else. The one reader of such text; its bounds are for the caller.
+    public static func parseSize(_ text: String) -> (width: Int, height: Int)? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        let numbers = parts.map { part in part.allSatisfy({ $0.isASCII && $0.isNumber }) ? Int(part) : nil }
+        guard (1...2).contains(numbers.count), numbers.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return (numbers[0]!, numbers[numbers.count - 1]!)
+    }
+}
+
 public enum ImageFormat: String, Sendable {
     case png, jpeg
 }

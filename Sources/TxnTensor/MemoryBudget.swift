@@ -75,6 +75,18 @@ public enum MemoryBudget {
         return result
     }
 
+    /// The sum of `terms`, overflow-checked; a negative term is an error too.
+    public static func sum(_ terms: [Int], for what: @autoclosure () -> String) throws -> Int {
+        var result = 0
+        for t in terms {
+            guard t >= 0 else { throw MemoryBudgetError.invalidSize("\(what()): negative size \(t)") }
+            let (s, overflow) = result.addingReportingOverflow(t)
+            guard !overflow else { throw MemoryBudgetError.overBudget(what: what(), bytes: Int.max, limit: limitBytes) }
+            result = s
+        }
+        return result
+    }
+
     /// Checks `copies` Float buffers of shape `dims` against the budget and returns the element count of one.
     @discardableResult
     public static func requireFloats(_ dims: [Int], copies: Int = 1, for what: @autoclosure () -> String) throws -> Int {

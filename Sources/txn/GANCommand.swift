@@ -36,22 +36,22 @@ struct GANTrain: ParsableCommand {
     @Option(help: "Preset: seed (the seed project's networks, crop 256, batch 8) or small.")
     var preset: GANPreset = defaults.preset
 
-    @Option(help: "Training iterations (with --resume: the total to reach).")
+    @Option(parsing: .unconditional, help: "Training iterations (with --resume: the total to reach).")
     var steps: Int = 1000
 
-    @Option(help: "Crop size (default: the preset's).")
+    @Option(parsing: .unconditional, help: "Crop size (default: the preset's).")
     var crop: Int?
 
-    @Option(help: "Batch size (default: the preset's).")
+    @Option(parsing: .unconditional, help: "Batch size (default: the preset's).")
     var batch: Int?
 
-    @Option(help: "Crop crop×scaling pixels and resize them to crop (the seed's scaling_factor).")
+    @Option(parsing: .unconditional, help: "Crop crop×scaling pixels and resize them to crop (the seed's scaling_factor).")
     var scaling: Double = defaults.scaling
 
     @Flag(help: "Random flips and 90° rotations of the crops.")
     var augment = defaults.augment
 
-    @Option(help: "Adam learning rate (default: the preset's, 2e-4 small, 5e-5 seed).")
+    @Option(parsing: .unconditional, help: "Adam learning rate (default: the preset's, 2e-4 small, 5e-5 seed).")
     var lr: Float?
 
     @Option(help: "Random seed (weights, crops, noise).")
@@ -66,17 +66,18 @@ struct GANTrain: ParsableCommand {
     @Flag(help: "Continue the run saved at -o.")
     var resume = false
 
-    @Option(help: "Print progress every N iterations.")
+    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
     var every: Int = 10
 
-    @Option(help: "Write a checkpoint every N iterations (0: only at the end).")
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
     var checkpointEvery: Int = 100
 
     @Option(help: "Write a sample from fixed noise every N iterations to this folder (with --samples).")
     var samples: String?
 
     func validate() throws {
-        guard steps >= 1, steps <= 10_000_000 else { throw ValidationError("--steps must be between 1 and 10000000") }
+        let range = GANTrainingOptions.stepRange
+        guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
         if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
@@ -85,9 +86,14 @@ struct GANTrain: ParsableCommand {
 
     func run() throws {
         numeric.apply()
-        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
+        // Every output is checked before the work: the generator, its resume file, the samples' folder.
+        do { try GANTraining.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
+        if let samples {
+            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
+        }
         let folder = parentPath(output)
-        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        do { if !folder.isEmpty { try SafeFile.makeFolder(folder) } } catch { throw ValidationError("-o \(error)") }
+        for name in GANTraining.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
         let decoded = try Image.load(source)
         for note in decoded.notes { print("note: \(source): \(note)") }
         let training: GANTraining
@@ -115,7 +121,6 @@ struct GANTrain: ParsableCommand {
             + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
-        if let samples { try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true) }
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let first = training.iteration
@@ -138,6 +143,7 @@ struct GANTrain: ParsableCommand {
         }
         if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
         try training.save(generatorTo: output)
+        GANTraining.removeStaleTemporaries(of: output)
         print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
             + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
     }
@@ -162,7 +168,7 @@ struct GANGenerate: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
     var output: String
 
-    @Option(help: "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped).")
+    @Option(parsing: .unconditional, help: "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped).")
     var size: String = "256"
 
     @Option(help: "Random seed of the noise.")
@@ -177,7 +183,9 @@ struct GANGenerate: ParsableCommand {
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
         let g = try Generator.load(generator)
         let start = Date()
-        let image = try GANGeneration.generate(g, width: w, height: h, seed: seed, tile: tile)[0]
+        let image = try ganRequest(generator, "--size") {
+            try GANGeneration.generate(g, width: w, height: h, seed: seed, tile: tile)[0]
+        }
         let seconds = Date().timeIntervalSince(start)
         try image.save(output, createFolders: true)
         print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
@@ -197,30 +205,51 @@ struct GANAnimate: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output animation (.gif).")
     var output: String
 
-    @Option(help: "Size: N or WxH, multiples of the generator's scale.")
+    @Option(parsing: .unconditional, help: "Size: N or WxH, multiples of the generator's scale.")
     var size: String = "256"
 
-    @Option(help: "Frames.")
+    @Option(parsing: .unconditional, help: "Frames (2 to 1000).")
     var frames: Int = 60
 
     @Option(help: "Noise walk: sine or keyframes.")
     var walk: GANGeneration.Walk = .standard
 
-    @Option(help: "Hundredths of a second per frame.")
+    @Option(parsing: .unconditional, help: "Hundredths of a second per frame (1 to 65535).")
     var delay: Int = GIF.defaultDelay
 
     @Option(help: "Random seed of the noise.")
     var seed: UInt64 = 0
 
+    func validate() throws {
+        let range = GANGeneration.frameRange
+        guard range.contains(frames) else { throw ValidationError("--frames must be \(range.lowerBound) to \(range.upperBound), got \(frames)") }
+        do { try GIF.checkDelay(delay) } catch { throw ValidationError("--delay: \(error.reason)") }
+    }
+
     func run() throws {
         numeric.apply()
         let (w, h) = try parseSize(size, "--size")
-        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
+        do {
+            try SafeFile.checkExtension(output, ["gif"], kind: "an animation")
+            try SafeFile.checkWritable(output, createFolders: true)
+        } catch { throw ValidationError("-o \(error)") }
         let g = try Generator.load(generator)
-        let images = try GANGeneration.animate(g, width: w, height: h, frames: frames, walk: walk, seed: seed)
+        let images = try ganRequest(generator, "--size") {
+            try GANGeneration.animate(g, width: w, height: h, frames: frames, walk: walk, seed: seed)
+        }
         try SafeFile.write(try GIF.encode(images, delay: delay), to: output, createFolders: true)
         print("wrote \(output) (\(frames) frames of \(w)x\(h))")
     }
 }
 
 extension GANGeneration.Walk: ExpressibleByArgument {}
+
+/// Runs a generation request; its errors name what they are about: the generator file when its weights make no
+/// image, else the option (`--size`).
+func ganRequest<T>(_ generator: String, _ option: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as GANError {
+        throw e.concernsWeights ? GANError("\(generator): \(e.message)") : ValidationError("\(option): \(e.message)")
+    } catch let e as MemoryBudgetError {
+        throw ValidationError("\(option): \(e)")
+    }
+}

@@ -171,13 +171,10 @@ struct Synth: ParsableCommand {
 }
 
 func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
-    let parts = text.lowercased().split(separator: "x").map { Int($0) }
-    switch parts.count {
-    case 1: if let v = parts[0], v > 0 { return (v, v) }
-    case 2: if let w = parts[0], let h = parts[1], w > 0, h > 0 { return (w, h) }
-    default: break
+    guard let size = Image.parseSize(text) else {
+        throw ValidationError("\(option): '\(text)' is not a size (N or WxH in whole numbers from 1, e.g. 256 or 320x200)")
     }
-    throw ValidationError("\(option): '\(text)' is not a size (N or WxH, e.g. 256 or 320x200)")
+    return size
 }
 
 extension PaddingMode: ExpressibleByArgument {}

@@ -99,13 +99,18 @@ func ganCommands() -> [CommandSpec] {
             example: "g = loadgan \"out/G.pth\" src",
             run: { args, session in
                 let path = try session.inputPath(try args.string("path"))
+                // Errors of the files (a FIFO, a mixed pair, a number out of range) point at the path.
+                func atPath<T>(_ body: () throws -> T) throws -> T {
+                    do { return try body() } catch let e as CommandError { throw e } catch { throw CommandError("\(error)", at: args.ref("path")) }
+                }
                 if args.has("source"), FileManager.default.fileExists(atPath: GANTraining.resumePath(for: path)) {
-                    let training = try GANTraining(resuming: path, source: try args.image("source"), preset: .small)
+                    let source = try args.image("source")
+                    let training = try atPath { try GANTraining(resuming: path, source: source, preset: .small) }
                     let g = GANValue(training: training, label: session.displayPath(path))
                     session.print("\(g.summary) (training state from \(session.displayPath(GANTraining.resumePath(for: path))))")
                     return .gan(g)
                 }
-                let g = GANValue(generator: try Generator.load(path), label: session.displayPath(path))
+                let g = GANValue(generator: try atPath { try Generator.load(path) }, label: session.displayPath(path))
                 session.print(g.summary)
                 return .gan(g)
             }),
@@ -114,7 +119,7 @@ func ganCommands() -> [CommandSpec] {
             name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
             positional: [ParamSpec("gan", .any, "from `gan`")],
             keys: [
-                ParamSpec("steps", .integer, default: .number(100), range: 1...10_000_000, "iterations to add"),
+                ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
                 ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
             ],
@@ -184,7 +189,8 @@ func ganCommands() -> [CommandSpec] {
                 do {
                     image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
                 } catch let e as GANError {
-                    throw CommandError(e.message, at: tile ? args.ref("tile") : args.ref("size"))
+                    throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
+                                       at: e.concernsWeights ? args.ref("gan") : tile ? args.ref("tile") : args.ref("size"))
                 }
                 session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
                 return .image(image)
@@ -195,9 +201,9 @@ func ganCommands() -> [CommandSpec] {
             positional: [ParamSpec("gan", .any, "a GAN"), ParamSpec("path", .path, "the .gif to write")],
             keys: [
                 ParamSpec("size", .size, default: .number(128), "frame size, multiples of 32"),
-                ParamSpec("frames", .integer, default: .number(40), range: 2...1000, "frames in the loop"),
+                ParamSpec("frames", .integer, default: .number(40), range: GANGeneration.frameRange, "frames in the loop"),
                 .choice("walk", default: GANGeneration.Walk.standard, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
-                ParamSpec("delay", .integer, default: .number(Double(GIF.defaultDelay)), range: 1...65535, "hundredths of a second per frame"),
+                ParamSpec("delay", .integer, default: .number(Double(GIF.defaultDelay)), range: GIF.delays, "hundredths of a second per frame"),
                 .seed("the noise"),
             ],
             example: "strip = animate g \"out/walk.gif\" frames=30",
@@ -205,15 +211,20 @@ func ganCommands() -> [CommandSpec] {
                 let g = try args.gan("gan")
                 let (w, h) = try args.size("size")
                 let frames = try args.int("frames")
+                let path = try session.outputPath(try args.string("path"))
+                do {
+                    try SafeFile.checkExtension(path, ["gif"], kind: "an animation")
+                    try SafeFile.checkWritable(path, createFolders: true)
+                } catch { throw CommandError("\(error)", at: args.ref("path")) }
                 let images: [Image]
                 do {
                     images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,
                                                        walk: try args.choice("walk"),
                                                        seed: try args.seed(session: session.seed))
                 } catch let e as GANError {
-                    throw CommandError(e.message, at: args.ref("size"))
+                    throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
+                                       at: e.concernsWeights ? args.ref("gan") : args.ref("size"))
                 }
-                let path = try session.outputPath(try args.string("path"))
                 try SafeFile.write(try GIF.encode(images, delay: try args.int("delay")), to: path, createFolders: true)
                 session.print("wrote \(session.displayPath(path)) (\(frames) frames of \(w)x\(h))")
                 let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
@@ -229,6 +240,7 @@ extension CommandContext {
     func saveGAN(_ g: GANValue, to path: String) throws {
         if let t = g.training {
             try t.save(generatorTo: path)
+            GANTraining.removeStaleTemporaries(of: path)
             print("wrote \(displayPath(path)) (generator) and \(displayPath(GANTraining.resumePath(for: path))) (training state)")
         } else {
             try g.generator.save(path)

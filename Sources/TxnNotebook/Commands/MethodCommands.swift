@@ -1,4 +1,6 @@
 import Foundation
+import TxnFiles
+import TxnGAN
 import TxnImage
 import TxnSynthesis
 import TxnTensor
@@ -386,7 +388,15 @@ func methodCommands() -> [CommandSpec] {
             example: "save t \"out/gravel.png\"",
             run: { args, session in
                 if case .gan(let g)? = args.value("image")?.0 {
-                    try session.saveGAN(g, to: try session.outputPath(try args.string("path")))
+                    let path = try session.outputPath(try args.string("path"))
+                    // Both files, before either is written: a .pth name, and paths that may be replaced.
+                    do {
+                        try GANTraining.checkOutputs(path, resumeFile: g.training != nil)
+                        if !parentPath(path).isEmpty { try SafeFile.makeFolder(parentPath(path)) }
+                    } catch {
+                        throw CommandError("\(error)", at: args.ref("path"))
+                    }
+                    try session.saveGAN(g, to: path)
                     return .none
                 }
                 let image = try args.image("image")

@@ -30,9 +30,8 @@ struct GatysJob: JobKind {
         source = entry
         switch p.values["size"] {
         case .string(let s)?:
-            let parts = s.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2 else { throw APIError.badRequest("'size' must be a number or \"WxH\", got '\(s)'") }
-            (width, height) = (parts[0], parts[1])
+            guard let size = Image.parseSize(s) else { throw APIError.badRequest("'size' must be a number or \"WxH\", got '\(s)'") }
+            (width, height) = size
         default:
             let n = try p.int("size", default: 256, range: 1...8192)
             (width, height) = (n, n)
