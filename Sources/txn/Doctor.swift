@@ -91,7 +91,8 @@ struct Doctor: ParsableCommand {
 
     private func printGAN() {
         let batch = preset.batch, crop = preset.crop, architecture = preset.architecture
-        section("GAN layers, preset \(preset) (batch \(batch), crop \(crop); forward / backward-data / backward-weights)")
+        section("GAN layers, preset \(preset) (batch \(batch), crop \(crop); oneDNN's forward / backward-data / backward-weights "
+            + "where the channels are whole blocks, else the GEMM path; matrix products on \(LayerProducts.library))")
         var rng = SplitMix64(seed: 0)
         let generator = Generator(channels: architecture.generatorChannels, rng: &rng)
         let discriminator = Discriminator(channels: architecture.discriminatorChannels, rng: &rng)

@@ -10,12 +10,20 @@ import Foundation
 /// m128 n1024 k32768 228/208, m256 n2048 k8192 281/255. In the training iteration, oneDNN for all of them was
 /// still faster than the mix (one thread pool instead of handing the cores back and forth; `txn bench gan`,
 /// seed, 2 threads, medians of 5, two rounds: openblas 1.565/1.534, mixed 1.516/1.500, dnnl 1.505/1.489 s).
+///
+/// Below AVX-512 it is the other way round: oneDNN 2.6's AVX2 sgemm lost to OpenBLAS's Haswell kernels in the
+/// whole iteration (AMD EPYC Zen 3, `txn bench gan --repeats 3`, seed, 2 threads, two interleaved rounds:
+/// training dnnl 3.995/3.673, openblas 3.404/3.090, mixed 3.801/3.894 s; generating 1024² dnnl 0.982/1.023,
+/// openblas 0.811/0.707, mixed 1.015/1.080 s). So the default follows the ISA oneDNN dispatches to.
 enum LayerGEMM {
     enum Backend: String { case openblas, dnnl, mixed }
 
-    /// `TXN_LAYER_GEMM=openblas|dnnl|mixed` (default dnnl) exists for A/B measurements of this choice.
+    /// The measured winner on this CPU: oneDNN's sgemm with AVX-512, OpenBLAS below it.
+    static var measuredDefault: Backend { DNNLCPU.block == 16 ? .dnnl : .openblas }
+
+    /// `TXN_LAYER_GEMM=openblas|dnnl|mixed` (default: `measuredDefault`) exists for A/B measurements of this choice.
     static let backend: Backend = {
-        let chosen = ProcessInfo.processInfo.environment["TXN_LAYER_GEMM"].flatMap(Backend.init(rawValue:)) ?? .dnnl
+        let chosen = ProcessInfo.processInfo.environment["TXN_LAYER_GEMM"].flatMap(Backend.init(rawValue:)) ?? measuredDefault
         // oneDNN's OpenMP pool follows txn's thread count once its context exists.
         if chosen != .openblas { _ = try? DNNLContext.shared() }
         return chosen
@@ -40,5 +48,16 @@ enum LayerGEMM {
         }
         TxnTensor.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb,
                         beta: beta, c, ldc: ldc)
+    }
+}
+
+/// Which library computes the trainable layers' matrix products in this process, for `txn doctor`.
+public enum LayerProducts {
+    public static var library: String {
+        switch LayerGEMM.backend {
+        case .openblas: return "OpenBLAS"
+        case .dnnl: return "oneDNN sgemm"
+        case .mixed: return "oneDNN sgemm, OpenBLAS for products with B transposed"
+        }
     }
 }
