@@ -11,10 +11,12 @@ struct Txn: ParsableCommand {
         abstract: "Texture synthesis with VGG-19 Gram matrices (Gatys et al. 2015), on the CPU, as a notebook.",
         discussion: """
             txn FILE.txn runs a notebook; txn alone starts an interactive session; txn -c 'statements' runs one-liners.
-            The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`).
-            Environment: TXN_MODELS_DIR overrides where weights are looked up; TXN_HISTORY is the REPL's
-            history file. txn starts itself with OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=20000 (OpenMP
-            threads spin briefly, then sleep) and MALLOC_MMAP_THRESHOLD_=1048576 unless you set them.
+
+            The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`). \
+            Environment: TXN_MODELS_DIR overrides where weights are looked up; TXN_HISTORY is the REPL's \
+            history file. txn starts itself with OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=20000 (OpenMP \
+            threads spin briefly, then sleep) and MALLOC_MMAP_THRESHOLD_=1048576 unless you set them. \
+            `txn doctor` prints the machine, what oneDNN dispatches to and what computes each layer.
             """,
         version: "txn \(version)",
         subcommands: [NotebookCommand.self, Synth.self, GANCommand.self, Bench.self, Features.self, Serve.self, Doctor.self],

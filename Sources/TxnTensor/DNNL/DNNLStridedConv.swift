@@ -114,14 +114,8 @@ final class DNNLStridedConv: @unchecked Sendable {
         defer { lock.unlock() }
         if let known = cache[shape] { return known }
         if cache.count >= cacheLimit { cache.removeAll() }
-        let made: DNNLStridedConv?
-        do { made = try DNNLStridedConv(shape) } catch {
-            if ProcessInfo.processInfo.environment["TXN_GAN_PRIMITIVES_LOG"] != nil { FileHandle.standardError.write("\(shape): \(error)\n".data(using: .utf8)!) }
-            made = nil
-        }
-        if let made, ProcessInfo.processInfo.environment["TXN_GAN_PRIMITIVES_LOG"] != nil {
-            FileHandle.standardError.write("\(shape): \(made.forward.implementation) \(made.backwardData.implementation) \(made.backwardWeights.implementation)\n".data(using: .utf8)!)
-        }
+        // What was chosen for each layer is `txn doctor`'s to show (`implementations`).
+        let made = try? DNNLStridedConv(shape)
         cache[shape] = made
         return made
     }

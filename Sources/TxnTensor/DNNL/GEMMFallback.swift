@@ -6,8 +6,10 @@ import CDNNL
 /// reorders, which handle partial channel blocks (conv1_1's 3 channels).
 final class GEMMConvolution: BlockedConvolution, @unchecked Sendable {
     let inChannels: Int, outChannels: Int, height: Int, width: Int
-    /// [O][I·3·3], PyTorch's layout, and [O].
-    private let weight: [Float], bias: [Float]
+    /// The layer: PyTorch's [O][I·3·3] weights and [O] bias, and the unfold and fold of its padded input.
+    private let conv: Conv2D
+    private var weight: [Float] { conv.weight.data }
+    private var bias: [Float] { conv.bias.data }
     /// The padded input and its gradient, and the output and its gradient, as plain NCHW.
     private let source: DNNLBuffer, gradSourcePlain: DNNLBuffer, output: DNNLBuffer
     private let sourceToPlain: DNNLPrimitive?
@@ -25,7 +27,7 @@ final class GEMMConvolution: BlockedConvolution, @unchecked Sendable {
     init(_ conv: Conv2D, height: Int, width: Int, source sourceFormat: DNNLFormat, gradientSource: DNNLFormat) throws {
         guard conv.kernel == 3 else { throw TensorError.invalidArgument("the GEMM fallback takes 3x3 convolutions") }
         (inChannels, outChannels, self.height, self.width) = (conv.inChannels, conv.outChannels, height, width)
-        (weight, bias) = (conv.weight.data, conv.bias.data)
+        self.conv = conv
         let paddedDims = [1, inChannels, height + 2, width + 2], outDims = [1, outChannels, height, width]
         source = try DNNLBuffer(dims: paddedDims, .nchw)
         gradSourcePlain = try DNNLBuffer(dims: paddedDims, .nchw)
@@ -47,7 +49,7 @@ final class GEMMConvolution: BlockedConvolution, @unchecked Sendable {
             x = given
         }
         let (hw, k) = (height * width, inChannels * 9)
-        columns.withUnsafeMutableBufferPointer { im2col(x.pointer, $0.baseAddress!) }
+        columns.withUnsafeMutableBufferPointer { conv.im2col(x.pointer, h: height, w: width, $0.baseAddress!) }
         let y = output.pointer
         weight.withUnsafeBufferPointer { w in
             columns.withUnsafeBufferPointer { c in
@@ -72,40 +74,8 @@ final class GEMMConvolution: BlockedConvolution, @unchecked Sendable {
                 sgemm(transA: true, m: k, n: hw, k: outChannels, w.baseAddress!, lda: k, output.pointer, ldb: hw, c.baseAddress!, ldc: hw)
             }
         }
-        columns.withUnsafeBufferPointer { col2im($0.baseAddress!, gradSourcePlain.pointer) }
+        columns.withUnsafeBufferPointer { conv.col2im($0.baseAddress!, h: height, w: width, gradSourcePlain.pointer) }
         try gradSourceFromPlain.execute([(DNNL_ARG_FROM, gradSourcePlain), (DNNL_ARG_TO, gradSource)])
-    }
-
-    /// Padded [I][H+2][W+2] -> columns [I·9][H·W] (a valid 3x3 convolution's patches).
-    private func im2col(_ p: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
-        let (h, w, wp) = (height, width, width + 2)
-        parallelFor(inChannels) { i in
-            let plane = p + i * (h + 2) * wp
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    let row = col + ((i * 3 + ky) * 3 + kx) * h * w
-                    for y in 0..<h { (row + y * w).update(from: plane + (y + ky) * wp + kx, count: w) }
-                }
-            }
-        }
-    }
-
-    /// The adjoint of `im2col`: columns [I·9][H·W] summed onto a padded [I][H+2][W+2] (overwritten).
-    private func col2im(_ col: UnsafePointer<Float>, _ p: UnsafeMutablePointer<Float>) {
-        let (h, w, wp) = (height, width, width + 2)
-        parallelFor(inChannels) { i in
-            let plane = p + i * (h + 2) * wp
-            plane.update(repeating: 0, count: (h + 2) * wp)
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    let row = col + ((i * 3 + ky) * 3 + kx) * h * w
-                    for y in 0..<h {
-                        let d = plane + (y + ky) * wp + kx, s = row + y * w
-                        for x in 0..<w { d[x] += s[x] }
-                    }
-                }
-            }
-        }
     }
 }
 

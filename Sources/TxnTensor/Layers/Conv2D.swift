@@ -34,8 +34,9 @@ public struct Conv2D: Sendable {
         Pad2D(pad: pad, mode: padding).forward(x, buf, planes: inChannels, h: h, w: w)
     }
 
-    /// Unfolds a padded sample [I, H+2p, W+2p] into columns [I*k*k, H*W].
-    fileprivate func im2col(_ p: UnsafePointer<Float>, h: Int, w: Int, _ col: UnsafeMutablePointer<Float>) {
+    /// Unfolds a padded sample [I, H+2p, W+2p] into columns [I*k*k, H*W] (also the GEMM fallback's, on inputs that
+    /// were padded on the blocked layout).
+    func im2col(_ p: UnsafePointer<Float>, h: Int, w: Int, _ col: UnsafeMutablePointer<Float>) {
         let k = kernel, hp = h + 2 * pad, wp = w + 2 * pad
         parallelFor(inChannels) { i in
             for ky in 0..<k {
@@ -49,7 +50,7 @@ public struct Conv2D: Sendable {
     }
 
     /// Folds column gradients [I*k*k, H*W] back onto a padded sample [I, H+2p, W+2p] (overwritten).
-    private func col2im(_ col: UnsafePointer<Float>, h: Int, w: Int, _ p: UnsafeMutablePointer<Float>) {
+    func col2im(_ col: UnsafePointer<Float>, h: Int, w: Int, _ p: UnsafeMutablePointer<Float>) {
         let k = kernel, hp = h + 2 * pad, wp = w + 2 * pad
         parallelFor(inChannels) { i in
             let plane = p + i * hp * wp
