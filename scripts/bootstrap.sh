@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # chromium: the headless browser test of `txn serve`'s page (Tests/TxnServerTests/BrowserTests.swift).
-packages=(pkg-config libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev tmux chromium)
+# qemu-user: the CPU check test runs txn on an emulated CPU without AVX2 (Tests/TxnNotebookTests/ChildProcessTests.swift).
+packages=(pkg-config libedit-dev libopenblas-dev libpng-dev libjpeg-dev libdnnl-dev tmux chromium qemu-user)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

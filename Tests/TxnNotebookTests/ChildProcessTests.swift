@@ -46,3 +46,38 @@ final class ChildProcessTests: XCTestCase {
         XCTAssertFalse(survived, "the bench child \(child ?? 0) ran on for 10 s after its parent was killed")
     }
 }
+
+/// On a CPU without AVX2 the build for `haswell` says so in one line instead of dying of an illegal instruction:
+/// txn under qemu's user-mode emulation of an older CPU (Nehalem: SSE4.2, no AVX), and of Haswell for contrast.
+final class CPUCheckTests: XCTestCase {
+    func run(cpu: String) throws -> (status: Int32, output: String) {
+        let qemu = "/usr/bin/qemu-x86_64"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: qemu), "qemu-user is not installed (scripts/bootstrap.sh installs it)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: qemu)
+        process.arguments = ["-cpu", cpu, try TxnProcess.binary(), "--version"]
+        // Output through a file, not a pipe the child could block on; qemu's own warnings about CPU features its
+        // emulator lacks are left out.
+        let path = NSTemporaryDirectory() + "txn-qemu-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        process.standardOutput = file
+        process.standardError = file
+        try process.run()
+        process.waitUntilExit()
+        try file.close()
+        let lines = (try String(contentsOfFile: path, encoding: .utf8)).split(separator: "\n").filter { !$0.hasPrefix("qemu-x86_64:") }
+        return (process.terminationStatus, lines.joined(separator: "\n"))
+    }
+
+    func testACPUWithoutAVX2GetsAOneLineMessage() throws {
+        let old = try run(cpu: "Nehalem")
+        XCTAssertEqual(old.status, 1, old.output)
+        XCTAssertTrue(old.output.hasPrefix("txn: this CPU lacks AVX2 FMA BMI2"), old.output)
+        XCTAssertEqual(old.output.split(separator: "\n").count, 1, old.output)
+        let new = try run(cpu: "Haswell")
+        XCTAssertEqual(new.status, 0, new.output)
+        XCTAssertTrue(new.output.hasPrefix("txn "), new.output)
+    }
+}
