@@ -42,9 +42,10 @@ public enum SafeFile {
     }
 
     /// The whole content of a regular file of at most `limit` bytes; `limitHint` follows the "too large" reason
-    /// (how to raise the limit). TxnTensor adds `read(_:)`, whose limit is the memory budget.
-    public static func read(_ path: String, limit: Int, limitHint: String = "") throws -> [UInt8] {
-        let (descriptor, size) = try openRegular(path)
+    /// (how to raise the limit). TxnTensor adds `read(_:)`, whose limit is the memory budget. With `followSymlinks`
+    /// false a symlink is refused too (the server's sources, which must not point it elsewhere).
+    public static func read(_ path: String, limit: Int, limitHint: String = "", followSymlinks: Bool = true) throws -> [UInt8] {
+        let (descriptor, size) = try openRegular(path, followSymlinks: followSymlinks)
         defer { close(descriptor) }
         guard size <= limit else {
             throw Failure(path, .tooLarge, "file is \(size) bytes, more than the \(limit) bytes allowed" + limitHint)
@@ -96,12 +97,13 @@ public enum SafeFile {
         return (descriptor, size)
     }
 
-    private static func openRegular(_ path: String) throws -> (Int32, Int) {
+    private static func openRegular(_ path: String, followSymlinks: Bool = true) throws -> (Int32, Int) {
         try checkPath(path)
         // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, deaf to Ctrl-C.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (followSymlinks ? 0 : O_NOFOLLOW))
         if descriptor < 0 {
             let code = errno
+            if code == ELOOP && !followSymlinks { throw Failure(path, .notRegular, "is a symbolic link, not a regular file") }
             throw Failure(path, code == ENOENT || code == ENOTDIR ? .notFound : .io,
                           code == ENOENT ? "no such file" : message(code))
         }

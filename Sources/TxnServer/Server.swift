@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import TxnImage
 import TxnTensor
 
@@ -39,7 +40,8 @@ public final class TxnServer: Sendable {
     }
 
     public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        // HEAD answers as GET does, without the body.
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: AccessGuardMiddleware(policy: AccessPolicy(loopback: settings.isLoopback, token: token)))
 
@@ -80,6 +82,7 @@ public final class TxnServer: Sendable {
             JSON.response(["jobs": queue.all.map(\.summary)])
         }
         router.post("/api/jobs") { [queue, sources, settings] request, _ in
+            try Self.requireJSON(request)
             let object = try JSON.object(try await collectBody(request, limit: 64 * 1024))
             guard case .string(let method)? = object["method"] else {
                 throw APIError.badRequest("'method' is required: one of \(JobKinds.all.map { $0.method }.joined(separator: ", "))")
@@ -94,19 +97,25 @@ public final class TxnServer: Sendable {
         router.get("/api/jobs/:id") { [queue] _, context in
             JSON.response(try Self.job(queue, context).summary)
         }
-        router.get("/api/jobs/:id/events") { [queue, streams, settings] _, context in
+        router.get("/api/jobs/:id/events") { [queue, streams, settings] request, context in
             let job = try Self.job(queue, context)
-            guard streams.acquire(limit: settings.limits.eventStreams) else {
+            guard let slot = streams.acquire(limit: settings.limits.eventStreams) else {
                 throw APIError(.serviceUnavailable, "too many event streams open (limit \(settings.limits.eventStreams))")
             }
-            let events = job.subscribe()
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-store"
+            // The slot is released when the body ends (the job finished, the client went away, the task was
+            // cancelled, a write failed) and, if the body is never written (the connection was gone before the
+            // head could be sent, or a HEAD request), when the response is dropped: `StreamSlot`'s deinit.
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                defer { streams.release() }
-                for await event in events {
-                    try await writer.write(ByteBuffer(string: event))
+                defer { slot.release() }
+                let events = job.subscribe()
+                // A client that closes or resets its connection ends the stream at once, not at the next event.
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    for await event in events {
+                        try await writer.write(ByteBuffer(string: event))
+                    }
                 }
                 try await writer.finish(nil)
             })
@@ -148,7 +157,11 @@ public final class TxnServer: Sendable {
     public func application(port: Int? = nil, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(),
-            configuration: .init(address: .hostname(settings.host, port: port ?? settings.port), serverName: "txn"),
+            // The idle timeout is also the header timeout: a connection that sends half a head is closed after it.
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [RefusedRequestAnswer()],
+                                                                     idleTimeout: .seconds(Int64(settings.limits.idleSeconds)))),
+            configuration: .init(address: .hostname(settings.host, port: port ?? settings.port), serverName: "txn",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(settings.connectionLimit)),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? 0) })
     }
 
@@ -165,6 +178,17 @@ public final class TxnServer: Sendable {
             group.addTask { try await app.runService() }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// The job API reads JSON only when it is labelled as JSON: a cross-site form or a `text/plain` fetch (which a
+    /// browser sends without asking first) is refused before its body is read.
+    static func requireJSON(_ request: Request) throws {
+        let type = request.headers[.contentType] ?? ""
+        let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard media == "application/json" else {
+            throw APIError(.unsupportedMediaType, "\(request.method.rawValue) \(request.uri.path) takes a JSON body with "
+                           + "Content-Type: application/json" + (type.isEmpty ? " (the request has no Content-Type)" : ", not '\(type)'"))
         }
     }
 
@@ -190,15 +214,36 @@ public final class TxnServer: Sendable {
 final class StreamCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var open = 0
-    func acquire(limit: Int) -> Bool {
+    /// A slot, or nil when `limit` streams are open.
+    func acquire(limit: Int) -> StreamSlot? {
         lock.lock(); defer { lock.unlock() }
-        guard open < limit else { return false }
+        guard open < limit else { return nil }
         open += 1
-        return true
+        return StreamSlot(counter: self)
     }
-    func release() {
+    fileprivate func release() {
         lock.lock(); defer { lock.unlock() }
         open -= 1
     }
     var count: Int { lock.lock(); defer { lock.unlock() }; return open }
+}
+
+/// One open event stream's place. Released once: by `release()`, or at the latest when the last reference goes
+/// (a response that was never written), so no path a connection ends by can keep it.
+final class StreamSlot: @unchecked Sendable {
+    private let counter: StreamCounter
+    private let lock = NSLock()
+    private var held = true
+
+    fileprivate init(counter: StreamCounter) { self.counter = counter }
+
+    func release() {
+        lock.lock()
+        let wasHeld = held
+        held = false
+        lock.unlock()
+        if wasHeld { counter.release() }
+    }
+
+    deinit { release() }
 }

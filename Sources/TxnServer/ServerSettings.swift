@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything `txn serve` is configured with: where it listens, where its files are, and the limits
 /// that keep one client from exhausting the machine. The defaults live here and nowhere else.
@@ -32,6 +35,12 @@ public struct ServerSettings: Sendable {
         /// Event streams open at once, over all jobs.
         public var eventStreams = 256
         public var uploadedSources = 256
+        /// Connections open at once; more wait in the listen backlog. Kept well below the descriptor limit (see
+        /// `connectionLimit`), so that the jobs and the files always have descriptors left.
+        public var connections = 512
+        /// Seconds a connection may wait between request parts: a request head sent slowly, a body that stalls, a
+        /// kept-alive connection with nothing to ask. A response being written (an event stream) is never cut.
+        public var idleSeconds = 10
 
         public init() {}
     }
@@ -40,6 +49,33 @@ public struct ServerSettings: Sendable {
         self.shippedDirectory = shippedDirectory
         self.dataDirectory = dataDirectory
         self.modelsDirectory = modelsDirectory
+    }
+
+    /// `text` (a job's error or log) with the server's folders taken out: paths are shown relative to the data,
+    /// shipped or models folder, so a client never learns where the server keeps its files.
+    public func relativePaths(_ text: String) -> String {
+        var out = text
+        // The longest first, in case one folder is inside another.
+        for folder in [dataDirectory, shippedDirectory, modelsDirectory].sorted(by: { $0.count > $1.count }) where folder.count > 1 {
+            out = out.replacingOccurrences(of: folder + "/", with: "")
+        }
+        for folder in [dataDirectory, shippedDirectory, modelsDirectory].sorted(by: { $0.count > $1.count }) where folder.count > 1 {
+            out = out.replacingOccurrences(of: folder, with: ".")
+        }
+        return out
+    }
+
+    /// `limits.connections`, or half the process's descriptor limit if that is lower.
+    public var connectionLimit: Int {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        let read = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0
+        #else
+        let read = getrlimit(RLIMIT_NOFILE, &limit) == 0
+        #endif
+        // RLIM_INFINITY is all ones; as Swift imports it, a negative literal: compared as rlim_t.max.
+        guard read, limit.rlim_cur != rlim_t.max else { return limits.connections }
+        return max(1, min(limits.connections, Int(clamping: limit.rlim_cur / 2)))
     }
 
     /// Loopback servers check Host and Origin; any other address needs the token.

@@ -1,10 +1,7 @@
 import Foundation
 import Hummingbird
+import TxnFiles
 import TxnImage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One source texture: a shipped one from `Notebooks/data`, or an upload. Clients name it only by
 /// `id`; the path is the server's own and is never built from anything a client sent.
@@ -31,8 +28,9 @@ final class SourceStore: @unchecked Sendable {
     private let uploadDirectory: String
     private let limits: ServerSettings.Limits
 
-    /// Reads the shipped textures (regular files only: a symlink in the folder is skipped, so it
-    /// cannot point the server elsewhere) and the uploads of earlier runs.
+    /// Reads the shipped textures (regular files only, through `SafeFile`: a symlink in the folder is skipped, so
+    /// it cannot point the server elsewhere, and a FIFO is skipped without waiting on it) and the uploads of
+    /// earlier runs.
     init(settings: ServerSettings) throws {
         limits = settings.limits
         uploadDirectory = settings.dataDirectory + "/sources"
@@ -47,7 +45,7 @@ final class SourceStore: @unchecked Sendable {
                 let id = Self.slug(stem)
                 guard !id.isEmpty, entries[id] == nil, shipped || Self.isUploadID(id) else { continue }
                 let path = dir + "/" + name
-                guard let bytes = try? readRegularFile(path, maxBytes: shipped ? 1 << 30 : limits.uploadBytes),
+                guard let bytes = try? readSourceFile(path, maxBytes: shipped ? 1 << 30 : limits.uploadBytes),
                       let decoded = try? Image.decode(bytes, name: name, maxPixels: shipped ? 64_000_000 : limits.uploadPixels)
                 else { continue }
                 add(SourceEntry(id: id, name: shipped ? name : "upload \(id)", width: decoded.image.width,
@@ -82,7 +80,7 @@ final class SourceStore: @unchecked Sendable {
 
     /// The stored bytes of a source, for `GET /api/sources/ID/image`.
     func bytes(of entry: SourceEntry) throws -> [UInt8] {
-        try readRegularFile(entry.path, maxBytes: entry.shipped ? 1 << 30 : limits.uploadBytes)
+        try readSourceFile(entry.path, maxBytes: entry.shipped ? 1 << 30 : limits.uploadBytes)
     }
 
     /// Checks an upload and stores it under a new id. The type comes from the bytes (the decoder
@@ -120,24 +118,15 @@ final class SourceStore: @unchecked Sendable {
     }
 }
 
-/// Reads a regular file, refusing symlinks (O_NOFOLLOW), anything that is not a regular file, and
-/// files over `maxBytes`.
-func readRegularFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-    guard fd >= 0 else { throw APIError.notFound("such file") }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw APIError.notFound("such file") }
-    guard Int(st.st_size) <= maxBytes else { throw APIError(.contentTooLarge, "the file is too large") }
-    var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { break }
-        done += n
+/// Reads a source file through `SafeFile`, the one reader: regular files only (a symlink, a FIFO or a device is
+/// refused, and a FIFO is never waited on), up to `maxBytes`. Answers as the API does: 404 or 413.
+func readSourceFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
+    do {
+        return try SafeFile.read(path, limit: maxBytes, followSymlinks: false)
+    } catch let failure as SafeFile.Failure {
+        if failure.kind == .tooLarge { throw APIError(.contentTooLarge, "the file is too large") }
+        throw APIError.notFound("such file")
     }
-    return Array(bytes[0..<done])
 }
 
 /// Reads a request body up to `limit` bytes, counting as it streams: a client that sends more (with

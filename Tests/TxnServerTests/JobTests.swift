@@ -99,7 +99,7 @@ final class JobTests: XCTestCase {
             XCTAssertEqual(try self.replay(notebook, jobID: id), png, "the notebook replays the GAN job to the same PNG bytes")
             // Generate again from the trained generator at another size, without training.
             let again = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
-                                                 body: jsonBody(["method": "gan", "source": "gravel", "crop": 32, "from": Int(id)!,
+                                                 body: jsonBody(["method": "gan", "source": "gravel", "crop": 32, "from": id,
                                                                  "size": 96, "seed": 6, "tile": false])) { $0 }
             XCTAssertEqual(again.status, .created, again.text)
             let againID = try XCTUnwrap(again.json["id"] as? String)
@@ -122,7 +122,7 @@ final class JobTests: XCTestCase {
     func testStopKeepsTheBestImageAndItsNotebookReplaysTheStoppedRun() async throws {
         let server = try makeServer()
         try await Application(router: server.router()).test(.router) { client in
-            let id = try await client.execute(uri: "/api/jobs", method: .post,
+            let id = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
                                               body: jsonBody(["method": "gatys", "source": "wood", "size": 32, "steps": 500, "sourceSize": 32])) {
                 $0.json["id"] as? String
             }
@@ -149,7 +149,7 @@ final class JobTests: XCTestCase {
         let server = try makeServer()
         try await Application(router: server.router()).test(.router) { client in
             func submit(_ steps: Int) async throws -> String {
-                try await client.execute(uri: "/api/jobs", method: .post,
+                try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
                                          body: jsonBody(["method": "gatys", "source": "ihc", "size": 24, "steps": steps, "sourceSize": 24])) { r in
                     XCTAssertEqual(r.status, .created, r.text)
                     return r.json["id"] as? String ?? ""
@@ -193,7 +193,7 @@ final class JobTests: XCTestCase {
             let stored = try FileManager.default.contentsOfDirectory(atPath: server.settings.dataDirectory + "/sources")
             XCTAssertEqual(stored, ["\(id).png"])
             try FileManager.default.removeItem(atPath: server.settings.dataDirectory + "/sources/\(id).png")
-            let failing = try await client.execute(uri: "/api/jobs", method: .post,
+            let failing = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
                                                    body: jsonBody(["method": "gatys", "source": id, "size": 24, "steps": 2])) {
                 $0.json["id"] as? String ?? ""
             }
@@ -204,7 +204,7 @@ final class JobTests: XCTestCase {
             XCTAssertTrue(message.contains("\(id).png"), message)
             try await client.execute(uri: "/api/jobs/\(failing)/image", method: .get) { r in XCTAssertEqual(r.status, .notFound) }
 
-            let next = try await client.execute(uri: "/api/jobs", method: .post,
+            let next = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
                                                 body: jsonBody(["method": "gatys", "source": "ihc", "size": 24, "steps": 2, "sourceSize": 24])) {
                 $0.json["id"] as? String ?? ""
             }
@@ -261,14 +261,14 @@ final class JobTests: XCTestCase {
                 (["method": "gatys", "source": "gravel", "size": 32, "seed": -1], "'seed' must be 0 to"),
             ]
             for (body, message) in cases {
-                try await client.execute(uri: "/api/jobs", method: .post, body: jsonBody(body)) { r in
+                try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"], body: jsonBody(body)) { r in
                     XCTAssertEqual(r.status, .badRequest, "\(body)")
                     let error = r.json["error"] as? String ?? ""
                     XCTAssertTrue(error.contains(message), "\(body): \(error)")
                 }
             }
             for raw in ["", "{", "[1,2]", "\"gatys\"", String(repeating: "[", count: 60_000)] {
-                try await client.execute(uri: "/api/jobs", method: .post, body: ByteBuffer(string: raw)) { r in
+                try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: raw)) { r in
                     XCTAssertTrue([.badRequest, .contentTooLarge].contains(r.status), "\(raw.prefix(20)): \(r.status)")
                     XCTAssertNotNil(r.json["error"] as? String)
                 }
@@ -276,7 +276,7 @@ final class JobTests: XCTestCase {
             // The queue has a limit: one running (or about to), one waiting, then 429.
             var statuses: [Int] = []
             for _ in 0..<4 {
-                statuses.append(try await client.execute(uri: "/api/jobs", method: .post,
+                statuses.append(try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
                                                          body: jsonBody(["method": "gatys", "source": "ihc", "size": 16, "steps": 200, "sourceSize": 16])) {
                     Int($0.status.code)
                 })

@@ -43,7 +43,7 @@ final class LiveTests: XCTestCase {
             .test(.live) { client in
                 let http = LoopbackClient(port: try XCTUnwrap(client.port))
                 let body = Array(#"{"method":"gatys","source":"ihc","size":32,"sourceSize":32,"steps":5000}"#.utf8)
-                let (created, _) = try http.request("/api/jobs", method: "POST", body: body)
+                let (created, _) = try http.request("/api/jobs", method: "POST", headers: ["Content-Type: application/json"], body: body)
                 let id = ((try? JSONSerialization.jsonObject(with: Data(created.body))) as? [String: Any])?["id"] as? String ?? "?"
                 func open() throws -> (Int32, String) {
                     let fd = try http.connect()

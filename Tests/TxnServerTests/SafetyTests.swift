@@ -114,10 +114,13 @@ final class SafetyTests: XCTestCase {
     func testOriginAndTokenChecks() async throws {
         let loopback = try makeServer()
         try await Application(router: loopback.router()).test(.router) { client in
-            for (origin, allowed) in [("http://localhost:5000", true), ("http://127.0.0.1:5000", true), ("http://[::1]:5000", true),
+            // The test client's Host is `localhost`: only that origin (port 80) is the server's own; localhost on another
+            // port, or the server under another of its names, is another origin.
+            for (origin, allowed) in [("http://localhost", true), ("http://localhost:80", true), ("http://localhost:5000", false),
+                                      ("http://127.0.0.1", false), ("http://[::1]", false), ("http://[::1]:5000", false),
                                       ("http://evil.example", false), ("null", false), ("http://localhost.evil.example", false),
                                       ("https://127.0.0.1.nip.io", false), ("file://", false)] {
-                try await client.execute(uri: "/api/jobs", method: .post, headers: [.origin: origin],
+                try await client.execute(uri: "/api/jobs", method: .post, headers: [.origin: origin, .contentType: "application/json"],
                                          body: jsonBody(["method": "gatys"])) { r in
                     // Allowed requests get as far as checking parameters (400); refused ones get 403.
                     XCTAssertEqual(r.status, allowed ? .badRequest : .forbidden, origin)
@@ -156,5 +159,32 @@ final class SafetyTests: XCTestCase {
             XCTAssertNotEqual(policy.check(authority: host, origin: nil, queryToken: nil, cookieToken: nil, bearer: nil), .allow, host)
         }
         XCTAssertNotEqual(policy.check(authority: nil, origin: nil, queryToken: nil, cookieToken: nil, bearer: nil), .allow)
+    }
+
+    /// Host values are parsed strictly: nothing after the bracket or the port, a numeric port, one Host header.
+    func testHostValuesAreParsedStrictly() {
+        let policy = AccessPolicy(loopback: true, token: nil)
+        for host in ["[::1]evil.com", "[::1]evil.com:5000", "[::1]:5000x", "localhost:evil", "localhost:", "localhost:0",
+                     "localhost:65536", "localhost:5000:1", "localhost@evil.example", "evil.example@localhost", "localhost/x",
+                     "[::1", "[]", "[::1]]", "lo\u{301}calhost", "localhost\u{0}", " localhost", "localhost "] {
+            XCTAssertNotEqual(policy.check(authority: host, origin: nil, queryToken: nil, cookieToken: nil, bearer: nil), .allow, host)
+        }
+        XCTAssertEqual(AccessPolicy.authority("[::1]:5000"), AccessPolicy.Authority(host: "[::1]", port: 5000))
+        XCTAssertEqual(AccessPolicy.authority("LocalHost"), AccessPolicy.Authority(host: "localhost", port: nil))
+        XCTAssertNotEqual(policy.check(authority: "localhost:5000", hostHeaders: 2, origin: nil, queryToken: nil, cookieToken: nil,
+                                       bearer: nil), .allow, "two Host headers")
+        // The Origin must be the server's own: scheme, name and port of the Host.
+        for (origin, allowed) in [("http://localhost:5000", true), ("http://LOCALHOST:5000", true), ("http://localhost:5001", false),
+                                  ("http://localhost", false), ("https://localhost:5000", false), ("http://127.0.0.1:5000", false),
+                                  ("http://localhost:5000/", false), ("http://user@localhost:5000", false), ("localhost:5000", false)] {
+            let decision = policy.check(authority: "localhost:5000", origin: origin, queryToken: nil, cookieToken: nil, bearer: nil)
+            XCTAssertEqual(decision == .allow, allowed, "\(origin): \(decision)")
+        }
+        // Token mode: the same Origin rule, and an Origin needs a Host to be compared with.
+        let exposed = AccessPolicy(loopback: false, token: "t")
+        XCTAssertNotEqual(exposed.check(authority: nil, origin: "http://evil.example", queryToken: nil, cookieToken: nil, bearer: "t"), .allow)
+        XCTAssertNotEqual(exposed.check(authority: "box:5000", origin: "http://box:5001", queryToken: nil, cookieToken: nil, bearer: "t"), .allow)
+        XCTAssertEqual(exposed.check(authority: "box:5000", origin: "http://box:5000", queryToken: nil, cookieToken: nil, bearer: "t"), .allow)
+        XCTAssertEqual(exposed.check(authority: nil, origin: nil, queryToken: nil, cookieToken: nil, bearer: "t"), .allow)
     }
 }

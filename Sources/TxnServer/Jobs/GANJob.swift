@@ -23,7 +23,7 @@ struct GANJob: JobKind {
     /// PSGAN's periodic noise channels (the preset's split).
     let periodic: Bool
     /// A finished GAN job whose generator to use instead of training (a server-made id, never a path).
-    let from: Int?
+    let from: String?
 
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
@@ -41,7 +41,10 @@ struct GANJob: JobKind {
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
         periodic = try p.bool("periodic", default: false)
-        from = p.values["from"] == nil ? nil : try p.int("from", default: 0, range: 1...Int(Int32.max))
+        from = try p.string("from")
+        if let from, !JobID.isWellFormed(from) {
+            throw APIError.badRequest("'from' must be the id of a finished GAN job (from GET /api/jobs), got '\(from)'")
+        }
         guard crop % scale == 0 else { throw APIError.badRequest("'crop' must be a multiple of \(scale), got \(crop)") }
         guard crop <= min(entry.width, entry.height) else {
             throw APIError.badRequest("'crop' \(crop) does not fit the \(entry.width)x\(entry.height) source")
@@ -68,7 +71,7 @@ struct GANJob: JobKind {
     func statements(jobID: String, completedSteps: Int?) -> [String] {
         var lines = ["set threads=\(Threads.count)", "src = load \(quoted(source.path))"]
         if let from {
-            lines.append("g = loadgan \(quoted(generatorFile(String(from))))")
+            lines.append("g = loadgan \(quoted(generatorFile(from)))")
         } else {
             lines += ["g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)" + (periodic ? " periodic=true" : ""),
                       "train g steps=\(completedSteps ?? steps) every=50"]
@@ -110,10 +113,9 @@ struct GANJob: JobKind {
                              series: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss])
             if let sample { context.image(sample, caption: "iteration \(r.iteration), fixed noise", force: r.iteration == total) }
             if context.stopRequested { stopAtBoundary = true }
-        }, shouldStop: { stopAtBoundary })
-        let errors = interpreter.run(source: statements(jobID: context.job.id, completedSteps: nil).joined(separator: "\n"),
-                                     file: "job-\(context.job.id).txn")
-        if let first = errors.first { throw JobFailure(message: first.description, log: log.text) }
+        }, shouldStop: { stopAtBoundary || context.stopsNow })
+        try context.run(statements(jobID: context.job.id, completedSteps: nil), in: interpreter,
+                        file: "job-\(context.job.id).txn", log: log)
         guard case .image(let image)? = interpreter.variables["t"] else {
             throw JobFailure(message: "the notebook generated no texture", log: log.text)
         }
@@ -122,7 +124,7 @@ struct GANJob: JobKind {
                                      "width": image.width, "height": image.height, "log": log.text]
         if case .distance(let d)? = interpreter.variables["d"] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
         var files: [String: JobFile] = [:]
-        let path = context.settings.dataDirectory + "/" + generatorFile(from.map(String.init) ?? context.job.id)
+        let path = context.settings.dataDirectory + "/" + generatorFile(from ?? context.job.id)
         if let bytes = try? SafeFile.read(path) {
             files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), bytes: bytes)
         }

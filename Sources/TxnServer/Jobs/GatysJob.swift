@@ -128,10 +128,8 @@ struct GatysJob: JobKind {
                 context.image(snapshot, caption: "iteration \(p.iteration)", force: p.iteration == p.totalIterations)
             }
             if context.stopRequested { stopAtBoundary = true }
-        }, shouldStop: { stopAtBoundary })
-        let errors = interpreter.run(source: statements(completedSteps: nil).joined(separator: "\n"),
-                                     file: "job-\(context.job.id).txn")
-        if let first = errors.first { throw JobFailure(message: first.description, log: log.text) }
+        }, shouldStop: { stopAtBoundary || context.stopsNow })
+        try context.run(statements(completedSteps: nil), in: interpreter, file: "job-\(context.job.id).txn", log: log)
         guard case .synthesis(let s)? = interpreter.variables["t"] else {
             throw JobFailure(message: "the notebook made no synthesis", log: log.text)
         }

@@ -1,6 +1,26 @@
 import Foundation
 import TxnImage
 
+/// Job ids: the time in milliseconds (base 36) and 32 random bits, so an id is never made twice, in this run or in
+/// a later one over the same data folder (where a GAN job's generator is kept under its id, for `from`).
+enum JobID {
+    static func make() -> String {
+        var random = SystemRandomNumberGenerator()
+        let milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        return String(milliseconds, radix: 36) + "-" + String(format: "%08x", random.next() as UInt32)
+    }
+
+    /// Whether `id` has the form `make` gives: ids that come from clients are checked before they name a file.
+    static func isWellFormed(_ id: String) -> Bool {
+        let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+        func isDigit(_ b: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+        func isBase36(_ b: UInt8) -> Bool { isDigit(b) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) }
+        func isHex(_ b: UInt8) -> Bool { isDigit(b) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(b) }
+        return parts.count == 2 && (1...13).contains(parts[0].utf8.count) && parts[0].utf8.allSatisfy(isBase36)
+            && parts[1].utf8.count == 8 && parts[1].utf8.allSatisfy(isHex)
+    }
+}
+
 enum JobStatus: String, Sendable {
     case queued, running, done, stopped, error
     var isFinished: Bool { self == .done || self == .stopped || self == .error }
@@ -111,14 +131,17 @@ final class Job: @unchecked Sendable {
         }
     }
 
-    func markRunning() {
+    /// Marks the job running, unless a stop came first (after it left the queue, before it started): false then.
+    func markRunning() -> Bool {
         locked {
+            guard !stopRequested else { return false }
             status = .running
             broadcastLocked(Self.event("started", ["id": id]))
+            return true
         }
     }
 
-    /// Asks the job to stop; a queued job stops at once. Returns false if it had already finished.
+    /// Asks the job to stop (queued, starting or running). Returns false if it had already finished.
     func requestStop() -> Bool {
         locked {
             guard !status.isFinished else { return false }

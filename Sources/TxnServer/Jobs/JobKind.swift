@@ -39,6 +39,9 @@ protocol JobKind: Sendable {
     func run(_ context: JobContext) throws -> JobOutcome
 }
 
+/// A job stopped before its first iteration: it ends `stopped`, with no result.
+struct JobStoppedEarly: Error {}
+
 /// What a finished job hands back.
 struct JobOutcome {
     var image: Image
@@ -80,10 +83,29 @@ final class JobContext: @unchecked Sendable {
         self.imageInterval = imageInterval
     }
 
+    /// Set by the first `progress`: the job has completed an iteration.
+    private var iterated = false
+
     var stopRequested: Bool { job.isStopRequested }
 
+    /// A stop asked before the first iteration ends the job at once (there is nothing to keep); after it, the kinds
+    /// stop at the next iteration boundary, so that the result is that of a shorter run.
+    var stopsNow: Bool { !iterated && job.isStopRequested }
+
     func progress(_ fields: [String: Any], series: [String: Double] = [:]) {
+        iterated = true
         job.progress(fields, series: series)
+    }
+
+    /// Runs the job's notebook statements one at a time (diagnostics keep their line in the whole notebook),
+    /// so that a stop before the first iteration also ends the statements that load the model and the source.
+    func run(_ statements: [String], in interpreter: Interpreter, file: String, log: JobLog) throws {
+        for (index, statement) in statements.enumerated() {
+            if stopsNow { throw JobStoppedEarly() }
+            let errors = interpreter.run(source: statement, file: file, firstLine: index + 1)
+            if stopsNow { throw JobStoppedEarly() }
+            if let first = errors.first { throw JobFailure(message: first.description, log: log.text) }
+        }
     }
 
     /// Publishes an image (the current iterate, or a GAN's samples); throttled unless `force`.

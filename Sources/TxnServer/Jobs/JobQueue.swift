@@ -15,7 +15,6 @@ final class JobQueue: @unchecked Sendable {
     private var pending: [Job] = []
     private var jobs: [String: Job] = [:]
     private var order: [String] = []
-    private var nextID = 1
     private let settings: ServerSettings
     private var thread: Thread?
 
@@ -45,8 +44,9 @@ final class JobQueue: @unchecked Sendable {
         guard pending.count < settings.limits.queuedJobs else {
             throw APIError(.tooManyRequests, "the queue is full (\(settings.limits.queuedJobs) jobs waiting); try again later")
         }
-        let job = Job(id: String(nextID), kind: kind)
-        nextID += 1
+        var id = JobID.make()
+        while jobs[id] != nil { id = JobID.make() }
+        let job = Job(id: id, kind: kind)
         jobs[job.id] = job
         order.append(job.id)
         pending.append(job)
@@ -56,8 +56,9 @@ final class JobQueue: @unchecked Sendable {
         return job
     }
 
-    /// Stops a job: a queued one leaves the queue, a running one stops at its next iteration and keeps
-    /// its best result.
+    /// Stops a job at any moment: a queued one leaves the queue; one that left the queue but has not started never
+    /// starts; one before its first iteration ends there (nothing to keep); a running one stops at its next iteration
+    /// and keeps its best result.
     func stop(_ job: Job) -> Bool {
         condition.lock(); defer { condition.unlock() }
         guard job.requestStop() else { return false }
@@ -98,21 +99,27 @@ final class JobQueue: @unchecked Sendable {
 
     /// Runs one job to its end; whatever it throws becomes its `error` event, never the server's.
     private func run(_ job: Job) {
-        job.markRunning()
+        guard job.markRunning() else {
+            job.finish(.stopped, result: ["iterations": 0, "message": "stopped before it started"])
+            return
+        }
         let context = JobContext(job: job, settings: settings)
         do {
             let outcome = try job.kind.run(context)
             context.image(outcome.image, caption: "result", force: true)
             var fields = outcome.fields
+            if let log = fields["log"] as? String { fields["log"] = settings.relativePaths(log) }
             fields["notebook"] = "/api/jobs/\(job.id)/notebook"
             if let k = outcome.stoppedAfter { fields["stoppedAfter"] = k }
             fields["files"] = outcome.files.keys.sorted()
             job.finish(outcome.stoppedAfter == nil ? .done : .stopped, result: fields,
                        notebook: job.kind.notebook(jobID: job.id, completedSteps: outcome.stoppedAfter), files: outcome.files)
+        } catch is JobStoppedEarly {
+            job.finish(.stopped, result: ["iterations": 0, "message": "stopped before its first iteration"])
         } catch let failure as JobFailure {
-            job.finish(.error, result: ["error": failure.message, "log": failure.log])
+            job.finish(.error, result: ["error": settings.relativePaths(failure.message), "log": settings.relativePaths(failure.log)])
         } catch {
-            job.finish(.error, result: ["error": "\(error)"])
+            job.finish(.error, result: ["error": settings.relativePaths("\(error)")])
         }
     }
 }

@@ -224,7 +224,7 @@ function render() {
     $(`${method}-stop`).disabled = !job || !(job.status === "queued" || job.status === "running");
     if (method === "gan") {
       // The generator of the last finished training job (a job that only generated reuses its `from`).
-      const trained = job && job.status === "done" ? (job.parameters.from || Number(job.id)) : null;
+      const trained = job && job.status === "done" ? (job.parameters.from || job.id) : null;
       state.ganGenerator = trained;
       $("gan-generate").disabled = !trained;
     }
