@@ -8,8 +8,21 @@ import TxnVGG
 /// ONEDNN_MAX_CPU_ISA=AVX2 by .ci/run, so an AVX-512 machine checks the AVX2 dispatch too.
 final class KernelChoiceTests: XCTestCase {
     func testEveryVGGLayerRunsOnAJITKernel() throws {
+        try checkJITKernels(algorithms: [.auto, .direct])
+    }
+
+    /// The AVX-512 path (16-channel blocks, Winograd on maps of 32² and up): runs where oneDNN has Winograd, and
+    /// says it was skipped elsewhere (`auto` above then resolves to direct).
+    func testEveryVGGLayerRunsOnAJITKernelWithWinograd() throws {
+        try XCTSkipUnless(ConvAlgorithm.winogradAvailable,
+                          "oneDNN has no Winograd convolution on \(DNNLCPU.isaName) (AVX-512 only): skipped, not assumed")
+        XCTAssertEqual(DNNLCPU.block, 16, "Winograd exists only with AVX-512, whose block is 16")
+        try checkJITKernels(algorithms: [.winograd])
+    }
+
+    func checkJITKernels(algorithms: [ConvAlgorithm]) throws {
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
-        for algorithm in ConvAlgorithm.allCases where algorithm != .winograd || ConvAlgorithm.winogradAvailable {
+        for algorithm in algorithms {
             for size in [40, 64] {
                 let plan = try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
                 XCTAssertEqual(plan.implementations.count, 16, "12 convolutions and 4 poolings")

@@ -192,8 +192,15 @@ public final class DNNLPrimitive: @unchecked Sendable {
         scratchpad = scratchpadBytes > 0 ? try DNNLBuffer(desc(dnnl_query_scratchpad_md), in: arena) : nil
     }
 
-    /// Takes ownership of `pd`.
+    /// Takes ownership of `pd`. Every primitive txn makes (layers and reorders alike) comes through here.
     init(pd: dnnl_primitive_desc_t, name: String) throws {
+        // oneDNN's reference loops are hundreds of times slower than its JIT kernels (a 128² synthesis ran for
+        // ten minutes without a first iteration): never run one, let the caller take its GEMM path instead.
+        if let impl = Self.implementationName(pd), impl.hasPrefix("ref") {
+            dnnl_primitive_desc_destroy(pd)
+            throw DNNLError(status: dnnl_unimplemented, context: "\(name): only oneDNN's reference kernel (\(impl)) on \(DNNLCPU.isaName)",
+                            referenceOnly: true)
+        }
         self.pd = pd
         self.name = name
         var p: dnnl_primitive_t?
@@ -216,8 +223,8 @@ public final class DNNLPrimitive: @unchecked Sendable {
         createdLock.unlock()
     }
 
-    /// Every implementation of every primitive this process has created (reorders included): what tests check
-    /// for oneDNN's reference loops, and `txn doctor` reports.
+    /// Every implementation of every primitive this process has created (reorders included): what the tests
+    /// check for oneDNN's reference loops.
     public static var createdImplementations: Set<String> {
         createdLock.lock()
         defer { createdLock.unlock() }
@@ -291,13 +298,6 @@ public final class DNNLPrimitive: @unchecked Sendable {
         var pd: dnnl_primitive_desc_t?
         try dnnlCheck(dnnl_primitive_desc_create(&pd, opDesc.assumingMemoryBound(to: dnnl_op_desc_t.self),
                                                  attributes, context.engine, hint?.pd), "describing \(name)")
-        // oneDNN's reference loops are hundreds of times slower than its JIT kernels (a 128² synthesis ran for
-        // ten minutes without a first iteration): never run one, let the caller take its GEMM path instead.
-        if let impl = implementationName(pd!), impl.hasPrefix("ref") {
-            dnnl_primitive_desc_destroy(pd)
-            throw DNNLError(status: dnnl_unimplemented, context: "\(name): only oneDNN's reference kernel (\(impl)) on \(DNNLCPU.isaName)",
-                            referenceOnly: true)
-        }
         return try DNNLPrimitive(pd: pd!, name: name)
     }
 }
