@@ -80,6 +80,13 @@ public struct SynthesisOptions: Sendable {
     /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: `steps`.
     public var octaveSteps: [Int]? = nil
     public var steps = 100
+    /// Stop early, before `steps`, once the loss improves by less than a fraction over the last iterations
+    /// (`steps=auto`); nil: run `steps` iterations (or until L-BFGS stalls).
+    public var plateau: Plateau? = nil
+    /// After each iteration at the output size, report the plain Gram loss of the current image (default layers
+    /// and weights) as `SynthesisProgress.gramLoss`: what `--log` records. Free when the objective is that loss;
+    /// otherwise one more forward pass per iteration.
+    public var reportsGramLoss = false
     /// Evaluate the network in tiles of this many core pixels a side (with halos: `TiledNetwork`); nil: over the
     /// whole image when the run fits the memory limit, else in the largest tiles that do (`SynthesisMemory`).
     public var evaluationTile: Int? = nil
@@ -94,6 +101,28 @@ public struct SynthesisOptions: Sendable {
     public var algorithm = ConvAlgorithm.auto
     /// Compute the texture distance (Gram loss and sliced Wasserstein) of the result to the source.
     public var measureDistance = true
+
+    /// The stopping rule of `steps=auto`: the loss of iteration i is compared with that of iteration i − window.
+    public struct Plateau: Equatable, Sendable, CustomStringConvertible {
+        public var window: Int
+        /// Stop when (loss[i − window] − loss[i]) < fraction × loss[i − window].
+        public var fraction: Double
+        public init(window: Int, fraction: Double) { self.window = window; self.fraction = fraction }
+        /// What `steps=auto` means.
+        public static let standard = Plateau(window: 10, fraction: 0.01)
+        public static let windows = 1...1000
+        public var description: String {
+            "the loss improved by less than \(fraction * 100)% over the last \(window) iterations"
+        }
+        /// Whether the run whose losses are `history` (one per iteration) has reached its plateau.
+        public func reached(_ history: [Double]) -> Bool {
+            guard history.count > window else { return false }
+            let before = history[history.count - 1 - window], now = history[history.count - 1]
+            return before - now < fraction * abs(before)
+        }
+    }
+    /// The most iterations of `steps=auto` at each octave.
+    public static let automaticStepsCap = 1000
 
     /// L-BFGS's memory when the optimiser is not given (the reference code's).
     public static let defaultHistory = 20
@@ -119,6 +148,12 @@ public struct SynthesisOptions: Sendable {
 
     public var weights: [Double] { layerWeights ?? Array(repeating: VGG19.gatysLayerWeight, count: layers.count) }
 
+    /// Whether the objective is the plain Gram loss on the default layers and weights (what `gramLoss` reports).
+    public var objectiveIsPlainGram: Bool {
+        loss == .gram && layers == VGG19.gatysLayers && gramNormalisation == SynthesisOptions().gramNormalisation
+            && weights == Array(repeating: VGG19.gatysLayerWeight, count: VGG19.gatysLayers.count)
+    }
+
     /// Checks every option and says which one is wrong and why.
     public func validate() throws {
         func fail(_ option: String, _ message: String) -> SynthesisError {
@@ -128,6 +163,14 @@ public struct SynthesisOptions: Sendable {
             throw fail("size", "the output size must be 1x1 to 8192x8192, got \(width)x\(height)")
         }
         guard steps >= 1 else { throw fail("steps", "must be at least 1, got \(steps)") }
+        if let p = plateau {
+            guard Plateau.windows.contains(p.window) else {
+                throw fail("steps", "the plateau window must be \(Plateau.windows.lowerBound) to \(Plateau.windows.upperBound) iterations, got \(p.window)")
+            }
+            guard p.fraction > 0 && p.fraction < 1 else {
+                throw fail("steps", "the plateau fraction must be between 0 and 1, got \(p.fraction)")
+            }
+        }
         guard !layers.isEmpty else { throw fail("layers", "at least one layer is needed") }
         for layer in layers {
             do { _ = try VGG19.stageIndex(of: layer) } catch { throw fail("layers", "\(error)") }
@@ -199,4 +242,35 @@ public struct SynthesisError: Error, CustomStringConvertible, Equatable {
     public let option: String
     public let message: String
     public var description: String { "\(option): \(message)" }
+}
+
+/// What `steps` may say on every front end: a count, or `auto` (stop at the plateau, `SynthesisOptions.Plateau.standard`,
+/// after at most `SynthesisOptions.automaticStepsCap` iterations).
+public enum StepCount: Equatable, Sendable, CustomStringConvertible {
+    case fixed(Int)
+    case automatic
+
+    public static let automaticWord = "auto"
+
+    /// "auto" or a whole number (range checked by `SynthesisOptions.validate`).
+    public init?(_ text: String) {
+        if text == Self.automaticWord { self = .automatic; return }
+        guard let n = Int(text) else { return nil }
+        self = .fixed(n)
+    }
+
+    public var description: String {
+        switch self {
+        case .fixed(let n): return "\(n)"
+        case .automatic: return Self.automaticWord
+        }
+    }
+
+    /// Sets `options.steps` and `options.plateau`.
+    public func apply(to options: inout SynthesisOptions) {
+        switch self {
+        case .fixed(let n): options.steps = n; options.plateau = nil
+        case .automatic: options.steps = SynthesisOptions.automaticStepsCap; options.plateau = .standard
+        }
+    }
 }

@@ -139,6 +139,8 @@ public final class Synthesizer {
     /// dL/dF per layer of the last SW evaluation, kept so that the next one writes into the same memory
     /// (a buffer over 1 MiB allocated anew is fresh pages to fault in: see MALLOC_MMAP_THRESHOLD_ in ProcessSetup).
     private var featureGradients: [Tensor] = []
+    /// `gramLoss(of:)`'s forward-only network and loss, made at its first use.
+    private var plainGram: (VGGPlan, TextureLoss)?
 
     /// The loss chosen by `options.loss` at `image`, with its gradient. The Gram loss alone runs on the
     /// network's blocked Gram path; SW (alone or with Gram) needs the features themselves.
@@ -186,6 +188,7 @@ public final class Synthesizer {
             o.octaveSteps = nil
             o.measureDistance = false
             o.histogramMatching = false
+            o.reportsGramLoss = false
             // Each octave draws its own SW directions.
             o.seed = options.seed &+ UInt64(i)
             if let previous { o.initialisation = .image(Octaves.bilinear(previous, width: o.width, height: o.height, wrap: wrap)) }
@@ -268,7 +271,7 @@ public final class Synthesizer {
         if box != nil { objective.project(&x) }
 
         var history: [Double] = []
-        var interrupted = false
+        var interrupted = false, reachedPlateau = false
         // In a function of its own so that the optimiser's memory (L-BFGS keeps 2m image-sized
         // vectors) is released before the distance is measured.
         func iterate() throws {
@@ -293,6 +296,7 @@ public final class Synthesizer {
                     value = try adam.step(&x, objective)
                 }
                 history.append(value)
+                let plateaued = options.plateau?.reached(history) ?? false
                 if let progress {
                     let t = elapsed(), perIteration = t / Double(iteration)
                     let snapshot = options.snapshotEvery > 0 && iteration % options.snapshotEvery == 0
@@ -301,8 +305,10 @@ public final class Synthesizer {
                         iteration: iteration, totalIterations: options.steps, loss: value, layerLosses: lastLayerLosses,
                         layers: options.layers, evaluations: evaluations, elapsed: t, secondsPerIteration: perIteration,
                         remaining: perIteration * Double(options.steps - iteration), snapshot: snapshot,
-                        evaluationSeconds: Double(evaluationNanoseconds) / 1e9))
+                        evaluationSeconds: Double(evaluationNanoseconds) / 1e9,
+                        gramLoss: options.reportsGramLoss ? try gramLoss(of: x, objective: value) : nil))
                 }
+                if plateaued { reachedPlateau = true; break }
                 // A stalled line search is final for a fixed objective, not for one that draws new directions.
                 if converged && sliced == nil { break }
             }
@@ -317,6 +323,27 @@ public final class Synthesizer {
         if options.histogramMatching { image = image.histogramMatched(to: source) }
         let distance = try self.distance(of: image)
         return SynthesisResult(image: image, loss: bestValue, history: history, evaluations: evaluations,
-                               seconds: elapsed(), interrupted: interrupted, distance: distance)
+                               seconds: elapsed(), interrupted: interrupted, plateaued: reachedPlateau, distance: distance)
+    }
+
+    /// The plain Gram loss (default layers and weights) of the image `x` at the output size: `objective` itself when
+    /// the run optimises that loss, else measured with a forward pass (its network and the source's Grams made once).
+    func gramLoss(of x: [Float], objective: Double) throws -> Double {
+        if options.objectiveIsPlainGram { return objective }
+        if plainGram == nil {
+            let layers = VGG19.gatysLayers
+            let deepest = try VGG19.deepestLayer(of: layers)
+            func plan(_ h: Int, _ w: Int) throws -> VGGPlan {
+                try VGGPlan(model: model, height: h, width: w, upTo: deepest, algorithm: .direct, backward: false)
+            }
+            let sourceFeatures = try plan(source.height, source.width)
+                .forward(try Tensor(shape: [1, 3, source.height, source.width], data: source.pixels), layers: layers)
+            let loss = try TextureLoss(targets: sourceFeatures.map { try GramNormalisation.pixels.gram($0) }, layers: layers,
+                                       weights: Array(repeating: VGG19.gatysLayerWeight, count: layers.count),
+                                       normalisation: .pixels)
+            plainGram = (try plan(options.height, options.width), loss)
+        }
+        let (network, loss) = plainGram!
+        return try loss.evaluate(network, try Tensor(shape: [1, 3, options.height, options.width], data: x), gradient: false).total
     }
 }

@@ -29,8 +29,8 @@ struct Synth: ParsableCommand {
     @Option(help: "Resize the source to this size first (N or WxH; default: keep it).")
     var sourceSize: String?
 
-    @Option(help: "Iterations.")
-    var steps: Int = defaults.steps
+    @Option(help: ArgumentHelp("Iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap) per octave).", valueName: "N|auto"))
+    var steps: StepCount = .fixed(defaults.steps)
 
     @Option(help: "Optimiser: lbfgs or adam.")
     var optimizer: String = "lbfgs"
@@ -90,6 +90,9 @@ struct Synth: ParsableCommand {
     @Option(help: "Print progress every N iterations.")
     var every: Int = 10
 
+    @Option(help: ArgumentHelp("Write one JSON object per iteration to FILE: iteration, seconds, loss, and gram_loss (the plain Gram loss at the output size).", valueName: "FILE"))
+    var log: String?
+
     @Option(help: "Convolution algorithm: auto (Winograd where oneDNN has it and it pays), direct or winograd.")
     var algorithm: ConvAlgorithm = defaults.algorithm
 
@@ -98,7 +101,8 @@ struct Synth: ParsableCommand {
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ValidationError("--seconds must be positive, got \(seconds)") }
         var options = SynthesisOptions()
         (options.width, options.height) = try parseSize(size, "--size")
-        options.steps = steps
+        steps.apply(to: &options)
+        options.reportsGramLoss = log != nil
         options.optimizer = optimizer == "adam" ? .adam(learningRate: lr) : .lbfgs(history: history)
         guard ["adam", "lbfgs"].contains(optimizer) else {
             throw ValidationError("--optimizer must be lbfgs or adam, got '\(optimizer)'")
@@ -140,8 +144,11 @@ struct Synth: ParsableCommand {
             let (sw, sh) = try parseSize(sourceSize, "--source-size")
             decoded.image = try decoded.image.resized(width: sw, height: sh)
         }
-        let deepest = try VGG19.deepestLayer(of: options.layers)
+        // The log's gram_loss is on the default layers, which the run's own may not reach.
+        let deepest = try VGG19.deepestLayer(of: options.layers + (log != nil ? VGG19.gatysLayers : []))
         let model = try VGG19.load(numeric.weightsPath, upTo: deepest)
+        let logFile: SynthesisLog?
+        do { logFile = try log.map { try SynthesisLog(path: $0) } } catch { throw ValidationError("--log \(error)") }
         let synthesizer = try Synthesizer(model: model, source: decoded.image, options: options)
         print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
             + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
@@ -150,15 +157,20 @@ struct Synth: ParsableCommand {
         defer { Interrupt.uninstall() }
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try synthesizer.run(progress: { p in
+            logFile?.record(p)
             if p.iteration % max(1, every) == 0 || p.iteration == p.totalIterations || p.iteration == 1 { print(p.line) }
         }, shouldStop: seconds.map { limit in
             { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 >= limit }
         })
+        if result.plateaued, let plateau = options.plateau {
+            print("stopped after \(result.history.count) iterations: \(plateau)")
+        }
         if result.interrupted {
             print(seconds.map { "time limit of \($0) s reached" } ?? "interrupted", terminator: "")
             print(": keeping the best image so far (loss \(result.loss))")
         }
         try result.image.save(output, createFolders: true)
+        if let failure = logFile?.failure { print("txn: warning: --log \(failure)") }
         print(String(format: "wrote %@ — loss %.4g after %d iterations, %d evaluations, %.1f s",
                      output, result.loss, result.history.count, result.evaluations, result.seconds))
         if let d = result.distance {
@@ -178,5 +190,8 @@ func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
 }
 
 extension PaddingMode: ExpressibleByArgument {}
+extension StepCount: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
 extension SynthesisOptions.Loss: ExpressibleByArgument {}
 extension Pool2D.Kind: ExpressibleByArgument {}

@@ -266,7 +266,8 @@ func methodCommands() -> [CommandSpec] {
             positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
             keys: [
                 ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "output size, N or WxH (independent of the source's)"),
-                ParamSpec("steps", .integer, default: .number(Double(gatys.steps)), "iterations"),
+                ParamSpec("steps", .any, default: .number(Double(gatys.steps)), range: 1...1_000_000,
+                          "iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap))"),
                 ParamSpec("method", .choice(["lbfgs", "adam"]), default: .word("lbfgs"), "optimiser"),
                 ParamSpec("history", .integer, default: .number(Double(SynthesisOptions.defaultHistory)), "L-BFGS memory"),
                 ParamSpec("lr", .number, default: .number(SynthesisOptions.defaultAdamLearningRate), "Adam's step size (pixel units)"),
@@ -291,6 +292,7 @@ func methodCommands() -> [CommandSpec] {
                 ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
                 ParamSpec("octave_steps", .numbers, whenAbsent: "(steps)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
                 ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: 16...8192, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
+                ParamSpec("log", .path, whenAbsent: "(none)", "write one JSON object per iteration to this file: iteration, seconds, loss, gram_loss (the plain Gram loss at the output size)"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -305,7 +307,7 @@ func methodCommands() -> [CommandSpec] {
                 let m = try session.resolveModel(args)
                 var o = SynthesisOptions()
                 (o.width, o.height) = try args.size("size")
-                o.steps = try args.int("steps")
+                try args.steps("steps").apply(to: &o)
                 o.layers = try args.layers("layers")
                 let w = try args.numbers("weights")
                 o.layerWeights = w.count == 1 ? Array(repeating: w[0], count: o.layers.count) : w
@@ -349,6 +351,13 @@ func methodCommands() -> [CommandSpec] {
 
                 // A monitor's snapshots are copies of the iterate: they do not change the result.
                 if let monitor = session.monitor, o.snapshotEvery == 0 { o.snapshotEvery = monitor.snapshotEvery }
+                var log: SynthesisLog?
+                if args.has("log") {
+                    o.reportsGramLoss = true
+                    do { log = try SynthesisLog(path: try session.outputPath(try args.string("log"))) } catch {
+                        throw CommandError("log: \(error)", at: args.ref("log"))
+                    }
+                }
                 let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
                 session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.loss.rawValue) loss, \(synthesizer.octaves) octave\(synthesizer.octaves == 1 ? "" : "s"), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
                     + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
@@ -357,6 +366,7 @@ func methodCommands() -> [CommandSpec] {
                 let monitor = session.monitor
                 let showEvery = try args.int("snapshot")
                 let result = try synthesizer.run(progress: { p in
+                    log?.record(p)
                     if p.iteration == 1 || p.iteration % every == 0 || p.iteration == p.totalIterations {
                         if let watch { watch.update(line: p.line, image: p.snapshot, print: session.print) } else { session.print(p.line) }
                     }
@@ -368,6 +378,10 @@ func methodCommands() -> [CommandSpec] {
                 }, shouldStop: monitor?.shouldStop)
                 watch?.finish()
                 Interrupt.reset()
+                if let failure = log?.failure { session.print("warning: log: \(failure)") }
+                if result.plateaued, let plateau = o.plateau {
+                    session.print("stopped after \(result.history.count) iterations: \(plateau)")
+                }
                 if result.interrupted {
                     session.print("interrupted after \(result.history.count) iterations: keeping the best image so far (loss \(formatNumber(result.loss)))")
                 }

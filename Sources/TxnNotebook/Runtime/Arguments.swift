@@ -1,3 +1,4 @@
+import TxnSynthesis
 import TxnImage
 import TxnTensor
 import TxnVGG
@@ -184,6 +185,15 @@ struct Arguments {
             throw CommandError("\(name): \(Int(x)) is out of range \(range.lowerBound)…\(range.upperBound)", at: ref)
         }
         return Int(x)
+    }
+
+    /// An iteration count: a whole number within the declared range, or `auto` (`StepCount`).
+    func steps(_ name: String) throws -> StepCount {
+        let (_, v, ref) = try given(name, nil)
+        if case .word(StepCount.automaticWord) = v { return .automatic }
+        if case .string(StepCount.automaticWord) = v { return .automatic }
+        guard case .number = v else { throw typeError(name, "a whole number or \(StepCount.automaticWord)", v, ref) }
+        return .fixed(try int(name))
     }
 
     func string(_ name: String, default d: String? = nil) throws -> String {
