@@ -79,8 +79,8 @@ struct Doctor: ParsableCommand {
     private func printVGG() {
         section("VGG-19 layers at \(size)x\(size) (forward / backward)")
         do {
-            let model = try VGG19.load(numeric.weightsPath, upTo: "pool4")
-            let plan = try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: SynthesisOptions().algorithm)
+            let model = try VGG19.load(numeric.weightsPath, upTo: VGG19.gatysDeepestLayer)
+            let plan = try VGGPlan(model: model, height: size, width: size, upTo: VGG19.gatysDeepestLayer, algorithm: SynthesisOptions().algorithm)
             for l in plan.implementations {
                 print("  \(l.layer.padding(toLength: 8, withPad: " ", startingAt: 0)) \(l.forward) / \(l.backward)")
             }

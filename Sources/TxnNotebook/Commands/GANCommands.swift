@@ -50,12 +50,12 @@ func ganCommands() -> [CommandSpec] {
             name: "gan", summary: "a spatial GAN to train on random crops of a texture (the seed's PSGAN-style networks)",
             positional: [ParamSpec("source", .image, "the texture to learn")],
             keys: [
-                .choice("preset", default: ganDefaults.preset, "seed: the seed project's widths, crop 256, batch 8; small: narrower, crop 128, trains in minutes"),
+                .choice("preset", default: ganDefaults.preset, GANPreset.allCases.map(\.summary).joined(separator: "; ") + " (small trains in minutes)"),
                 ParamSpec("crop", .integer, whenAbsent: "(preset)", range: 1...8192, "training crop size, a multiple of 32"),
                 ParamSpec("batch", .integer, whenAbsent: "(preset)", range: 1...256, "crops per iteration"),
                 ParamSpec("scaling", .number, default: .number(ganDefaults.scaling), "crop crop×scaling pixels and shrink them to crop (zooms out)"),
                 ParamSpec("augment", .bool, default: .bool(ganDefaults.augment), "random flips and 90° rotations of the crops"),
-                ParamSpec("lr", .number, whenAbsent: "(preset)", "Adam learning rate: 2e-4 small, 5e-5 seed (betas 0.5, 0.999, weight decay 1e-8)"),
+                ParamSpec("lr", .number, whenAbsent: "(preset)", "Adam learning rate: \(GANPreset.learningRates) (betas 0.5, 0.999, weight decay 1e-8)"),
                 .seed("initial weights, crops and noise"),
                 ParamSpec("periodic", .bool, default: .bool(ganDefaults.periodic), "PSGAN's noise: global, local and periodic sine channels with learnt wave vectors"),
                 ParamSpec("split", .string, whenAbsent: "(preset)", "with periodic=true: the noise split \"GLOBAL,LOCAL,PERIODIC[,HIDDEN]\""),
@@ -119,6 +119,7 @@ func ganCommands() -> [CommandSpec] {
             name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
             positional: [ParamSpec("gan", .any, "from `gan`")],
             keys: [
+                // 100 at a time: a notebook trains in pieces it can look at in between (txn gan train runs 1000 in one go).
                 ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
                 ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
                 ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),

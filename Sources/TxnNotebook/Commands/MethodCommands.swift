@@ -85,7 +85,7 @@ func methodCommands() -> [CommandSpec] {
         CommandSpec(
             name: "load", summary: "read a PNG or JPEG image",
             positional: [ParamSpec("path", .path, "the image file")],
-            keys: [ParamSpec("maxpixels", .integer, default: .number(64_000_000), "refuse images with more pixels than this")],
+            keys: [ParamSpec("maxpixels", .integer, default: .number(Double(Image.defaultMaxPixels)), "refuse images with more pixels than this")],
             example: "src = load \"data/gravel.png\"",
             run: { args, session in
                 let path = try session.inputPath(try args.string("path"))
@@ -266,9 +266,9 @@ func methodCommands() -> [CommandSpec] {
             positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
             keys: [
                 ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "output size, N or WxH (independent of the source's)"),
-                ParamSpec("steps", .integer, default: .number(Double(gatys.steps)), "iterations"),
-                ParamSpec("method", .choice(["lbfgs", "adam"]), default: .word("lbfgs"), "optimiser"),
-                ParamSpec("history", .integer, default: .number(Double(SynthesisOptions.defaultHistory)), "L-BFGS memory"),
+                ParamSpec("steps", .integer, default: .number(Double(gatys.steps)), range: SynthesisOptions.stepsRange, "iterations"),
+                .choice("optimizer", default: gatys.optimizer.name, "optimiser"),
+                ParamSpec("history", .integer, default: .number(Double(SynthesisOptions.defaultHistory)), range: SynthesisOptions.historyRange, "L-BFGS memory"),
                 ParamSpec("lr", .number, default: .number(SynthesisOptions.defaultAdamLearningRate), "Adam's step size (pixel units)"),
                 ParamSpec("layers", .layers, default: layerList(gatys.layers), "layers whose Gram matrices are matched"),
                 ParamSpec("weights", .numbers, default: .number(VGG19.gatysLayerWeight), "one weight per layer, or one for all"),
@@ -281,16 +281,16 @@ func methodCommands() -> [CommandSpec] {
                 .choice("bounds", default: gatys.bounds, "keep each channel in the source's range, in [0,1], or free"),
                 ParamSpec("histmatch", .bool, default: .bool(gatys.histogramMatching), "match the colour histogram to the source's afterwards"),
                 ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
-                ParamSpec("snapshot", .integer, default: .number(Double(gatys.snapshotEvery)), range: 0...1_000_000, "show the image every N iterations (0: never)"),
+                ParamSpec("snapshot", .integer, default: .number(Double(gatys.snapshotEvery)), range: SynthesisOptions.snapshotRange, "show the image every N iterations (0: never)"),
                 ParamSpec("distance", .bool, default: .bool(gatys.measureDistance), "measure the texture distance to the source at the end"),
                 ParamSpec("show", .bool, default: .bool(false), "watch: a small preview of the image, redrawn in place with each progress line (terminal only)"),
                 .choice("loss", default: gatys.loss, "gram: Gram matrices (Gatys); sw: sliced Wasserstein (Heitz et al.); gram+sw: both"),
-                ParamSpec("projections", .integer, whenAbsent: "(channels)", range: 1...4096, "SW random directions per layer"),
+                ParamSpec("projections", .integer, whenAbsent: "(channels)", range: SynthesisOptions.projectionsRange, "SW random directions per layer"),
                 ParamSpec("sw_weight", .number, default: .number(gatys.slicedWeight), "SW layer weights = weights x this"),
-                ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: 1...1_000_000, "new SW directions every N iterations"),
+                ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: SynthesisOptions.redrawRange, "new SW directions every N iterations"),
                 ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
                 ParamSpec("octave_steps", .numbers, whenAbsent: "(steps)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
-                ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: 16...8192, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
+                ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: SynthesisOptions.evaluationTileRange, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
             ],
             example: "t = optimize x size=256 steps=100 layers=conv1_1,pool1,pool2,pool3,pool4",
             detail: """
@@ -307,14 +307,11 @@ func methodCommands() -> [CommandSpec] {
                 (o.width, o.height) = try args.size("size")
                 o.steps = try args.int("steps")
                 o.layers = try args.layers("layers")
-                let w = try args.numbers("weights")
-                o.layerWeights = w.count == 1 ? Array(repeating: w[0], count: o.layers.count) : w
+                o.layerWeights = SynthesisOptions.layerWeights(try args.numbers("weights"), layerCount: o.layers.count)
                 o.gramNormalisation = try args.choice("norm")
                 o.padding = try args.choice("padding", default: m.vgg.padding)
                 o.pooling = try args.choice("pooling", default: m.vgg.pooling)
-                o.optimizer = try args.choice("method") == "adam"
-                    ? .adam(learningRate: Float(try args.number("lr")))
-                    : .lbfgs(history: try args.int("history"))
+                o.optimizer = .init(try args.choice("optimizer"), history: try args.int("history"), learningRate: try args.number("lr"))
                 o.seed = try args.seed(session: session.seed)
                 switch try args.any("init") {
                 case .word("meannoise"): o.initialisation = .sourceMeanNoise(sigma: Float(try args.number("sigma")))
@@ -334,12 +331,7 @@ func methodCommands() -> [CommandSpec] {
                 o.slicedRedrawEvery = try args.int("redraw")
                 if args.has("octaves") { o.octaves = try args.int("octaves") }
                 if args.has("octave_steps") {
-                    o.octaveSteps = try args.numbers("octave_steps").map { n in
-                        guard n >= 1, n <= 1_000_000, n.rounded() == n else {
-                            throw CommandError("octave_steps: each count must be a whole number from 1 to 1000000, got \(formatNumber(n))", at: args.ref("octave_steps"))
-                        }
-                        return Int(n)
-                    }
+                    o.octaveSteps = try args.wholeNumbers("octave_steps", within: SynthesisOptions.stepsRange)
                 }
                 if args.has("eval_tile") { o.evaluationTile = try args.int("eval_tile") }
                 let every = try args.int("every", default: session.progressEvery)

@@ -240,6 +240,16 @@ struct Arguments {
         return values.map { Int($0) }
     }
 
+    /// A list of whole numbers (or one), each in `range`.
+    func wholeNumbers(_ name: String, within range: ClosedRange<Int>) throws -> [Int] {
+        try numbers(name).map { n in
+            guard n >= Double(range.lowerBound), n <= Double(range.upperBound), n.rounded() == n else {
+                throw CommandError("\(name): each count must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(formatNumber(n))", at: ref(name))
+            }
+            return Int(n)
+        }
+    }
+
     /// One of the words of a `.choice` parameter.
     func choice(_ name: String) throws -> String {
         let (p, v, ref) = try given(name, nil)

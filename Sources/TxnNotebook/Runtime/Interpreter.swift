@@ -232,7 +232,7 @@ public final class Interpreter {
             throw d
         } catch let e as SynthesisError {
             // Point at the key the option came from, if it was given.
-            let location = call.keywords.first(where: { $0.key == e.option })?.value.location ?? call.location
+            let location = call.keywords.first(where: { $0.key == e.field.rawValue })?.value.location ?? call.location
             throw diagnostic("\(e)", at: location)
         } catch {
             throw diagnostic("\(error)", at: call.location)

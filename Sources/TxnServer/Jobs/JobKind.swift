@@ -23,6 +23,10 @@ protocol JobKind: Sendable {
     /// The `method` value that selects this kind.
     static var method: String { get }
 
+    /// The parameters a request that gives none runs with, and the choices the page offers: the page's form
+    /// starts from these (`GET /api/defaults`), so that a default is written once, in the kind.
+    static var pageDefaults: [String: Any] { get }
+
     /// Checks a request's parameters (the JSON object without `method`) against the limits: every
     /// unknown key, wrong type or out-of-range value is an `APIError` naming the key.
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws
@@ -37,6 +41,27 @@ protocol JobKind: Sendable {
 
     /// Runs the job on the worker thread; reports through `context`; returns the final result.
     func run(_ context: JobContext) throws -> JobOutcome
+}
+
+/// The frame every job's notebook shares: a header that says what ran and how to replay it, the statements the
+/// server ran, and the `save` lines of the result (and of its 2x2 tiling for a tileable texture).
+enum JobNotebook {
+    /// The variable that holds the job's final image.
+    static let result = "t"
+    /// The variable that holds the texture distance of the result to the source, where the kind measures it apart.
+    static let distance = "d"
+
+    /// - Parameters:
+    ///   - what: the job in a few words, ending with its source (quoted: a name is data, never a line of its own).
+    ///   - stopped: what a stopped job's notebook does instead of the full run.
+    static func text(jobID: String, what: String, replayNote: String, stopped: String?, statements: [String], tile: Bool) -> String {
+        var text = "# txn serve job \(jobID): \(what)\n# Replay with `txn job-\(jobID).txn`: \(replayNote)\n\n"
+        if let stopped { text += "# \(stopped)\n" }
+        text += statements.joined(separator: "\n") + "\n"
+        text += "save \(result) \(notebookLiteral("job-\(jobID).png"))\n"
+        if tile { text += "preview = tile \(result) 2x2\nsave preview \(notebookLiteral("job-\(jobID)-tiled.png"))\n" }
+        return text
+    }
 }
 
 /// A job stopped before its first iteration: it ends `stopped`, with no result.
@@ -66,6 +91,11 @@ enum JobKinds {
     static let all: [any JobKind.Type] = [GatysJob.self, GANJob.self]
 
     static func kind(_ method: String) -> (any JobKind.Type)? { all.first { $0.method == method } }
+
+    /// Each kind's `pageDefaults` by method.
+    static var defaults: [String: Any] {
+        Dictionary(uniqueKeysWithValues: all.map { ($0.method, $0.pageDefaults as Any) })
+    }
 }
 
 /// What a running job may use: its settings, a notebook interpreter wired to the job's events, and
