@@ -7,8 +7,13 @@ struct CommandSpec {
     var example: String
     /// A paragraph for `help NAME`: what the step does and why.
     var detail: String = ""
+    /// The command prints its own account of its result, so the interpreter does not add `name = summary`.
+    var describesItsResult = false
     /// What it does, seeing of the session only what `CommandContext` offers.
-    var run: (Arguments, CommandContext) throws -> Value
+    var run: (Arguments, CommandContext) throws -> Value = { _, _ in .none }
+    /// For a command whose arguments are another command's (`explain gram f.pool2`, checked against `gram`'s spec):
+    /// called with the call as written instead of `run`, its arguments not bound to this spec.
+    var runUnbound: ((Interpreter, CommandCall, _ file: String, SourceLines) throws -> Value)? = nil
 
     /// `name <image> [model] key=default …`
     var usage: String {
