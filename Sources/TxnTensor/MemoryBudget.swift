@@ -32,9 +32,9 @@ public enum MemoryBudget {
 
     /// Three quarters of physical memory, and no more than is available now (MemAvailable) or allowed by the
     /// cgroup (containers): the rest is for the system, the libraries' own buffers and the other processes.
-    /// `TXN_MAX_MEMORY` (MiB) in the environment overrides it.
+    /// `EnvironmentSettings.maxMemory` (TXN_MAX_MEMORY, MiB) overrides it.
     public static let defaultLimitBytes: Int = {
-        if let text = ProcessInfo.processInfo.environment["TXN_MAX_MEMORY"], let mib = Int(text), mib > 0 {
+        if let text = EnvironmentSettings.maxMemory.value, let mib = Int(text), mib > 0 {
             let (bytes, overflow) = mib.multipliedReportingOverflow(by: mebibyte)
             if !overflow { return bytes }
         }

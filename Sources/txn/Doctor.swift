@@ -63,7 +63,7 @@ struct Doctor: ParsableCommand {
         section("oneDNN")
         let v = dnnl_version().pointee
         print("version \(v.major).\(v.minor).\(v.patch) (\(String(cString: v.hash)))")
-        let cap = ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"].map { " (ONEDNN_MAX_CPU_ISA=\($0))" } ?? ""
+        let cap = EnvironmentSettings.oneDNNISACap.value.map { " (\(EnvironmentSettings.oneDNNISACap.name)=\($0))" } ?? ""
         print("dispatches to: \(DNNLCPU.isaName)\(cap)")
         print("channel block: \(DNNLCPU.block) (layout nChw\(DNNLCPU.block)c)")
         print("Winograd: \(ConvAlgorithm.winogradAvailable ? "available" : "not available on \(DNNLCPU.isaName)"); "

@@ -54,7 +54,7 @@ struct Serve: ParsableCommand {
         let models = ModelFiles.directory
         let shipped = sources ?? (URL(fileURLWithPath: models).deletingLastPathComponent().path + "/Notebooks/data")
         let home = FileManager.default.homeDirectoryForCurrentUser.path
-        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
+        let cache = EnvironmentSettings.cacheHome.value ?? home + "/.cache"
         var settings = ServerSettings(shippedDirectory: shipped, dataDirectory: data ?? cache + "/txn/serve",
                                       modelsDirectory: models)
         settings.host = host
