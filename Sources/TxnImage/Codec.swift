@@ -203,11 +203,6 @@ extension ImageError {
     }
 }
 
-func systemMessage(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "error \(code)" }
-    return String(cString: text)
-}
-
 // MARK: - Saving
 
 extension Image {

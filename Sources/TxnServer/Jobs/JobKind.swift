@@ -2,23 +2,16 @@ import Foundation
 import TxnImage
 import TxnNotebook
 
-/// A kind of job the server can run (`"method"` in `POST /api/jobs`). Each kind is one file:
-/// it checks its parameters, writes its notebook, and runs that notebook, reporting as it goes.
+/// A kind of job the server can run (`"method"` in `POST /api/jobs`): Gatys synthesis (`GatysJob`) and the spatial
+/// GAN (`GANJob`). Each kind is one file: it checks its parameters, writes its notebook, and runs that notebook,
+/// reporting as it goes.
 ///
-/// To add a kind (the spatial GAN, `GANJob.swift`):
-/// - `static let method = "gan"`; `init(parameters:…)` reads its keys with `Parameters` (refusing unknown
-///   ones) and checks `size × batch` against `limits.jobWork`;
-/// - `notebook(jobID:completedSteps:)`: the GAN's notebook statements (train, generate, save) from the
-///   parameters, in one place, as `GatysJob.statements` does;
-/// - `run(context)`: run those statements through `context.interpreter(output:)` with a monitor, and
-///   report with `context.progress(["iteration", "total", "dLoss", "gLoss", "dReal", "dFake",
-///   "secondsPerIteration", "eta"], series: ["dLoss": d, "gLoss": g])` each iteration and
-///   `context.image(samples, caption:)` for the samples from the fixed noise; stop when
-///   `context.stopRequested` at an iteration boundary; return a `JobOutcome` with the generated
-///   image, `fields` (with `"distance": ["gramLoss", "sliced"]` from `TextureDistance`) and
-///   `files["generator"]` (the `.pth`, `application/octet-stream`);
-/// - list the type in `JobKinds.all`. The page then shows its column (`METHODS.gan` in PageScript.swift
-///   already reads those events and offers `files/generator`).
+/// A kind has: `method` and `pageDefaults` (what the page's form starts from); `init(parameters:…)`, which reads its
+/// keys with `Parameters` (refusing unknown ones) and checks its work against `limits.jobWork`; its statements,
+/// written in one place and framed by `JobNotebook.text`; and `run(context)`, which runs those statements through
+/// `context.interpreter(output:)` with a monitor, reports each iteration with `context.progress` and images with
+/// `context.image`, stops at an iteration boundary when `context.stopRequested`, and returns a `JobOutcome`.
+/// It is listed in `JobKinds.all`; the page shows a column for each kind its script knows (`METHODS`).
 protocol JobKind: Sendable {
     /// The `method` value that selects this kind.
     static var method: String { get }
