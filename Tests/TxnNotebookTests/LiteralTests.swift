@@ -39,4 +39,11 @@ final class LiteralTests: XCTestCase {
             try scannedBack(text)
         }
     }
+
+    func testAWordIsOneTokenAndNothingElse() {
+        for word in ["pool1", "conv1_1", "gram+sw", "reflect-pad", "é"] { XCTAssertTrue(isNotebookWord(word), word) }
+        for text in ["", "pool1 x", "pool1;save", "a=b", "pool1\r", "pool1\n", "\"s\"", "12", "pool1#", "-x", "pool1,pool2"] {
+            XCTAssertFalse(isNotebookWord(text), text.debugDescription)
+        }
+    }
 }

@@ -43,4 +43,18 @@ final class JobNotebookTests: XCTestCase {
             XCTAssertEqual(Array(load.unicodeScalars), Array(entry.path.unicodeScalars))
         }
     }
+
+    /// Layer names are written into the optimize statement as words: one that carries a `;` or a line break, or a
+    /// name the notebook does not know, is refused by the notebook's own check before the job is queued.
+    func testLayerNamesCannotAddStatements() throws {
+        let server = try makeServer()
+        for layers in ["pool1;save t \"pwned.png\"", "pool1\nsave t \"pwned.png\"", "pool1 histmatch=true", "conv9_9"] {
+            XCTAssertThrowsError(try GatysJob(parameters: ["source": .string("gravel"), "size": .number(32),
+                                                           "layers": .array([.string(layers)])],
+                                              sources: server.sources, limits: .init()), layers.debugDescription) { error in
+                XCTAssertTrue("\(error)".contains("layers") || "\(error)".contains("expected one command")
+                              || "\(error)".contains("histmatch"), "\(layers.debugDescription): \(error)")
+            }
+        }
+    }
 }

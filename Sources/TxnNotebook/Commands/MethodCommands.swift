@@ -347,26 +347,28 @@ private func optimizeCommand() -> CommandSpec {
             directions every `redraw` iterations); octaves=N starts at size/2^(N-1) and refines upwards.
             """,
         describesItsResult: true,
+        check: checkOptimize,
         run: runOptimize)
 }
 
-private func runOptimize(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let source = try args.image("source")
-    let m = try session.resolveModel(args)
+/// The options `optimize`'s arguments ask for. Without a model (a check before running: `checkOptimize`) padding
+/// and pooling default to the default model's, and an image to start from is left to the run.
+private func synthesisOptions(_ args: Arguments, model m: ModelValue?, sessionSeed: UInt64) throws -> SynthesisOptions {
     var o = SynthesisOptions()
     (o.width, o.height) = try args.size("size")
     o.steps = try args.int("steps")
     o.layers = try args.layers("layers")
     o.layerWeights = SynthesisOptions.layerWeights(try args.numbers("weights"), layerCount: o.layers.count)
     o.gramNormalisation = try args.choice("norm")
-    o.padding = try args.choice("padding", default: m.vgg.padding)
-    o.pooling = try args.choice("pooling", default: m.vgg.pooling)
+    o.padding = try args.choice("padding", default: m?.vgg.padding ?? gatys.padding)
+    o.pooling = try args.choice("pooling", default: m?.vgg.pooling ?? gatys.pooling)
     o.optimizer = .init(try args.choice("optimizer"), history: try args.int("history"), learningRate: try args.number("lr"))
-    o.seed = try args.seed(session: session.seed)
+    o.seed = try args.seed(session: sessionSeed)
     switch try args.any("init") {
     case .word("meannoise"): o.initialisation = .sourceMeanNoise(sigma: Float(try args.number("sigma")))
     case .word("uniform"): o.initialisation = .uniform
     case .image, .synthesis: o.initialisation = .image(try args.image("init"))
+    case .word where m == nil: break  // a variable's name, known when the statement runs
     case let other:
         throw CommandError("init: expected meannoise, uniform or an image, got \(other.typeName) \(other.summary)", at: args.ref("init"))
     }
@@ -374,7 +376,7 @@ private func runOptimize(_ args: Arguments, _ session: CommandContext) throws ->
     o.histogramMatching = try args.bool("histmatch")
     o.snapshotEvery = try args.int("snapshot")
     o.measureDistance = try args.bool("distance")
-    o.algorithm = m.algorithm
+    o.algorithm = m?.algorithm ?? gatys.algorithm
     o.loss = try args.choice("loss")
     if args.has("projections") { o.slicedProjections = try args.int("projections") }
     o.slicedWeight = try args.number("sw_weight")
@@ -384,6 +386,18 @@ private func runOptimize(_ args: Arguments, _ session: CommandContext) throws ->
         o.octaveSteps = try args.wholeNumbers("octave_steps", within: SynthesisOptions.stepsRange)
     }
     if args.has("eval_tile") { o.evaluationTile = try args.int("eval_tile") }
+    return o
+}
+
+/// `optimize`'s rules without running it: the options its arguments make, validated as the synthesis will.
+private func checkOptimize(_ args: Arguments) throws {
+    try synthesisOptions(args, model: nil, sessionSeed: 0).validate()
+}
+
+private func runOptimize(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let source = try args.image("source")
+    let m = try session.resolveModel(args)
+    var o = try synthesisOptions(args, model: m, sessionSeed: session.seed)
     let every = try args.int("every", default: session.progressEvery)
     let watch = try args.bool("show") ? LivePreview.make(for: session) : nil
     defer { watch?.finish() }

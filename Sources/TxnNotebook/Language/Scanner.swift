@@ -249,6 +249,14 @@ public func notebookLiteral(_ text: String) -> String {
     return out + "\""
 }
 
+/// Whether `text` is one bare word to the scanner (a name, a layer, a choice), so that writing it into a statement
+/// adds exactly one token: no space, `;`, `=` or line break can ride along.
+public func isNotebookWord(_ text: String) -> Bool {
+    var scanner = Scanner(text, file: "")
+    guard let tokens = try? scanner.scanAll(), tokens.count == 2, case .identifier(let word) = tokens[0].kind else { return false }
+    return word == text
+}
+
 /// A scalar that stands alone as a character between two quotes and is no line break.
 private func isPlainInQuotes(_ scalar: Unicode.Scalar) -> Bool {
     if scalar.isASCII { return scalar.value >= 0x20 && scalar.value != 0x7F }

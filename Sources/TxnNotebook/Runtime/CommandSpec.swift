@@ -9,6 +9,9 @@ struct CommandSpec {
     var detail: String = ""
     /// The command prints its own account of its result, so the interpreter does not add `name = summary`.
     var describesItsResult = false
+    /// Rules between arguments, checked without running (`Interpreter.check`): what `run` would refuse before it
+    /// starts work, such as `optimize`'s options together.
+    var check: ((Arguments) throws -> Void)? = nil
     /// What it does, seeing of the session only what `CommandContext` offers.
     var run: (Arguments, CommandContext) throws -> Value = { _, _ in .none }
     /// For a command whose arguments are another command's (`explain gram f.pool2`, checked against `gram`'s spec):

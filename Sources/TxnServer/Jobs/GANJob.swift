@@ -68,6 +68,8 @@ struct GANJob: JobKind {
             throw APIError.badRequest("'size' \(size)x\(size) is over this server's limit of \(limits.jobWork) pixels per job")
         }
         if tile && size % scale != 0 { throw APIError.badRequest("'size' must be a multiple of \(scale) for a tileable texture") }
+        // The notebook's own rules on the statements the job will run.
+        try JobNotebook.check(statements(jobID: "check", completedSteps: nil))
     }
 
     var parameters: [String: Any] {

@@ -66,18 +66,20 @@ struct GatysJob: JobKind {
         optimizer = try p.choice("optimizer", SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue),
                                  default: defaults.optimizer.name.rawValue)
         layers = try p.words("layers", default: defaults.layers)
+        // Written into the statement as words: each must be one (the notebook's check then knows the names).
+        if let bad = layers.first(where: { !isNotebookWord($0) }) {
+            throw APIError.badRequest("'layers' must be layer names such as \(defaults.layers[0]), got '\(bad)'")
+        }
         learningRate = try p.number("lr", default: SynthesisOptions.defaultAdamLearningRate, range: 1e-6...SynthesisOptions.largestLearningRate)
         history = try p.int("history", default: SynthesisOptions.defaultHistory, range: SynthesisOptions.historyRange)
         histmatch = try p.bool("histmatch", default: defaults.histogramMatching)
         sourceSize = p.values["sourceSize"] == nil ? nil : try p.int("sourceSize", default: 256, range: Self.sourceSizeRange)
 
-        // The synthesis's own checks (layer names, sizes the network can take), before queueing.
+        // The notebook's own rules (layer names, sizes the network can take…) on the statements the job will run.
+        try JobNotebook.check(statements(completedSteps: nil))
+        // The source's size is the one thing the check cannot see: it knows no image.
         var o = SynthesisOptions()
-        (o.width, o.height, o.steps, o.layers) = (width, height, steps, layers)
-        o.padding = tile ? .circular : .reflect
-        do { try o.validate() } catch let e as SynthesisError {
-            throw APIError.badRequest("'\(e.field.rawValue)': \(e.message)")
-        }
+        (o.layers, o.padding) = (layers, tile ? .circular : .reflect)
         let (sw, sh) = sourceSize.map { ($0, $0) } ?? (entry.width, entry.height)
         guard sw * sh <= limits.sourcePixels else {
             throw APIError.badRequest("the source is \(sw)x\(sh), over the limit of \(limits.sourcePixels) pixels; "

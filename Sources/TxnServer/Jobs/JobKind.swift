@@ -39,6 +39,19 @@ protocol JobKind: Sendable {
 /// The frame every job's notebook shares: a header that says what ran and how to replay it, the statements the
 /// server ran, and the `save` lines of the result (and of its 2x2 tiling for a tileable texture).
 enum JobNotebook {
+    /// Holds a job's statements to the notebook's own rules without running them (`Interpreter.check`: commands,
+    /// keys, types, ranges, layer names, sizes the network can take), so that a request the notebook would refuse is
+    /// refused before it is queued, in the notebook's words: `'size': 8x8 is too small for reflect padding …`.
+    static func check(_ statements: [String]) throws {
+        let interpreter = Interpreter(output: JobLog(), modelsDirectory: "")
+        guard let problem = interpreter.check(statements, file: "job.txn") else { return }
+        var message = problem.message
+        if let colon = message.firstIndex(of: ":"), message[..<colon].allSatisfy({ $0.isLetter || $0 == "_" }) {
+            message = "'\(message[..<colon])'" + message[colon...]
+        }
+        throw APIError.badRequest(message)
+    }
+
     /// The variable that holds the job's final image.
     static let result = "t"
     /// The variable that holds the texture distance of the result to the source, where the kind measures it apart.
