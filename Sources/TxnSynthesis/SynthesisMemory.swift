@@ -108,6 +108,6 @@ public struct SynthesisMemory: Equatable, Sendable {
         return SynthesisError(.memory, "\(what) needs at least \(mib(plan.totalBytes)) MiB "
             + "(\(network): \(mib(plan.networkBytes)) MiB; the optimiser's image-sized vectors and features: "
             + "\(mib(plan.imageBytes)) MiB; the process: \(mib(processBytes)) MiB), over the memory limit of \(mib(limit)) MiB: "
-            + "keep fewer L-BFGS pairs (history=), use Adam, make it smaller, or raise the limit (--max-memory MiB or `set memory=MiB`)")
+            + "keep fewer L-BFGS pairs, use Adam, make it smaller, or raise the limit")
     }
 }

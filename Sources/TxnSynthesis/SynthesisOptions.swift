@@ -239,8 +239,9 @@ public struct SynthesisOptions: Sendable {
 
 /// A synthesis option that is out of range or inconsistent: which one (`field`) and why, in no front end's words;
 /// each front end names the field as it is written there (`--sw-weight`, `sw_weight=`, `"optimizer"`).
-public struct SynthesisError: Error, CustomStringConvertible, Equatable {
+public struct SynthesisError: MemoryLimitError, CustomStringConvertible, Equatable {
     public let field: SynthesisOptions.Field
+    public var isOverMemoryLimit: Bool { field == .memory }
     public let message: String
     public init(_ field: SynthesisOptions.Field, _ message: String) { (self.field, self.message) = (field, message) }
     public var description: String { "\(field.rawValue): \(message)" }

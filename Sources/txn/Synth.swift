@@ -128,7 +128,7 @@ struct Synth: ParsableCommand {
             }
         }
         options.evaluationTile = evalTile
-        do { try options.validate() } catch let e as SynthesisError { throw ValidationError(e.asFlag) }
+        do { try options.validate() } catch let e as SynthesisError where !e.isOverMemoryLimit { throw ValidationError(e.asFlag) }
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
@@ -141,7 +141,7 @@ struct Synth: ParsableCommand {
         let deepest = try VGG19.deepestLayer(of: options.layers)
         let model = try VGG19.load(numeric.weightsPath, upTo: deepest)
         let synthesizer: Synthesizer
-        do { synthesizer = try Synthesizer(model: model, source: decoded.image, options: options) } catch let e as SynthesisError {
+        do { synthesizer = try Synthesizer(model: model, source: decoded.image, options: options) } catch let e as SynthesisError where !e.isOverMemoryLimit {
             throw ValidationError(e.asFlag)
         }
         print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
@@ -185,7 +185,7 @@ extension SynthesisError {
         switch field {
         case .weights: flag = "--layer-weights"
         case .source: flag = "SOURCE"
-        case .memory: flag = "--max-memory"
+        case .memory: return "\(message) (raise it with --max-memory MiB)"
         case .learningRate: flag = "--lr"
         default: flag = "--" + field.rawValue.replacingOccurrences(of: "_", with: "-")
         }

@@ -115,7 +115,7 @@ private func runLoadgan(_ args: Arguments, _ session: CommandContext) throws -> 
     let path = try session.inputPath(try args.string("path"))
     // Errors of the files (a FIFO, a mixed pair, a number out of range) point at the path.
     func atPath<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as CommandError { throw e } catch { throw CommandError("\(error)", at: args.ref("path")) }
+        do { return try body() } catch let e as CommandError { throw e } catch { throw CommandError(notebookWording(error), at: args.ref("path")) }
     }
     if args.has("source"), FileManager.default.fileExists(atPath: GANTraining.resumePath(for: path)) {
         let source = try args.image("source")
@@ -248,7 +248,7 @@ private func runAnimate(_ args: Arguments, _ session: CommandContext) throws -> 
     do {
         try SafeFile.checkExtension(path, ["gif"], kind: "an animation")
         try SafeFile.checkWritable(path, createFolders: true)
-    } catch { throw CommandError("\(error)", at: args.ref("path")) }
+    } catch { throw CommandError(notebookWording(error), at: args.ref("path")) }
     let images: [Image]
     do {
         images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,

@@ -457,7 +457,7 @@ private func runSave(_ args: Arguments, _ session: CommandContext) throws -> Val
             try GANTraining.checkOutputs(path, resumeFile: g.training != nil)
             if !parentPath(path).isEmpty { try SafeFile.makeFolder(parentPath(path)) }
         } catch {
-            throw CommandError("\(error)", at: args.ref("path"))
+            throw CommandError(notebookWording(error), at: args.ref("path"))
         }
         try session.saveGAN(g, to: path)
         return .none

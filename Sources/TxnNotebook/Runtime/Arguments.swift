@@ -217,7 +217,7 @@ struct Arguments {
         do {
             try MemoryBudget.requireFloats([3, size.1, size.0], for: "\(spec.name) \(name)=\(size.0)x\(size.1)")
         } catch {
-            throw CommandError("\(error)", at: ref)
+            throw CommandError(notebookWording(error), at: ref)
         }
         return size
     }

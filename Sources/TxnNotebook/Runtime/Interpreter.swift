@@ -228,9 +228,9 @@ public final class Interpreter {
         } catch let e as SynthesisError {
             // Point at the key the option came from, if it was given.
             let location = call.keywords.first(where: { $0.key == e.field.rawValue })?.value.location ?? call.location
-            throw diagnostic("\(e)", at: location)
+            throw diagnostic(notebookWording(e), at: location)
         } catch {
-            throw diagnostic("\(error)", at: call.location)
+            throw diagnostic(notebookWording(error), at: call.location)
         }
     }
 
