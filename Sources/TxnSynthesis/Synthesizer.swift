@@ -173,7 +173,7 @@ public final class Synthesizer {
     /// `shouldStop` returns true.
     public func run(progress: ((SynthesisProgress) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil) throws -> SynthesisResult {
-        guard octaves > 1 else { return try optimise(from: nil, progress: progress, shouldStop: shouldStop) }
+        guard octaves > 1 else { return try optimize(from: nil, progress: progress, shouldStop: shouldStop) }
         let start = DispatchTime.now().uptimeNanoseconds
         var history: [Double] = [], evaluations = 0
         var previous: Image?
@@ -203,7 +203,7 @@ public final class Synthesizer {
             }
         }
         let first = Octaves.bilinear(previous!, width: options.width, height: options.height, wrap: wrap)
-        var result = try optimise(from: first, progress: progress.map { report in
+        var result = try optimize(from: first, progress: progress.map { report in
             { p in var p = p; p.octave = self.octaves; p.octaves = self.octaves; report(p) }
         }, shouldStop: shouldStop)
         result.history = history + result.history
@@ -234,7 +234,7 @@ public final class Synthesizer {
 
     /// One octave at the full size, from `start` (else the initial image the options ask for). `progress` is called after every iteration; the run stops early, keeping the best
     /// image so far, on Ctrl-C (see `Interrupt`) or when `shouldStop` returns true.
-    func optimise(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
+    func optimize(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
                   shouldStop: (() -> Bool)?) throws -> SynthesisResult {
         let (w, h) = (options.width, options.height)
         var x = try start?.pixels ?? initialImage().pixels
