@@ -13,11 +13,14 @@ import Darwin
 // MARK: - Loading
 
 extension Image {
+    /// The most pixels an image may have unless a caller asks for fewer (64 megapixels; the memory budget may lower it).
+    public static let defaultMaxPixels = 64_000_000
+
     /// Reads and decodes a PNG or JPEG file. The format comes from the file's signature, not its name, because
     /// misnamed files are common and a wrong guess would surface as a confusing codec error.
     /// `maxPixels` is checked against the header before any pixel memory is allocated, so a hostile or mistaken
     /// 100000x100000 header fails fast instead of exhausting memory.
-    public static func load(_ path: String, maxPixels: Int = 64_000_000) throws(ImageError) -> DecodedImage {
+    public static func load(_ path: String, maxPixels: Int = defaultMaxPixels) throws(ImageError) -> DecodedImage {
         let data = try readFile(path)
         // No more pixels than the memory budget holds: decoded 8-bit samples plus the float image.
         let budgetPixels = max(1, MemoryBudget.limitBytes / (3 * MemoryLayout<Float>.stride + 4))
@@ -26,7 +29,7 @@ extension Image {
 
     /// Decodes in-memory PNG or JPEG data; `name` only labels errors.
     public static func decode(_ data: [UInt8], name: String,
-                              maxPixels: Int = 64_000_000) throws(ImageError) -> DecodedImage {
+                              maxPixels: Int = defaultMaxPixels) throws(ImageError) -> DecodedImage {
         guard maxPixels > 0 else {
             throw ImageError(path: name, kind: .invalidArgument, reason: "maxPixels must be positive, got \(maxPixels)")
         }
@@ -198,11 +201,6 @@ extension ImageError {
         }
         self.init(path: failure.path, kind: kind, reason: failure.reason)
     }
-}
-
-func systemMessage(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "error \(code)" }
-    return String(cString: text)
 }
 
 // MARK: - Saving

@@ -25,7 +25,7 @@ public final class Synthesizer {
     public init(model: VGG19, source: Image, options: SynthesisOptions) throws {
         try options.validate()
         if let problem = options.sizeProblem(width: source.width, height: source.height) {
-            throw SynthesisError(option: "source", message: "the source image \(source.width)x\(source.height) \(problem)")
+            throw SynthesisError(.source, "the source image \(source.width)x\(source.height) \(problem)")
         }
         var m = model
         m.pooling = options.pooling
@@ -35,7 +35,7 @@ public final class Synthesizer {
         self.options = options
         octaves = options.octaves ?? Octaves.automatic(width: options.width, height: options.height)
         if let problem = options.octaveStepsProblem(octaves: octaves) {
-            throw SynthesisError(option: "octave_steps", message: problem)
+            throw SynthesisError(.octaveSteps, problem)
         }
         if octaves > 1 {
             // The coarsest octave must go through the network too, its source as well as its output.
@@ -43,10 +43,10 @@ public final class Synthesizer {
             let (sw, sh) = (Octaves.scaled(source.width, octave: 0, of: octaves), Octaves.scaled(source.height, octave: 0, of: octaves))
             for (what, a, b) in [("output", w, h), ("source", sw, sh)] {
                 if let problem = options.sizeProblem(width: a, height: b) {
-                    throw SynthesisError(option: "octaves", message: "\(octaves) octaves: the coarsest \(what) \(a)x\(b) \(problem)")
+                    throw SynthesisError(.octaves, "\(octaves) octaves: the coarsest \(what) \(a)x\(b) \(problem)")
                 }
                 if min(a, b) < 16 {
-                    throw SynthesisError(option: "octaves", message: "\(octaves) octaves make the coarsest \(what) \(a)x\(b); "
+                    throw SynthesisError(.octaves, "\(octaves) octaves make the coarsest \(what) \(a)x\(b); "
                         + "use fewer octaves (at least 16 pixels a side)")
                 }
             }
@@ -175,7 +175,7 @@ public final class Synthesizer {
     /// `shouldStop` returns true.
     public func run(progress: ((SynthesisProgress) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil) throws -> SynthesisResult {
-        guard octaves > 1 else { return try optimise(from: nil, progress: progress, shouldStop: shouldStop) }
+        guard octaves > 1 else { return try optimize(from: nil, progress: progress, shouldStop: shouldStop) }
         let start = DispatchTime.now().uptimeNanoseconds
         var history: [Double] = [], evaluations = 0
         var previous: Image?
@@ -206,7 +206,7 @@ public final class Synthesizer {
             }
         }
         let first = Octaves.bilinear(previous!, width: options.width, height: options.height, wrap: wrap)
-        var result = try optimise(from: first, progress: progress.map { report in
+        var result = try optimize(from: first, progress: progress.map { report in
             { p in var p = p; p.octave = self.octaves; p.octaves = self.octaves; report(p) }
         }, shouldStop: shouldStop)
         result.history = history + result.history
@@ -237,7 +237,7 @@ public final class Synthesizer {
 
     /// One octave at the full size, from `start` (else the initial image the options ask for). `progress` is called after every iteration; the run stops early, keeping the best
     /// image so far, on Ctrl-C (see `Interrupt`) or when `shouldStop` returns true.
-    func optimise(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
+    func optimize(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
                   shouldStop: (() -> Bool)?) throws -> SynthesisResult {
         let (w, h) = (options.width, options.height)
         var x = try start?.pixels ?? initialImage().pixels
@@ -260,7 +260,7 @@ public final class Synthesizer {
             evaluations += 1
             // An overflowed loss would poison every later step and still end as "success": stop, and say why.
             guard e.total.isFinite else {
-                throw SynthesisError(option: "weights", message: "the loss became \(e.total) at evaluation \(evaluations) "
+                throw SynthesisError(.weights, "the loss became \(e.total) at evaluation \(evaluations) "
                     + "(Float overflow): lower the layer weights (now \(self.options.weights.map { "\($0)" }.joined(separator: ",")))")
             }
             lastLayerLosses = e.perLayer
@@ -275,7 +275,7 @@ public final class Synthesizer {
         // In a function of its own so that the optimiser's memory (L-BFGS keeps 2m image-sized
         // vectors) is released before the distance is measured.
         func iterate() throws {
-        var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return 20 } }())
+        var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return LBFGS.defaultHistory } }())
         var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return Float(SynthesisOptions.defaultAdamLearningRate) } }())
             for iteration in 1...options.steps {
                 let value: Double
