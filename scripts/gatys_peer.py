@@ -90,7 +90,7 @@ def main():
         loss = loss_of(x)
         loss.backward()
         state["evaluations"] += 1
-        state["best"] = min(state["best"], float(loss))
+        state["best"] = min(state["best"], loss.item())
         state["seconds"] = time.perf_counter() - start
         return loss
 

@@ -38,7 +38,7 @@ def prepare(texture, size, out):
     if texture == "wood":
         return str(src)
     dest = out / f"{texture}_{size}.png"
-    subprocess.run([TXN, "-c", f'x = preprocess (load "{src}") size={size}; save x "{dest}"'], check=True,
+    subprocess.run([TXN, "-c", f'src = load "{src}"; x = preprocess src size={size}; save x "{dest}"'], check=True,
                    stdout=subprocess.DEVNULL)
     return str(dest)
 
