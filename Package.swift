@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnFiles", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnCheckpoint", dependencies: ["TxnFiles"], swiftSettings: swiftFast),
         .target(name: "TxnVGG", dependencies: ["TxnFiles", "TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
-        .target(name: "TxnSynthesis", dependencies: ["TxnTensor", "TxnVGG", "TxnImage"], swiftSettings: swiftFast),
+        .target(name: "TxnSynthesis", dependencies: ["TxnFiles", "TxnTensor", "TxnVGG", "TxnImage"], swiftSettings: swiftFast),
         .target(name: "TxnPlot", dependencies: ["TxnImage", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnGAN", dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint"], swiftSettings: swiftFast),
         .target(name: "TxnNotebook",

@@ -26,13 +26,6 @@ final class HashingSink: ByteSink {
     }
 }
 
-/// In-memory sink (tests, and the deterministic-bytes check).
-final class MemorySink: ByteSink {
-    private(set) var bytes: [UInt8] = []
-    var position: Int { bytes.count }
-    func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
-}
-
 /// A zip archive of stored (uncompressed) entries laid out as PyTorch's writer does: each record's data starts
 /// on a 64-byte boundary, padded by an extra field with id "FB" filled with 'Z', so readers can map tensors
 /// straight from the file. CRC-32 and sizes sit in the local headers (no data descriptors). A zip64 extra is

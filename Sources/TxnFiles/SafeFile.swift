@@ -406,3 +406,42 @@ public func parentPath(_ path: String) -> String {
     while folder.count > 1 && folder.hasSuffix("/") { folder = folder.dropLast() }
     return folder.isEmpty ? "/" : String(folder)
 }
+
+/// A text file written line by line while a long run goes on (`--log`), so that what was written survives a kill
+/// or a crash: each line goes to the file in one write, as soon as it is given. The path is checked as
+/// `SafeFile.checkWritable` checks it, and opened without following a symlink or blocking on a FIFO.
+public final class LineLog {
+    public let path: String
+    private let descriptor: Int32
+
+    public init(path: String, createFolders: Bool = false) throws {
+        try SafeFile.checkWritable(path, createFolders: createFolders)
+        if createFolders { try SafeFile.makeFolder(parentPath(path).isEmpty ? "." : parentPath(path)) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw SafeFile.Failure(path, .io, "cannot open for writing: \(SafeFile.message(errno))") }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw SafeFile.Failure(path, .notRegular, "is not a regular file: txn only writes logs to regular files")
+        }
+        descriptor = fd
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// Writes `line` and a newline.
+    public func write(line: String) throws {
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SafeFile.Failure(path, .io, "write failed: \(SafeFile.message(errno))")
+            }
+            done += n
+        }
+    }
+}

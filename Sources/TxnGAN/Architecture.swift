@@ -1,3 +1,4 @@
+import Foundation
 import TxnTensor
 
 /// The widths of the seed project's spatial GAN (PSGAN family, Bergmann, Jetchev and Vollgraf 2017): a generator
@@ -80,7 +81,7 @@ public enum GANPreset: String, CaseIterable, Sendable {
     /// al. 2016), which on gravel gave recognisable stones after 1000 iterations (about 6 minutes on 2 cores).
     public var learningRate: Float {
         switch self {
-        case .seed: return 5e-5
+        case .seed: return GANTrainer.seedSettings.learningRate
         case .small: return 2e-4
         }
     }
@@ -90,6 +91,25 @@ public enum GANPreset: String, CaseIterable, Sendable {
         case .seed: return 8
         case .small: return 8
         }
+    }
+
+    /// The preset for help texts, read from the declarations above: "small: G 32→256→128→64→32→3, crop 128, batch 8, lr 2e-4".
+    public var summary: String {
+        "\(rawValue): G \(architecture.generatorChannels.map(String.init).joined(separator: "→")), crop \(crop), batch \(batch), "
+            + "lr \(Self.written(learningRate))"
+    }
+
+    /// Each preset's learning rate for help texts: "2e-4 small, 5e-5 seed".
+    public static var learningRates: String {
+        allCases.map { "\(written($0.learningRate)) \($0.rawValue)" }.joined(separator: ", ")
+    }
+
+    /// A small rate as it is written by hand (2e-4, not 0.0002 or 2e-04).
+    static func written(_ x: Float) -> String {
+        let exponent = Int(log10(Double(x)).rounded(.down))
+        let mantissa = Double(x) / pow(10, Double(exponent))
+        guard x > 0, x < 1e-2, abs(mantissa - mantissa.rounded()) < 1e-4 else { return "\(x)" }
+        return "\(Int(mantissa.rounded()))e\(exponent)"
     }
 
     /// The noise split with `--periodic`: PSGAN's defaults (60 global, 30 local, 3×2 periodic channels, an MLP of

@@ -66,9 +66,6 @@ public final class Discriminator: @unchecked Sendable {
         init(count: Int) { columns = Array(repeating: nil, count: count) }
     }
 
-    /// `TXN_GAN_KEEP_COLUMNS=0` unfolds again in backward instead, for A/B measurements.
-    static let keepColumnsEnabled = ProcessInfo.processInfo.environment["TXN_GAN_KEEP_COLUMNS"] != "0"
-
     /// Training mode (batch statistics; running statistics updated, as every PyTorch forward in train mode does).
     /// With `keepColumns`, each convolution's unfolded input is kept for `backward(weights: true)`, which then
     /// does not unfold the same input again.
@@ -77,7 +74,7 @@ public final class Discriminator: @unchecked Sendable {
             throw GANError("the discriminator takes \(channels[0]) channels, got \(x.channels)")
         }
         var inputs: [ChannelMajor] = [x], saved: [BatchNorm2D.Saved] = []
-        let store = ColumnStore(count: convolutions.count), keep = keepColumns && Self.keepColumnsEnabled
+        let store = ColumnStore(count: convolutions.count), keep = keepColumns
         var a = x
         for (i, conv) in convolutions.enumerated() {
             let leaky = PointwiseActivation.leakyReLU(slope: GANArchitecture.leakySlope)

@@ -27,10 +27,9 @@ public struct DecodeLimits: Sendable, Equatable {
     /// own file; the scan limit still bounds its work).
     public var seconds: Double?
 
-    public static let defaultMaxPixels = 64_000_000
     public static let defaultMaxScans = 100
 
-    public init(maxPixels: Int = DecodeLimits.defaultMaxPixels, maxScans: Int = DecodeLimits.defaultMaxScans,
+    public init(maxPixels: Int = Image.defaultMaxPixels, maxScans: Int = DecodeLimits.defaultMaxScans,
                 seconds: Double? = nil) {
         self.maxPixels = maxPixels
         self.maxScans = maxScans
@@ -60,19 +59,22 @@ public struct ImageHeader: Sendable, Equatable {
 }
 
 extension Image {
+    /// The most pixels an image may have unless a caller asks for fewer (64 megapixels; the memory budget may lower it).
+    public static let defaultMaxPixels = 64_000_000
+
     /// Reads and decodes a PNG or JPEG file. The format comes from the file's signature, not its name, because
     /// misnamed files are common and a wrong guess would surface as a confusing codec error.
     /// `maxPixels` and the memory budget are checked against the header before any pixel memory is allocated, so a
     /// hostile or mistaken 100000x100000 header fails fast instead of exhausting memory; a progressive JPEG of more
     /// than `DecodeLimits.defaultMaxScans` scans is refused at the first scan over.
-    public static func load(_ path: String, maxPixels: Int = DecodeLimits.defaultMaxPixels) throws(ImageError) -> DecodedImage {
+    public static func load(_ path: String, maxPixels: Int = Image.defaultMaxPixels) throws(ImageError) -> DecodedImage {
         let data = try readFile(path)
         return try decode(data, name: path, limits: DecodeLimits(maxPixels: maxPixels))
     }
 
     /// Decodes in-memory PNG or JPEG data; `name` only labels errors.
     public static func decode(_ data: [UInt8], name: String,
-                              maxPixels: Int = DecodeLimits.defaultMaxPixels) throws(ImageError) -> DecodedImage {
+                              maxPixels: Int = Image.defaultMaxPixels) throws(ImageError) -> DecodedImage {
         try decode(data, name: name, limits: DecodeLimits(maxPixels: maxPixels))
     }
 
@@ -296,11 +298,6 @@ extension ImageError {
         }
         self.init(path: failure.path, kind: kind, reason: failure.reason)
     }
-}
-
-func systemMessage(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "error \(code)" }
-    return String(cString: text)
 }
 
 // MARK: - Saving

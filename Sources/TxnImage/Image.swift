@@ -1,3 +1,5 @@
+import TxnTensor
+
 /// An RGB image in planar float layout: channel c, row y, column x at pixels[(c * height + y) * width + x],
 /// values nominally in [0, 1].
 ///
@@ -86,7 +88,7 @@ public struct DecodedImage: Sendable {
 
 /// Every failure in this module is one of these, so callers can both show a message naming the file and branch on
 /// `kind` (e.g. retry a missing file, but not a corrupt one).
-public struct ImageError: Error, CustomStringConvertible, Equatable {
+public struct ImageError: MemoryLimitError, CustomStringConvertible, Equatable {
     public enum Kind: Equatable, Sendable {
         case notFound, empty, truncated, corrupt, tooLarge, unsupportedFormat, ioError, invalidArgument
         /// More work than the decode limits allow: a progressive JPEG of too many scans, a decode past its deadline.
@@ -98,6 +100,8 @@ public struct ImageError: Error, CustomStringConvertible, Equatable {
     public let path: String
     public let kind: Kind
     public let reason: String
+    /// The image would not fit the memory limit (`MemoryBudget`): the front end says how to raise it.
+    public internal(set) var isOverMemoryLimit = false
 
     public init(path: String, kind: Kind, reason: String) {
         self.path = path

@@ -222,7 +222,9 @@ extension Image {
         do {
             try MemoryBudget.requireFloats([3, height, width], copies: copies, for: what())
         } catch {
-            throw ImageError(path: "", kind: .tooLarge, reason: "\(error)")
+            var overLimit = ImageError(path: "", kind: .tooLarge, reason: "\(error)")
+            overLimit.isOverMemoryLimit = true
+            throw overLimit
         }
     }
 }

@@ -8,7 +8,8 @@ import TxnTensor
 /// `txn serve`: the page and its HTTP API.
 ///
 /// Routes (all answers JSON unless said otherwise; errors are `{"error": message}` with a 4xx/5xx status):
-/// `GET /` (the page), `GET /app.js`, `GET /app.css`, `GET /api/capabilities`, `GET|POST /api/sources`,
+/// `GET /` (the page), `GET /app.js`, `GET /app.css`, `GET /api/capabilities`, `GET /api/defaults` (each job kind's
+/// defaults, which the page's form starts from), `GET|POST /api/sources`,
 /// `GET /api/sources/ID/image`, `GET|POST /api/jobs`, `GET /api/jobs/ID`, `GET /api/jobs/ID/events`
 /// (server-sent events), `GET /api/jobs/ID/image` (PNG), `POST /api/jobs/ID/stop`,
 /// `GET /api/jobs/ID/notebook` (`.txn` text), `GET /api/jobs/ID/files/NAME` (a kind's downloads),
@@ -71,6 +72,8 @@ public final class TxnServer: Sendable {
                                       "decodeSeconds": settings.limits.decodeSeconds, "jpegScans": DecodeLimits.defaultMaxScans,
                                       "storedFiles": settings.limits.storedFiles, "storedBytes": settings.limits.storedBytes]])
         }
+
+        router.get("/api/defaults") { _, _ in JSON.response(JobKinds.defaults) }
 
         router.get("/api/sources") { [sources] _, _ in
             JSON.response(["sources": sources.all.map(\.json)])

@@ -6,8 +6,11 @@ import Glibc
 /// Everything `txn serve` is configured with: where it listens, where its files are, and the limits
 /// that keep one client from exhausting the machine. The defaults live here and nowhere else.
 public struct ServerSettings: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 5000
+    /// Loopback only unless asked (`txn serve --host`).
+    public static let defaultHost = "127.0.0.1"
+    public static let defaultPort = 5000
+    public var host = defaultHost
+    public var port = defaultPort
     /// Shipped textures (read-only; `Notebooks/data` of the checkout).
     public var shippedDirectory: String
     /// Uploaded sources are written here, under names the server makes.

@@ -52,7 +52,7 @@ final class SourceStore: @unchecked Sendable {
                 guard let bytes = try? readSourceFile(path, maxBytes: shipped ? 1 << 30 : limits.uploadBytes),
                       let header = try? Image.header(bytes, name: name),
                       header.width.multipliedReportingOverflow(by: header.height).partialValue
-                        <= (shipped ? DecodeLimits.defaultMaxPixels : limits.uploadPixels),
+                        <= (shipped ? Image.defaultMaxPixels : limits.uploadPixels),
                       header.width > 0, header.height > 0, header.width <= 1 << 20, header.height <= 1 << 20
                 else { continue }
                 add(SourceEntry(id: id, name: shipped ? name : "upload \(id)", width: header.width,

@@ -21,6 +21,9 @@ public struct SynthesisProgress: Sendable {
     public var octaves = 1
     /// Of `elapsed`, the seconds spent inside loss evaluations (the rest is the optimiser's own work).
     public var evaluationSeconds = 0.0
+    /// The plain Gram loss of the current image at the output size (`SynthesisOptions.reportsGramLoss`); nil at
+    /// coarser octaves and when not asked for.
+    public var gramLoss: Double? = nil
 
     /// One line for a terminal: `iter 10/100  loss 3.91e+08  [conv1_1 …]  12 evals  0.30 s/it  27 s left`.
     public var line: String {
@@ -42,6 +45,8 @@ public struct SynthesisResult: Sendable {
     public var seconds: Double
     /// Stopped by Ctrl-C or a stop request before the last iteration.
     public var interrupted: Bool
+    /// Stopped at the output size by `SynthesisOptions.plateau` (the iteration it stopped at is `history.count`).
+    public var plateaued = false
     /// The texture distance of `image` to the source, when measured.
     public var distance: TextureDistance?
 }

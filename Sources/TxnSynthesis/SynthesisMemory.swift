@@ -105,9 +105,9 @@ public struct SynthesisMemory: Equatable, Sendable {
     static func overBudget(_ plan: SynthesisMemory, what: String, limit: Int) -> SynthesisError {
         let mib = MemoryBudgetError.mib
         let network = plan.tile.map { "the network in tiles of \($0) px" } ?? "the network over the whole image"
-        return SynthesisError(option: "memory", message: "\(what) needs at least \(mib(plan.totalBytes)) MiB "
+        return SynthesisError(.memory, "\(what) needs at least \(mib(plan.totalBytes)) MiB "
             + "(\(network): \(mib(plan.networkBytes)) MiB; the optimiser's image-sized vectors and features: "
             + "\(mib(plan.imageBytes)) MiB; the process: \(mib(processBytes)) MiB), over the memory limit of \(mib(limit)) MiB: "
-            + "keep fewer L-BFGS pairs (history=), use Adam, make it smaller, or raise the limit (--max-memory MiB or `set memory=MiB`)")
+            + "keep fewer L-BFGS pairs, use Adam, make it smaller, or raise the limit")
     }
 }

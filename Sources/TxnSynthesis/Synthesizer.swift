@@ -25,7 +25,7 @@ public final class Synthesizer {
     public init(model: VGG19, source: Image, options: SynthesisOptions) throws {
         try options.validate()
         if let problem = options.sizeProblem(width: source.width, height: source.height) {
-            throw SynthesisError(option: "source", message: "the source image \(source.width)x\(source.height) \(problem)")
+            throw SynthesisError(.source, "the source image \(source.width)x\(source.height) \(problem)")
         }
         var m = model
         m.pooling = options.pooling
@@ -35,7 +35,7 @@ public final class Synthesizer {
         self.options = options
         octaves = options.octaves ?? Octaves.automatic(width: options.width, height: options.height)
         if let problem = options.octaveStepsProblem(octaves: octaves) {
-            throw SynthesisError(option: "octave_steps", message: problem)
+            throw SynthesisError(.octaveSteps, problem)
         }
         if octaves > 1 {
             // The coarsest octave must go through the network too, its source as well as its output.
@@ -43,10 +43,10 @@ public final class Synthesizer {
             let (sw, sh) = (Octaves.scaled(source.width, octave: 0, of: octaves), Octaves.scaled(source.height, octave: 0, of: octaves))
             for (what, a, b) in [("output", w, h), ("source", sw, sh)] {
                 if let problem = options.sizeProblem(width: a, height: b) {
-                    throw SynthesisError(option: "octaves", message: "\(octaves) octaves: the coarsest \(what) \(a)x\(b) \(problem)")
+                    throw SynthesisError(.octaves, "\(octaves) octaves: the coarsest \(what) \(a)x\(b) \(problem)")
                 }
                 if min(a, b) < 16 {
-                    throw SynthesisError(option: "octaves", message: "\(octaves) octaves make the coarsest \(what) \(a)x\(b); "
+                    throw SynthesisError(.octaves, "\(octaves) octaves make the coarsest \(what) \(a)x\(b); "
                         + "use fewer octaves (at least 16 pixels a side)")
                 }
             }
@@ -139,6 +139,8 @@ public final class Synthesizer {
     /// dL/dF per layer of the last SW evaluation, kept so that the next one writes into the same memory
     /// (a buffer over 1 MiB allocated anew is fresh pages to fault in: see MALLOC_MMAP_THRESHOLD_ in ProcessSetup).
     private var featureGradients: [Tensor] = []
+    /// `gramLoss(of:)`'s forward-only network and loss, made at its first use.
+    private var plainGram: (VGGPlan, TextureLoss)?
 
     /// The loss chosen by `options.loss` at `image`, with its gradient. The Gram loss alone runs on the
     /// network's blocked Gram path; SW (alone or with Gram) needs the features themselves.
@@ -173,7 +175,7 @@ public final class Synthesizer {
     /// `shouldStop` returns true.
     public func run(progress: ((SynthesisProgress) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil) throws -> SynthesisResult {
-        guard octaves > 1 else { return try optimise(from: nil, progress: progress, shouldStop: shouldStop) }
+        guard octaves > 1 else { return try optimize(from: nil, progress: progress, shouldStop: shouldStop) }
         let start = DispatchTime.now().uptimeNanoseconds
         var history: [Double] = [], evaluations = 0
         var previous: Image?
@@ -186,6 +188,7 @@ public final class Synthesizer {
             o.octaveSteps = nil
             o.measureDistance = false
             o.histogramMatching = false
+            o.reportsGramLoss = false
             // Each octave draws its own SW directions.
             o.seed = options.seed &+ UInt64(i)
             if let previous { o.initialisation = .image(Octaves.bilinear(previous, width: o.width, height: o.height, wrap: wrap)) }
@@ -203,7 +206,7 @@ public final class Synthesizer {
             }
         }
         let first = Octaves.bilinear(previous!, width: options.width, height: options.height, wrap: wrap)
-        var result = try optimise(from: first, progress: progress.map { report in
+        var result = try optimize(from: first, progress: progress.map { report in
             { p in var p = p; p.octave = self.octaves; p.octaves = self.octaves; report(p) }
         }, shouldStop: shouldStop)
         result.history = history + result.history
@@ -234,7 +237,7 @@ public final class Synthesizer {
 
     /// One octave at the full size, from `start` (else the initial image the options ask for). `progress` is called after every iteration; the run stops early, keeping the best
     /// image so far, on Ctrl-C (see `Interrupt`) or when `shouldStop` returns true.
-    func optimise(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
+    func optimize(from start: Image?, progress: ((SynthesisProgress) -> Void)?,
                   shouldStop: (() -> Bool)?) throws -> SynthesisResult {
         let (w, h) = (options.width, options.height)
         var x = try start?.pixels ?? initialImage().pixels
@@ -257,7 +260,7 @@ public final class Synthesizer {
             evaluations += 1
             // An overflowed loss would poison every later step and still end as "success": stop, and say why.
             guard e.total.isFinite else {
-                throw SynthesisError(option: "weights", message: "the loss became \(e.total) at evaluation \(evaluations) "
+                throw SynthesisError(.weights, "the loss became \(e.total) at evaluation \(evaluations) "
                     + "(Float overflow): lower the layer weights (now \(self.options.weights.map { "\($0)" }.joined(separator: ",")))")
             }
             lastLayerLosses = e.perLayer
@@ -268,11 +271,11 @@ public final class Synthesizer {
         if box != nil { objective.project(&x) }
 
         var history: [Double] = []
-        var interrupted = false
+        var interrupted = false, reachedPlateau = false
         // In a function of its own so that the optimiser's memory (L-BFGS keeps 2m image-sized
         // vectors) is released before the distance is measured.
         func iterate() throws {
-        var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return 20 } }())
+        var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return LBFGS.defaultHistory } }())
         var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return Float(SynthesisOptions.defaultAdamLearningRate) } }())
             for iteration in 1...options.steps {
                 let value: Double
@@ -293,6 +296,7 @@ public final class Synthesizer {
                     value = try adam.step(&x, objective)
                 }
                 history.append(value)
+                let plateaued = options.plateau?.reached(history) ?? false
                 if let progress {
                     let t = elapsed(), perIteration = t / Double(iteration)
                     let snapshot = options.snapshotEvery > 0 && iteration % options.snapshotEvery == 0
@@ -301,8 +305,10 @@ public final class Synthesizer {
                         iteration: iteration, totalIterations: options.steps, loss: value, layerLosses: lastLayerLosses,
                         layers: options.layers, evaluations: evaluations, elapsed: t, secondsPerIteration: perIteration,
                         remaining: perIteration * Double(options.steps - iteration), snapshot: snapshot,
-                        evaluationSeconds: Double(evaluationNanoseconds) / 1e9))
+                        evaluationSeconds: Double(evaluationNanoseconds) / 1e9,
+                        gramLoss: options.reportsGramLoss ? try gramLoss(of: x, objective: value) : nil))
                 }
+                if plateaued { reachedPlateau = true; break }
                 // A stalled line search is final for a fixed objective, not for one that draws new directions.
                 if converged && sliced == nil { break }
             }
@@ -317,6 +323,27 @@ public final class Synthesizer {
         if options.histogramMatching { image = image.histogramMatched(to: source) }
         let distance = try self.distance(of: image)
         return SynthesisResult(image: image, loss: bestValue, history: history, evaluations: evaluations,
-                               seconds: elapsed(), interrupted: interrupted, distance: distance)
+                               seconds: elapsed(), interrupted: interrupted, plateaued: reachedPlateau, distance: distance)
+    }
+
+    /// The plain Gram loss (default layers and weights) of the image `x` at the output size: `objective` itself when
+    /// the run optimises that loss, else measured with a forward pass (its network and the source's Grams made once).
+    func gramLoss(of x: [Float], objective: Double) throws -> Double {
+        if options.objectiveIsPlainGram { return objective }
+        if plainGram == nil {
+            let layers = VGG19.gatysLayers
+            let deepest = try VGG19.deepestLayer(of: layers)
+            func plan(_ h: Int, _ w: Int) throws -> VGGPlan {
+                try VGGPlan(model: model, height: h, width: w, upTo: deepest, algorithm: .direct, backward: false)
+            }
+            let sourceFeatures = try plan(source.height, source.width)
+                .forward(try Tensor(shape: [1, 3, source.height, source.width], data: source.pixels), layers: layers)
+            let loss = try TextureLoss(targets: sourceFeatures.map { try GramNormalisation.pixels.gram($0) }, layers: layers,
+                                       weights: Array(repeating: VGG19.gatysLayerWeight, count: layers.count),
+                                       normalisation: .pixels)
+            plainGram = (try plan(options.height, options.width), loss)
+        }
+        let (network, loss) = plainGram!
+        return try loss.evaluate(network, try Tensor(shape: [1, 3, options.height, options.width], data: x), gradient: false).total
     }
 }

@@ -32,9 +32,9 @@ public enum MemoryBudget {
 
     /// Three quarters of physical memory, and no more than is available now (MemAvailable) or allowed by the
     /// cgroup (containers): the rest is for the system, the libraries' own buffers and the other processes.
-    /// `TXN_MAX_MEMORY` (MiB) in the environment overrides it.
+    /// `EnvironmentSettings.maxMemory` (TXN_MAX_MEMORY, MiB) overrides it.
     public static let defaultLimitBytes: Int = {
-        if let text = ProcessInfo.processInfo.environment["TXN_MAX_MEMORY"], let mib = Int(text), mib > 0 {
+        if let text = EnvironmentSettings.maxMemory.value, let mib = Int(text), mib > 0 {
             let (bytes, overflow) = mib.multipliedReportingOverflow(by: mebibyte)
             if !overflow { return bytes }
         }
@@ -121,8 +121,18 @@ public enum MemoryBudget {
     }
 }
 
+/// An error that may say a request is over the memory limit. The layer that finds it says what and by how much; each
+/// front end adds how to raise the limit in its own terms (`--max-memory MiB`, `set memory=MiB`).
+public protocol MemoryLimitError: Error {
+    var isOverMemoryLimit: Bool { get }
+}
+
 /// A request over the memory budget, or an invalid limit.
-public enum MemoryBudgetError: Error, CustomStringConvertible, Equatable {
+public enum MemoryBudgetError: MemoryLimitError, CustomStringConvertible, Equatable {
+    public var isOverMemoryLimit: Bool {
+        if case .overBudget = self { return true } else { return false }
+    }
+
     case overBudget(what: String, bytes: Int, limit: Int)
     case invalidLimit(String)
     case invalidSize(String)
@@ -132,8 +142,7 @@ public enum MemoryBudgetError: Error, CustomStringConvertible, Equatable {
         case let .overBudget(what, bytes, limit):
             let needs = bytes == Int.max ? "more memory than can be counted"
                 : "\(MemoryBudgetError.mib(bytes)) MiB"
-            return "\(what) needs \(needs), over the memory limit of \(MemoryBudgetError.mib(limit)) MiB "
-                + "(raise it with --max-memory MiB or `set memory=MiB`)"
+            return "\(what) needs \(needs), over the memory limit of \(MemoryBudgetError.mib(limit)) MiB"
         case let .invalidLimit(message), let .invalidSize(message):
             return message
         }

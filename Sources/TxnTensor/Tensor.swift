@@ -42,11 +42,6 @@ public struct Tensor: Equatable, Sendable {
     public var h: Int { shape[2] }
     public var w: Int { shape[3] }
 
-    /// The same values under another shape of equal element count.
-    public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        try Tensor(shape: newShape, data: data)
-    }
-
     /// Checks that the tensor is NCHW with the given channel count (nil: any), for layer entry points.
     public func requireNCHW(channels: Int? = nil, _ layer: @autoclosure () -> String) throws {
         guard rank == 4 else {

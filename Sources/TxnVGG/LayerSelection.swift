@@ -6,7 +6,7 @@ extension VGG19 {
     public static let gatysLayers = ["conv1_1", "pool1", "pool2", "pool3", "pool4"]
 
     /// The deepest of `gatysLayers`: how far the default model is loaded (10.6M of VGG-19's 20M parameters).
-    public static let gatysDeepestLayer = "pool4"
+    public static let gatysDeepestLayer = gatysLayers.last!
 
     /// The weight of each layer's Gram loss in Gatys et al. (with Gram matrices normalised by the number of
     /// positions, the loss does not depend on the image size; this weight assumes that).
@@ -47,9 +47,8 @@ extension VGG19 {
     public static func requireMemory(height: Int, width: Int, upTo last: Int, batch: Int = 1, copies: Int = 2) throws {
         let what = "a VGG-19 pass over \(width)x\(height) up to \(layerNames[max(0, min(last, layerNames.count - 1))])"
         var total = try MemoryBudget.product([batch, 3, height, width], for: what)
-        var (h, w) = (height, width)
         for s in stride(from: 1, through: last, by: 1) {
-            if case .pool = stages[s].stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
+            let (h, w) = mapSize(height: height, width: width, stage: s)
             let (sum, overflow) = total.addingReportingOverflow(
                 try MemoryBudget.product([batch, try channels(of: stages[s].name), h, w], for: what))
             guard !overflow else { throw MemoryBudgetError.overBudget(what: what, bytes: .max, limit: MemoryBudget.limitBytes) }

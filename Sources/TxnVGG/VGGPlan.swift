@@ -117,9 +117,8 @@ public final class VGGPlan: FeatureNetwork {
     static func sizes(model: VGG19, height: Int, width: Int, last: Int, backward: Bool) throws
         -> (dims: [[Int]], activationBytes: Int, paddedBytes: Int) {
         var dims: [[Int]] = [[3, height, width]]
-        var (h, w) = (height, width)
         for s in stride(from: 1, through: last, by: 1) {
-            if case .pool = VGG19.stages[s].stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
+            let (h, w) = VGG19.mapSize(height: height, width: width, stage: s)
             dims.append([try VGG19.channels(of: VGG19.stages[s].name), h, w])
         }
         var activationBytes = 64, paddedBytes = 64

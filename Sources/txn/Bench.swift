@@ -178,7 +178,7 @@ struct BenchVGG: ParsableCommand {
 
     func measure(size: Int) throws -> [String: Double] {
         let layers = VGG19.gatysLayers
-        let model = try VGG19.load(numeric.weightsPath, upTo: "pool4")
+        let model = try VGG19.load(numeric.weightsPath, upTo: VGG19.gatysDeepestLayer)
         // Deterministic, texture-like inputs: no file needed.
         let source = Tensor(shape: [1, 3, size, size]) { i in Float((i * 7919) % 256) / 255 }
         let image = Tensor(shape: [1, 3, size, size]) { i in Float((i * 104_729) % 256) / 255 }
@@ -187,14 +187,14 @@ struct BenchVGG: ParsableCommand {
         let (forward, eval): (Double, Double) = try {
         let network: FeatureNetwork = reference
             ? ReferenceNetwork(model: model)
-            : try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: algorithm)
+            : try VGGPlan(model: model, height: size, width: size, upTo: VGG19.gatysDeepestLayer, algorithm: algorithm)
         if verbose, let plan = network as? VGGPlan {
             print(plan.memoryReport)
             for l in plan.implementations { print("  \(l.layer): \(l.forward) / \(l.backward), scratch \(l.scratchMiB) MiB") }
         }
         let loss = try TextureLoss(network: network, source: source, layers: layers)
         _ = try loss.evaluate(network, image)  // warm-up: first touch of buffers, JIT kernels
-        let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: ["pool4"]) }
+        let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: [VGG19.gatysDeepestLayer]) }
         let eval = try Machine.median(repeats) { _ in _ = try loss.evaluate(network, image) }
         if profile, let plan = network as? VGGPlan { try printProfile(plan, loss: loss, image: image, evaluation: eval) }
         return (forward, eval)

@@ -1,5 +1,6 @@
 import CStartup
 import Foundation
+import TxnTensor
 
 /// Runs a benchmark's other process (txn itself per size, or python3 for the PyTorch side) and captures its
 /// standard output, at most 1 MiB of it; its stderr passes through, since a traceback explains a failure.
@@ -8,7 +9,7 @@ import Foundation
 /// its parent dies (`dieWithParent`, and `scripts/die_with_parent.py` on the Python side), and exits at once if
 /// the parent is already gone. A killed `txn bench` leaves nothing running.
 enum ChildProcess {
-    static let parentVariable = "TXN_PARENT_PID"
+    static let parentVariable = EnvironmentSettings.parentProcess.name
 
     static func run(_ executable: String, _ arguments: [String],
                     environment: [String: String]? = nil) throws -> (status: Int32, out: String) {

@@ -63,7 +63,7 @@ struct Doctor: ParsableCommand {
         section("oneDNN")
         let v = dnnl_version().pointee
         print("version \(v.major).\(v.minor).\(v.patch) (\(String(cString: v.hash)))")
-        let cap = ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"].map { " (ONEDNN_MAX_CPU_ISA=\($0))" } ?? ""
+        let cap = EnvironmentSettings.oneDNNISACap.value.map { " (\(EnvironmentSettings.oneDNNISACap.name)=\($0))" } ?? ""
         print("dispatches to: \(DNNLCPU.isaName)\(cap)")
         print("channel block: \(DNNLCPU.block) (layout nChw\(DNNLCPU.block)c)")
         print("Winograd: \(ConvAlgorithm.winogradAvailable ? "available" : "not available on \(DNNLCPU.isaName)"); "
@@ -79,8 +79,8 @@ struct Doctor: ParsableCommand {
     private func printVGG() {
         section("VGG-19 layers at \(size)x\(size) (forward / backward)")
         do {
-            let model = try VGG19.load(numeric.weightsPath, upTo: "pool4")
-            let plan = try VGGPlan(model: model, height: size, width: size, upTo: "pool4", algorithm: SynthesisOptions().algorithm)
+            let model = try VGG19.load(numeric.weightsPath, upTo: VGG19.gatysDeepestLayer)
+            let plan = try VGGPlan(model: model, height: size, width: size, upTo: VGG19.gatysDeepestLayer, algorithm: SynthesisOptions().algorithm)
             for l in plan.implementations {
                 print("  \(l.layer.padding(toLength: 8, withPad: " ", startingAt: 0)) \(l.forward) / \(l.backward)")
             }

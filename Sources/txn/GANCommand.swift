@@ -33,9 +33,11 @@ struct GANTrain: ParsableCommand {
     /// The defaults of a GAN run, the same the notebook's `gan` declares.
     private static let defaults = GANTrainingOptions()
 
-    @Option(help: "Preset: seed (the seed project's networks, crop 256, batch 8) or small.")
+    @Option(help: "Preset: \(GANPreset.allCases.map(\.summary).joined(separator: "; ")).")
     var preset: GANPreset = defaults.preset
 
+    /// 1000, a real run from the command line (the small preset's recognisable samples; see `GANPreset.learningRate`).
+    /// The notebook's `train` adds 100 at a time and the web page asks for 300: each front end's own choice.
     @Option(parsing: .unconditional, help: "Training iterations (with --resume: the total to reach).")
     var steps: Int = 1000
 
@@ -51,7 +53,7 @@ struct GANTrain: ParsableCommand {
     @Flag(help: "Random flips and 90° rotations of the crops.")
     var augment = defaults.augment
 
-    @Option(parsing: .unconditional, help: "Adam learning rate (default: the preset's, 2e-4 small, 5e-5 seed).")
+    @Option(parsing: .unconditional, help: "Adam learning rate (default: the preset's, \(GANPreset.learningRates)).")
     var lr: Float?
 
     @Option(help: "Random seed (weights, crops, noise).")

@@ -1,9 +1,10 @@
 import Foundation
+import TxnTensor
 
 /// Where txn finds its weights: $TXN_MODELS_DIR, else Models/ beside the executable's package, else ./Models.
 enum ModelFiles {
     static var directory: String {
-        if let dir = ProcessInfo.processInfo.environment["TXN_MODELS_DIR"] { return dir }
+        if let dir = EnvironmentSettings.modelsDirectory.value { return dir }
         // The executable lives in <package>/.build/<config>/txn: look for <package>/Models first.
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var dir = exe.deletingLastPathComponent()

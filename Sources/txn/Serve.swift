@@ -4,7 +4,7 @@ import Foundation
 import TxnServer
 import TxnTensor
 
-/// `txn serve`: the web page where Gatys synthesis (and the GAN, once it exists) runs live.
+/// `txn serve`: the web page where Gatys synthesis and the spatial GAN run live. Its defaults are `ServerSettings`'.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the web page: pick a texture, run the methods live, download results and notebooks.",
@@ -15,10 +15,10 @@ struct Serve: ParsableCommand {
             """)
 
     @Option(help: "Port (0: any free port).")
-    var port: Int = 5000
+    var port: Int = ServerSettings.defaultPort
 
     @Option(help: "Address to bind: 127.0.0.1 (default, loopback only), or e.g. 0.0.0.0 (then a token is required).")
-    var host: String = "127.0.0.1"
+    var host: String = ServerSettings.defaultHost
 
     @Flag(help: "Open the page in a browser (xdg-open).")
     var open = false
@@ -33,7 +33,7 @@ struct Serve: ParsableCommand {
     var data: String?
 
     @Option(help: "Largest upload in MiB.")
-    var maxUploadMib: Int = 20
+    var maxUploadMib: Int = ServerSettings.Limits().uploadBytes >> 20
 
     @Option(help: "Largest job in output pixels (width x height x batch).")
     var maxJobPixels: Int = ServerSettings.Limits().jobWork
@@ -68,7 +68,7 @@ struct Serve: ParsableCommand {
         let models = ModelFiles.directory
         let shipped = sources ?? (URL(fileURLWithPath: models).deletingLastPathComponent().path + "/Notebooks/data")
         let home = FileManager.default.homeDirectoryForCurrentUser.path
-        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? home + "/.cache"
+        let cache = EnvironmentSettings.cacheHome.value ?? home + "/.cache"
         var settings = ServerSettings(shippedDirectory: shipped, dataDirectory: data ?? cache + "/txn/serve",
                                       modelsDirectory: models)
         settings.host = host

@@ -29,17 +29,17 @@ struct Synth: ParsableCommand {
     @Option(help: "Resize the source to this size first (N or WxH; default: keep it).")
     var sourceSize: String?
 
-    @Option(help: "Iterations.")
-    var steps: Int = defaults.steps
+    @Option(help: ArgumentHelp("Iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap) per octave).", valueName: "N|auto"))
+    var steps: StepCount = .fixed(defaults.steps)
 
-    @Option(help: "Optimiser: lbfgs or adam.")
-    var optimizer: String = "lbfgs"
+    @Option(help: "Optimiser: \(SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue).joined(separator: " or ")).")
+    var optimizer: SynthesisOptions.Optimizer.Name = defaults.optimizer.name
 
-    @Option(help: "L-BFGS history size.")
+    @Option(help: "L-BFGS history size (\(SynthesisOptions.historyRange.lowerBound) to \(SynthesisOptions.historyRange.upperBound)).")
     var history: Int = SynthesisOptions.defaultHistory
 
     @Option(help: "Adam learning rate (pixel units).")
-    var lr = Float(SynthesisOptions.defaultAdamLearningRate)
+    var lr: Double = SynthesisOptions.defaultAdamLearningRate
 
     @Option(help: "Layers, comma separated.")
     var layers: String = defaults.layers.joined(separator: ",")
@@ -49,16 +49,16 @@ struct Synth: ParsableCommand {
     var layerWeights: String = "\(VGG19.gatysLayerWeight)"
 
     @Option(help: "Loss: gram (Gatys), sw (sliced Wasserstein, Heitz et al. 2021) or gram+sw.")
-    var loss: SynthesisOptions.Loss = .gram
+    var loss: SynthesisOptions.Loss = defaults.loss
 
     @Option(help: "SW directions per layer (default: the layer's channel count).")
     var projections: Int?
 
     @Option(help: "SW layer weights are the layer weights times this.")
-    var swWeight: Double = SynthesisOptions().slicedWeight
+    var swWeight: Double = defaults.slicedWeight
 
     @Option(help: "New SW directions every N iterations.")
-    var redraw: Int = SynthesisOptions().slicedRedrawEvery
+    var redraw: Int = defaults.slicedRedrawEvery
 
     @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to 256 px, one more per doubling).")
     var octaves: Int?
@@ -90,6 +90,9 @@ struct Synth: ParsableCommand {
     @Option(help: "Print progress every N iterations.")
     var every: Int = 10
 
+    @Option(help: ArgumentHelp("Write one JSON object per iteration to FILE: iteration, seconds, loss, and gram_loss (the plain Gram loss at the output size).", valueName: "FILE"))
+    var log: String?
+
     @Option(help: "Convolution algorithm: auto (Winograd where oneDNN has it and it pays), direct or winograd.")
     var algorithm: ConvAlgorithm = defaults.algorithm
 
@@ -98,11 +101,9 @@ struct Synth: ParsableCommand {
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ValidationError("--seconds must be positive, got \(seconds)") }
         var options = SynthesisOptions()
         (options.width, options.height) = try parseSize(size, "--size")
-        options.steps = steps
-        options.optimizer = optimizer == "adam" ? .adam(learningRate: lr) : .lbfgs(history: history)
-        guard ["adam", "lbfgs"].contains(optimizer) else {
-            throw ValidationError("--optimizer must be lbfgs or adam, got '\(optimizer)'")
-        }
+        steps.apply(to: &options)
+        options.reportsGramLoss = log != nil
+        options.optimizer = .init(optimizer, history: history, learningRate: lr)
         options.layers = layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let w = try layerWeights.split(separator: ",").map { s -> Double in
             guard let v = Double(s.trimmingCharacters(in: .whitespaces)) else {
@@ -110,7 +111,7 @@ struct Synth: ParsableCommand {
             }
             return v
         }
-        options.layerWeights = w.count == 1 ? Array(repeating: w[0], count: options.layers.count) : w
+        options.layerWeights = SynthesisOptions.layerWeights(w, layerCount: options.layers.count)
         options.padding = tile ? .circular : padding
         options.pooling = pooling
         options.histogramMatching = histmatch
@@ -131,6 +132,7 @@ struct Synth: ParsableCommand {
             }
         }
         options.evaluationTile = evalTile
+        do { try options.validate() } catch let e as SynthesisError where !e.isOverMemoryLimit { throw ValidationError(e.asFlag) }
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
@@ -140,9 +142,15 @@ struct Synth: ParsableCommand {
             let (sw, sh) = try parseSize(sourceSize, "--source-size")
             decoded.image = try decoded.image.resized(width: sw, height: sh)
         }
-        let deepest = try VGG19.deepestLayer(of: options.layers)
+        // The log's gram_loss is on the default layers, which the run's own may not reach.
+        let deepest = try VGG19.deepestLayer(of: options.layers + (log != nil ? VGG19.gatysLayers : []))
         let model = try VGG19.load(numeric.weightsPath, upTo: deepest)
-        let synthesizer = try Synthesizer(model: model, source: decoded.image, options: options)
+        let logFile: SynthesisLog?
+        do { logFile = try log.map { try SynthesisLog(path: $0) } } catch { throw ValidationError("--log \(error)") }
+        let synthesizer: Synthesizer
+        do { synthesizer = try Synthesizer(model: model, source: decoded.image, options: options) } catch let e as SynthesisError where !e.isOverMemoryLimit {
+            throw ValidationError(e.asFlag)
+        }
         print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
             + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
         print(synthesizer.memory.summary)
@@ -150,15 +158,20 @@ struct Synth: ParsableCommand {
         defer { Interrupt.uninstall() }
         let started = DispatchTime.now().uptimeNanoseconds
         let result = try synthesizer.run(progress: { p in
+            logFile?.record(p)
             if p.iteration % max(1, every) == 0 || p.iteration == p.totalIterations || p.iteration == 1 { print(p.line) }
         }, shouldStop: seconds.map { limit in
             { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 >= limit }
         })
+        if result.plateaued, let plateau = options.plateau {
+            print("stopped after \(result.history.count) iterations: \(plateau)")
+        }
         if result.interrupted {
             print(seconds.map { "time limit of \($0) s reached" } ?? "interrupted", terminator: "")
             print(": keeping the best image so far (loss \(result.loss))")
         }
         try result.image.save(output, createFolders: true)
+        if let failure = logFile?.failure { print("txn: warning: --log \(failure)") }
         print(String(format: "wrote %@ — loss %.4g after %d iterations, %d evaluations, %.1f s",
                      output, result.loss, result.history.count, result.evaluations, result.seconds))
         if let d = result.distance {
@@ -177,6 +190,25 @@ func parseSize(_ text: String, _ option: String) throws -> (Int, Int) {
     return size
 }
 
+extension SynthesisError {
+    /// The error as the command line says it: the option by its flag (`--sw-weight`, not `sw_weight`).
+    var asFlag: String {
+        let flag: String
+        switch field {
+        case .weights: flag = "--layer-weights"
+        case .source: flag = "SOURCE"
+        case .memory: return "\(message) (raise it with --max-memory MiB)"
+        case .learningRate: flag = "--lr"
+        default: flag = "--" + field.rawValue.replacingOccurrences(of: "_", with: "-")
+        }
+        return "\(flag): \(message)"
+    }
+}
+
 extension PaddingMode: ExpressibleByArgument {}
+extension StepCount: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+}
+extension SynthesisOptions.Optimizer.Name: ExpressibleByArgument {}
 extension SynthesisOptions.Loss: ExpressibleByArgument {}
 extension Pool2D.Kind: ExpressibleByArgument {}

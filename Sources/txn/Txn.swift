@@ -13,8 +13,8 @@ struct Txn: ParsableCommand {
             txn FILE.txn runs a notebook; txn alone starts an interactive session; txn -c 'statements' runs one-liners.
 
             The default weights are Models/vgg_normalised.pth (fetch them with `bash Models/fetch.sh`). \
-            Environment: TXN_MODELS_DIR overrides where weights are looked up; TXN_HISTORY is the REPL's \
-            history file. txn starts itself with OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=20000 (OpenMP \
+            Environment: \(EnvironmentSettings.userSettings.map { "\($0.name) \($0.meaning)" }.joined(separator: "; ")). \
+            txn starts itself with OMP_WAIT_POLICY=ACTIVE, GOMP_SPINCOUNT=20000 (OpenMP \
             threads spin briefly, then sleep) and MALLOC_MMAP_THRESHOLD_=1048576 unless you set them. \
             `txn doctor` prints the machine, what oneDNN dispatches to and what computes each layer.
             """,

@@ -1,6 +1,7 @@
 import CStartup
 import Foundation
 import TxnNotebook
+import TxnTensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,4 +59,19 @@ ProcessSetup.prepare()
 // Progress lines must reach a log file or a pipe as they are printed, not when a 4 KiB buffer fills.
 setvbuf(stdout, nil, _IOLBF, 0)
 StandardOutput.prepareProcess()
-Txn.main()
+// As `Txn.main()`, but an error over the memory limit says how the command line raises it (the layer that found it
+// says what and by how much, in no front end's terms).
+do {
+    var command = try Txn.parseAsRoot()
+    try command.run()
+} catch let error as MemoryLimitError where error.isOverMemoryLimit {
+    Txn.exit(withError: CommandLineMessage(text: "\(error) (raise it with --max-memory MiB)"))
+} catch {
+    Txn.exit(withError: error)
+}
+
+/// An error already phrased for the command line.
+struct CommandLineMessage: Error, CustomStringConvertible {
+    var text: String
+    var description: String { text }
+}

@@ -241,3 +241,10 @@ final class CheckpointWriterTests: XCTestCase {
         XCTAssertNil(CheckpointEntry("h", StoredTensor(dtype: .float16, shape: [1], values: [1])))
     }
 }
+
+/// An in-memory sink, to compare the written bytes.
+final class MemorySink: ByteSink {
+    private(set) var bytes: [UInt8] = []
+    var position: Int { bytes.count }
+    func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
+}

@@ -111,10 +111,10 @@ final class DeclarationTests: XCTestCase {
     /// Help is made from the declarations: the same text as when the defaults were written out by hand.
     func testHelpShowsTheDeclaredDefaults() throws {
         let specs = Dictionary(uniqueKeysWithValues: allCommands().map { ($0.name, $0) })
-        XCTAssertEqual(specs["optimize"]?.usage, "optimize <source> [model] size=256 steps=100 method=lbfgs history=20 lr=0.02 "
+        XCTAssertEqual(specs["optimize"]?.usage, "optimize <source> [model] size=256 steps=100 optimizer=lbfgs history=20 lr=0.02 "
             + "layers=conv1_1,pool1,pool2,pool3,pool4 weights=1000000000 norm=pixels padding=(model) pooling=(model) init=meannoise "
             + "sigma=0.01 seed=(session) bounds=source histmatch=false every=10 snapshot=0 distance=true show=false "
-            + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(steps) eval_tile=(auto)")
+            + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(steps) eval_tile=(auto) log=(none)")
         XCTAssertEqual(specs["model"]?.usage, "model [path] pooling=avg padding=reflect convention=auto upto=pool4 algorithm=auto")
         XCTAssertEqual(specs["tile"]?.usage, "tile <image> [grid]")
         XCTAssertTrue(specs["tile"]?.help.contains("grid           size (N or WxH), optional") == true)

@@ -56,7 +56,7 @@ final class ExplainTests: XCTestCase {
             "conv1_1 64 65536 131072 64 × 64 1e9", "pool1 64 16384 32768 64 × 64 1e9", "pool2 128 4096 8192 128 × 128 1e9",
             "L-BFGS, m = 20: the pairs (s_i, y_i) hold 2 · m · n = 15728640 numbers (60.0 MiB)",
         ])
-        assertContains(explain("explain optimize x size=64 method=adam lr=0.05 layers=conv1_1,pool1 weights=1,2"),
+        assertContains(explain("explain optimize x size=64 optimizer=adam lr=0.05 layers=conv1_1,pool1 weights=1,2"),
                        ["n = 3 · 64 · 64 = 12288", "Adam, lr = 0.05: m and v hold 2 · n = 24576 numbers"])
         assertContains(explain("explain optimize x size=64 history=5 layers=pool4"), ["pool4 512 256 16 512 × 512", "2 · m · n = 122880"])
     }

@@ -147,7 +147,7 @@ final class InterpreterTests: XCTestCase {
         XCTAssertTrue(out.text.contains("iter 1/3"), out.text)
         XCTAssertTrue(FileManager.default.fileExists(atPath: tmp + "/gram.png"))
         XCTAssertTrue(out.text.contains("conv1_1"))
-        XCTAssertEqual(interp.run(source: "y = optimize x steps=0", file: "t.txn").first?.message.contains("steps: must be at least 1"), true)
+        XCTAssertEqual(interp.run(source: "y = optimize x steps=0", file: "t.txn").first?.message.contains("steps: 0 is out of range 1…1000000"), true)
         XCTAssertEqual(interp.run(source: "y = optimize x layers=pool9", file: "t.txn").first?.message.contains("unknown VGG-19 layer 'pool9'"), true)
     }
 }

@@ -246,7 +246,7 @@ final class JobTests: XCTestCase {
                 (["method": "gatys"], "'source' is required"),
                 (["method": "gatys", "source": "../../etc/passwd"], "no source with id"),
                 (["method": "gatys", "source": "gravel", "size": 65], "limit of 4096 pixels"),
-                (["method": "gatys", "source": "gravel", "size": 8], "'size' must be 16 to 8192"),
+                (["method": "gatys", "source": "gravel", "size": 8], "'size': 8x8 is too small for reflect padding"),
                 (["method": "gatys", "source": "gravel", "size": "abc"], "'size' must be a number or"),
                 (["method": "gatys", "source": "gravel", "size": "16xabcx16"], "'size' must be a number or"),
                 (["method": "gatys", "source": "gravel", "size": "+16x+16"], "'size' must be a number or"),

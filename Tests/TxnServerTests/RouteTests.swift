@@ -22,6 +22,17 @@ final class RouteTests: XCTestCase {
             try await client.execute(uri: "/api/capabilities", method: .get) { r in
                 XCTAssertEqual(r.json["methods"] as? [String], ["gatys", "gan"])
             }
+            try await client.execute(uri: "/api/defaults", method: .get) { r in
+                let gatys = r.json["gatys"] as? [String: Any] ?? [:], gan = r.json["gan"] as? [String: Any] ?? [:]
+                XCTAssertEqual(gatys["size"] as? Int, 128)
+                XCTAssertEqual(gatys["steps"] as? Int, 100)
+                XCTAssertEqual(gatys["layers"] as? [String], ["conv1_1", "pool1", "pool2", "pool3", "pool4"])
+                XCTAssertEqual(gatys["optimizers"] as? [String], ["lbfgs", "adam"])
+                XCTAssertEqual(gan["steps"] as? Int, 300)
+                XCTAssertEqual(gan["size"] as? Int, 256)
+                XCTAssertEqual(gan["presets"] as? [String], ["seed", "small"])
+                XCTAssertEqual(gan["preset"] as? String, "small")
+            }
             try await client.execute(uri: "/api/sources", method: .get) { r in
                 let ids = (r.json["sources"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
                 XCTAssertEqual(Set(ids), ["gravel", "ihc", "wood"])
@@ -32,5 +43,18 @@ final class RouteTests: XCTestCase {
                 XCTAssertEqual(Array(r.body.readableBytesView.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
             }
         }
+    }
+
+    /// A request that leaves out every parameter runs with the defaults the page is given.
+    func testJobsLeftToTheirDefaultsRunWithTheDefaultsThePageShows() throws {
+        let server = try makeServer()
+        let gatys = try GatysJob(parameters: ["source": .string("gravel")], sources: server.sources, limits: .init())
+        XCTAssertEqual([gatys.width, gatys.height, gatys.steps, gatys.history], [128, 128, 100, 20])
+        XCTAssertEqual(gatys.layers, GatysJob.pageDefaults["layers"] as? [String])
+        XCTAssertEqual(gatys.optimizer, GatysJob.pageDefaults["optimizer"] as? String)
+        XCTAssertEqual(gatys.width, GatysJob.pageDefaults["size"] as? Int)
+        let gan = try GANJob(parameters: ["source": .string("gravel")], sources: server.sources, limits: .init())
+        XCTAssertEqual([gan.steps, gan.size], [GANJob.pageDefaults["steps"] as? Int, GANJob.pageDefaults["size"] as? Int])
+        XCTAssertEqual(gan.preset.rawValue, GANJob.pageDefaults["preset"] as? String)
     }
 }

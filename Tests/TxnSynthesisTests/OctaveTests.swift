@@ -67,7 +67,7 @@ final class OctaveTests: XCTestCase {
             XCTAssertTrue("\(e)".hasPrefix("octave_steps: 3 counts for 2 octaves"), "\(e)")
         }
         o.octaveSteps = [0]
-        XCTAssertThrowsError(try o.validate()) { e in XCTAssertTrue("\(e)".contains("at least 1"), "\(e)") }
+        XCTAssertThrowsError(try o.validate()) { e in XCTAssertTrue("\(e)".contains("each count must be 1 to 1000000, got 0"), "\(e)") }
         // A run does them in order: 2 iterations at 16², 1 at 32², 3 at 64².
         (o.width, o.height, o.octaves, o.octaveSteps, o.steps) = (64, 64, 3, [2, 1], 3)
         var seen: [Int] = []

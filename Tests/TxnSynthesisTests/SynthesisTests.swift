@@ -126,7 +126,8 @@ final class SynthesisTests: XCTestCase {
     func testBadOptionsGiveClearErrors() throws {
         let src = try source("wood.png", size: 48)
         let cases: [(SynthesisOptions, String)] = [
-            (quick { $0.steps = 0 }, "steps: must be at least 1"),
+            (quick { $0.steps = 0 }, "steps: must be 1 to 1000000, got 0"),
+            (quick { $0.steps = 1_000_001 }, "steps: must be 1 to 1000000, got 1000001"),
             (quick { $0.layers = ["pool9"] }, "unknown VGG-19 layer 'pool9'"),
             (quick { $0.layerWeights = [1, 2] }, "weights: 2 weights for 5 layers"),
             (quick { $0.optimizer = .adam(learningRate: -1) }, "lr: Adam's learning rate"),
@@ -287,7 +288,7 @@ final class OverflowingLossTests: XCTestCase {
         let source = Image(width: 16, height: 16, pixels: (0..<768).map { Float(($0 * 37) % 256) / 255 })
         XCTAssertThrowsError(try Synthesizer(model: model, source: source, options: o).run()) { error in
             guard let e = error as? SynthesisError else { return XCTFail("\(error)") }
-            XCTAssertEqual(e.option, "weights")
+            XCTAssertEqual(e.field, .weights)
             XCTAssertTrue(e.message.hasPrefix("the loss became inf at evaluation 1"), e.message)
         }
     }

@@ -45,194 +45,225 @@ extension Arguments {
 private let ganDefaults = GANTrainingOptions()
 
 func ganCommands() -> [CommandSpec] {
-    [
-        CommandSpec(
-            name: "gan", summary: "a spatial GAN to train on random crops of a texture (the seed's PSGAN-style networks)",
-            positional: [ParamSpec("source", .image, "the texture to learn")],
-            keys: [
-                .choice("preset", default: ganDefaults.preset, "seed: the seed project's widths, crop 256, batch 8; small: narrower, crop 128, trains in minutes"),
-                ParamSpec("crop", .integer, whenAbsent: "(preset)", range: 1...8192, "training crop size, a multiple of 32"),
-                ParamSpec("batch", .integer, whenAbsent: "(preset)", range: 1...256, "crops per iteration"),
-                ParamSpec("scaling", .number, default: .number(ganDefaults.scaling), "crop crop×scaling pixels and shrink them to crop (zooms out)"),
-                ParamSpec("augment", .bool, default: .bool(ganDefaults.augment), "random flips and 90° rotations of the crops"),
-                ParamSpec("lr", .number, whenAbsent: "(preset)", "Adam learning rate: 2e-4 small, 5e-5 seed (betas 0.5, 0.999, weight decay 1e-8)"),
-                .seed("initial weights, crops and noise"),
-                ParamSpec("periodic", .bool, default: .bool(ganDefaults.periodic), "PSGAN's noise: global, local and periodic sine channels with learnt wave vectors"),
-                ParamSpec("split", .string, whenAbsent: "(preset)", "with periodic=true: the noise split \"GLOBAL,LOCAL,PERIODIC[,HIDDEN]\""),
-            ],
-            example: "g = gan src preset=small",
-            detail: """
-                The generator turns a grid of uniform noise (one cell per 32x32 pixels) into an image through transposed \
-                convolutions; the discriminator scores every 32x32 patch of an image as real or generated. Both are fully \
-                convolutional, so a generator trained on small crops makes textures of any size.
-                """,
-            run: { args, session in
-                let source = try args.image("source")
-                var o = GANTrainingOptions()
-                o.preset = try args.choice("preset")
-                if args.has("crop") { o.crop = try args.int("crop") }
-                if args.has("batch") { o.batch = try args.int("batch") }
-                o.scaling = try args.number("scaling")
-                o.augment = try args.bool("augment")
-                if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
-                o.seed = try args.seed(session: session.seed)
-                o.periodic = try args.bool("periodic")
-                if args.has("split") {
-                    guard o.periodic else { throw CommandError("split: the noise split needs periodic=true", at: args.ref("split")) }
-                    do { o.noiseLayout = try NoiseLayout(parsing: try args.string("split"), defaultHidden: o.preset.periodicLayout.hidden) } catch let e as GANError {
-                        throw CommandError(e.message, at: args.ref("split"))
-                    }
-                }
-                let training: GANTraining
-                do { training = try GANTraining(source: source, options: o) } catch let e as GANError {
-                    throw CommandError(e.message, at: args.ref("source"))
-                }
-                let g = GANValue(training: training, label: "a \(source.width)x\(source.height) source")
-                session.print("\(g.summary): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
-                    + "\(training.generator.parameterCount) generator parameters")
-                return .gan(g)
-            }),
+    [ganCommand(), loadganCommand(), trainCommand(), generateCommand(), animateCommand()]
+}
 
-        CommandSpec(
-            name: "loadgan", summary: "load a generator (.pth: txn's or the seed project's), with its training state if beside it",
-            positional: [ParamSpec("path", .path, "generator checkpoint"), ParamSpec("source", .image, whenAbsent: "-", "the texture, to continue training")],
-            example: "g = loadgan \"out/G.pth\" src",
-            run: { args, session in
-                let path = try session.inputPath(try args.string("path"))
-                // Errors of the files (a FIFO, a mixed pair, a number out of range) point at the path.
-                func atPath<T>(_ body: () throws -> T) throws -> T {
-                    do { return try body() } catch let e as CommandError { throw e } catch { throw CommandError("\(error)", at: args.ref("path")) }
-                }
-                if args.has("source"), FileManager.default.fileExists(atPath: GANTraining.resumePath(for: path)) {
-                    let source = try args.image("source")
-                    let training = try atPath { try GANTraining(resuming: path, source: source, preset: .small) }
-                    let g = GANValue(training: training, label: session.displayPath(path))
-                    session.print("\(g.summary) (training state from \(session.displayPath(GANTraining.resumePath(for: path))))")
-                    return .gan(g)
-                }
-                let g = GANValue(generator: try atPath { try Generator.load(path) }, label: session.displayPath(path))
-                session.print(g.summary)
-                return .gan(g)
-            }),
+// MARK: gan
 
-        CommandSpec(
-            name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
-            positional: [ParamSpec("gan", .any, "from `gan`")],
-            keys: [
-                ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
-                ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
-                ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
-            ],
-            example: "train g steps=300 every=50 snapshot=100",
-            detail: """
-                One iteration, in the seed's order: the discriminator D learns to call a batch of real crops real (label \
-                1) and the generator's fakes fake (label 0), one Adam step; then G learns to make D call its fakes real, \
-                through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
-                probabilities. Ctrl-C stops after the current iteration and keeps what was learnt.
-                """,
-            run: { args, session in
-                let g = try args.gan("gan")
-                guard let training = g.training else {
-                    throw CommandError("gan: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("gan"))
-                }
-                let steps = try args.int("steps")
-                let every = try args.int("every", default: session.progressEvery)
-                let snapshot = try args.int("snapshot")
-                let target = training.iteration + steps, first = training.iteration
-                session.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
-                Interrupt.reset()
-                let start = Date()
-                let monitor = session.monitor
-                try training.train(until: target, shouldStop: { Interrupt.isRequested || monitor?.shouldStop() == true }) { r, perIteration in
-                    let done = training.iteration - first
-                    if done == 1 || training.iteration % every == 0 || training.iteration == target {
-                        session.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
-                                                          remaining: perIteration * Double(target - training.iteration)))
-                    }
-                    if snapshot > 0, training.iteration % snapshot == 0 || training.iteration == target {
-                        let image = try training.snapshot()
-                        g.samples.append((training.iteration, image))
-                        session.output.show(image, caption: "iteration \(training.iteration)")
-                    }
-                    if let monitor {
-                        let every = monitor.snapshotEvery
-                        let sample = every > 0 && (training.iteration % every == 0 || training.iteration == target) ? try training.snapshot() : nil
-                        monitor.ganProgress(r, target, perIteration, sample)
-                    }
-                }
-                let interrupted = Interrupt.isRequested
-                Interrupt.reset()
-                if interrupted { session.print("interrupted at iteration \(training.iteration): the networks keep what they learnt") }
-                if snapshot == 0 {
-                    let image = try training.snapshot()
-                    g.samples.append((training.iteration, image))
-                    session.output.show(image, caption: "iteration \(training.iteration)")
-                }
-                session.print(String(format: "%d iterations in %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
-                return .gan(g)
-            }),
+private func ganCommand() -> CommandSpec {
+    CommandSpec(
+        name: "gan", summary: "a spatial GAN to train on random crops of a texture (the seed's PSGAN-style networks)",
+        positional: [ParamSpec("source", .image, "the texture to learn")],
+        keys: [
+            .choice("preset", default: ganDefaults.preset, GANPreset.allCases.map(\.summary).joined(separator: "; ") + " (small trains in minutes)"),
+            ParamSpec("crop", .integer, whenAbsent: "(preset)", range: 1...8192, "training crop size, a multiple of 32"),
+            ParamSpec("batch", .integer, whenAbsent: "(preset)", range: 1...256, "crops per iteration"),
+            ParamSpec("scaling", .number, default: .number(ganDefaults.scaling), "crop crop×scaling pixels and shrink them to crop (zooms out)"),
+            ParamSpec("augment", .bool, default: .bool(ganDefaults.augment), "random flips and 90° rotations of the crops"),
+            ParamSpec("lr", .number, whenAbsent: "(preset)", "Adam learning rate: \(GANPreset.learningRates) (betas 0.5, 0.999, weight decay 1e-8)"),
+            .seed("initial weights, crops and noise"),
+            ParamSpec("periodic", .bool, default: .bool(ganDefaults.periodic), "PSGAN's noise: global, local and periodic sine channels with learnt wave vectors"),
+            ParamSpec("split", .string, whenAbsent: "(preset)", "with periodic=true: the noise split \"GLOBAL,LOCAL,PERIODIC[,HIDDEN]\""),
+        ],
+        example: "g = gan src preset=small",
+        detail: """
+            The generator turns a grid of uniform noise (one cell per 32x32 pixels) into an image through transposed \
+            convolutions; the discriminator scores every 32x32 patch of an image as real or generated. Both are fully \
+            convolutional, so a generator trained on small crops makes textures of any size.
+            """,
+        run: runGan)
+}
 
-        CommandSpec(
-            name: "generate", summary: "a texture of any size from a GAN's generator",
-            positional: [ParamSpec("gan", .any, "from `gan`, `train` or `loadgan`")],
-            keys: [
-                ParamSpec("size", .size, default: .number(256), "N or WxH; multiples of 32 are exact, others are cropped from a larger one"),
-                .seed("the noise"),
-                ParamSpec("tile", .bool, default: .bool(false), "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
-            ],
-            example: "t = generate g size=512 tile=true",
-            run: { args, session in
-                let g = try args.gan("gan")
-                let (w, h) = try args.size("size")
-                let tile = try args.bool("tile")
-                let image: Image
-                do {
-                    image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
-                } catch let e as GANError {
-                    throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
-                                       at: e.concernsWeights ? args.ref("gan") : tile ? args.ref("tile") : args.ref("size"))
-                }
-                session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
-                return .image(image)
-            }),
+private func runGan(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let source = try args.image("source")
+    var o = GANTrainingOptions()
+    o.preset = try args.choice("preset")
+    if args.has("crop") { o.crop = try args.int("crop") }
+    if args.has("batch") { o.batch = try args.int("batch") }
+    o.scaling = try args.number("scaling")
+    o.augment = try args.bool("augment")
+    if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
+    o.seed = try args.seed(session: session.seed)
+    o.periodic = try args.bool("periodic")
+    if args.has("split") {
+        guard o.periodic else { throw CommandError("split: the noise split needs periodic=true", at: args.ref("split")) }
+        do { o.noiseLayout = try NoiseLayout(parsing: try args.string("split"), defaultHidden: o.preset.periodicLayout.hidden) } catch let e as GANError {
+            throw CommandError(e.message, at: args.ref("split"))
+        }
+    }
+    let training: GANTraining
+    do { training = try GANTraining(source: source, options: o) } catch let e as GANError {
+        throw CommandError(e.message, at: args.ref("source"))
+    }
+    let g = GANValue(training: training, label: "a \(source.width)x\(source.height) source")
+    session.print("\(g.summary): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
+        + "\(training.generator.parameterCount) generator parameters")
+    return .gan(g)
+}
 
-        CommandSpec(
-            name: "animate", summary: "an animated GIF of a walk through the generator's noise, and a strip of its frames",
-            positional: [ParamSpec("gan", .any, "a GAN"), ParamSpec("path", .path, "the .gif to write")],
-            keys: [
-                ParamSpec("size", .size, default: .number(128), "frame size, multiples of 32"),
-                ParamSpec("frames", .integer, default: .number(40), range: GANGeneration.frameRange, "frames in the loop"),
-                .choice("walk", default: GANGeneration.Walk.standard, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
-                ParamSpec("delay", .integer, default: .number(Double(GIF.defaultDelay)), range: GIF.delays, "hundredths of a second per frame"),
-                .seed("the noise"),
-            ],
-            example: "strip = animate g \"out/walk.gif\" frames=30",
-            run: { args, session in
-                let g = try args.gan("gan")
-                let (w, h) = try args.size("size")
-                let frames = try args.int("frames")
-                let path = try session.outputPath(try args.string("path"))
-                do {
-                    try SafeFile.checkExtension(path, ["gif"], kind: "an animation")
-                    try SafeFile.checkWritable(path, createFolders: true)
-                } catch { throw CommandError("\(error)", at: args.ref("path")) }
-                let images: [Image]
-                do {
-                    images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,
-                                                       walk: try args.choice("walk"),
-                                                       seed: try args.seed(session: session.seed))
-                } catch let e as GANError {
-                    throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
-                                       at: e.concernsWeights ? args.ref("gan") : args.ref("size"))
-                }
-                try SafeFile.write(try GIF.encode(images, delay: try args.int("delay")), to: path, createFolders: true)
-                session.print("wrote \(session.displayPath(path)) (\(frames) frames of \(w)x\(h))")
-                let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
-                let strip = try Plot.sideBySide(Array(shown), height: min(h, 160))
-                session.output.show(strip, caption: "frames")
-                return .image(strip)
-            }),
-    ]
+// MARK: loadgan
+
+private func loadganCommand() -> CommandSpec {
+    CommandSpec(
+        name: "loadgan", summary: "load a generator (.pth: txn's or the seed project's), with its training state if beside it",
+        positional: [ParamSpec("path", .path, "generator checkpoint"), ParamSpec("source", .image, whenAbsent: "-", "the texture, to continue training")],
+        example: "g = loadgan \"out/G.pth\" src",
+        run: runLoadgan)
+}
+
+private func runLoadgan(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let path = try session.inputPath(try args.string("path"))
+    // Errors of the files (a FIFO, a mixed pair, a number out of range) point at the path.
+    func atPath<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as CommandError { throw e } catch { throw CommandError(notebookWording(error), at: args.ref("path")) }
+    }
+    if args.has("source"), FileManager.default.fileExists(atPath: GANTraining.resumePath(for: path)) {
+        let source = try args.image("source")
+        let training = try atPath { try GANTraining(resuming: path, source: source, preset: .small) }
+        let g = GANValue(training: training, label: session.displayPath(path))
+        session.print("\(g.summary) (training state from \(session.displayPath(GANTraining.resumePath(for: path))))")
+        return .gan(g)
+    }
+    let g = GANValue(generator: try atPath { try Generator.load(path) }, label: session.displayPath(path))
+    session.print(g.summary)
+    return .gan(g)
+}
+
+// MARK: train
+
+private func trainCommand() -> CommandSpec {
+    CommandSpec(
+        name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
+        positional: [ParamSpec("gan", .any, "from `gan`")],
+        keys: [
+            // 100 at a time: a notebook trains in pieces it can look at in between (txn gan train runs 1000 in one go).
+            ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
+            ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
+            ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
+        ],
+        example: "train g steps=300 every=50 snapshot=100",
+        detail: """
+            One iteration, in the seed's order: the discriminator D learns to call a batch of real crops real (label \
+            1) and the generator's fakes fake (label 0), one Adam step; then G learns to make D call its fakes real, \
+            through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
+            probabilities. Ctrl-C stops after the current iteration and keeps what was learnt.
+            """,
+        run: runTrain)
+}
+
+private func runTrain(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let g = try args.gan("gan")
+    guard let training = g.training else {
+        throw CommandError("gan: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("gan"))
+    }
+    let steps = try args.int("steps")
+    let every = try args.int("every", default: session.progressEvery)
+    let snapshot = try args.int("snapshot")
+    let target = training.iteration + steps, first = training.iteration
+    session.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
+    Interrupt.reset()
+    let start = Date()
+    let monitor = session.monitor
+    try training.train(until: target, shouldStop: { Interrupt.isRequested || monitor?.shouldStop() == true }) { r, perIteration in
+        let done = training.iteration - first
+        if done == 1 || training.iteration % every == 0 || training.iteration == target {
+            session.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
+                                              remaining: perIteration * Double(target - training.iteration)))
+        }
+        if snapshot > 0, training.iteration % snapshot == 0 || training.iteration == target {
+            let image = try training.snapshot()
+            g.samples.append((training.iteration, image))
+            session.output.show(image, caption: "iteration \(training.iteration)")
+        }
+        if let monitor {
+            let every = monitor.snapshotEvery
+            let sample = every > 0 && (training.iteration % every == 0 || training.iteration == target) ? try training.snapshot() : nil
+            monitor.ganProgress(r, target, perIteration, sample)
+        }
+    }
+    let interrupted = Interrupt.isRequested
+    Interrupt.reset()
+    if interrupted { session.print("interrupted at iteration \(training.iteration): the networks keep what they learnt") }
+    if snapshot == 0 {
+        let image = try training.snapshot()
+        g.samples.append((training.iteration, image))
+        session.output.show(image, caption: "iteration \(training.iteration)")
+    }
+    session.print(String(format: "%d iterations in %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+    return .gan(g)
+}
+
+// MARK: generate
+
+private func generateCommand() -> CommandSpec {
+    CommandSpec(
+        name: "generate", summary: "a texture of any size from a GAN's generator",
+        positional: [ParamSpec("gan", .any, "from `gan`, `train` or `loadgan`")],
+        keys: [
+            ParamSpec("size", .size, default: .number(256), "N or WxH; multiples of 32 are exact, others are cropped from a larger one"),
+            .seed("the noise"),
+            ParamSpec("tile", .bool, default: .bool(false), "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
+        ],
+        example: "t = generate g size=512 tile=true",
+        run: runGenerate)
+}
+
+private func runGenerate(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let g = try args.gan("gan")
+    let (w, h) = try args.size("size")
+    let tile = try args.bool("tile")
+    let image: Image
+    do {
+        image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
+    } catch let e as GANError {
+        throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
+                           at: e.concernsWeights ? args.ref("gan") : tile ? args.ref("tile") : args.ref("size"))
+    }
+    session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
+    return .image(image)
+}
+
+// MARK: animate
+
+private func animateCommand() -> CommandSpec {
+    CommandSpec(
+        name: "animate", summary: "an animated GIF of a walk through the generator's noise, and a strip of its frames",
+        positional: [ParamSpec("gan", .any, "a GAN"), ParamSpec("path", .path, "the .gif to write")],
+        keys: [
+            ParamSpec("size", .size, default: .number(128), "frame size, multiples of 32"),
+            ParamSpec("frames", .integer, default: .number(40), range: GANGeneration.frameRange, "frames in the loop"),
+            .choice("walk", default: GANGeneration.Walk.standard, "sine: sin(z + 2πt), the seed's; keyframes: straight lines between random noises"),
+            ParamSpec("delay", .integer, default: .number(Double(GIF.defaultDelay)), range: GIF.delays, "hundredths of a second per frame"),
+            .seed("the noise"),
+        ],
+        example: "strip = animate g \"out/walk.gif\" frames=30",
+        run: runAnimate)
+}
+
+private func runAnimate(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let g = try args.gan("gan")
+    let (w, h) = try args.size("size")
+    let frames = try args.int("frames")
+    let path = try session.outputPath(try args.string("path"))
+    do {
+        try SafeFile.checkExtension(path, ["gif"], kind: "an animation")
+        try SafeFile.checkWritable(path, createFolders: true)
+    } catch { throw CommandError(notebookWording(error), at: args.ref("path")) }
+    let images: [Image]
+    do {
+        images = try GANGeneration.animate(g.generator, width: w, height: h, frames: frames,
+                                           walk: try args.choice("walk"),
+                                           seed: try args.seed(session: session.seed))
+    } catch let e as GANError {
+        throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
+                           at: e.concernsWeights ? args.ref("gan") : args.ref("size"))
+    }
+    try SafeFile.write(try GIF.encode(images, delay: try args.int("delay")), to: path, createFolders: true)
+    session.print("wrote \(session.displayPath(path)) (\(frames) frames of \(w)x\(h))")
+    let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
+    let strip = try Plot.sideBySide(Array(shown), height: min(h, 160))
+    session.output.show(strip, caption: "frames")
+    return .image(strip)
 }
 
 extension CommandContext {

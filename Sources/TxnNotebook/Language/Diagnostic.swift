@@ -1,3 +1,4 @@
+import TxnTensor
 /// A place in a notebook's source: 1-based line and column (in characters), and how many
 /// characters the thing there spans (for the caret line).
 public struct SourceLocation: Equatable, Sendable {
@@ -51,6 +52,13 @@ public struct Diagnostic: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 /// A runtime failure inside a command, before it is given its place in the source.
+/// An error as a notebook says it: a lower layer's words, and after an error over the memory limit how a notebook
+/// raises it (the command line says `--max-memory` instead).
+func notebookWording(_ error: Error) -> String {
+    let overLimit = (error as? MemoryLimitError)?.isOverMemoryLimit == true
+    return "\(error)" + (overLimit ? " (raise it with `set memory=MiB`)" : "")
+}
+
 struct CommandError: Error, CustomStringConvertible {
     var message: String
     /// Where in the statement: an argument key or index, if the command knows.

@@ -183,7 +183,7 @@ public struct Scanner {
         }
     }
 
-    /// "…" or '…' with escapes \n \t \\ \" \' \u{…}; may not span lines.
+    /// "…" or '…' with escapes \n \r \t \\ \" \' \u{…}; may not span lines. `Scanner.quoted` is its inverse.
     private mutating func string(quote: Character, start: SourceLocation, startIndex: Int) throws -> Token {
         var value = ""
         while true {
@@ -197,8 +197,9 @@ public struct Scanner {
                 guard let e = peek(), e != "\n" else { throw error("unterminated string (missing \(quote))", at: start) }
                 _ = advance()
                 switch e {
-                case "n": value.append("\n")
-                case "t": value.append("\t")
+                case "n": value.unicodeScalars.append("\n")
+                case "r": value.unicodeScalars.append("\r")
+                case "t": value.unicodeScalars.append("\t")
                 case "\\": value.append("\\")
                 case "\"": value.append("\"")
                 case "'": value.append("'")
@@ -213,7 +214,7 @@ public struct Scanner {
                     _ = advance()
                     value.unicodeScalars.append(scalar)
                 default:
-                    throw error("unknown escape '\\\(e)' (use \\n, \\t, \\\\, \\\", \\', \\u{…})", at: escapeStart)
+                    throw error("unknown escape '\\\(e)' (use \\n, \\r, \\t, \\\\, \\\", \\', \\u{…})", at: escapeStart)
                 }
             } else {
                 value.append(c)
@@ -222,6 +223,51 @@ public struct Scanner {
         let text = String(chars[startIndex..<index])
         return Token(kind: .string(value), text: text, location: SourceLocation(line: start.line, column: start.column, length: text.count))
     }
+}
+
+/// `text` as a string literal that the scanner (`Scanner.string(quote:…)`) reads back to exactly the same Unicode
+/// scalars: the inverse of the scanner's strings, for every front end that writes notebook text (the server's job
+/// notebooks).
+///
+/// Escaped: the quote and the backslash; every control character and line or paragraph separator (`\r` too: the
+/// scanner reads a raw CR as a line break, so a raw one would end the statement and start another); and every
+/// scalar that would join the character before or after it into one grapheme (a combining accent after the opening
+/// quote, a prepended mark before the closing one), since the scanner reads characters, not scalars.
+public func notebookLiteral(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if isPlainInQuotes(scalar) { out.unicodeScalars.append(scalar) } else { out += "\\u{\(String(scalar.value, radix: 16))}" }
+        }
+    }
+    return out + "\""
+}
+
+/// Whether `text` is one bare word to the scanner (a name, a layer, a choice), so that writing it into a statement
+/// adds exactly one token: no space, `;`, `=` or line break can ride along.
+public func isNotebookWord(_ text: String) -> Bool {
+    var scanner = Scanner(text, file: "")
+    guard let tokens = try? scanner.scanAll(), tokens.count == 2, case .identifier(let word) = tokens[0].kind else { return false }
+    return word == text
+}
+
+/// A scalar that stands alone as a character between two quotes and is no line break.
+private func isPlainInQuotes(_ scalar: Unicode.Scalar) -> Bool {
+    if scalar.isASCII { return scalar.value >= 0x20 && scalar.value != 0x7F }
+    switch scalar.properties.generalCategory {
+    case .control, .lineSeparator, .paragraphSeparator, .format, .surrogate, .privateUse, .unassigned: return false
+    default: break
+    }
+    var alone = "\""
+    alone.unicodeScalars.append(scalar)
+    alone += "\""
+    return alone.count == 3
 }
 
 extension Character {

@@ -48,7 +48,7 @@ public final class REPL {
 
     /// The history file: $TXN_HISTORY, else ~/.txn_history.
     public static var historyFile: String {
-        ProcessInfo.processInfo.environment["TXN_HISTORY"] ?? (NSHomeDirectory() as NSString).appendingPathComponent(".txn_history")
+        EnvironmentSettings.history.value ?? (NSHomeDirectory() as NSString).appendingPathComponent(".txn_history")
     }
 
     private func interactive() -> Bool {

@@ -1,3 +1,4 @@
+import TxnSynthesis
 import TxnImage
 import TxnTensor
 import TxnVGG
@@ -186,6 +187,15 @@ struct Arguments {
         return Int(x)
     }
 
+    /// An iteration count: a whole number within the declared range, or `auto` (`StepCount`).
+    func steps(_ name: String) throws -> StepCount {
+        let (_, v, ref) = try given(name, nil)
+        if case .word(StepCount.automaticWord) = v { return .automatic }
+        if case .string(StepCount.automaticWord) = v { return .automatic }
+        guard case .number = v else { throw typeError(name, "a whole number or \(StepCount.automaticWord)", v, ref) }
+        return .fixed(try int(name))
+    }
+
     func string(_ name: String, default d: String? = nil) throws -> String {
         let (_, v, ref) = try given(name, d.map(Value.string))
         switch v {
@@ -217,7 +227,7 @@ struct Arguments {
         do {
             try MemoryBudget.requireFloats([3, size.1, size.0], for: "\(spec.name) \(name)=\(size.0)x\(size.1)")
         } catch {
-            throw CommandError("\(error)", at: ref)
+            throw CommandError(notebookWording(error), at: ref)
         }
         return size
     }
@@ -238,6 +248,16 @@ struct Arguments {
             throw CommandError("\(name): expected \(count) whole numbers from 0 to \(formatNumber(limit))", at: ref(name))
         }
         return values.map { Int($0) }
+    }
+
+    /// A list of whole numbers (or one), each in `range`.
+    func wholeNumbers(_ name: String, within range: ClosedRange<Int>) throws -> [Int] {
+        try numbers(name).map { n in
+            guard n >= Double(range.lowerBound), n <= Double(range.upperBound), n.rounded() == n else {
+                throw CommandError("\(name): each count must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(formatNumber(n))", at: ref(name))
+            }
+            return Int(n)
+        }
     }
 
     /// One of the words of a `.choice` parameter.

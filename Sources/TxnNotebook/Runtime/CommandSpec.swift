@@ -7,8 +7,16 @@ struct CommandSpec {
     var example: String
     /// A paragraph for `help NAME`: what the step does and why.
     var detail: String = ""
+    /// The command prints its own account of its result, so the interpreter does not add `name = summary`.
+    var describesItsResult = false
+    /// Rules between arguments, checked without running (`Interpreter.check`): what `run` would refuse before it
+    /// starts work, such as `optimize`'s options together.
+    var check: ((Arguments) throws -> Void)? = nil
     /// What it does, seeing of the session only what `CommandContext` offers.
-    var run: (Arguments, CommandContext) throws -> Value
+    var run: (Arguments, CommandContext) throws -> Value = { _, _ in .none }
+    /// For a command whose arguments are another command's (`explain gram f.pool2`, checked against `gram`'s spec):
+    /// called with the call as written instead of `run`, its arguments not bound to this spec.
+    var runUnbound: ((Interpreter, CommandCall, _ file: String, SourceLines) throws -> Value)? = nil
 
     /// `name <image> [model] key=default …`
     var usage: String {

@@ -42,7 +42,7 @@ extension Interpreter {
         while words.first?.text == "time" && words.first?.isIdentifier == true { words.removeFirst() }
 
         // explain's arguments are another command's: complete the command, then its own keys and values.
-        if words.first?.text == "explain" && words.first?.isIdentifier == true {
+        if let first = words.first, first.isIdentifier, commandsByName[first.text]?.runUnbound != nil {
             words.removeFirst()
             if words.isEmpty && argument.isEmpty { return (start, commandNames.filter { $0.hasPrefix(word) }.sorted()) }
         }

@@ -132,13 +132,12 @@ public final class Interpreter {
             Diagnostic(file: file, location: location, message: message, sourceLine: lines[location.line], notes: notes)
         }
         switch statement {
-        case .parameter(let name, let location, let expression):
+        case .parameter(let name, _, let expression):
             if let given = overrides[name] {
                 variables[name] = given
             } else {
                 variables[name] = try evaluate(expression, file: file, lines: lines)
             }
-            _ = location
         case .assignment(let target, let location, let call):
             if commandsByName[target] != nil {
                 throw diagnostic("'\(target)' is a command name; choose another variable name", at: location)
@@ -158,14 +157,10 @@ public final class Interpreter {
     }
 
     /// Commands whose result they already describe themselves.
-    private func isQuiet(_ name: String) -> Bool {
-        ["show", "help", "vars", "set", "quit", "run", "save", "load", "model", "extract", "gram", "optimize",
-         "compare", "plot", "preprocess"].contains(name)
-    }
+    private func isQuiet(_ name: String) -> Bool { commandsByName[name]?.describesItsResult ?? false }
 
     func call(_ call: CommandCall, file: String, lines: SourceLines) throws -> Value {
-        // explain's arguments are another command's (`explain gram f.pool2`), checked against that command's spec.
-        if call.name == "explain" { return try explain(call, file: file, lines: lines) }
+        if let runUnbound = commandsByName[call.name]?.runUnbound { return try runUnbound(self, call, file, lines) }
         let arguments = try bind(call, file: file, lines: lines)
         return try located(call, file: file, lines: lines) { try arguments.spec.run(arguments, self) }
     }
@@ -232,10 +227,10 @@ public final class Interpreter {
             throw d
         } catch let e as SynthesisError {
             // Point at the key the option came from, if it was given.
-            let location = call.keywords.first(where: { $0.key == e.option })?.value.location ?? call.location
-            throw diagnostic("\(e)", at: location)
+            let location = call.keywords.first(where: { $0.key == e.field.rawValue })?.value.location ?? call.location
+            throw diagnostic(notebookWording(e), at: location)
         } catch {
-            throw diagnostic("\(error)", at: call.location)
+            throw diagnostic(notebookWording(error), at: call.location)
         }
     }
 

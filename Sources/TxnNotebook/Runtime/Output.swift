@@ -1,5 +1,6 @@
 import Foundation
 import TxnImage
+import TxnPlot
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +28,7 @@ public final class TerminalOutput: OutputSink {
 
     public func show(_ image: Image, caption: String) {
         guard inlineImages else { return }
-        write(TerminalPreview.render(image, maxColumns: maxColumns))
+        write(TerminalImage.render(image, maxColumns: maxColumns))
         if !caption.isEmpty { write("  \(caption)\n") }
     }
 }
@@ -95,11 +96,3 @@ public final class RecordingOutput: OutputSink {
     }
 }
 
-import TxnPlot
-
-/// Images in the terminal, as 24-bit colour half-blocks.
-enum TerminalPreview {
-    static func render(_ image: Image, maxColumns: Int) -> String {
-        TerminalImage.render(image, maxColumns: maxColumns)
-    }
-}

@@ -78,14 +78,14 @@ struct StepMath {
               L(x̂) = Σ_l w_l E_l                                                   eq. 3
               ∂E_l/∂F̂_l = (Ĝ_l − G_l) F̂_l / (N_l² M_l),  0 where F̂_l = 0 (ReLU off)    eq. 4
               ∂L/∂x̂ = Σ_l w_l (∂F̂_l/∂x̂)ᵀ ∂E_l/∂F̂_l                                back-propagation through VGG-19 to the pixels
-            method=lbfgs (the paper's), memory m = history:
+            optimizer=lbfgs (the paper's), memory m = history:
               g_k = ∇L(x̂_k);  s_i = x̂_{i+1} − x̂_i,  y_i = g_{i+1} − g_i,  ρ_i = 1 / (y_iᵀ s_i)   for the last m steps
               d_k = −H_k g_k   by the two-loop recursion; H_k ≈ the inverse Hessian, starting from (sᵀy / yᵀy) I
               x̂_{k+1} = P(x̂_k + t d_k), t from a strong-Wolfe line search:
                 L(x̂_k + t d_k) ≤ L(x̂_k) + c₁ t g_kᵀ d_k   and   |∇L(x̂_k + t d_k)ᵀ d_k| ≤ c₂ |g_kᵀ d_k|,   c₁ = \(compact(LBFGS.sufficientDecrease)), c₂ = \(compact(LBFGS.curvature))
               P: projection onto the bounds (bounds=source: each channel within the source's range); pixels held at a
               bound are left out of d (L-BFGS-B's free-variable mask)
-            method=adam:
+            optimizer=adam:
               m ← β₁ m + (1 − β₁) g,  v ← β₂ v + (1 − β₂) g²,  x̂ ← P(x̂ − lr m̂ / (√v̂ + ε)),  m̂, v̂ bias-corrected;  β₁ = \(compact(Adam().beta1)), β₂ = \(compact(Adam().beta2)), ε = \(compact(Adam().epsilon))
             """ }, shapes: { args, interp in
                 let source = try args.image("source")
@@ -95,7 +95,7 @@ struct StepMath {
                 guard given.count == 1 || given.count == layers.count else {
                     throw CommandError("weights: \(given.count) weights for \(layers.count) layers", at: args.ref("weights"))
                 }
-                let weights = given.count == 1 ? Array(repeating: given[0], count: layers.count) : given
+                let weights = SynthesisOptions.layerWeights(given, layerCount: layers.count)
                 var rows: [[String]] = []
                 for (l, wl) in zip(layers, weights) {
                     let s = try LayerShapes.shape(l, height: source.height, width: source.width)
@@ -105,8 +105,8 @@ struct StepMath {
                 let n = 3 * w * h
                 var out = "with \(args.label(0, "the source")) \(source.width) × \(source.height) and x̂ \(w) × \(h): n = 3 · \(h) · \(w) = \(n) unknowns\n"
                 out += interp.table(["layer", "N_l", "M_l (x)", "M_l (x̂)", "G_l, Ĝ_l", "w_l"], rows) + "\n"
-                let method = try args.choice("method")
-                if method == "adam" {
+                let optimizer: SynthesisOptions.Optimizer.Name = try args.choice("optimizer")
+                if optimizer == .adam {
                     let lr = try args.number("lr")
                     out += "Adam, lr = \(compact(lr)): m and v hold 2 · n = \(2 * n) numbers (\(LayerShapes.mebibytes(2 * n)) MiB)"
                 } else {
@@ -255,10 +255,7 @@ extension ParamType {
 enum LayerShapes {
     static func shape(_ layer: String, height: Int, width: Int) throws -> (c: Int, h: Int, w: Int) {
         let index = try VGG19.stageIndex(of: layer)
-        var (h, w) = (height, width)
-        for entry in VGG19.stages[...index] {
-            if case .pool = entry.stage { (h, w) = (Pool2D.outputSize(h), Pool2D.outputSize(w)) }
-        }
+        let (h, w) = VGG19.mapSize(height: height, width: width, stage: index)
         return (try VGG19.channels(of: layer), h, w)
     }
 

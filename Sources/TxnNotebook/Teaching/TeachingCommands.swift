@@ -11,8 +11,7 @@ func teachingCommands() -> [CommandSpec] {
                 the command itself would check them; nothing is computed or assigned. `help NAME --math` prints the \
                 formulas alone.
                 """,
-            // Never called: Interpreter.call hands `explain` to Interpreter.explain, because its arguments are another
-            // command's and are checked against that command's spec.
-            run: { _, _ in .none }),
+            // Its arguments are another command's, checked against that command's spec.
+            runUnbound: { interpreter, call, file, lines in try interpreter.explain(call, file: file, lines: lines) }),
     ]
 }

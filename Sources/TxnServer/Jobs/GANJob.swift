@@ -25,19 +25,31 @@ struct GANJob: JobKind {
     /// A finished GAN job whose generator to use instead of training (a server-made id, never a path).
     let from: String?
 
+    /// 300 iterations: the small preset's samples show the texture's structure in a few minutes on two cores
+    /// (`txn gan train` runs 1000, a notebook's `train` adds 100 at a time).
+    static let defaultSteps = 300
+    static let defaultSize = 256
+    static let defaultPreset = GANTrainingOptions().preset
+
+    /// What the page shows before the user changes anything (`GET /api/defaults`).
+    static var pageDefaults: [String: Any] {
+        ["preset": defaultPreset.rawValue, "presets": GANPreset.allCases.map(\.rawValue), "steps": defaultSteps,
+         "size": defaultSize, "seed": 0, "tile": false, "periodic": false]
+    }
+
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
-        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: GANTrainingOptions().preset.rawValue)) else {
+        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: Self.defaultPreset.rawValue)) else {
             throw APIError.badRequest("'preset' is not known")
         }
         self.preset = preset
         let scale = preset.architecture.scale
-        steps = try p.int("steps", default: 300, range: 1...limits.steps)
+        steps = try p.int("steps", default: Self.defaultSteps, range: GANTrainingOptions.stepRange.lowerBound...limits.steps)
         crop = try p.int("crop", default: preset.crop, range: scale...2048)
         batch = try p.int("batch", default: preset.batch, range: 2...64)
-        size = try p.int("size", default: 256, range: scale...4096)
+        size = try p.int("size", default: Self.defaultSize, range: scale...4096)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
         periodic = try p.bool("periodic", default: false)
@@ -56,6 +68,8 @@ struct GANJob: JobKind {
             throw APIError.badRequest("'size' \(size)x\(size) is over this server's limit of \(limits.jobWork) pixels per job")
         }
         if tile && size % scale != 0 { throw APIError.badRequest("'size' must be a multiple of \(scale) for a tileable texture") }
+        // The notebook's own rules on the statements the job will run.
+        try JobNotebook.check(statements(jobID: "check", completedSteps: nil))
     }
 
     var parameters: [String: Any] {
@@ -69,35 +83,27 @@ struct GANJob: JobKind {
 
     /// The one place the job becomes notebook text.
     func statements(jobID: String, completedSteps: Int?) -> [String] {
-        var lines = ["set threads=\(Threads.count)", "src = load \(quoted(source.path))"]
+        var lines = ["set threads=\(Threads.count)", "src = load \(notebookLiteral(source.path))"]
         if let from {
-            lines.append("g = loadgan \(quoted(generatorFile(from)))")
+            lines.append("g = loadgan \(notebookLiteral(generatorFile(from)))")
         } else {
             lines += ["g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)" + (periodic ? " periodic=true" : ""),
                       "train g steps=\(completedSteps ?? steps) every=50"]
         }
-        lines.append("t = generate g size=\(size) seed=\(seed) tile=\(tile)")
-        if from == nil { lines.append("save g \(quoted(generatorFile(jobID)))") }
+        lines.append("\(JobNotebook.result) = generate g size=\(size) seed=\(seed) tile=\(tile)")
+        if from == nil { lines.append("save g \(notebookLiteral(generatorFile(jobID)))") }
         return lines + [
          "m = model",
          // Against a crop of the source at its own scale, the size the GAN trained on.
          "x = preprocess src size=\(crop) crop=random seed=\(seed)",
-         "d = compare t x"]
+         "\(JobNotebook.distance) = compare \(JobNotebook.result) x"]
     }
 
     func notebook(jobID: String, completedSteps: Int?) -> String {
-        var text = """
-            # txn serve job \(jobID): a spatial GAN (\(preset.rawValue) preset) trained on \(source.name.replacingOccurrences(of: "\n", with: " "))
-            # Replay with `txn job-\(jobID).txn`: the same seed and thread count give the same bytes.
-
-            """
-        if let completedSteps {
-            text += "# Stopped after \(completedSteps) of \(steps) iterations: this notebook trains that many.\n"
-        }
-        text += statements(jobID: jobID, completedSteps: completedSteps).joined(separator: "\n") + "\n"
-        text += "save t \(quoted("job-\(jobID).png"))\n"
-        if tile { text += "preview = tile t 2x2\nsave preview \(quoted("job-\(jobID)-tiled.png"))\n" }
-        return text
+        JobNotebook.text(jobID: jobID, what: "a spatial GAN (\(preset.rawValue) preset) trained on \(notebookLiteral(source.name))",
+                         replayNote: "the same seed and thread count give the same bytes.",
+                         stopped: completedSteps.map { "Stopped after \($0) of \(steps) iterations: this notebook trains that many." },
+                         statements: statements(jobID: jobID, completedSteps: completedSteps), tile: tile)
     }
 
     func run(_ context: JobContext) throws -> JobOutcome {
@@ -116,13 +122,13 @@ struct GANJob: JobKind {
         }, shouldStop: { stopAtBoundary || context.stopsNow })
         try context.run(statements(jobID: context.job.id, completedSteps: nil), in: interpreter,
                         file: "job-\(context.job.id).txn", log: log)
-        guard case .image(let image)? = interpreter.variables["t"] else {
+        guard case .image(let image)? = interpreter.variables[JobNotebook.result] else {
             throw JobFailure(message: "the notebook generated no texture", log: log.text)
         }
         if from != nil { completed = 0 }
         var fields: [String: Any] = ["iterations": completed, "seconds": Date().timeIntervalSince(start),
                                      "width": image.width, "height": image.height, "log": log.text]
-        if case .distance(let d)? = interpreter.variables["d"] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
+        if case .distance(let d)? = interpreter.variables[JobNotebook.distance] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
         var files: [String: JobFile] = [:]
         let path = context.settings.dataDirectory + "/" + generatorFile(from ?? context.job.id)
         if FileManager.default.fileExists(atPath: path) {

@@ -24,42 +24,62 @@ struct GatysJob: JobKind {
     /// Centre-crop and resize the source to this square size first (big uploads).
     let sourceSize: Int?
 
+    /// The defaults of a web job: the library's, but for the size (`defaultSize`).
+    static let defaults = SynthesisOptions()
+    /// 128, not the library's 256: the page's choice, so that a first result comes in seconds on two cores.
+    static let defaultSize = 128
+    /// The square sizes `sourceSize` may shrink the source to.
+    static let sourceSizeRange = 16...4096
+
+    /// What the page shows before the user changes anything, and the ranges of its fields (`GET /api/defaults`).
+    static var pageDefaults: [String: Any] {
+        ["size": defaultSize, "sizeRange": [SynthesisOptions.sizeRange.lowerBound, SynthesisOptions.sizeRange.upperBound],
+         "steps": defaults.steps, "seed": 0, "optimizer": defaults.optimizer.name.rawValue,
+         "optimizers": SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue), "layers": defaults.layers,
+         "history": SynthesisOptions.defaultHistory, "lr": SynthesisOptions.defaultAdamLearningRate,
+         "tile": false, "histmatch": defaults.histogramMatching]
+    }
+
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
+        let sizes = SynthesisOptions.sizeRange
         switch p.values["size"] {
         case .string(let s)?:
             guard let size = Image.parseSize(s) else { throw APIError.badRequest("'size' must be a number or \"WxH\", got '\(s)'") }
             (width, height) = size
         default:
-            let n = try p.int("size", default: 256, range: 1...8192)
+            let n = try p.int("size", default: Self.defaultSize, range: sizes)
             (width, height) = (n, n)
         }
-        guard width >= 16, height >= 16, width <= 8192, height <= 8192 else {
-            throw APIError.badRequest("'size' must be 16 to 8192 on each side, got \(width)x\(height)")
+        guard sizes.contains(width), sizes.contains(height) else {
+            throw APIError.badRequest("'size' must be \(sizes.lowerBound) to \(sizes.upperBound) on each side, got \(width)x\(height)")
         }
         guard width * height <= limits.jobWork else {
             throw APIError.badRequest("'size' \(width)x\(height) is over this server's limit of \(limits.jobWork) pixels per job")
         }
-        let defaults = SynthesisOptions()
-        steps = try p.int("steps", default: defaults.steps, range: 1...limits.steps)
+        let defaults = Self.defaults
+        steps = try p.int("steps", default: defaults.steps, range: SynthesisOptions.stepsRange.lowerBound...limits.steps)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
-        optimizer = try p.choice("optimizer", ["lbfgs", "adam"], default: "lbfgs")
+        optimizer = try p.choice("optimizer", SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue),
+                                 default: defaults.optimizer.name.rawValue)
         layers = try p.words("layers", default: defaults.layers)
-        learningRate = try p.number("lr", default: SynthesisOptions.defaultAdamLearningRate, range: 1e-6...10)
-        history = try p.int("history", default: SynthesisOptions.defaultHistory, range: 1...1000)
-        histmatch = try p.bool("histmatch", default: defaults.histogramMatching)
-        sourceSize = p.values["sourceSize"] == nil ? nil : try p.int("sourceSize", default: 256, range: 16...4096)
-
-        // The synthesis's own checks (layer names, sizes the network can take), before queueing.
-        var o = SynthesisOptions()
-        (o.width, o.height, o.steps, o.layers) = (width, height, steps, layers)
-        o.padding = tile ? .circular : .reflect
-        do { try o.validate() } catch let e as SynthesisError {
-            throw APIError.badRequest("'\(e.option)': \(e.message)")
+        // Written into the statement as words: each must be one (the notebook's check then knows the names).
+        if let bad = layers.first(where: { !isNotebookWord($0) }) {
+            throw APIError.badRequest("'layers' must be layer names such as \(defaults.layers[0]), got '\(bad)'")
         }
+        learningRate = try p.number("lr", default: SynthesisOptions.defaultAdamLearningRate, range: 1e-6...SynthesisOptions.largestLearningRate)
+        history = try p.int("history", default: SynthesisOptions.defaultHistory, range: SynthesisOptions.historyRange)
+        histmatch = try p.bool("histmatch", default: defaults.histogramMatching)
+        sourceSize = p.values["sourceSize"] == nil ? nil : try p.int("sourceSize", default: 256, range: Self.sourceSizeRange)
+
+        // The notebook's own rules (layer names, sizes the network can take…) on the statements the job will run.
+        try JobNotebook.check(statements(completedSteps: nil))
+        // The source's size is the one thing the check cannot see: it knows no image.
+        var o = SynthesisOptions()
+        (o.layers, o.padding) = (layers, tile ? .circular : .reflect)
         let (sw, sh) = sourceSize.map { ($0, $0) } ?? (entry.width, entry.height)
         guard sw * sh <= limits.sourcePixels else {
             throw APIError.badRequest("the source is \(sw)x\(sh), over the limit of \(limits.sourcePixels) pixels; "
@@ -82,13 +102,13 @@ struct GatysJob: JobKind {
     /// The one place the job becomes notebook text: the server runs `statements`, the download adds
     /// a header and the `save` line.
     func statements(completedSteps: Int?) -> [String] {
-        var lines = ["set threads=\(Threads.count)", "m = model", "src = load \(quoted(source.path))"]
+        var lines = ["set threads=\(Threads.count)", "m = model", "src = load \(notebookLiteral(source.path))"]
         var input = "src"
         if let sourceSize {
             lines.append("x = preprocess src size=\(sourceSize)")
             input = "x"
         }
-        var optimize = "t = optimize \(input) size=\(width)x\(height) steps=\(completedSteps ?? steps) method=\(optimizer)"
+        var optimize = "\(JobNotebook.result) = optimize \(input) size=\(width)x\(height) steps=\(completedSteps ?? steps) optimizer=\(optimizer)"
         optimize += optimizer == "adam" ? " lr=\(learningRate)" : " history=\(history)"
         optimize += " layers=\(layers.joined(separator: ",")) padding=\(tile ? "circular" : "reflect") seed=\(seed)"
         if histmatch { optimize += " histmatch=true" }
@@ -97,18 +117,10 @@ struct GatysJob: JobKind {
     }
 
     func notebook(jobID: String, completedSteps: Int?) -> String {
-        var text = """
-            # txn serve job \(jobID): Gatys et al. 2015, \(width)x\(height) like \(source.name.replacingOccurrences(of: "\n", with: " "))
-            # Replay with `txn job-\(jobID).txn`: the same weights, seed and thread count give the same bytes.
-
-            """
-        if let completedSteps {
-            text += "# Stopped after \(completedSteps) of \(steps) steps: this notebook runs the steps that completed.\n"
-        }
-        text += statements(completedSteps: completedSteps).joined(separator: "\n") + "\n"
-        text += "save t \(quoted("job-\(jobID).png"))\n"
-        if tile { text += "preview = tile t 2x2\nsave preview \(quoted("job-\(jobID)-tiled.png"))\n" }
-        return text
+        JobNotebook.text(jobID: jobID, what: "Gatys et al. 2015, \(width)x\(height) like \(notebookLiteral(source.name))",
+                         replayNote: "the same weights, seed and thread count give the same bytes.",
+                         stopped: completedSteps.map { "Stopped after \($0) of \(steps) steps: this notebook runs the steps that completed." },
+                         statements: statements(completedSteps: completedSteps), tile: tile)
     }
 
     func run(_ context: JobContext) throws -> JobOutcome {
@@ -130,7 +142,7 @@ struct GatysJob: JobKind {
             if context.stopRequested { stopAtBoundary = true }
         }, shouldStop: { stopAtBoundary || context.stopsNow })
         try context.run(statements(completedSteps: nil), in: interpreter, file: "job-\(context.job.id).txn", log: log)
-        guard case .synthesis(let s)? = interpreter.variables["t"] else {
+        guard case .synthesis(let s)? = interpreter.variables[JobNotebook.result] else {
             throw JobFailure(message: "the notebook made no synthesis", log: log.text)
         }
         let r = s.result
@@ -146,20 +158,4 @@ struct GatysJob: JobKind {
 struct JobFailure: Error {
     var message: String
     var log: String
-}
-
-/// A string literal in the notebook language (the scanner's escapes).
-func quoted(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if ch.value < 0x20 || ch.value == 0x7F { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
-        }
-    }
-    return out + "\""
 }

@@ -2,26 +2,23 @@ import Foundation
 import TxnImage
 import TxnNotebook
 
-/// A kind of job the server can run (`"method"` in `POST /api/jobs`). Each kind is one file:
-/// it checks its parameters, writes its notebook, and runs that notebook, reporting as it goes.
+/// A kind of job the server can run (`"method"` in `POST /api/jobs`): Gatys synthesis (`GatysJob`) and the spatial
+/// GAN (`GANJob`). Each kind is one file: it checks its parameters, writes its notebook, and runs that notebook,
+/// reporting as it goes.
 ///
-/// To add a kind (the spatial GAN, `GANJob.swift`):
-/// - `static let method = "gan"`; `init(parameters:…)` reads its keys with `Parameters` (refusing unknown
-///   ones) and checks `size × batch` against `limits.jobWork`;
-/// - `notebook(jobID:completedSteps:)`: the GAN's notebook statements (train, generate, save) from the
-///   parameters, in one place, as `GatysJob.statements` does;
-/// - `run(context)`: run those statements through `context.interpreter(output:)` with a monitor, and
-///   report with `context.progress(["iteration", "total", "dLoss", "gLoss", "dReal", "dFake",
-///   "secondsPerIteration", "eta"], series: ["dLoss": d, "gLoss": g])` each iteration and
-///   `context.image(samples, caption:)` for the samples from the fixed noise; stop when
-///   `context.stopRequested` at an iteration boundary; return a `JobOutcome` with the generated
-///   image, `fields` (with `"distance": ["gramLoss", "sliced"]` from `TextureDistance`) and
-///   `files["generator"]` (the `.pth`, `application/octet-stream`);
-/// - list the type in `JobKinds.all`. The page then shows its column (`METHODS.gan` in PageScript.swift
-///   already reads those events and offers `files/generator`).
+/// A kind has: `method` and `pageDefaults` (what the page's form starts from); `init(parameters:…)`, which reads its
+/// keys with `Parameters` (refusing unknown ones) and checks its work against `limits.jobWork`; its statements,
+/// written in one place and framed by `JobNotebook.text`; and `run(context)`, which runs those statements through
+/// `context.interpreter(output:)` with a monitor, reports each iteration with `context.progress` and images with
+/// `context.image`, stops at an iteration boundary when `context.stopRequested`, and returns a `JobOutcome`.
+/// It is listed in `JobKinds.all`; the page shows a column for each kind its script knows (`METHODS`).
 protocol JobKind: Sendable {
     /// The `method` value that selects this kind.
     static var method: String { get }
+
+    /// The parameters a request that gives none runs with, and the choices the page offers: the page's form
+    /// starts from these (`GET /api/defaults`), so that a default is written once, in the kind.
+    static var pageDefaults: [String: Any] { get }
 
     /// Checks a request's parameters (the JSON object without `method`) against the limits: every
     /// unknown key, wrong type or out-of-range value is an `APIError` naming the key.
@@ -37,6 +34,40 @@ protocol JobKind: Sendable {
 
     /// Runs the job on the worker thread; reports through `context`; returns the final result.
     func run(_ context: JobContext) throws -> JobOutcome
+}
+
+/// The frame every job's notebook shares: a header that says what ran and how to replay it, the statements the
+/// server ran, and the `save` lines of the result (and of its 2x2 tiling for a tileable texture).
+enum JobNotebook {
+    /// Holds a job's statements to the notebook's own rules without running them (`Interpreter.check`: commands,
+    /// keys, types, ranges, layer names, sizes the network can take), so that a request the notebook would refuse is
+    /// refused before it is queued, in the notebook's words: `'size': 8x8 is too small for reflect padding …`.
+    static func check(_ statements: [String]) throws {
+        let interpreter = Interpreter(output: JobLog(), modelsDirectory: "")
+        guard let problem = interpreter.check(statements, file: "job.txn") else { return }
+        var message = problem.message
+        if let colon = message.firstIndex(of: ":"), message[..<colon].allSatisfy({ $0.isLetter || $0 == "_" }) {
+            message = "'\(message[..<colon])'" + message[colon...]
+        }
+        throw APIError.badRequest(message)
+    }
+
+    /// The variable that holds the job's final image.
+    static let result = "t"
+    /// The variable that holds the texture distance of the result to the source, where the kind measures it apart.
+    static let distance = "d"
+
+    /// - Parameters:
+    ///   - what: the job in a few words, ending with its source (quoted: a name is data, never a line of its own).
+    ///   - stopped: what a stopped job's notebook does instead of the full run.
+    static func text(jobID: String, what: String, replayNote: String, stopped: String?, statements: [String], tile: Bool) -> String {
+        var text = "# txn serve job \(jobID): \(what)\n# Replay with `txn job-\(jobID).txn`: \(replayNote)\n\n"
+        if let stopped { text += "# \(stopped)\n" }
+        text += statements.joined(separator: "\n") + "\n"
+        text += "save \(result) \(notebookLiteral("job-\(jobID).png"))\n"
+        if tile { text += "preview = tile \(result) 2x2\nsave preview \(notebookLiteral("job-\(jobID)-tiled.png"))\n" }
+        return text
+    }
 }
 
 /// A job stopped before its first iteration: it ends `stopped`, with no result.
@@ -68,6 +99,11 @@ enum JobKinds {
     static let all: [any JobKind.Type] = [GatysJob.self, GANJob.self]
 
     static func kind(_ method: String) -> (any JobKind.Type)? { all.first { $0.method == method } }
+
+    /// Each kind's `pageDefaults` by method.
+    static var defaults: [String: Any] {
+        Dictionary(uniqueKeysWithValues: all.map { ($0.method, $0.pageDefaults as Any) })
+    }
 }
 
 /// What a running job may use: its settings, a notebook interpreter wired to the job's events, and

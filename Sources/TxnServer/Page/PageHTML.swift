@@ -33,12 +33,12 @@ enum Page {
   <section class="column" id="col-gatys" aria-labelledby="h-gatys">
     <h2 id="h-gatys">Gatys et al. 2015</h2>
     <form id="gatys-form" class="params">
-      <label for="gatys-size">Size (px)</label><input id="gatys-size" name="size" type="number" min="16" max="1024" value="128">
-      <label for="gatys-steps">Steps</label><input id="gatys-steps" name="steps" type="number" min="1" max="5000" value="100">
-      <label for="gatys-seed">Seed</label><input id="gatys-seed" name="seed" type="number" min="0" value="0">
+      <label for="gatys-size">Size (px)</label><input id="gatys-size" name="size" type="number">
+      <label for="gatys-steps">Steps</label><input id="gatys-steps" name="steps" type="number">
+      <label for="gatys-seed">Seed</label><input id="gatys-seed" name="seed" type="number" min="0">
       <label for="gatys-optimizer">Optimiser</label>
-      <select id="gatys-optimizer" name="optimizer"><option value="lbfgs">L-BFGS</option><option value="adam">Adam</option></select>
-      <label for="gatys-layers">Layers</label><input id="gatys-layers" name="layers" type="text" value="conv1_1,pool1,pool2,pool3,pool4">
+      <select id="gatys-optimizer" name="optimizer"></select>
+      <label for="gatys-layers">Layers</label><input id="gatys-layers" name="layers" type="text">
       <label for="gatys-tile">Tileable</label><input id="gatys-tile" name="tile" type="checkbox">
     </form>
     <div class="buttons">
@@ -53,10 +53,10 @@ enum Page {
   <section class="column" id="col-gan" aria-labelledby="h-gan" hidden>
     <h2 id="h-gan">Spatial GAN</h2>
     <form id="gan-form" class="params">
-      <label for="gan-preset">Preset</label><select id="gan-preset" name="preset"><option value="small">small (minutes)</option><option value="seed">seed (the seed project's)</option></select>
-      <label for="gan-iterations">Iterations</label><input id="gan-iterations" name="steps" type="number" min="1" value="300">
-      <label for="gan-size">Generate size (px)</label><input id="gan-size" name="size" type="number" min="16" max="1024" value="256">
-      <label for="gan-seed">Seed</label><input id="gan-seed" name="seed" type="number" min="0" value="0">
+      <label for="gan-preset">Preset</label><select id="gan-preset" name="preset"></select>
+      <label for="gan-steps">Iterations</label><input id="gan-steps" name="steps" type="number">
+      <label for="gan-size">Generate size (px)</label><input id="gan-size" name="size" type="number">
+      <label for="gan-seed">Seed</label><input id="gan-seed" name="seed" type="number" min="0">
       <label for="gan-tile">Tileable</label><input id="gan-tile" name="tile" type="checkbox">
       <label for="gan-periodic" title="PSGAN's periodic noise channels: wave vectors learnt from a global code, for regular textures">Periodic noise</label><input id="gan-periodic" name="periodic" type="checkbox">
     </form>

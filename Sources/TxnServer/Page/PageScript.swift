@@ -29,7 +29,7 @@ const METHODS = {
     series: [["dLoss", "#b03a2e"], ["gLoss", "#1e8449"]],
     params() {
       return {
-        preset: $("gan-preset").value, steps: Number($("gan-iterations").value),
+        preset: $("gan-preset").value, steps: Number($("gan-steps").value),
         size: Number($("gan-size").value), seed: Number($("gan-seed").value), tile: $("gan-tile").checked, periodic: $("gan-periodic").checked,
       };
     },
@@ -197,6 +197,27 @@ function showImage(method, id, version, caption) {
   if (tiled) tiled.style.backgroundImage = `url("${img.src}")`;
 }
 
+// The forms start from the server's defaults (GET /api/defaults): the choices of the menus, the values, the ranges.
+function showDefaults(defaults, limits) {
+  const labels = { lbfgs: "L-BFGS", adam: "Adam", small: "small (minutes)", seed: "seed (the seed project's)" };
+  const menu = (id, words) => { $(id).replaceChildren(...words.map((w) => Object.assign(document.createElement("option"), { value: w, textContent: labels[w] || w }))); };
+  if (defaults.gatys) {
+    menu("gatys-optimizer", defaults.gatys.optimizers);
+    $("gatys-size").min = defaults.gatys.sizeRange[0];
+    $("gatys-size").max = Math.min(defaults.gatys.sizeRange[1], Math.floor(Math.sqrt(limits.jobWork)));
+    $("gatys-steps").min = 1;
+    $("gatys-steps").max = limits.steps;
+    showParameters("gatys", defaults.gatys);
+  }
+  if (defaults.gan) {
+    menu("gan-preset", defaults.gan.presets);
+    $("gan-steps").min = 1;
+    $("gan-steps").max = limits.steps;
+    $("gan-size").max = Math.floor(Math.sqrt(limits.jobWork));
+    showParameters("gan", defaults.gan);
+  }
+}
+
 // The form shows what the watched job runs with (after a reload too).
 function showParameters(method, p) {
   if (p.width !== undefined) p = Object.assign({ size: p.width }, p);
@@ -307,6 +328,7 @@ async function init() {
     state.methods = caps.methods.filter((m) => METHODS[m]);
     $("col-gan").hidden = !state.methods.includes("gan");
     setStatus("server-status", `${caps.threads} threads · jobs up to ${caps.limits.jobWork} pixels · one job at a time`);
+    showDefaults(await api("/api/defaults"), caps.limits);
     await loadSources();
     // Reattach: the newest job of each method, running or not.
     const { jobs } = await api("/api/jobs");

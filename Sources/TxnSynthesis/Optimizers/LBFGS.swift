@@ -23,7 +23,10 @@ public struct LBFGS {
     /// public so that `explain optimize` prints the values the search uses.
     public static let sufficientDecrease = 1e-4, curvature = 0.9
 
-    public init(history: Int = 20) {
+    /// The correction pairs kept when none is given: the reference code's m = 20.
+    public static let defaultHistory = 20
+
+    public init(history: Int = defaultHistory) {
         self.history = max(1, history)
     }
 

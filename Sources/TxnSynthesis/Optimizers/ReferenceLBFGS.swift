@@ -15,7 +15,7 @@ struct ReferenceLBFGS {
     private var started = false
     private var iteration = 0
 
-    init(history: Int = 20) {
+    init(history: Int = LBFGS.defaultHistory) {
         self.history = max(1, history)
     }
 

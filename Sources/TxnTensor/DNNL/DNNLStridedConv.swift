@@ -28,8 +28,6 @@ final class DNNLStridedConv: @unchecked Sendable {
         struct Geometry: Hashable, Sendable { var kernel: Int, stride: Int, padding: Int }
     }
 
-    static let enabled = ProcessInfo.processInfo.environment["TXN_GAN_PRIMITIVES"] != "0"
-
     let shape: Shape
     /// Channel-major and blocked layouts of the source (the layer's input) and destination (its output).
     let sourcePlain: dnnl_memory_desc_t, sourceBlocked: dnnl_memory_desc_t
@@ -108,7 +106,7 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// The primitives for `shape`, created once (JIT compilation) and reused; nil where this path does not apply.
     static func kernels(_ shape: Shape) -> DNNLStridedConv? {
-        guard enabled, shape.inChannels % DNNLCPU.block == 0, shape.outChannels % DNNLCPU.block == 0, shape.batch > 0,
+        guard shape.inChannels % DNNLCPU.block == 0, shape.outChannels % DNNLCPU.block == 0, shape.batch > 0,
               shape.height > 0, shape.width > 0 else { return nil }
         lock.lock()
         defer { lock.unlock() }

@@ -16,14 +16,12 @@ import Foundation
 /// training dnnl 3.995/3.673, openblas 3.404/3.090, mixed 3.801/3.894 s; generating 1024² dnnl 0.982/1.023,
 /// openblas 0.811/0.707, mixed 1.015/1.080 s). So the default follows the ISA oneDNN dispatches to.
 enum LayerGEMM {
-    enum Backend: String { case openblas, dnnl, mixed }
+    enum Backend: String { case openblas, dnnl }
 
-    /// The measured winner on this CPU: oneDNN's sgemm with AVX-512, OpenBLAS below it.
-    static var measuredDefault: Backend { DNNLCPU.block == 16 ? .dnnl : .openblas }
-
-    /// `TXN_LAYER_GEMM=openblas|dnnl|mixed` (default: `measuredDefault`) exists for A/B measurements of this choice.
+    /// The measured winner on this CPU: oneDNN's sgemm with AVX-512, OpenBLAS below it (the mix lost on both; the
+    /// TXN_LAYER_GEMM switch that measured it is retired).
     static let backend: Backend = {
-        let chosen = ProcessInfo.processInfo.environment["TXN_LAYER_GEMM"].flatMap(Backend.init(rawValue:)) ?? measuredDefault
+        let chosen: Backend = DNNLCPU.block == 16 ? .dnnl : .openblas
         // oneDNN's OpenMP pool follows txn's thread count once its context exists.
         if chosen != .openblas { _ = try? DNNLContext.shared() }
         return chosen
@@ -34,13 +32,7 @@ enum LayerGEMM {
     static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                       _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let useDNNL: Bool
-        switch backend {
-        case .openblas: useDNNL = false
-        case .dnnl: useDNNL = true
-        case .mixed: useDNNL = !transB
-        }
-        if useDNNL {
+        if backend == .dnnl {
             let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k),
                                     1, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
             if status == dnnl_success { return }
@@ -57,7 +49,6 @@ public enum LayerProducts {
         switch LayerGEMM.backend {
         case .openblas: return "OpenBLAS"
         case .dnnl: return "oneDNN sgemm"
-        case .mixed: return "oneDNN sgemm, OpenBLAS for products with B transposed"
         }
     }
 }

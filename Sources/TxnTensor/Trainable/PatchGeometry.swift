@@ -52,7 +52,7 @@ public struct PatchGeometry: Sendable, Equatable {
                     for oy in rows {
                         let dst = plane + oy * wo, line = src + (oy * s - p + ky) * w + kx - p
                         dst.update(repeating: 0, count: cols.lowerBound)
-                        if s == 2 && Self.stride2Kernels {
+                        if s == 2 {
                             Self.gatherEven(dst, line, cols)
                         } else {
                             for ox in cols { dst[ox] = line[ox * s] }
@@ -115,9 +115,6 @@ public struct PatchGeometry: Sendable, Equatable {
 
     // MARK: stride 2, kernel 4, padding 1 (every GAN layer)
 
-    /// `TXN_STRIDE2_KERNELS=0` turns the specialised kernels below off, for A/B measurements.
-    static let stride2Kernels = ProcessInfo.processInfo.environment["TXN_STRIDE2_KERNELS"] != "0"
-
     /// Whether this is the 4×4, stride-2, padding-1 sampling over an even-sized input, which halves each side
     /// exactly: image row y = 2·oy − 1 + ky, so every image row is fed by two kernel rows and every pixel by four
     /// taps, and the fold can be written as whole interleaved rows instead of sixteen strided scatter passes.
@@ -126,7 +123,7 @@ public struct PatchGeometry: Sendable, Equatable {
     }
 
     /// 4×4, stride 2, padding 1: its transposed convolution always doubles each side exactly.
-    var isHalvingKernel: Bool { Self.stride2Kernels && kernel == 4 && stride == 2 && padding == 1 }
+    var isHalvingKernel: Bool { kernel == 4 && stride == 2 && padding == 1 }
 
     /// dst[ox] = line[2·ox] over `cols`. A literal stride lets the compiler vectorise the gather (with a variable
     /// stride it stays one scalar load per element).
