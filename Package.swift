@@ -96,7 +96,7 @@ let package = Package(
         // Helpers shared by the test targets (where the weights and reference data are).
         .target(name: "TxnTestSupport", path: "Tests/TxnTestSupport"),
         .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor", "TxnFiles"],
+        .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor", "TxnFiles", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "TxnGANTests", dependencies: ["TxnGAN", "TxnTensor", "TxnCheckpoint", "TxnImage", "TxnTestSupport"],
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor"],
+        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor", "TxnTestSupport"],
                     exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),

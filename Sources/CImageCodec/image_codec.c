@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <png.h>
 #include <jpeglib.h>
@@ -19,6 +20,16 @@ static int host_is_little_endian(void) {
     const uint16_t one = 1;
     return *(const uint8_t *)&one == 1;
 }
+
+uint64_t txn_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static int past_deadline(uint64_t deadline_ns) { return deadline_ns != 0 && txn_monotonic_ns() > deadline_ns; }
+
+static const char deadline_message[] = "decoding stopped at its time budget";
 
 /* Report the size check in one place so PNG and JPEG phrase it identically. */
 static txn_codec_status check_pixel_limit(uint32_t width, uint32_t height, uint64_t max_pixels, char *message,
@@ -50,6 +61,8 @@ typedef struct {
     char *warning;
     size_t warning_size;
     int warned;
+    uint64_t deadline_ns;
+    int past_deadline;
 } png_context;
 
 /* Reading from memory lets us tell "ran out of bytes" (truncated) from every other libpng error (corrupt). */
@@ -61,6 +74,17 @@ static void png_read_memory(png_structp png, png_bytep destination, size_t lengt
     }
     memcpy(destination, context->data + context->position, length);
     context->position += length;
+}
+
+/* Called by libpng after every row (of every interlace pass): the decode stops at its deadline. */
+static void png_row_done(png_structp png, png_uint_32 row, int pass) {
+    (void)row;
+    (void)pass;
+    png_context *context = (png_context *)png_get_io_ptr(png);
+    if (past_deadline(context->deadline_ns)) {
+        context->past_deadline = 1;
+        png_error(png, deadline_message);
+    }
 }
 
 static void png_on_error(png_structp png, png_const_charp text) {
@@ -77,12 +101,8 @@ static void png_on_warning(png_structp png, png_const_charp text) {
     }
 }
 
-txn_codec_status txn_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, txn_decoded *out,
-                                char *message, size_t message_size, char *warning, size_t warning_size) {
-    if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    copy_message(message, message_size, "");
-    copy_message(warning, warning_size, "");
+/* The signature check both PNG entry points make before libpng sees the data. */
+static txn_codec_status png_check_signature(const uint8_t *data, size_t size, char *message, size_t message_size) {
     if (size < 8) {
         copy_message(message, message_size, "file ends inside the PNG signature");
         return TXN_CODEC_TRUNCATED;
@@ -91,8 +111,53 @@ txn_codec_status txn_png_decode(const uint8_t *data, size_t size, uint64_t max_p
         copy_message(message, message_size, "not a PNG signature");
         return TXN_CODEC_CORRUPT;
     }
+    return TXN_CODEC_OK;
+}
 
-    png_context context = {data, size, 0, 0, message, message_size, warning, warning_size, 0};
+txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
+                                     size_t message_size) {
+    if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    copy_message(message, message_size, "");
+    txn_codec_status signature = png_check_signature(data, size, message, message_size);
+    if (signature != TXN_CODEC_OK) return signature;
+    png_context context = {data, size, 0, 0, message, message_size, NULL, 0, 0, 0, 0};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, png_on_error, png_on_warning);
+    if (png == NULL) return TXN_CODEC_NO_MEMORY;
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return TXN_CODEC_NO_MEMORY;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return context.truncated ? TXN_CODEC_TRUNCATED : TXN_CODEC_CORRUPT;
+    }
+    png_set_read_fn(png, &context, png_read_memory);
+    png_set_user_limits(png, 0x7fffffffU, 0x7fffffffU);
+    png_read_info(png, info);
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
+    out->width = width;
+    out->height = height;
+    out->channels = png_get_channels(png, info);
+    out->bit_depth = bit_depth;
+    out->progressive = interlace != PNG_INTERLACE_NONE;
+    png_destroy_read_struct(&png, &info, NULL);
+    return TXN_CODEC_OK;
+}
+
+txn_codec_status txn_png_decode(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
+                                char *message, size_t message_size, char *warning, size_t warning_size) {
+    if (out == NULL || limits == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    copy_message(message, message_size, "");
+    copy_message(warning, warning_size, "");
+    txn_codec_status signature = png_check_signature(data, size, message, message_size);
+    if (signature != TXN_CODEC_OK) return signature;
+
+    png_context context = {data, size, 0, 0, message, message_size, warning, warning_size, 0, limits->deadline_ns, 0};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, png_on_error, png_on_warning);
     if (png == NULL) return TXN_CODEC_NO_MEMORY;
     png_infop info = png_create_info_struct(png);
@@ -108,10 +173,12 @@ txn_codec_status txn_png_decode(const uint8_t *data, size_t size, uint64_t max_p
         free(pixels);
         free(rows);
         png_destroy_read_struct(&png, &info, NULL);
+        if (context.past_deadline) return TXN_CODEC_PAST_DEADLINE;
         return context.truncated ? TXN_CODEC_TRUNCATED : TXN_CODEC_CORRUPT;
     }
 
     png_set_read_fn(png, &context, png_read_memory);
+    png_set_read_status_fn(png, png_row_done);
     /* The caller's max_pixels is the real limit; lift libpng's default 1M x 1M per side so it does not mask it. */
     png_set_user_limits(png, 0x7fffffffU, 0x7fffffffU);
     png_read_info(png, info);
@@ -119,7 +186,7 @@ txn_codec_status txn_png_decode(const uint8_t *data, size_t size, uint64_t max_p
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
-    txn_codec_status limit = check_pixel_limit(width, height, max_pixels, message, message_size);
+    txn_codec_status limit = check_pixel_limit(width, height, limits->max_pixels, message, message_size);
     if (limit != TXN_CODEC_OK) {
         png_destroy_read_struct(&png, &info, NULL);
         return limit;
@@ -229,6 +296,9 @@ typedef struct {
     int warned;
     unsigned char *buffer;     /* jpeg_mem_dest output; lives here so the longjmp path can free it */
     unsigned long buffer_size;
+    struct jpeg_progress_mgr progress; /* decoding: the work limits, checked as the decoder goes */
+    int max_scans;
+    uint64_t deadline_ns;
 } jpeg_context;
 
 static void jpeg_on_error_exit(j_common_ptr cinfo) {
@@ -260,6 +330,28 @@ static void jpeg_on_message(j_common_ptr cinfo, int level) {
     }
 }
 
+/* libjpeg calls its progress monitor before each iMCU row it takes in (every row of every scan of a multi-scan file)
+ * and at each jpeg_read_scanlines: the one hook that runs all through a decode. The scan limit is the mechanism
+ * TurboJPEG's TJPARAM_SCANLIMIT (TJFLAG_LIMITSCANS) uses: input_scan_number is the count of SOS markers read so
+ * far, so a file is stopped at the first row of the scan over the limit, before that scan's work is done. */
+static void jpeg_check_work(j_common_ptr cinfo) {
+    jpeg_context *context = (jpeg_context *)cinfo->err;
+    if (!cinfo->is_decompressor) return;
+    int scan = ((j_decompress_ptr)cinfo)->input_scan_number;
+    if (context->max_scans > 0 && scan > context->max_scans) {
+        char text[120];
+        snprintf(text, sizeof text, "progressive JPEG has more than %d scans (the limit)", context->max_scans);
+        copy_message(context->message, context->message_size, text);
+        context->status = TXN_CODEC_TOO_MANY_SCANS;
+        longjmp(context->jump, 1);
+    }
+    if (past_deadline(context->deadline_ns)) {
+        copy_message(context->message, context->message_size, deadline_message);
+        context->status = TXN_CODEC_PAST_DEADLINE;
+        longjmp(context->jump, 1);
+    }
+}
+
 static void jpeg_context_init(jpeg_context *context, struct jpeg_error_mgr **err, char *message,
                               size_t message_size, char *warning, size_t warning_size) {
     memset(context, 0, sizeof *context);
@@ -273,9 +365,37 @@ static void jpeg_context_init(jpeg_context *context, struct jpeg_error_mgr **err
     context->warning_size = warning_size;
 }
 
-txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, txn_decoded *out,
-                                 char *message, size_t message_size, char *warning, size_t warning_size) {
+txn_codec_status txn_jpeg_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
+                                      size_t message_size) {
     if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    copy_message(message, message_size, "");
+    if (size == 0) {
+        copy_message(message, message_size, "empty JPEG data");
+        return TXN_CODEC_TRUNCATED;
+    }
+    struct jpeg_decompress_struct cinfo;
+    jpeg_context context;
+    jpeg_context_init(&context, &cinfo.err, message, message_size, NULL, 0);
+    if (setjmp(context.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    out->width = cinfo.image_width;
+    out->height = cinfo.image_height;
+    out->channels = cinfo.num_components;
+    out->bit_depth = cinfo.data_precision;
+    out->progressive = cinfo.progressive_mode ? 1 : 0;
+    jpeg_destroy_decompress(&cinfo);
+    return TXN_CODEC_OK;
+}
+
+txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
+                                 char *message, size_t message_size, char *warning, size_t warning_size) {
+    if (out == NULL || limits == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);
     copy_message(message, message_size, "");
     copy_message(warning, warning_size, "");
@@ -287,6 +407,9 @@ txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_
     struct jpeg_decompress_struct cinfo;
     jpeg_context context;
     jpeg_context_init(&context, &cinfo.err, message, message_size, warning, warning_size);
+    context.max_scans = limits->max_scans;
+    context.deadline_ns = limits->deadline_ns;
+    context.progress.progress_monitor = jpeg_check_work;
     JSAMPLE *volatile pixels = NULL;
     if (setjmp(context.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -294,10 +417,11 @@ txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_
         return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.progress = &context.progress;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
 
-    txn_codec_status limit = check_pixel_limit(cinfo.image_width, cinfo.image_height, max_pixels, message,
+    txn_codec_status limit = check_pixel_limit(cinfo.image_width, cinfo.image_height, limits->max_pixels, message,
                                                message_size);
     if (limit != TXN_CODEC_OK) {
         jpeg_destroy_decompress(&cinfo);

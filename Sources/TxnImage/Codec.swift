@@ -12,39 +12,115 @@ import Darwin
 
 // MARK: - Loading
 
+/// What one decode may cost. Every decode reads the header first and checks it against `maxPixels` and the memory
+/// budget before any pixel is decoded; then the JPEG scan limit and the deadline are checked as the decoder goes.
+public struct DecodeLimits: Sendable, Equatable {
+    /// Pixels (width × height), checked against the header.
+    public var maxPixels: Int
+    /// Scans of a progressive JPEG. Each scan is a pass over every block of its component, so a small file of many
+    /// scans is a lot of work (10,000 scans of 4000x4000: 30 s). Encoders write few: libjpeg's progressive script
+    /// has 10 scans for colour and 6 for grey, mozjpeg's and jpegtran's are of that order; libjpeg-turbo's own
+    /// fuzzers cap at 100, as this does. At the cap the costliest scans (refinements over every block of a
+    /// 16-megapixel image) take 2.2 s of one Zen 3 core before the file is refused.
+    public var maxScans: Int
+    /// Seconds the decode may run; nil: no limit (the command line and the notebook, where the user waits on their
+    /// own file; the scan limit still bounds its work).
+    public var seconds: Double?
+
+    public static let defaultMaxScans = 100
+
+    public init(maxPixels: Int = Image.defaultMaxPixels, maxScans: Int = DecodeLimits.defaultMaxScans,
+                seconds: Double? = nil) {
+        self.maxPixels = maxPixels
+        self.maxScans = maxScans
+        self.seconds = seconds
+    }
+}
+
+/// What an image's header says, read without decoding pixels (`Image.header`).
+public struct ImageHeader: Sendable, Equatable {
+    public var format: ImageFormat
+    public var width: Int
+    public var height: Int
+    /// As stored: 1 (grey) to 4.
+    public var channels: Int
+    /// Progressive JPEG, or interlaced PNG.
+    public var progressive: Bool
+
+    /// The most a decode of this image holds at once, in bytes (nil if it does not fit in an Int): the decoded
+    /// samples (at most 4 channels of 16 bits), the planar float image (3 floats), and for a progressive JPEG its
+    /// coefficient buffer (2 bytes per sample of each component, the whole image, kept until the last scan).
+    public var decodeBytes: Int? {
+        let perPixel = 4 * 2 + 3 * MemoryLayout<Float>.stride + (format == .jpeg && progressive ? 2 * channels : 0)
+        let (pixels, o1) = width.multipliedReportingOverflow(by: height)
+        let (bytes, o2) = pixels.multipliedReportingOverflow(by: perPixel)
+        return o1 || o2 ? nil : bytes
+    }
+}
+
 extension Image {
     /// The most pixels an image may have unless a caller asks for fewer (64 megapixels; the memory budget may lower it).
     public static let defaultMaxPixels = 64_000_000
 
     /// Reads and decodes a PNG or JPEG file. The format comes from the file's signature, not its name, because
     /// misnamed files are common and a wrong guess would surface as a confusing codec error.
-    /// `maxPixels` is checked against the header before any pixel memory is allocated, so a hostile or mistaken
-    /// 100000x100000 header fails fast instead of exhausting memory.
-    public static func load(_ path: String, maxPixels: Int = defaultMaxPixels) throws(ImageError) -> DecodedImage {
+    /// `maxPixels` and the memory budget are checked against the header before any pixel memory is allocated, so a
+    /// hostile or mistaken 100000x100000 header fails fast instead of exhausting memory; a progressive JPEG of more
+    /// than `DecodeLimits.defaultMaxScans` scans is refused at the first scan over.
+    public static func load(_ path: String, maxPixels: Int = Image.defaultMaxPixels) throws(ImageError) -> DecodedImage {
         let data = try readFile(path)
-        // No more pixels than the memory budget holds: decoded 8-bit samples plus the float image.
-        let budgetPixels = max(1, MemoryBudget.limitBytes / (3 * MemoryLayout<Float>.stride + 4))
-        return try decode(data, name: path, maxPixels: min(maxPixels, budgetPixels))
+        return try decode(data, name: path, limits: DecodeLimits(maxPixels: maxPixels))
     }
 
     /// Decodes in-memory PNG or JPEG data; `name` only labels errors.
     public static func decode(_ data: [UInt8], name: String,
-                              maxPixels: Int = defaultMaxPixels) throws(ImageError) -> DecodedImage {
-        guard maxPixels > 0 else {
-            throw ImageError(path: name, kind: .invalidArgument, reason: "maxPixels must be positive, got \(maxPixels)")
-        }
-        let format: ImageFormat
-        switch sniff(data) {
-        case .empty:
-            throw ImageError(path: name, kind: .empty, reason: "file is empty")
-        case .truncatedSignature(let what):
-            throw ImageError(path: name, kind: .truncated, reason: "file ends inside the \(what) signature")
-        case .unsupported(let what):
-            throw ImageError(path: name, kind: .unsupportedFormat, reason: "unsupported format: \(what); only PNG and JPEG can be read")
-        case .known(let known):
-            format = known
-        }
+                              maxPixels: Int = Image.defaultMaxPixels) throws(ImageError) -> DecodedImage {
+        try decode(data, name: name, limits: DecodeLimits(maxPixels: maxPixels))
+    }
 
+    /// The format and header of in-memory PNG or JPEG data, without decoding pixels: what the pixel and memory
+    /// checks are made on.
+    public static func header(_ data: [UInt8], name: String) throws(ImageError) -> ImageHeader {
+        let format = try sniffedFormat(data, name: name)
+        var raw = txn_image_header()
+        var message = [CChar](repeating: 0, count: 512)
+        let status = data.withUnsafeBufferPointer { bytes in
+            message.withUnsafeMutableBufferPointer { messageBuffer in
+                switch format {
+                case .png: txn_png_read_header(bytes.baseAddress, bytes.count, &raw, messageBuffer.baseAddress, messageBuffer.count)
+                case .jpeg: txn_jpeg_read_header(bytes.baseAddress, bytes.count, &raw, messageBuffer.baseAddress, messageBuffer.count)
+                }
+            }
+        }
+        if status != TXN_CODEC_OK { throw codecError(status, format: format, detail: String(cString: message), name: name) }
+        return ImageHeader(format: format, width: Int(raw.width), height: Int(raw.height), channels: Int(raw.channels),
+                           progressive: raw.progressive != 0)
+    }
+
+    /// Decodes in-memory PNG or JPEG data within `limits`: the header first (pixels and the memory budget), then
+    /// the pixels, stopped at the scan limit or the deadline. `name` only labels errors.
+    public static func decode(_ data: [UInt8], name: String, limits: DecodeLimits) throws(ImageError) -> DecodedImage {
+        guard limits.maxPixels > 0, limits.maxScans > 0, (limits.seconds ?? 0) >= 0 else {
+            throw ImageError(path: name, kind: .invalidArgument,
+                             reason: "decode limits must be positive, got \(limits.maxPixels) pixels, \(limits.maxScans) scans")
+        }
+        let start = txn_monotonic_ns()
+        let header = try Self.header(data, name: name)
+        let format = header.format
+        let formatName = format == .png ? "PNG" : "JPEG"
+        let pixels = header.width.multipliedReportingOverflow(by: header.height)
+        if pixels.overflow || pixels.partialValue > limits.maxPixels {
+            throw ImageError(path: name, kind: .tooLarge, reason: "\(formatName) too large: image is \(header.width)x\(header.height) = "
+                             + "\(pixels.overflow ? "too many" : String(pixels.partialValue)) pixels, more than the limit of \(limits.maxPixels)")
+        }
+        guard let bytes = header.decodeBytes, bytes <= MemoryBudget.limitBytes else {
+            throw ImageError(path: name, kind: .tooLarge,
+                             reason: "decoding this \(header.width)x\(header.height) \(formatName) needs "
+                             + "\(header.decodeBytes.map { "\(($0 + (1 << 20) - 1) >> 20) MiB" } ?? "more memory than exists"), "
+                             + "over the memory limit of \(MemoryBudget.limitMiB) MiB")
+        }
+        var cLimits = txn_decode_limits(max_pixels: UInt64(limits.maxPixels), max_scans: Int32(clamping: limits.maxScans),
+                                        deadline_ns: limits.seconds.map { start &+ UInt64(min($0, 1e9) * 1e9) } ?? 0)
         var raw = txn_decoded()
         var message = [CChar](repeating: 0, count: 512)
         var warning = [CChar](repeating: 0, count: 512)
@@ -53,11 +129,11 @@ extension Image {
                 warning.withUnsafeMutableBufferPointer { warningBuffer in
                     switch format {
                     case .png:
-                        txn_png_decode(bytes.baseAddress, bytes.count, UInt64(maxPixels), &raw,
+                        txn_png_decode(bytes.baseAddress, bytes.count, &cLimits, &raw,
                                        messageBuffer.baseAddress, messageBuffer.count,
                                        warningBuffer.baseAddress, warningBuffer.count)
                     case .jpeg:
-                        txn_jpeg_decode(bytes.baseAddress, bytes.count, UInt64(maxPixels), &raw,
+                        txn_jpeg_decode(bytes.baseAddress, bytes.count, &cLimits, &raw,
                                         messageBuffer.baseAddress, messageBuffer.count,
                                         warningBuffer.baseAddress, warningBuffer.count)
                     }
@@ -65,20 +141,10 @@ extension Image {
             }
         }
         defer { txn_codec_free(raw.pixels) }
-        let formatName = format == .png ? "PNG" : "JPEG"
-        let detail = String(cString: message)
         if status != TXN_CODEC_OK {
-            let kind: ImageError.Kind
-            let summary: String
-            switch status {
-            case TXN_CODEC_TRUNCATED: (kind, summary) = (.truncated, "truncated \(formatName)")
-            case TXN_CODEC_TOO_LARGE: (kind, summary) = (.tooLarge, "\(formatName) too large")
-            case TXN_CODEC_UNSUPPORTED: (kind, summary) = (.unsupportedFormat, "unsupported \(formatName) variant")
-            case TXN_CODEC_NO_MEMORY: (kind, summary) = (.tooLarge, "not enough memory to decode \(formatName)")
-            case TXN_CODEC_INVALID_ARGUMENT: (kind, summary) = (.invalidArgument, "invalid arguments to the \(formatName) decoder")
-            default: (kind, summary) = (.corrupt, "corrupt \(formatName)")
-            }
-            throw ImageError(path: name, kind: kind, reason: detail.isEmpty ? summary : "\(summary): \(detail)")
+            var detail = String(cString: message)
+            if status == TXN_CODEC_PAST_DEADLINE, let seconds = limits.seconds { detail += " of \(seconds) s" }
+            throw codecError(status, format: format, detail: detail, name: name)
         }
 
         let image = planarImage(from: raw)
@@ -98,6 +164,37 @@ extension Image {
             notes.append("\(format == .png ? "libpng" : "libjpeg") warning: \(String(cString: warning))")
         }
         return DecodedImage(image: image, format: format, notes: notes)
+    }
+
+    /// A codec status other than OK as the error callers see.
+    private static func codecError(_ status: txn_codec_status, format: ImageFormat, detail: String, name: String) -> ImageError {
+        let formatName = format == .png ? "PNG" : "JPEG"
+        let kind: ImageError.Kind
+        let summary: String
+        switch status {
+        case TXN_CODEC_TRUNCATED: (kind, summary) = (.truncated, "truncated \(formatName)")
+        case TXN_CODEC_TOO_LARGE: (kind, summary) = (.tooLarge, "\(formatName) too large")
+        case TXN_CODEC_UNSUPPORTED: (kind, summary) = (.unsupportedFormat, "unsupported \(formatName) variant")
+        case TXN_CODEC_NO_MEMORY: (kind, summary) = (.tooLarge, "not enough memory to decode \(formatName)")
+        case TXN_CODEC_INVALID_ARGUMENT: (kind, summary) = (.invalidArgument, "invalid arguments to the \(formatName) decoder")
+        case TXN_CODEC_TOO_MANY_SCANS, TXN_CODEC_PAST_DEADLINE: (kind, summary) = (.overWorkLimit, "\(formatName) refused")
+        default: (kind, summary) = (.corrupt, "corrupt \(formatName)")
+        }
+        return ImageError(path: name, kind: kind, reason: detail.isEmpty ? summary : "\(summary): \(detail)")
+    }
+
+    /// The format from the signature, or the error that says what the data is instead.
+    private static func sniffedFormat(_ data: [UInt8], name: String) throws(ImageError) -> ImageFormat {
+        switch sniff(data) {
+        case .empty:
+            throw ImageError(path: name, kind: .empty, reason: "file is empty")
+        case .truncatedSignature(let what):
+            throw ImageError(path: name, kind: .truncated, reason: "file ends inside the \(what) signature")
+        case .unsupported(let what):
+            throw ImageError(path: name, kind: .unsupportedFormat, reason: "unsupported format: \(what); only PNG and JPEG can be read")
+        case .known(let known):
+            return known
+        }
     }
 
     /// Interleaved 8/16-bit samples to planar float. Grey is replicated into all three planes; alpha is ignored.

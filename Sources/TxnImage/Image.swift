@@ -91,6 +91,8 @@ public struct DecodedImage: Sendable {
 public struct ImageError: MemoryLimitError, CustomStringConvertible, Equatable {
     public enum Kind: Equatable, Sendable {
         case notFound, empty, truncated, corrupt, tooLarge, unsupportedFormat, ioError, invalidArgument
+        /// More work than the decode limits allow: a progressive JPEG of too many scans, a decode past its deadline.
+        case overWorkLimit
     }
 
     /// The file (or, for in-memory data, the caller-supplied name) the error is about; empty for pure

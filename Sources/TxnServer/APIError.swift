@@ -5,16 +5,24 @@ import Hummingbird
 public struct APIError: Error, CustomStringConvertible, Sendable {
     public var status: HTTPResponse.Status
     public var message: String
+    /// Seconds after which the request may succeed (a busy server's 503): sent as `Retry-After`.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(status.code): \(message)" }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
     static func notFound(_ what: String) -> APIError { APIError(.notFound, "no \(what)") }
+}
+
+extension HTTPResponse.Status {
+    /// 507 (RFC 4918), which HTTPTypes does not name: the storage quota has no room for the request's file.
+    static let insufficientStorage = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
 }
 
 /// JSON bodies: built from plain dictionaries so every response says exactly what it sends.
@@ -45,7 +53,11 @@ enum JSON {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: encode(object))))
     }
 
-    static func error(_ error: APIError) -> Response { response(["error": error.message], status: error.status) }
+    static func error(_ error: APIError) -> Response {
+        var answer = response(["error": error.message], status: error.status)
+        if let seconds = error.retryAfter { answer.headers[.retryAfter] = String(seconds) }
+        return answer
+    }
 
     /// Parses a request body that must be one JSON object.
     static func object(_ bytes: [UInt8]) throws -> [String: JSONValue] {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import TxnFiles
 import TxnImage
 import TxnTensor
 
@@ -11,12 +12,16 @@ import TxnTensor
 /// defaults, which the page's form starts from), `GET|POST /api/sources`,
 /// `GET /api/sources/ID/image`, `GET|POST /api/jobs`, `GET /api/jobs/ID`, `GET /api/jobs/ID/events`
 /// (server-sent events), `GET /api/jobs/ID/image` (PNG), `POST /api/jobs/ID/stop`,
-/// `GET /api/jobs/ID/notebook` (`.txn` text), `GET /api/jobs/ID/files/NAME` (a kind's downloads).
+/// `GET /api/jobs/ID/notebook` (`.txn` text), `GET /api/jobs/ID/files/NAME` (a kind's downloads),
+/// `DELETE /api/sources/ID` (an upload), `DELETE /api/jobs/ID` (a finished job and its files).
 public final class TxnServer: Sendable {
     public let settings: ServerSettings
+    let data: DataStore
     let sources: SourceStore
     let queue: JobQueue
     let streams = StreamCounter()
+    let uploads: UploadPool
+    let headless: HeadlessConnections
     public let token: String?
 
     public init(settings: ServerSettings) throws {
@@ -30,9 +35,18 @@ public final class TxnServer: Sendable {
         }
         self.settings = s
         token = s.isLoopback ? nil : s.token
-        sources = try SourceStore(settings: s)
-        queue = JobQueue(settings: s)
+        try FileManager.default.createDirectory(atPath: s.dataDirectory, withIntermediateDirectories: true)
+        data = DataStore(directory: s.dataDirectory, maxFiles: s.limits.storedFiles, maxBytes: s.limits.storedBytes)
+        sources = try SourceStore(settings: s, data: data)
+        queue = JobQueue(settings: s, data: data)
+        data.isInUse = { [weak queue] entry in queue?.uses(entry) ?? true }
+        data.onEvict = { [weak sources] entry in if entry.kind == .upload { sources?.forget(entry.key) } }
+        uploads = UploadPool(threads: s.limits.decodeThreads, waiting: s.limits.decodeWaiting)
+        headless = HeadlessConnections(limit: s.headlessLimit)
     }
+
+    /// What `--data` holds (count and bytes of each kind) and its quota: printed at the start.
+    public var dataSummary: String { data.summary }
 
     /// The address to open in a browser (with the token when one is needed).
     public func url(port: Int) -> String {
@@ -54,7 +68,9 @@ public final class TxnServer: Sendable {
             JSON.response(["methods": JobKinds.all.map { $0.method }, "threads": Threads.count,
                            "limits": ["uploadBytes": settings.limits.uploadBytes, "uploadPixels": settings.limits.uploadPixels,
                                       "jobWork": settings.limits.jobWork, "steps": settings.limits.steps,
-                                      "queuedJobs": settings.limits.queuedJobs, "sourcePixels": settings.limits.sourcePixels]])
+                                      "queuedJobs": settings.limits.queuedJobs, "sourcePixels": settings.limits.sourcePixels,
+                                      "decodeSeconds": settings.limits.decodeSeconds, "jpegScans": DecodeLimits.defaultMaxScans,
+                                      "storedFiles": settings.limits.storedFiles, "storedBytes": settings.limits.storedBytes]])
         }
 
         router.get("/api/defaults") { _, _ in JSON.response(JobKinds.defaults) }
@@ -62,18 +78,25 @@ public final class TxnServer: Sendable {
         router.get("/api/sources") { [sources] _, _ in
             JSON.response(["sources": sources.all.map(\.json)])
         }
-        router.post("/api/sources") { [sources, settings] request, _ in
-            let body = try await collectBody(request, limit: settings.limits.uploadBytes)
-            var bytes = body
-            let contentType = request.headers[.contentType]?.lowercased() ?? ""
-            if contentType.hasPrefix("multipart/form-data") {
-                guard let boundary = Multipart.boundary(request.headers[.contentType] ?? "") else {
-                    throw APIError.badRequest("multipart body without a boundary")
-                }
-                bytes = try Multipart.filePart(body, boundary: boundary)
+        router.post("/api/sources") { [sources, uploads, settings] request, _ in
+            // The place is taken before the body is read: a busy server answers at once, holding nothing.
+            guard let place = uploads.admit() else {
+                throw APIError(.serviceUnavailable, "the server is busy with \(uploads.capacity) uploads; try again shortly",
+                               retryAfter: 2)
             }
-            let entry = try sources.upload(bytes)
+            defer {
+                place.leave()
+                Memory.returnFreed()
+            }
+            let entry = try await Self.receiveUpload(request, sources: sources, pool: uploads, limits: settings.limits)
             return JSON.response(entry.json, status: .created)
+        }
+        router.delete("/api/sources/:id") { [sources, data] _, context in
+            guard let id = context.parameters.get("id"), let entry = sources.get(id) else { throw APIError.notFound("such source") }
+            guard !entry.shipped else { throw APIError(.forbidden, "'\(entry.name)' is shipped with txn; only uploads can be deleted") }
+            try data.remove(kind: .upload, key: id)
+            sources.forget(id)
+            return JSON.response(["deleted": id])
         }
         router.get("/api/sources/:id/image") { [sources] _, context in
             guard let id = context.parameters.get("id"), let entry = sources.get(id) else { throw APIError.notFound("such source") }
@@ -134,12 +157,24 @@ public final class TxnServer: Sendable {
             return JSON.response(["id": job.id, "stopping": stopping, "status": job.currentStatus.rawValue],
                                  status: stopping ? .accepted : .conflict)
         }
+        router.delete("/api/jobs/:id") { [queue, data] _, context in
+            let job = try Self.job(queue, context)
+            guard job.currentStatus.isFinished else {
+                throw APIError(.conflict, "job \(job.id) is \(job.currentStatus.rawValue); stop it before deleting it")
+            }
+            try data.remove(kind: .generator, key: job.id)
+            _ = queue.forget(job)
+            return JSON.response(["deleted": job.id])
+        }
         router.get("/api/jobs/:id/files/:name") { [queue] _, context in
             let job = try Self.job(queue, context)
             guard let name = context.parameters.get("name"), let file = job.file(name) else {
                 throw APIError(.notFound, "job \(job.id) has no such file")
             }
-            var response = Self.bytes(file.bytes, type: file.contentType)
+            guard let bytes = try? SafeFile.read(file.path, limit: MemoryBudget.limitBytes, followSymlinks: false) else {
+                throw APIError(.notFound, "job \(job.id)'s \(name) is no longer stored (deleted, or removed to keep within the storage quota)")
+            }
+            var response = Self.bytes(bytes, type: file.contentType)
             response.headers[.contentDisposition] = "attachment; filename=\"\(file.filename)\""
             return response
         }
@@ -158,10 +193,12 @@ public final class TxnServer: Sendable {
     }
 
     public func application(port: Int? = nil, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let headless = self.headless
+        return Application(
             router: router(),
-            // The idle timeout is also the header timeout: a connection that sends half a head is closed after it.
-            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [RefusedRequestAnswer()],
+            // The idle timeout is also the header timeout: a connection that sends half a head is closed after it, or
+            // sooner when newer connections need its place (`HeadlessConnections`).
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [RefusedRequestAnswer(), HeadWatch(headless)],
                                                                      idleTimeout: .seconds(Int64(settings.limits.idleSeconds)))),
             configuration: .init(address: .hostname(settings.host, port: port ?? settings.port), serverName: "txn",
                                  availableConnectionsDelegate: MaximumAvailableConnections(settings.connectionLimit)),
@@ -193,6 +230,15 @@ public final class TxnServer: Sendable {
             throw APIError(.unsupportedMediaType, "\(request.method.rawValue) \(request.uri.path) takes a JSON body with "
                            + "Content-Type: application/json" + (type.isEmpty ? " (the request has no Content-Type)" : ", not '\(type)'"))
         }
+    }
+
+    /// An upload's body (within the byte cap and `uploadSeconds`), then its parsing, decoding and storing on a pool
+    /// thread. The body lives only in here, so it is freed before the handler returns its memory.
+    static func receiveUpload(_ request: Request, sources: SourceStore, pool: UploadPool,
+                              limits: ServerSettings.Limits) async throws -> SourceEntry {
+        let body = try await collectBody(request, limit: limits.uploadBytes, seconds: limits.uploadSeconds)
+        let contentType = request.headers[.contentType] ?? ""
+        return try await pool.run { try sources.upload(body, contentType: contentType) }
     }
 
     static func job(_ queue: JobQueue, _ context: BasicRequestContext) throws -> Job {

@@ -26,6 +26,16 @@ public struct ServerSettings: Sendable {
         public var uploadBytes = 20 * 1024 * 1024
         /// Pixels of an uploaded image, checked against its header before decoding.
         public var uploadPixels = 16_000_000
+        /// Seconds an upload's body may take to arrive (408 after).
+        public var uploadSeconds = 60
+        /// Uploads decoded at once, each on a thread of its own at nice 10, never on the event loops.
+        public var decodeThreads = 2
+        /// Uploads that may wait for a decode thread, their bodies held; past `decodeThreads` + this, an upload is
+        /// answered 503 before its body is read.
+        public var decodeWaiting = 2
+        /// Seconds one upload's decode may run before it is stopped (422). A 16-megapixel progressive JPEG of
+        /// ordinary scans decodes in about a second on one Zen 3 core; the JPEG scan limit is `DecodeLimits`'.
+        public var decodeSeconds = 10.0
         /// Pixels of a job's source as it goes through the network (bigger ones need `sourceSize`).
         public var sourcePixels = 512 * 512
         /// Output pixels × batch of one job: 512x512 Gatys needs about 700 MiB.
@@ -37,9 +47,12 @@ public struct ServerSettings: Sendable {
         public var finishedJobs = 64
         /// Event streams open at once, over all jobs.
         public var eventStreams = 256
-        public var uploadedSources = 256
-        /// Connections open at once; more wait in the listen backlog. Kept well below the descriptor limit (see
-        /// `connectionLimit`), so that the jobs and the files always have descriptors left.
+        /// What `--data` may hold, uploads and job outputs (GAN generators) together: files and bytes. A new file
+        /// makes room by removing the oldest first, never one a queued or running job uses.
+        public var storedFiles = 256
+        public var storedBytes = 2 << 30
+        /// Connections that have not yet sent a whole request head, held at once: past it a new connection closes the
+        /// oldest of them (`HeadlessConnections`). Connections in all are capped by `connectionLimit`.
         public var connections = 512
         /// Seconds a connection may wait between request parts: a request head sent slowly, a body that stalls, a
         /// kept-alive connection with nothing to ask. A response being written (an event stream) is never cut.
@@ -68,7 +81,8 @@ public struct ServerSettings: Sendable {
         return out
     }
 
-    /// `limits.connections`, or half the process's descriptor limit if that is lower.
+    /// Connections open at once (more wait in the listen backlog): half the process's descriptor limit, so that the
+    /// jobs and the files always have descriptors left, and at least `limits.connections`' worth of new clients fit.
     public var connectionLimit: Int {
         var limit = rlimit()
         #if canImport(Glibc)
@@ -77,9 +91,13 @@ public struct ServerSettings: Sendable {
         let read = getrlimit(RLIMIT_NOFILE, &limit) == 0
         #endif
         // RLIM_INFINITY is all ones; as Swift imports it, a negative literal: compared as rlim_t.max.
-        guard read, limit.rlim_cur != rlim_t.max else { return limits.connections }
-        return max(1, min(limits.connections, Int(clamping: limit.rlim_cur / 2)))
+        guard read, limit.rlim_cur != rlim_t.max else { return 4 * limits.connections }
+        return max(1, Int(clamping: limit.rlim_cur / 2))
     }
+
+    /// `limits.connections`, but at most half of `connectionLimit`: a new client is always accepted (then the oldest
+    /// connection without a head makes room), never left in the listen backlog behind clients that send nothing.
+    public var headlessLimit: Int { max(1, min(limits.connections, connectionLimit / 2)) }
 
     /// Loopback servers check Host and Origin; any other address needs the token.
     public var isLoopback: Bool { ["127.0.0.1", "localhost", "::1"].contains(host) }

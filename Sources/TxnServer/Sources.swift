@@ -27,12 +27,14 @@ final class SourceStore: @unchecked Sendable {
     private var order: [String] = []
     private let uploadDirectory: String
     private let limits: ServerSettings.Limits
+    private let data: DataStore
 
     /// Reads the shipped textures (regular files only, through `SafeFile`: a symlink in the folder is skipped, so
     /// it cannot point the server elsewhere, and a FIFO is skipped without waiting on it) and the uploads of
     /// earlier runs.
-    init(settings: ServerSettings) throws {
+    init(settings: ServerSettings, data: DataStore) throws {
         limits = settings.limits
+        self.data = data
         uploadDirectory = settings.dataDirectory + "/sources"
         try FileManager.default.createDirectory(atPath: uploadDirectory, withIntermediateDirectories: true)
         for (dir, shipped) in [(settings.shippedDirectory, true), (uploadDirectory, false)] {
@@ -45,17 +47,36 @@ final class SourceStore: @unchecked Sendable {
                 let id = Self.slug(stem)
                 guard !id.isEmpty, entries[id] == nil, shipped || Self.isUploadID(id) else { continue }
                 let path = dir + "/" + name
+                // The header only: the start stays quick however many sources there are (an upload was decoded
+                // whole when it came; a job's `load` decodes its source again, within the usual limits).
                 guard let bytes = try? readSourceFile(path, maxBytes: shipped ? 1 << 30 : limits.uploadBytes),
-                      let decoded = try? Image.decode(bytes, name: name, maxPixels: shipped ? 64_000_000 : limits.uploadPixels)
+                      let header = try? Image.header(bytes, name: name),
+                      header.width.multipliedReportingOverflow(by: header.height).partialValue
+                        <= (shipped ? Image.defaultMaxPixels : limits.uploadPixels),
+                      header.width > 0, header.height > 0, header.width <= 1 << 20, header.height <= 1 << 20
                 else { continue }
-                add(SourceEntry(id: id, name: shipped ? name : "upload \(id)", width: decoded.image.width,
-                                height: decoded.image.height, format: decoded.format, shipped: shipped, path: path))
+                add(SourceEntry(id: id, name: shipped ? name : "upload \(id)", width: header.width,
+                                height: header.height, format: header.format, shipped: shipped, path: path))
             }
         }
     }
 
     static func slug(_ s: String) -> String {
         String(s.lowercased().unicodeScalars.map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "-" })
+    }
+
+    private var uploadsMade: UInt64 = 0
+
+    /// `u`, the time in milliseconds (11 hex digits) and a count (5): ids sort as the uploads came, in this run and
+    /// across restarts, which is the order the storage quota removes them in.
+    private func makeUploadID() -> String {
+        lock.lock(); defer { lock.unlock() }
+        let milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1000)) & 0xFFF_FFFF_FFFF
+        while true {
+            uploadsMade += 1
+            let id = "u" + String(format: "%011llx%05llx", milliseconds, uploadsMade & 0xFFFFF)
+            if entries[id] == nil { return id }
+        }
     }
 
     static func isUploadID(_ id: String) -> Bool {
@@ -66,6 +87,14 @@ final class SourceStore: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         entries[entry.id] = entry
         order.append(entry.id)
+    }
+
+    /// Forgets an upload whose file was removed (deleted, or to keep within the storage quota).
+    func forget(_ id: String) {
+        lock.lock(); defer { lock.unlock() }
+        guard entries[id]?.shipped == false else { return }
+        entries[id] = nil
+        order.removeAll { $0 == id }
     }
 
     func get(_ id: String) -> SourceEntry? {
@@ -83,33 +112,44 @@ final class SourceStore: @unchecked Sendable {
         try readSourceFile(entry.path, maxBytes: entry.shipped ? 1 << 30 : limits.uploadBytes)
     }
 
-    /// Checks an upload and stores it under a new id. The type comes from the bytes (the decoder
-    /// sniffs the signature), the pixel count is checked against the header before decoding, and
-    /// the whole image is decoded once so a truncated or corrupt file is refused here, not in a job.
-    func upload(_ bytes: [UInt8]) throws -> SourceEntry {
+    /// Checks an upload and stores it under a new id; runs on an `UploadPool` thread (parsing and decoding are work
+    /// a client can make expensive). The type comes from the bytes (the decoder sniffs the signature); the header is
+    /// read before any pixel (pixels against `uploadPixels`, the decode's memory against the budget); the whole
+    /// image is then decoded once, within the JPEG scan limit and `decodeSeconds`, so a truncated, corrupt or too
+    /// costly file is refused here, not in a job. The file is stored within the quota (`DataStore`: the oldest
+    /// files no job uses make room).
+    func upload(_ body: [UInt8], contentType: String) throws -> SourceEntry {
+        var bytes = body
+        if contentType.lowercased().hasPrefix("multipart/form-data") {
+            guard let boundary = Multipart.boundary(contentType) else {
+                throw APIError.badRequest("multipart body without a boundary")
+            }
+            bytes = try Multipart.filePart(body, boundary: boundary)
+        }
         guard !bytes.isEmpty else { throw APIError.badRequest("the upload is empty; send a PNG or JPEG") }
         let decoded: DecodedImage
         do {
-            decoded = try Image.decode(bytes, name: "upload", maxPixels: limits.uploadPixels)
+            decoded = try Image.decode(bytes, name: "upload", limits: DecodeLimits(maxPixels: limits.uploadPixels,
+                                                                                    seconds: limits.decodeSeconds))
         } catch {
             switch error.kind {
             case .tooLarge:
-                throw APIError(.contentTooLarge, "the image has too many pixels (limit \(limits.uploadPixels)): \(error.reason)")
+                throw APIError(.contentTooLarge, "the image is too large (limit \(limits.uploadPixels) pixels): \(error.reason)")
+            case .overWorkLimit:
+                throw APIError(.unprocessableContent, "the image is too much work to decode: \(error.reason)")
             case .unsupportedFormat, .empty:
                 throw APIError(.unsupportedMediaType, "not a PNG or JPEG image: \(error.reason)")
             default:
                 throw APIError.badRequest("the image cannot be read: \(error.reason)")
             }
         }
-        guard all.filter({ !$0.shipped }).count < limits.uploadedSources else {
-            throw APIError(.tooManyRequests, "too many uploaded sources (limit \(limits.uploadedSources))")
-        }
-        var random = SystemRandomNumberGenerator()
-        let id = "u" + String(format: "%016llx", random.next() as UInt64)
+        let id = makeUploadID()
         let path = uploadDirectory + "/" + id + (decoded.format == .png ? ".png" : ".jpg")
         // The exact bytes are kept, so a notebook that loads this file sees the pixels the job saw.
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-            throw APIError(.internalServerError, "cannot store the upload")
+        try data.store(DataStore.Entry(kind: .upload, key: id, path: path, bytes: bytes.count)) {
+            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+                throw APIError(.internalServerError, "cannot store the upload")
+            }
         }
         let entry = SourceEntry(id: id, name: "upload \(id)", width: decoded.image.width, height: decoded.image.height,
                                 format: decoded.format, shipped: false, path: path)
@@ -130,15 +170,24 @@ func readSourceFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
 }
 
 /// Reads a request body up to `limit` bytes, counting as it streams: a client that sends more (with
-/// or without a Content-Length) gets 413 without the server holding more than the limit.
-func collectBody(_ request: Request, limit: Int) async throws -> [UInt8] {
-    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+/// or without a Content-Length) gets 413 without the server holding more than the limit. With `seconds`, a body
+/// that is still arriving after that long is refused (408): a trickle of bytes just inside the idle timeout
+/// cannot hold its place for ever.
+func collectBody(_ request: Request, limit: Int, seconds: Int? = nil) async throws -> [UInt8] {
+    let declared = request.headers[.contentLength].flatMap({ Int($0) })
+    if let length = declared, length > limit {
         throw APIError(.contentTooLarge, "the body is \(length) bytes; the limit is \(limit)")
     }
+    let deadline = seconds.map { ContinuousClock.now + .seconds($0) }
     var bytes: [UInt8] = []
+    // One allocation of the declared size: growing by doubling would hold up to twice the body for a moment.
+    if let declared, declared > 0 { bytes.reserveCapacity(declared) }
     for try await chunk in request.body {
         guard bytes.count + chunk.readableBytes <= limit else {
             throw APIError(.contentTooLarge, "the body is over the limit of \(limit) bytes")
+        }
+        if let deadline, let seconds, ContinuousClock.now > deadline {
+            throw APIError(.requestTimeout, "the body took longer than \(seconds) s to arrive")
         }
         bytes.append(contentsOf: chunk.readableBytesView)
     }
@@ -181,13 +230,23 @@ enum Multipart {
         return file
     }
 
+    /// The first `needle` in `haystack` at or after `from`, by Knuth-Morris-Pratt: linear in the haystack (a naive
+    /// search is quadratic on a body of near-matches, and the body is the client's).
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
-        var i = from
-        let first = needle[0]
-        while i <= haystack.count - needle.count {
-            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
+        guard !needle.isEmpty, from >= 0, haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
+        // failure[i]: the length of the longest proper prefix of needle[0...i] that is also its suffix.
+        var failure = [Int](repeating: 0, count: needle.count)
+        var k = 0
+        for i in 1..<needle.count {
+            while k > 0 && needle[i] != needle[k] { k = failure[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            failure[i] = k
+        }
+        var matched = 0
+        for i in from..<haystack.count {
+            while matched > 0 && haystack[i] != needle[matched] { matched = failure[matched - 1] }
+            if haystack[i] == needle[matched] { matched += 1 }
+            if matched == needle.count { return i - needle.count + 1 }
         }
         return nil
     }

@@ -41,16 +41,30 @@ struct Serve: ParsableCommand {
     @Option(help: "Jobs that may wait behind the running one.")
     var maxQueued: Int = ServerSettings.Limits().queuedJobs
 
+    @Option(help: "Files --data may hold (uploads and GAN generators); the oldest no job uses are removed first.")
+    var maxDataFiles: Int = ServerSettings.Limits().storedFiles
+
+    @Option(help: "MiB --data may hold (uploads and GAN generators); the oldest no job uses are removed first.")
+    var maxDataMib: Int = ServerSettings.Limits().storedBytes >> 20
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535, got \(port)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard (1...4096).contains(maxUploadMib) else { throw ValidationError("--max-upload-mib must be 1 to 4096") }
         guard maxJobPixels >= 256 else { throw ValidationError("--max-job-pixels must be at least 256 (16x16)") }
         guard (0...1000).contains(maxQueued) else { throw ValidationError("--max-queued must be 0 to 1000") }
+        guard (1...1_000_000).contains(maxDataFiles) else { throw ValidationError("--max-data-files must be 1 to 1000000") }
+        guard (1...(1 << 30)).contains(maxDataMib) else { throw ValidationError("--max-data-mib must be 1 to \(1 << 30)") }
     }
 
     func run() throws {
         if let threads { Threads.count = threads }
+        // As many descriptors as the hard limit allows: the connection limit is half of them (`connectionLimit`).
+        var descriptors = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &descriptors) == 0, descriptors.rlim_cur < descriptors.rlim_max {
+            descriptors.rlim_cur = descriptors.rlim_max
+            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &descriptors)
+        }
         let models = ModelFiles.directory
         let shipped = sources ?? (URL(fileURLWithPath: models).deletingLastPathComponent().path + "/Notebooks/data")
         let home = FileManager.default.homeDirectoryForCurrentUser.path
@@ -62,6 +76,8 @@ struct Serve: ParsableCommand {
         settings.limits.uploadBytes = maxUploadMib << 20
         settings.limits.jobWork = maxJobPixels
         settings.limits.queuedJobs = maxQueued
+        settings.limits.storedFiles = maxDataFiles
+        settings.limits.storedBytes = maxDataMib << 20
         let server = try TxnServer(settings: settings)
         let open = self.open
         let done = DispatchSemaphore(value: 0)
@@ -71,7 +87,8 @@ struct Serve: ParsableCommand {
                 try await server.run(onRunning: { port in
                     let url = server.url(port: port)
                     print("txn serve: \(url)")
-                    print("sources from \(server.settings.shippedDirectory); uploads in \(server.settings.dataDirectory)")
+                    print("sources from \(server.settings.shippedDirectory)")
+                    print(server.dataSummary)
                     fflush(stdout)
                     if open {
                         let p = Process()

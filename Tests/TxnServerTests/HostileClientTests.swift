@@ -306,6 +306,49 @@ final class HostileClientTests: XCTestCase {
         }
     }
 
+    /// More half-head connections than the limit: each new connection closes the oldest that has not sent a head,
+    /// so the page is served at once (before, the newcomers waited in the listen backlog until the idle timeout
+    /// had cleared the ones ahead of them), and a connection that has sent its head is never closed for it.
+    func testMoreHalfHeadConnectionsThanTheLimitDoNotKeepThePageWaiting() async throws {
+        let server = try makeServer { $0.limits.connections = 20 }
+        try await server.application(port: 0).test(.live) { client in
+            let http = LoopbackClient(port: try XCTUnwrap(client.port), timeout: 8)
+            // An event stream of a job that waits: a connection that sent its head long ago.
+            let job = try self.submit(http, steps: 5000)
+            let stream = try http.connect()
+            defer { close(stream) }
+            try http.send(stream, Array("GET /api/jobs/\(job)/events HTTP/1.1\r\nHost: 127.0.0.1:\(http.port)\r\n\r\n".utf8))
+            let first = http.receive(stream) { String(decoding: $0, as: UTF8.self).contains("event: state") }
+            XCTAssertTrue(String(decoding: first, as: UTF8.self).contains("event: state"))
+            var slow: [Int32] = []
+            defer { for fd in slow { close(fd) } }
+            for _ in 0..<60 {
+                let fd = try http.connect()
+                try http.send(fd, Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".utf8))
+                slow.append(fd)
+            }
+            let (during, seconds) = try http.request("/")
+            XCTAssertEqual(during.status, 200)
+            XCTAssertLessThan(seconds, 1, "the page is served while 60 half-head connections are open (limit 20)")
+            // The oldest 40 were closed to make room (the server answers them with nothing), well before the idle
+            // timeout (10 s) would have closed them.
+            let start = Date()
+            var closed = 0
+            for fd in slow.prefix(40) {
+                var byte: UInt8 = 0
+                let n = recv(fd, &byte, 1, 0)
+                if n == 0 || (n < 0 && errno == ECONNRESET) { closed += 1 }
+            }
+            XCTAssertEqual(closed, 40, "the oldest half-head connections were closed for the newer ones")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5, "closed to make room, not at the idle timeout")
+            XCTAssertLessThanOrEqual(server.headless.count, 20)
+            // The stream is still open: stopping its job ends it with its last event.
+            XCTAssertEqual(try http.request("/api/jobs/\(job)/stop", method: "POST").0.status, 202)
+            let rest = String(decoding: http.receive(stream) { String(decoding: $0, as: UTF8.self).contains("event: stopped") }, as: UTF8.self)
+            XCTAssertTrue(rest.contains("event: stopped"), rest)
+        }
+    }
+
     // MARK: Files
 
     /// A FIFO named like a texture in the shipped folder is skipped, without blocking the start.

@@ -105,7 +105,10 @@ private func loadCommand() -> CommandSpec {
 
 private func runLoad(_ args: Arguments, _ session: CommandContext) throws -> Value {
     let path = try session.inputPath(try args.string("path"))
-    let decoded = try Image.load(path, maxPixels: try args.int("maxpixels"))
+    let maxPixels = try args.int("maxpixels")
+    let decoded: DecodedImage
+    // A file's error (missing, corrupt, over a decode limit) points at the path that named it.
+    do { decoded = try Image.load(path, maxPixels: maxPixels) } catch { throw CommandError("\(error)", at: args.ref("path")) }
     session.print("\(session.displayPath(path)): \(decoded.image.width)x\(decoded.image.height) \(decoded.format.rawValue.uppercased())")
     for note in decoded.notes { session.print("note: \(note)") }
     session.output.show(decoded.image, caption: session.displayPath(path))

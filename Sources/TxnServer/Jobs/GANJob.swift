@@ -131,8 +131,8 @@ struct GANJob: JobKind {
         if case .distance(let d)? = interpreter.variables[JobNotebook.distance] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
         var files: [String: JobFile] = [:]
         let path = context.settings.dataDirectory + "/" + generatorFile(from ?? context.job.id)
-        if let bytes = try? SafeFile.read(path) {
-            files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), bytes: bytes)
+        if FileManager.default.fileExists(atPath: path) {
+            files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), path: path)
         }
         return JobOutcome(image: image, fields: fields, stoppedAfter: stopAtBoundary && completed < steps ? completed : nil, files: files)
     }

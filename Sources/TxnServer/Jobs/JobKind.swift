@@ -89,7 +89,9 @@ struct JobFile: Sendable {
     var contentType: String
     /// The name the browser saves it as.
     var filename: String
-    var bytes: [UInt8]
+    /// Where it is in the data folder: read when it is asked for (it may have been removed to keep within the
+    /// storage quota, or deleted), so finished jobs hold no file in memory.
+    var path: String
 }
 
 /// Every job kind the server knows.

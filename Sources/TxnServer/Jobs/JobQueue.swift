@@ -16,10 +16,12 @@ final class JobQueue: @unchecked Sendable {
     private var jobs: [String: Job] = [:]
     private var order: [String] = []
     private let settings: ServerSettings
+    private let data: DataStore
     private var thread: Thread?
 
-    init(settings: ServerSettings) {
+    init(settings: ServerSettings, data: DataStore) {
         self.settings = settings
+        self.data = data
         // The thread keeps the queue alive: it serves for the life of the process.
         let thread = Thread { self.work() }
         thread.name = "txn-jobs"
@@ -70,6 +72,28 @@ final class JobQueue: @unchecked Sendable {
         return true
     }
 
+    /// Whether a job that has not finished uses a stored file: an upload as its source, a generator it starts from
+    /// (`from`), or its own output.
+    func uses(_ entry: DataStore.Entry) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        return jobs.values.contains { job in
+            guard !job.currentStatus.isFinished else { return false }
+            switch entry.kind {
+            case .upload: return job.kind.parameters["source"] as? String == entry.key
+            case .generator: return job.id == entry.key || job.kind.parameters["from"] as? String == entry.key
+            }
+        }
+    }
+
+    /// Forgets a finished job (`DELETE /api/jobs/ID`); false if it has not finished.
+    func forget(_ job: Job) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        guard job.currentStatus.isFinished else { return false }
+        jobs[job.id] = nil
+        order.removeAll { $0 == job.id }
+        return true
+    }
+
     private func updatePositionsLocked() {
         for (i, job) in pending.enumerated() { job.setQueuePosition(i + 1) }
     }
@@ -104,8 +128,11 @@ final class JobQueue: @unchecked Sendable {
             return
         }
         let context = JobContext(job: job, settings: settings)
+        let ran = Result { try job.kind.run(context) }
+        // However it ended, before that is announced: its resume files go, its output is counted in the quota.
+        data.jobEnded(job.id)
         do {
-            let outcome = try job.kind.run(context)
+            let outcome = try ran.get()
             context.image(outcome.image, caption: "result", force: true)
             var fields = outcome.fields
             if let log = fields["log"] as? String { fields["log"] = settings.relativePaths(log) }

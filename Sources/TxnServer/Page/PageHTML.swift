@@ -20,6 +20,7 @@ enum Page {
     <h2 id="h-source">Source</h2>
     <label for="source-select">Texture</label>
     <select id="source-select"></select>
+    <div class="buttons"><button id="source-delete" type="button" disabled title="Remove this upload from the server">Delete upload</button></div>
     <label for="source-upload">Or upload a PNG or JPEG</label>
     <input type="file" id="source-upload" accept="image/png,image/jpeg">
     <p id="upload-status" class="note" role="status"></p>

@@ -83,6 +83,7 @@ async function loadSources(select) {
 function showSource() {
   const s = state.sources.find((x) => x.id === $("source-select").value);
   state.source = s || null;
+  $("source-delete").disabled = !s || s.kind !== "upload";
   if (!s) return;
   $("source-image").src = `/api/sources/${encodeURIComponent(s.id)}/image`;
   $("source-caption").textContent = `${s.name}: ${s.width}×${s.height} ${s.format.toUpperCase()}`;
@@ -96,6 +97,32 @@ async function upload(file) {
     await loadSources(entry.id);
   } catch (e) {
     setStatus("upload-status", `upload refused: ${e.message}`, true);
+  }
+}
+
+// Uploads and finished jobs can be deleted (the server also removes the oldest past its storage quota).
+async function deleteSource() {
+  const s = state.source;
+  if (!s || s.kind !== "upload") return;
+  try {
+    await api(`/api/sources/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+    setStatus("upload-status", `deleted ${s.name}`);
+    state.source = null;
+    await loadSources();
+  } catch (e) {
+    setStatus("upload-status", `not deleted: ${e.message}`, true);
+  }
+}
+
+async function deleteJob(method, id) {
+  try {
+    await api(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (state.streams[method]) { state.streams[method].close(); delete state.streams[method]; }
+    delete state.jobs[method];
+    setStatus(`${method}-status`, `job ${id} deleted`);
+    render();
+  } catch (e) {
+    setStatus(`${method}-status`, e.message, true);
   }
 }
 
@@ -275,6 +302,12 @@ function render() {
     link("notebook", `/api/jobs/${job.id}/notebook`, `job-${job.id}.txn`);
     const files = (job.result && job.result.files) || [];
     for (const [text, path] of METHODS[method].downloads) if (files.includes(path.split("/").pop())) link(text, `/api/jobs/${job.id}/${path}`);
+    if (job.status !== "queued" && job.status !== "running") {
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.textContent = "delete"; remove.id = `delete-${method}`;
+      remove.addEventListener("click", () => deleteJob(method, job.id));
+      links.appendChild(remove);
+    }
     rows.push(tr);
     books.push(job);
   }
@@ -307,6 +340,7 @@ async function init() {
     setStatus("server-status", `cannot reach the server: ${e.message}`, true);
   }
   $("source-select").addEventListener("change", showSource);
+  $("source-delete").addEventListener("click", deleteSource);
   $("source-upload").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
   for (const method of Object.keys(METHODS)) {
     $(`${method}-start`).addEventListener("click", () => start(method));
