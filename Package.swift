@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "TxnSynthesis", targets: ["TxnSynthesis"]),
         .library(name: "TxnPlot", targets: ["TxnPlot"]),
         .library(name: "TxnGAN", targets: ["TxnGAN"]),
+        .library(name: "TxnTexNet", targets: ["TxnTexNet"]),
         .library(name: "TxnNotebook", targets: ["TxnNotebook"]),
         .library(name: "TxnServer", targets: ["TxnServer"]),
     ],
@@ -77,6 +78,9 @@ let package = Package(
         .target(name: "TxnSynthesis", dependencies: ["TxnFiles", "TxnTensor", "TxnVGG", "TxnImage"], swiftSettings: swiftFast),
         .target(name: "TxnPlot", dependencies: ["TxnImage", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnGAN", dependencies: ["TxnTensor", "TxnImage", "TxnCheckpoint"], swiftSettings: swiftFast),
+        // Texture networks (issue 20): a feed-forward generator trained with the Gatys loss of TxnSynthesis.
+        .target(name: "TxnTexNet", dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis"],
+                swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
                 dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
                 swiftSettings: swiftFast),
@@ -88,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "txn",
             dependencies: [
-                "CStartup", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer",
+                "CStartup", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -103,6 +107,9 @@ let package = Package(
         .testTarget(name: "TxnSynthesisTests", dependencies: ["TxnSynthesis", "TxnVGG", "TxnImage", "TxnTensor", "TxnTestSupport"],
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnGANTests", dependencies: ["TxnGAN", "TxnTensor", "TxnCheckpoint", "TxnImage", "TxnTestSupport"],
+                    swiftSettings: swiftFast),
+        .testTarget(name: "TxnTexNetTests",
+                    dependencies: ["TxnTexNet", "TxnTensor", "TxnCheckpoint", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnTestSupport"],
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
         .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor", "TxnTestSupport"],

@@ -19,7 +19,7 @@ struct Txn: ParsableCommand {
             `txn doctor` prints the machine, what oneDNN dispatches to and what computes each layer.
             """,
         version: "txn \(version)",
-        subcommands: [NotebookCommand.self, Synth.self, GANCommand.self, Bench.self, Features.self, Serve.self, Doctor.self],
+        subcommands: [NotebookCommand.self, Synth.self, GANCommand.self, TexNetCommand.self, Bench.self, Features.self, Serve.self, Doctor.self],
         defaultSubcommand: NotebookCommand.self
     )
 }

@@ -1,0 +1,133 @@
+import Foundation
+import TxnCheckpoint
+import TxnFiles
+import TxnImage
+import TxnSynthesis
+import TxnTensor
+import TxnVGG
+
+/// Checkpoints of a training run: the generator as a PyTorch state dict (`T.pth`, which `scripts/texnet.py` loads),
+/// and beside it everything else a resumed run needs (`T.resume.pth`): Adam's moments, the iteration, the random
+/// stream, the options and the history. A resumed run computes exactly what the uninterrupted one would have.
+extension TexNetTraining {
+    /// `T.pth` → `T.resume.pth`.
+    public static func resumePath(for path: String) -> String {
+        (path.hasSuffix(".pth") ? String(path.dropLast(4)) : path) + ".resume.pth"
+    }
+
+    /// The one check of the output paths, before any work: a `.pth` name, and the file and its resume file new or
+    /// regular files in a writable folder.
+    public static func checkOutputs(_ path: String) throws {
+        try SafeFile.checkExtension(path, ["pth"], kind: "a texture network checkpoint")
+        try SafeFile.checkWritable(path, createFolders: true)
+        try SafeFile.checkWritable(resumePath(for: path), createFolders: true)
+    }
+
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> [String] {
+        SafeFile.removeStaleTemporaries(of: path) + SafeFile.removeStaleTemporaries(of: resumePath(for: path))
+    }
+
+    static let hashKey = "train.generator_sha256"
+
+    /// Writes both files, each to a temporary first and renamed into place one right after the other
+    /// (`Checkpoint.writePair`); the resume file records the SHA-256 of the generator file written with it, so a
+    /// pair mixed by a kill between the two renames is recognised on resuming, never continued.
+    public func save(to path: String) throws {
+        var entries: [CheckpointEntry] = []
+        for (i, (name, p)) in network.namedParameters.enumerated() {
+            entries.append(CheckpointEntry("adam." + name + ".exp_avg", shape: p.shape, floats: moments[i].m))
+            entries.append(CheckpointEntry("adam." + name + ".exp_avg_sq", shape: p.shape, floats: moments[i].v))
+        }
+        let o = options
+        entries += [
+            CheckpointEntry("train.iteration", shape: [], integers: [Int64(iteration)]),
+            CheckpointEntry("train.rng", shape: [], integers: [Int64(bitPattern: rng.state)]),
+            CheckpointEntry("train.seed", shape: [], integers: [Int64(bitPattern: o.seed)]),
+            CheckpointEntry("train.size_batch_tile_loss", shape: [4], integers: [
+                Int64(o.resolvedSize), Int64(o.resolvedBatch), o.tile ? 1 : 0,
+                Int64(SynthesisOptions.Loss.allCases.firstIndex(of: o.loss)!)]),
+            CheckpointEntry("train.lr", shape: [1], floats: [o.resolvedLearningRate]),
+            CheckpointEntry("train.history", shape: [history.count, 3], floats: history.flatMap {
+                [Float($0.iteration), Float($0.loss), Float($0.seconds)]
+            }),
+        ]
+        try Checkpoint.writePair(network.stateEntries, to: path, then: { hash in
+            entries + [CheckpointEntry(Self.hashKey, shape: [4], integers: Self.hashWords(hash))]
+        }, to: Self.resumePath(for: path))
+    }
+
+    /// A SHA-256 in hex as four int64 words (a checkpoint stores them exactly).
+    static func hashWords(_ hex: String) -> [Int64] {
+        let digits = Array(hex)
+        return (0..<4).map { i in
+            Int64(bitPattern: UInt64(String(digits[min(16 * i, digits.count)..<min(16 * i + 16, digits.count)]), radix: 16) ?? 0)
+        }
+    }
+
+    /// Continues the run saved at `path` (and its resume file) on `source`. Every number read from the files is
+    /// checked (the options as a fresh run's are, the iteration, the moments, the history row by row).
+    public convenience init(resuming path: String, source: Image, model: VGG19) throws {
+        let statePath = Self.resumePath(for: path)
+        do { try SafeFile.checkReadable(statePath) } catch let f as SafeFile.Failure where f.kind == .notFound {
+            throw TexNetError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn texnet train`)")
+        }
+        let network = try TextureNetwork.load(path)
+        let reader = TexNetStateReader(try Checkpoint.load(statePath), path: statePath)
+        let iteration = try reader.integers("train.iteration", 0)[0]
+        guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
+        guard try reader.integers(Self.hashKey, 4) == Self.hashWords(try Checkpoint.sha256(ofFileAt: path)) else {
+            throw reader.error("was written with another \(path) (its SHA-256 differs): the two files are from different "
+                + "checkpoints, and resuming would mix them. Train afresh without --resume")
+        }
+        let options = try Self.savedOptions(reader, network.architecture)
+        do { try options.validate(source: source) } catch let e as TexNetError { throw reader.error(e.message) }
+        let moments = try network.namedParameters.map { name, p -> AdamMoments in
+            var m = AdamMoments(count: p.count)
+            m.m = try reader.floats("adam." + name + ".exp_avg", shape: p.shape)
+            m.v = try reader.floats("adam." + name + ".exp_avg_sq", shape: p.shape)
+            guard m.v.allSatisfy({ $0 >= 0 }) else { throw reader.error("adam.\(name).exp_avg_sq has negative values") }
+            return m
+        }
+        var rng = SplitMix64(seed: 0)
+        rng.state = UInt64(bitPattern: try reader.integers("train.rng", 0)[0])
+        let objective = try TextureObjective(model: model, source: source, options: options.synthesisOptions)
+        self.init(network: network, options: options, objective: objective, rng: rng, moments: moments,
+                  iteration: Int(iteration), history: try Self.savedHistory(reader, iteration: Int(iteration)))
+    }
+
+    private static func savedOptions(_ reader: TexNetStateReader, _ a: TexNetArchitecture) throws -> TexNetTrainingOptions {
+        let v = try reader.integers("train.size_batch_tile_loss", 4)
+        guard v[0] > 0, v[0] <= 1 << 16, v[1] > 0, v[1] <= 1 << 16, v[2] == 0 || v[2] == 1,
+              v[3] >= 0, v[3] < Int64(SynthesisOptions.Loss.allCases.count) else {
+            throw reader.error("train.size_batch_tile_loss \(v) is out of range")
+        }
+        var o = TexNetTrainingOptions()
+        guard let preset = TexNetPreset.allCases.first(where: { $0.architecture(a.normalisation) == a }) else {
+            throw reader.error("the generator (\(a)) is not one of the presets' networks")
+        }
+        (o.preset, o.normalisation) = (preset, a.normalisation)
+        // A value equal to the preset's is left to it, as a fresh run's options leave it.
+        let (size, batch, lr) = (Int(v[0]), Int(v[1]), try reader.floats("train.lr", shape: [1])[0])
+        o.size = size == preset.size ? nil : size
+        o.batch = batch == preset.batch ? nil : batch
+        o.learningRate = lr == preset.learningRate ? nil : lr
+        (o.tile, o.loss) = (v[2] == 1, SynthesisOptions.Loss.allCases[Int(v[3])])
+        o.seed = UInt64(bitPattern: try reader.integers("train.seed", 0)[0])
+        return o
+    }
+
+    private static func savedHistory(_ reader: TexNetStateReader, iteration: Int) throws -> [TexNetRecord] {
+        guard let shape = reader.dict.shape(of: "train.history") else { return [] }
+        guard shape.count == 2, shape[1] == 3 else { throw reader.error("train.history has shape \(shape), expected [rows, 3]") }
+        let values = try reader.floats("train.history", shape: shape)
+        return try stride(from: 0, to: values.count, by: 3).map { i in
+            let v = values[i..<(i + 3)].map(Double.init)
+            guard v.allSatisfy({ $0 >= 0 }), v[0] >= 1, v[0] <= Double(iteration), v[0] == v[0].rounded() else {
+                throw reader.error("train.history row \(i / 3 + 1) holds \(v.map { "\($0)" }.joined(separator: ", ")): expected an "
+                    + "iteration from 1 to \(iteration) and a loss and seconds that are not negative")
+            }
+            return TexNetRecord(iteration: Int(v[0]), loss: v[1], seconds: v[2])
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import TxnFiles
+import TxnImage
+import TxnSynthesis
+import TxnTensor
+import TxnTexNet
+import TxnVGG
+
+/// Texture networks from the command line: train a feed-forward generator with the Gatys loss on one texture, then
+/// generate any size from it at once.
+struct TexNetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "texnet",
+        abstract: "Train a texture network (Ulyanov et al. 2016) with the Gatys loss, and generate textures of any size from it.",
+        subcommands: [TexNetTrain.self, TexNetGenerate.self])
+}
+
+extension TexNetPreset: ExpressibleByArgument {}
+extension TexNetNormalisation: ExpressibleByArgument {}
+
+struct TexNetTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a texture network on SOURCE; writes T.pth (a PyTorch state dict, see scripts/texnet.py) and T.resume.pth.",
+        discussion: """
+            Each iteration generates a batch of images from fresh noise, evaluates the texture loss of each on VGG-19 \
+            (the layers and weights of `txn synth`), and takes an Adam step on the generator. Ctrl-C stops after the \
+            current iteration and writes a checkpoint; --resume continues from -o's checkpoint exactly.
+            """)
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Source texture (PNG or JPEG).")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "Texture network checkpoint to write (.pth).")
+    var output: String
+
+    private static let defaults = TexNetTrainingOptions()
+
+    @Option(help: "Preset: small (5 scales, 128², batch 4) or paper (6 scales, 256², batch 16).")
+    var preset: TexNetPreset = defaults.preset
+
+    @Option(help: "Normalisation: instance or batch.")
+    var norm: TexNetNormalisation = defaults.normalisation
+
+    @Option(parsing: .unconditional, help: "Side of the training images (default: the preset's).")
+    var size: Int?
+
+    @Option(parsing: .unconditional, help: "Images per iteration (default: the preset's).")
+    var batch: Int?
+
+    @Option(parsing: .unconditional, help: "Training iterations (with --resume: the total to reach).")
+    var steps: Int = 1000
+
+    @Option(help: "Texture loss: gram, sw or gram+sw.")
+    var loss: SynthesisOptions.Loss = defaults.loss
+
+    @Flag(help: "Train a tileable texture (circular padding in the generator and in VGG).")
+    var tile = false
+
+    @Option(parsing: .unconditional, help: "Adam learning rate (default: the preset's).")
+    var lr: Float?
+
+    @Option(help: "Random seed (weights and noise).")
+    var seed: UInt64 = defaults.seed
+
+    @Flag(help: "Continue the run saved at -o.")
+    var resume = false
+
+    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
+    var every: Int = 10
+
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
+    var checkpointEvery: Int = 100
+
+    @Option(help: "Write a sample from fixed noise every --every iterations to this folder.")
+    var samples: String?
+
+    func validate() throws {
+        let range = TexNetTrainingOptions.stepRange
+        guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
+        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+    }
+
+    func run() throws {
+        numeric.apply()
+        do { try TexNetTraining.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
+        if let samples {
+            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
+        }
+        for name in TexNetTraining.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+        let decoded = try Image.load(source)
+        for note in decoded.notes { print("note: \(source): \(note)") }
+        let model = try VGG19.load(numeric.weightsPath, upTo: try VGG19.deepestLayer(of: VGG19.gatysLayers))
+        let training: TexNetTraining
+        if resume {
+            training = try TexNetTraining(resuming: output, source: decoded.image, model: model)
+            print("resuming \(output) at iteration \(training.iteration)")
+        } else {
+            var options = TexNetTrainingOptions()
+            (options.preset, options.normalisation, options.size, options.batch) = (preset, norm, size, batch)
+            (options.loss, options.tile, options.seed, options.learningRate) = (loss, tile, seed, lr)
+            do { training = try TexNetTraining(source: decoded.image, model: model, options: options) } catch let e as TexNetError {
+                throw ValidationError(e.message)
+            }
+        }
+        let o = training.options
+        print("training a texture network (\(o.preset) preset: \(training.network.architecture), "
+            + "\(training.network.parameterCount) parameters) on \(source) (\(decoded.image.width)x\(decoded.image.height)): "
+            + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
+            + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        let first = training.iteration
+        var sinceCheckpoint = 0
+        let start = Date()
+        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
+            sinceCheckpoint += 1
+            if training.iteration % every == 0 || training.iteration == steps || training.iteration - first == 1 {
+                print(TexNetProgressLine.line(r, total: steps, secondsPerIteration: perIteration))
+            }
+            if let samples, training.iteration % every == 0 || training.iteration == steps {
+                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
+            }
+            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
+                try training.save(to: output)
+                sinceCheckpoint = 0
+            }
+        }
+        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
+        try training.save(to: output)
+        TexNetTraining.removeStaleTemporaries(of: output)
+        print("wrote \(output) and \(TexNetTraining.resumePath(for: output)) "
+            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+    }
+}
+
+struct TexNetGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate a texture of any size the noise pyramid can make from a trained texture network.")
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: "Texture network checkpoint (.pth).")
+    var network: String
+
+    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
+    var output: String
+
+    @Option(parsing: .unconditional, help: "Size: N or WxH, multiples of the coarsest noise period (16 for small, 32 for paper).")
+    var size: String = "256"
+
+    @Option(help: "Random seed of the noise.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Make the texture tile seamlessly (circular padding).")
+    var tile = false
+
+    func run() throws {
+        numeric.apply()
+        let (w, h) = try parseSize(size, "--size")
+        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
+        let net = try TextureNetwork.load(network)
+        let start = Date()
+        let image: Image
+        do { image = try TexNetGeneration.generate(net, width: w, height: h, seed: seed, tile: tile) } catch let e as TexNetError {
+            throw ValidationError("--size: \(e.message)")
+        } catch let e as MemoryBudgetError {
+            throw ValidationError("--size: \(e)")
+        }
+        let seconds = Date().timeIntervalSince(start)
+        try image.save(output, createFolders: true)
+        print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
+    }
+}
