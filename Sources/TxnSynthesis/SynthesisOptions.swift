@@ -325,7 +325,7 @@ extension SynthesisOptions {
     /// The options by name, for errors. The names are those of the notebook's `optimize` keys and the server's
     /// parameters (one spelling, snake case); the command line writes them as flags (`SynthesisError.field`).
     public enum Field: String, Equatable, Sendable, CaseIterable {
-        case size, steps, layers, weights, optimizer, history, learningRate = "lr", sigma, projections
+        case size, steps, layers, weights, loss, optimizer, history, learningRate = "lr", sigma, projections
         case slicedWeight = "sw_weight", redraw, octaves, octaveSteps = "octave_steps", evaluationTile = "eval_tile"
         case snapshot
         /// The source image (its size).

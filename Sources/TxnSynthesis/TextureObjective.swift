@@ -38,7 +38,7 @@ public final class TextureObjective {
             currentDraw = draw
         }
         let e = try synthesizer.evaluate(image)
-        guard let gradient = e.gradient else { throw SynthesisError(option: "loss", message: "the loss gave no gradient") }
+        guard let gradient = e.gradient else { throw SynthesisError(.loss, "the loss gave no gradient") }
         return (e.total, gradient)
     }
 }
