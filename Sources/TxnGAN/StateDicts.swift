@@ -27,7 +27,7 @@ extension Generator {
     /// A generator from a state dict with the seed's keys (and `periodic.*` for PSGAN's periodic noise); the
     /// widths and the noise layout come from the tensor shapes.
     public convenience init(stateDict dict: StateDict, path: String) throws {
-        let reader = StateDictReader(dict, path: path)
+        let reader = StateDictReader(gan: dict, path: path)
         var layers = 0
         while dict.shape(of: "generate.\(3 * layers).weight") != nil { layers += 1 }
         guard layers >= 1 else {
@@ -78,7 +78,7 @@ extension Discriminator {
     }
 
     public convenience init(stateDict dict: StateDict, path: String) throws {
-        let reader = StateDictReader(dict, path: path)
+        let reader = StateDictReader(gan: dict, path: path)
         var layers = 0
         while dict.shape(of: Self.convolutionKey(layers) + ".weight") != nil { layers += 1 }
         guard layers >= 2 else {
@@ -117,38 +117,12 @@ func normKeys(_ prefix: String) -> [String] {
     ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].map { prefix + "." + $0 }
 }
 
-/// Reads typed, shape-checked tensors out of a loaded state dict, with errors that name the file and the key.
-struct StateDictReader {
-    let dict: StateDict
-    let path: String
-
-    init(_ dict: StateDict, path: String) { (self.dict, self.path) = (dict, path) }
-
-    func error(_ message: String) -> GANError { GANError("\(path): \(message)") }
-
-    var keySummary: String {
-        let shown = dict.keys.prefix(6).joined(separator: ", ")
-        return dict.keys.isEmpty ? "no keys" : shown + (dict.keys.count > 6 ? ", … (\(dict.keys.count) keys)" : "")
-    }
-
-    func tensor(_ key: String, shape: [Int]) throws -> StoredTensor {
-        guard let found = dict.shape(of: key) else { throw error("missing key \(key)") }
-        guard found == shape else { throw error("\(key) has shape \(found), expected \(shape)") }
-        guard let t = dict[key] else { throw error("\(key) was not loaded") }
-        return t
-    }
-
-    /// The int64 elements of `key`, exactly `count` of them (0: a scalar).
-    func integers(_ key: String, _ count: Int) throws -> [Int64] {
-        let t = try tensor(key, shape: count == 0 ? [] : [count])
-        guard let v = t.integers, v.count == max(1, count) else { throw error("\(key) must be int64") }
-        return v
-    }
+extension StateDictReader {
+    /// A reader whose errors are `GANError`s.
+    init(gan dict: StateDict, path: String) { self.init(dict, path: path, error: { GANError($0) }) }
 
     func parameter(_ key: String, shape: [Int]) throws -> Parameter {
-        let t = try tensor(key, shape: shape)
-        guard t.values.allSatisfy({ $0.isFinite }) else { throw error("\(key) holds NaN or infinite values") }
-        return Parameter(shape: shape, value: t.values)
+        Parameter(shape: shape, value: try finiteValues(key, shape: shape))
     }
 
     func batchNorm(_ prefix: String, channels c: Int) throws -> BatchNorm2D {
@@ -164,13 +138,6 @@ struct StateDictReader {
             norm.batchesTracked = tracked.integers?.first ?? Int64(tracked.values.first ?? 0)
         }
         return norm
-    }
-
-    func requireNoOtherKeys(prefix: String, known: Set<String>) throws {
-        let unknown = dict.keys.filter { $0.hasPrefix(prefix) && !known.contains($0) }
-        guard unknown.isEmpty else {
-            throw error("unexpected keys for this architecture: \(unknown.prefix(5).joined(separator: ", "))")
-        }
     }
 }
 

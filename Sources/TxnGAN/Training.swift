@@ -267,7 +267,7 @@ public final class GANTraining: @unchecked Sendable {
             throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn gan train`)")
         } catch { throw GANError("\(error)") }
         let gDict = try Checkpoint.load(path), state = try Checkpoint.load(statePath)
-        let reader = StateDictReader(state, path: statePath)
+        let reader = StateDictReader(gan: state, path: statePath)
         let iteration = try reader.integers("train.iteration", 0)[0]
         guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
         try Self.checkPair(reader, generator: path, iteration: iteration)

@@ -73,7 +73,7 @@ extension TexNetTraining {
             throw TexNetError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn texnet train`)")
         }
         let network = try TextureNetwork.load(path)
-        let reader = TexNetStateReader(try Checkpoint.load(statePath), path: statePath)
+        let reader = StateDictReader(texNet: try Checkpoint.load(statePath), path: statePath)
         let iteration = try reader.integers("train.iteration", 0)[0]
         guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
         guard try reader.integers(Self.hashKey, 4) == Self.hashWords(try Checkpoint.sha256(ofFileAt: path)) else {
@@ -96,7 +96,7 @@ extension TexNetTraining {
                   iteration: Int(iteration), history: try Self.savedHistory(reader, iteration: Int(iteration)))
     }
 
-    private static func savedOptions(_ reader: TexNetStateReader, _ a: TexNetArchitecture) throws -> TexNetTrainingOptions {
+    private static func savedOptions(_ reader: StateDictReader, _ a: TexNetArchitecture) throws -> TexNetTrainingOptions {
         let v = try reader.integers("train.size_batch_tile_loss", 4)
         guard v[0] > 0, v[0] <= 1 << 16, v[1] > 0, v[1] <= 1 << 16, v[2] == 0 || v[2] == 1,
               v[3] >= 0, v[3] < Int64(SynthesisOptions.Loss.allCases.count) else {
@@ -117,7 +117,7 @@ extension TexNetTraining {
         return o
     }
 
-    private static func savedHistory(_ reader: TexNetStateReader, iteration: Int) throws -> [TexNetRecord] {
+    private static func savedHistory(_ reader: StateDictReader, iteration: Int) throws -> [TexNetRecord] {
         guard let shape = reader.dict.shape(of: "train.history") else { return [] }
         guard shape.count == 2, shape[1] == 3 else { throw reader.error("train.history has shape \(shape), expected [rows, 3]") }
         let values = try reader.floats("train.history", shape: shape)

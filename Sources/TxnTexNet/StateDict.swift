@@ -28,7 +28,7 @@ extension TextureNetwork {
     }
 
     public convenience init(stateDict dict: StateDict, path: String) throws {
-        let reader = TexNetStateReader(dict, path: path)
+        let reader = StateDictReader(texNet: dict, path: path)
         var scales = 0
         while dict.shape(of: "noise.\(scales).conv1.weight") != nil { scales += 1 }
         guard scales >= 1, let first = dict.shape(of: "noise.0.conv1.weight") else {
@@ -72,40 +72,14 @@ extension TextureNetwork {
     }
 }
 
-/// Reads typed, shape-checked tensors out of a loaded state dict, with errors that name the file and the key.
-struct TexNetStateReader {
-    let dict: StateDict
-    let path: String
+extension StateDictReader {
+    /// A reader whose errors are `TexNetError`s.
+    init(texNet dict: StateDict, path: String) { self.init(dict, path: path, error: { TexNetError($0) }) }
 
-    init(_ dict: StateDict, path: String) { (self.dict, self.path) = (dict, path) }
-
-    func error(_ message: String) -> TexNetError { TexNetError("\(path): \(message)") }
-
-    var keySummary: String {
-        let shown = dict.keys.prefix(6).joined(separator: ", ")
-        return dict.keys.isEmpty ? "no keys" : shown + (dict.keys.count > 6 ? ", … (\(dict.keys.count) keys)" : "")
-    }
-
-    func tensor(_ key: String, shape: [Int]) throws -> StoredTensor {
-        guard let found = dict.shape(of: key) else { throw error("missing key \(key)") }
-        guard found == shape else { throw error("\(key) has shape \(found), expected \(shape)") }
-        guard let t = dict[key] else { throw error("\(key) was not loaded") }
-        return t
-    }
-
-    /// The int64 elements of `key`, exactly `count` of them (0: a scalar).
-    func integers(_ key: String, _ count: Int) throws -> [Int64] {
-        let t = try tensor(key, shape: count == 0 ? [] : [count])
-        guard let v = t.integers, v.count == max(1, count) else { throw error("\(key) must be int64") }
-        return v
-    }
-
-    /// Finite floats of `key`, of this shape.
+    /// Finite floats of `key`, of this shape, stored as floating point.
     func floats(_ key: String, shape: [Int]) throws -> [Float] {
-        let t = try tensor(key, shape: shape)
-        guard t.integers == nil else { throw error("\(key) must be floating point") }
-        guard t.values.allSatisfy({ $0.isFinite }) else { throw error("\(key) holds NaN or infinite values") }
-        return t.values
+        guard try tensor(key, shape: shape).integers == nil else { throw error("\(key) must be floating point") }
+        return try finiteValues(key, shape: shape)
     }
 
     func parameter(_ key: String, shape: [Int]) throws -> Parameter {
