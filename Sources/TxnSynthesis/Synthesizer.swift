@@ -330,6 +330,13 @@ public final class Synthesizer {
     /// the run optimises that loss, else measured with a forward pass (its network and the source's Grams made once).
     func gramLoss(of x: [Float], objective: Double) throws -> Double {
         if options.objectiveIsPlainGram { return objective }
+        // The run's own network and Gram loss are the plain ones when only the objective differs (loss=sw or
+        // gram+sw on the default layers and weights): no second network, which the memory plan does not count.
+        var plain = options
+        plain.loss = .gram
+        if plain.objectiveIsPlainGram {
+            return try loss.evaluate(network, try Tensor(shape: [1, 3, options.height, options.width], data: x), gradient: false).total
+        }
         if plainGram == nil {
             let layers = VGG19.gatysLayers
             let deepest = try VGG19.deepestLayer(of: layers)

@@ -67,6 +67,13 @@ final class TimeToQualityTests: XCTestCase {
         })
         XCTAssertEqual(reported.count, 3)
         for (r, e) in zip(reported, expected) { XCTAssertEqual(r, e, accuracy: 1e-5 * e) }
+        // Measuring reuses the run's network between iterations: it must not change the run.
+        var unmeasured = o
+        unmeasured.reportsGramLoss = false
+        let measured = try Synthesizer(model: model, source: src, options: o).run()
+        let plain = try Synthesizer(model: model, source: src, options: unmeasured).run()
+        XCTAssertEqual(measured.history, plain.history)
+        XCTAssertEqual(measured.image.pixels, plain.image.pixels)
     }
 
     func testPlateauRule() {
