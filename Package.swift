@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "TxnTexNet", dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis"],
                 swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "TxnTexNet", "CLibEdit"],
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
         .target(name: "TxnServer",
@@ -112,7 +112,7 @@ let package = Package(
                     dependencies: ["TxnTexNet", "TxnTensor", "TxnCheckpoint", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnTestSupport"],
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
-        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor", "TxnTestSupport"],
+        .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor", "TxnTexNet", "TxnTestSupport"],
                     exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),

@@ -153,10 +153,23 @@ public enum TexNetPreset: String, CaseIterable, Sendable {
         case .paper: return 1e-2
         }
     }
+
+    /// The preset for help texts, read from the declarations above: "small: 5 scales × 8 channels, size 128, batch 4, lr 0.01".
+    public var summary: String {
+        let a = architecture()
+        return "\(rawValue): \(a.scales) scales × \(a.width) channels, size \(size), batch \(batch), lr \(learningRate)"
+    }
 }
 
 public struct TexNetError: Error, CustomStringConvertible, Equatable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The option the error is about (`size`, `batch`, `lr`), when it is about one: each front end points at its own
+    /// spelling of it (`--size` on the command line, the `size=` key in a notebook).
+    public let option: String?
+    /// What is wrong, without the option's name.
+    public let reason: String
+    public init(_ message: String) { (option, reason) = (nil, message) }
+    public init(option: String, _ reason: String) { (self.option, self.reason) = (option, reason) }
+    /// The command line's wording: `--size: …`.
+    public var message: String { option.map { "--\($0): " + reason } ?? reason }
     public var description: String { message }
 }

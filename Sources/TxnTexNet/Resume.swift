@@ -17,10 +17,10 @@ extension TexNetTraining {
 
     /// The one check of the output paths, before any work: a `.pth` name, and the file and its resume file new or
     /// regular files in a writable folder.
-    public static func checkOutputs(_ path: String) throws {
+    public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
         try SafeFile.checkExtension(path, ["pth"], kind: "a texture network checkpoint")
         try SafeFile.checkWritable(path, createFolders: true)
-        try SafeFile.checkWritable(resumePath(for: path), createFolders: true)
+        if resumeFile { try SafeFile.checkWritable(resumePath(for: path), createFolders: true) }
     }
 
     @discardableResult

@@ -22,6 +22,8 @@ public struct TexNetTrainingOptions: Sendable, Equatable {
     /// How many iterations one request may ask for (`texnet train --steps`, the notebook's `steps=`).
     public static let stepRange = 1...10_000_000
     public static let batchRange = 1...64
+    /// The training sizes any request may ask for (the source, the noise pyramid and the memory budget narrow it).
+    public static let sizeRange = 1...8192
 
     public var resolvedSize: Int { size ?? preset.size }
     public var resolvedBatch: Int { batch ?? preset.batch }
@@ -43,19 +45,22 @@ public struct TexNetTrainingOptions: Sendable, Equatable {
     /// Checks every number against the architecture, the source and the memory budget before anything is allocated.
     public func validate(source: Image) throws {
         let a = architecture, size = resolvedSize, batch = resolvedBatch
-        if let problem = a.sizeProblem(width: size, height: size) { throw TexNetError("--size: \(problem)") }
+        guard Self.sizeRange.contains(size) else {
+            throw TexNetError(option: "size", "must be \(Self.sizeRange.lowerBound) to \(Self.sizeRange.upperBound), got \(size)")
+        }
+        if let problem = a.sizeProblem(width: size, height: size) { throw TexNetError(option: "size", problem) }
         guard size <= min(source.width, source.height) else {
-            throw TexNetError("--size: the training size \(size) is larger than the source (\(source.width)x\(source.height)); "
+            throw TexNetError(option: "size", "the training size \(size) is larger than the source (\(source.width)x\(source.height)); "
                 + "train at most at \(min(source.width, source.height)) or use a larger source")
         }
         guard Self.batchRange.contains(batch) else {
-            throw TexNetError("--batch must be \(Self.batchRange.lowerBound) to \(Self.batchRange.upperBound), got \(batch)")
+            throw TexNetError(option: "batch", "must be \(Self.batchRange.lowerBound) to \(Self.batchRange.upperBound), got \(batch)")
         }
         if a.normalisation == .batch && batch < 2 {
-            throw TexNetError("--batch: batch norm needs at least 2 images a batch, got \(batch) (or use --norm instance)")
+            throw TexNetError(option: "batch", "batch norm needs at least 2 images a batch, got \(batch) (or use instance norm)")
         }
         let lr = resolvedLearningRate
-        guard lr.isFinite, lr > 0, lr < 1 else { throw TexNetError("--lr: the learning rate must be between 0 and 1, got \(lr)") }
+        guard lr.isFinite, lr > 0, lr < 1 else { throw TexNetError(option: "lr", "the learning rate must be between 0 and 1, got \(lr)") }
         try MemoryBudget.require(try a.trainingBytes(size: size, batch: batch),
                                  for: "texture network training (\(preset) preset, size \(size), batch \(batch))")
     }
@@ -193,7 +198,7 @@ public enum TexNetGeneration {
     /// image tiles seamlessly. Sizes are checked against the noise pyramid and the memory budget first.
     public static func generate(_ network: TextureNetwork, width: Int, height: Int, seed: UInt64, tile: Bool) throws -> Image {
         let a = network.architecture
-        if let problem = a.sizeProblem(width: width, height: height) { throw TexNetError(problem) }
+        if let problem = a.sizeProblem(width: width, height: height) { throw TexNetError(option: "size", problem) }
         try MemoryBudget.require(try a.generationBytes(width: width, height: height),
                                  for: "generating \(width)x\(height) with the texture network")
         var rng = SplitMix64(seed: seed)

@@ -39,7 +39,7 @@ struct TexNetTrain: ParsableCommand {
 
     private static let defaults = TexNetTrainingOptions()
 
-    @Option(help: "Preset: small (5 scales, 128², batch 4) or paper (6 scales, 256², batch 16).")
+    @Option(help: ArgumentHelp("Preset: " + TexNetPreset.allCases.map(\.summary).joined(separator: "; ") + "."))
     var preset: TexNetPreset = defaults.preset
 
     @Option(help: "Normalisation: instance or batch.")
@@ -168,7 +168,7 @@ struct TexNetGenerate: ParsableCommand {
         let start = Date()
         let image: Image
         do { image = try TexNetGeneration.generate(net, width: w, height: h, seed: seed, tile: tile) } catch let e as TexNetError {
-            throw ValidationError("--size: \(e.message)")
+            throw ValidationError(e.option == nil ? "\(network): \(e.message)" : e.message)
         } catch let e as MemoryBudgetError {
             throw ValidationError("--size: \(e)")
         }

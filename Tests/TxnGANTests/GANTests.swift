@@ -104,17 +104,9 @@ final class GANTests: XCTestCase {
         for (a, b) in zip(ours.data.prefix(8), json["first8"] as! [Double]) { XCTAssertEqual(Double(a), b, accuracy: 1e-5) }
     }
 
-    /// Mean absolute step between neighbouring columns and rows inside the image, and across the wrap-around.
+    /// Mean absolute step across the wrap-around over that inside the image (the shared seam measure).
     func seamRatio(_ image: Image) -> Double {
-        let (w, h) = (image.width, image.height)
-        func px(_ c: Int, _ x: Int, _ y: Int) -> Double { Double(image.pixels[(c * h + y) * w + x]) }
-        var inside = 0.0, insideN = 0.0, wrap = 0.0, wrapN = 0.0
-        for c in 0..<3 { for y in 0..<h { for x in 0..<w {
-            let right = abs(px(c, (x + 1) % w, y) - px(c, x, y)), down = abs(px(c, x, (y + 1) % h) - px(c, x, y))
-            if x == w - 1 { wrap += right; wrapN += 1 } else { inside += right; insideN += 1 }
-            if y == h - 1 { wrap += down; wrapN += 1 } else { inside += down; insideN += 1 }
-        }}}
-        return (wrap / wrapN) / (inside / insideN)
+        SeamMeasure.ratio(image.pixels, width: image.width, height: image.height)
     }
 
     /// A tileable texture is exactly one period of what the generator makes on a larger canvas: 2x2 copies of it

@@ -80,6 +80,31 @@ final class NotebookTests: XCTestCase {
         }
     }
 
+    /// The texture network notebook at 64 px and 2 x 20 iterations (and Gatys and the GAN at 20): every file, the
+    /// samples of each half, a network that loads again and makes the same image, and the three distances.
+    func testTexNet() throws {
+        let interp = try runNotebook("texnet")
+        XCTAssertEqual([try image("texnet_result.png").width, try image("texnet_result.png").height], [512, 256])
+        XCTAssertEqual([try image("texnet_tiled_2x2.png").width, try image("texnet_tiled_2x2.png").height], [128, 128])
+        XCTAssertGreaterThan(try image("texnet_loss.png").width, 100)
+        XCTAssertGreaterThan(try image("texnet_samples.png").width, 2 * 64)
+        XCTAssertGreaterThan(try image("texnet_side_by_side.png").width, 4 * 64)
+        guard case .texnet(let t)? = interp.variables["t"] else { return XCTFail("t is not a texture network") }
+        XCTAssertEqual(t.training?.iteration, 40)
+        XCTAssertEqual(t.samples.map(\.iteration), [20, 40])
+        let reloaded = Interpreter(output: RecordingOutput(next: nil), baseDirectory: tmp, outputDirectory: tmp,
+                                   modelsDirectory: Self.repoRoot + "/Models")
+        _ = reloaded.run(source: "h = loadtexnet \"texnet.pth\"\nu = generate h size=64 seed=5", file: "reload.txn") { _ in }
+        guard case .image(let u)? = reloaded.variables["u"], case .image(let sample)? = interp.variables["from_texnet"] else {
+            return XCTFail("the saved texture network did not generate")
+        }
+        XCTAssertEqual(u.pixels, sample.pixels, "the saved network makes the same image from the same seed")
+        for name in ["d_gatys", "d_gan", "d_texnet"] {
+            guard case .distance(let d)? = interp.variables[name] else { return XCTFail("\(name) is not a distance") }
+            XCTAssertTrue(d.gramLoss.isFinite && d.sliced > 0, name)
+        }
+    }
+
     func testTileable() throws {
         let interp = try runNotebook("tileable")
         let preview = try image("tileable_2x2.png")

@@ -6,21 +6,15 @@ import TxnPlot
 import TxnTensor
 
 /// A spatial GAN in a session: a training run (networks, optimiser state, data, history) or, when loaded from a
-/// generator file alone, just a generator. A reference: `train g` moves the networks of every variable naming g.
-public final class GANValue: @unchecked Sendable {
-    public let training: GANTraining?
-    public let generator: Generator
-    public let label: String
-    /// Snapshots from the fixed noise taken while training: (iteration, image).
-    public var samples: [(iteration: Int, image: Image)] = []
+/// generator file alone, just a generator.
+public typealias GANValue = GeneratorRun<GANTraining, Generator>
 
-    init(training: GANTraining, label: String) {
-        (self.training, self.generator, self.label) = (training, training.generator, label)
-    }
+extension GeneratorRun where Training == GANTraining, Network == Generator {
+    convenience init(training: GANTraining, label: String) { self.init(training: training, network: training.generator, label: label) }
+    convenience init(generator: Generator, label: String) { self.init(training: nil, network: generator, label: label) }
+    public var generator: Generator { network }
 
-    init(generator: Generator, label: String) {
-        (self.training, self.generator, self.label) = (nil, generator, label)
-    }
+    static var kind: String { "generator" }
 
     var summary: String {
         let widths = generator.channels.map(String.init).joined(separator: "→")
@@ -101,6 +95,12 @@ private func runGan(_ args: Arguments, _ session: CommandContext) throws -> Valu
     return .gan(g)
 }
 
+extension GANTraining: NotebookRun {
+    public func saveRun(to path: String) throws { try save(generatorTo: path) }
+}
+
+extension Generator: NotebookNetwork {}
+
 // MARK: loadgan
 
 private func loadganCommand() -> CommandSpec {
@@ -133,63 +133,60 @@ private func runLoadgan(_ args: Arguments, _ session: CommandContext) throws -> 
 
 private func trainCommand() -> CommandSpec {
     CommandSpec(
-        name: "train", summary: "train a GAN: D on real crops and on G's fakes, then G through D",
-        positional: [ParamSpec("gan", .any, "from `gan`")],
-        keys: [
-            // 100 at a time: a notebook trains in pieces it can look at in between (txn gan train runs 1000 in one go).
-            ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
-            ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
-            ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),
-        ],
+        name: "train", summary: "train a GAN (D on real crops and on G's fakes, then G through D) or a texture network (Adam on the texture loss)",
+        positional: [ParamSpec("network", .any, "from `gan` or `texnet`")],
+        keys: NotebookTrainingLoop.keys,
         example: "train g steps=300 every=50 snapshot=100",
         detail: """
-            One iteration, in the seed's order: the discriminator D learns to call a batch of real crops real (label \
-            1) and the generator's fakes fake (label 0), one Adam step; then G learns to make D call its fakes real, \
-            through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
-            probabilities. Ctrl-C stops after the current iteration and keeps what was learnt.
+            A GAN's iteration, in the seed's order: the discriminator D learns to call a batch of real crops real \
+            (label 1) and the generator's fakes fake (label 0), one Adam step; then G learns to make D call its fakes \
+            real, through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
+            probabilities. A texture network's iteration: a batch of images from fresh noise, the texture loss of \
+            each on VGG-19 (optimize's), its gradient back through VGG into the generator, one Adam step. Ctrl-C stops \
+            after the current iteration and keeps what was learnt.
             """,
         run: runTrain)
 }
 
+/// A trainable generator of either method, from a `network` argument.
+enum GeneratorValue {
+    case gan(GANValue)
+    case texnet(TexNetValue)
+}
+
+extension Arguments {
+    func generatorValue(_ name: String) throws -> GeneratorValue {
+        switch try any(name) {
+        case .gan(let g): return .gan(g)
+        case .texnet(let t): return .texnet(t)
+        case let v:
+            throw CommandError("\(name): expected a GAN or a texture network (from `gan`, `texnet`, `loadgan` or `loadtexnet`), "
+                + "got \(v.typeName) \(v.summary)", at: ref(name))
+        }
+    }
+}
+
 private func runTrain(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let g = try args.gan("gan")
+    let g: GANValue
+    switch try args.generatorValue("network") {
+    case .texnet(let t): return try trainTexNet(t, args, session)
+    case .gan(let gan): g = gan
+    }
     guard let training = g.training else {
-        throw CommandError("gan: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("gan"))
+        throw CommandError("network: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("network"))
     }
-    let steps = try args.int("steps")
-    let every = try args.int("every", default: session.progressEvery)
-    let snapshot = try args.int("snapshot")
-    let target = training.iteration + steps, first = training.iteration
-    session.print("training \(steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
-    Interrupt.reset()
-    let start = Date()
-    let monitor = session.monitor
-    try training.train(until: target, shouldStop: { Interrupt.isRequested || monitor?.shouldStop() == true }) { r, perIteration in
-        let done = training.iteration - first
-        if done == 1 || training.iteration % every == 0 || training.iteration == target {
-            session.print(GANProgressLine.line(r, total: target, secondsPerIteration: perIteration,
-                                              remaining: perIteration * Double(target - training.iteration)))
-        }
-        if snapshot > 0, training.iteration % snapshot == 0 || training.iteration == target {
-            let image = try training.snapshot()
-            g.samples.append((training.iteration, image))
-            session.output.show(image, caption: "iteration \(training.iteration)")
-        }
-        if let monitor {
-            let every = monitor.snapshotEvery
-            let sample = every > 0 && (training.iteration % every == 0 || training.iteration == target) ? try training.snapshot() : nil
-            monitor.ganProgress(r, target, perIteration, sample)
+    let loop = try NotebookTrainingLoop(args, session, from: training.iteration, sample: training.snapshot,
+                                        keep: { g.samples.append(($0, $1)) })
+    session.print("training \(loop.steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
+    try loop.run(kept: "the networks keep what they learnt", iteration: { training.iteration }) {
+        try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
+            let sample = try loop.afterIteration(training.iteration) {
+                GANProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration,
+                                     remaining: perIteration * Double(loop.target - training.iteration))
+            }
+            session.monitor?.ganProgress(r, loop.target, perIteration, sample)
         }
     }
-    let interrupted = Interrupt.isRequested
-    Interrupt.reset()
-    if interrupted { session.print("interrupted at iteration \(training.iteration): the networks keep what they learnt") }
-    if snapshot == 0 {
-        let image = try training.snapshot()
-        g.samples.append((training.iteration, image))
-        session.output.show(image, caption: "iteration \(training.iteration)")
-    }
-    session.print(String(format: "%d iterations in %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
     return .gan(g)
 }
 
@@ -197,19 +194,24 @@ private func runTrain(_ args: Arguments, _ session: CommandContext) throws -> Va
 
 private func generateCommand() -> CommandSpec {
     CommandSpec(
-        name: "generate", summary: "a texture of any size from a GAN's generator",
-        positional: [ParamSpec("gan", .any, "from `gan`, `train` or `loadgan`")],
+        name: "generate", summary: "a texture of any size from a GAN's generator or a texture network",
+        positional: [ParamSpec("network", .any, "from `gan`, `texnet`, `train`, `loadgan` or `loadtexnet`")],
         keys: [
-            ParamSpec("size", .size, default: .number(256), "N or WxH; multiples of 32 are exact, others are cropped from a larger one"),
+            ParamSpec("size", .size, default: .number(256), "N or WxH; a GAN: multiples of 32 are exact, others are cropped from a larger one; "
+                + "a texture network: multiples of its coarsest noise period"),
             .seed("the noise"),
-            ParamSpec("tile", .bool, default: .bool(false), "tile seamlessly (noise repeated 2x2, one period cropped from the middle)"),
+            ParamSpec("tile", .bool, default: .bool(false), "tile seamlessly (a GAN: noise repeated 2x2, one period cropped from the middle; a texture network: circular padding)"),
         ],
         example: "t = generate g size=512 tile=true",
         run: runGenerate)
 }
 
 private func runGenerate(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let g = try args.gan("gan")
+    let g: GANValue
+    switch try args.generatorValue("network") {
+    case .texnet(let t): return try generateTexNet(t, args, session)
+    case .gan(let gan): g = gan
+    }
     let (w, h) = try args.size("size")
     let tile = try args.bool("tile")
     let image: Image
@@ -217,7 +219,7 @@ private func runGenerate(_ args: Arguments, _ session: CommandContext) throws ->
         image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
     } catch let e as GANError {
         throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
-                           at: e.concernsWeights ? args.ref("gan") : tile ? args.ref("tile") : args.ref("size"))
+                           at: e.concernsWeights ? args.ref("network") : tile ? args.ref("tile") : args.ref("size"))
     }
     session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
     return .image(image)
@@ -267,18 +269,6 @@ private func runAnimate(_ args: Arguments, _ session: CommandContext) throws -> 
 }
 
 extension CommandContext {
-    /// `save g "G.pth"`: the generator as a PyTorch state dict, and the training state beside it.
-    func saveGAN(_ g: GANValue, to path: String) throws {
-        if let t = g.training {
-            try t.save(generatorTo: path)
-            GANTraining.removeStaleTemporaries(of: path)
-            print("wrote \(displayPath(path)) (generator) and \(displayPath(GANTraining.resumePath(for: path))) (training state)")
-        } else {
-            try g.generator.save(path)
-            print("wrote \(displayPath(path)) (generator)")
-        }
-    }
-
     /// `plot g`: D's and G's losses per iteration.
     func ganCurves(_ g: GANValue, title: String) throws -> Image {
         guard let t = g.training, !t.history.isEmpty else {

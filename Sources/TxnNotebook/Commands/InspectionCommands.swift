@@ -80,7 +80,7 @@ private func runShow(_ args: Arguments, _ session: CommandContext) throws -> Val
 private func plotCommand() -> CommandSpec {
     CommandSpec(
         name: "plot", summary: "draw a loss curve, a Gram matrix or feature maps as a PNG",
-        positional: [ParamSpec("value", .any, "a synthesis (or a list of them), a GAN's training curves, a Gram matrix (g.conv1_1), or feature maps (f.pool1)"),
+        positional: [ParamSpec("value", .any, "a synthesis (or a list of them), a GAN's or a texture network's training curves, a Gram matrix (g.conv1_1), or feature maps (f.pool1)"),
                      ParamSpec("path", .path, whenAbsent: "-", "also write the picture here")],
         keys: [ParamSpec("title", .string, whenAbsent: "automatic", "the title"),
                ParamSpec("linear", .bool, default: .bool(false), "linear instead of logarithmic loss axis")],
@@ -107,6 +107,8 @@ private func runPlot(_ args: Arguments, _ session: CommandContext) throws -> Val
                              logY: !(try args.bool("linear")))
     case .gan(let g):
         picture = try session.ganCurves(g, title: title)
+    case .texnet(let t):
+        picture = try session.texnetCurve(t, title: title, logY: !(try args.bool("linear")))
     case .tensor(let t) where t.rank == 3:
         picture = Plot.heatmap(t.data, rows: t.shape[1], columns: t.shape[2],
                                title: title.isEmpty ? "Gram matrix \(t.shape[1])x\(t.shape[2])" : title)

@@ -4,6 +4,7 @@ import TxnGAN
 import TxnImage
 import TxnSynthesis
 import TxnTensor
+import TxnTexNet
 import TxnVGG
 
 /// The defaults of a synthesis (the paper's), which `optimize`'s keys declare.
@@ -458,8 +459,8 @@ private func runOptimize(_ args: Arguments, _ session: CommandContext) throws ->
 
 private func saveCommand() -> CommandSpec {
     CommandSpec(
-        name: "save", summary: "write an image as PNG or JPEG, or a GAN's generator as .pth",
-        positional: [ParamSpec("image", .any, "an image, a synthesis or a GAN"), ParamSpec("path", .path, "file name ending in .png, .jpg or .jpeg (.pth for a GAN)")],
+        name: "save", summary: "write an image as PNG or JPEG, or a GAN's generator or a texture network as .pth",
+        positional: [ParamSpec("image", .any, "an image, a synthesis, a GAN or a texture network"), ParamSpec("path", .path, "file name ending in .png, .jpg or .jpeg (.pth for a GAN or a texture network)")],
         keys: [ParamSpec("quality", .integer, default: .number(92), range: 1...100, "JPEG quality 1-100")],
         example: "save t \"out/gravel.png\"",
         describesItsResult: true,
@@ -467,17 +468,14 @@ private func saveCommand() -> CommandSpec {
 }
 
 private func runSave(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    if case .gan(let g)? = args.value("image")?.0 {
-        let path = try session.outputPath(try args.string("path"))
-        // Both files, before either is written: a .pth name, and paths that may be replaced.
-        do {
-            try GANTraining.checkOutputs(path, resumeFile: g.training != nil)
-            if !parentPath(path).isEmpty { try SafeFile.makeFolder(parentPath(path)) }
-        } catch {
-            throw CommandError(notebookWording(error), at: args.ref("path"))
-        }
-        try session.saveGAN(g, to: path)
+    switch args.value("image")?.0 {
+    case .gan(let g)?:
+        try session.save(g, kind: GANValue.kind, args)
         return .none
+    case .texnet(let t)?:
+        try session.save(t, kind: TexNetValue.kind, args)
+        return .none
+    default: break
     }
     let image = try args.image("image")
     let path = try session.outputPath(try args.string("path"))

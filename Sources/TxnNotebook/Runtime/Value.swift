@@ -46,6 +46,7 @@ public enum Value: Sendable {
     case synthesis(SynthesisValue)
     case distance(TextureDistance)
     case gan(GANValue)
+    case texnet(TexNetValue)
     case none
 
     /// The type's name in messages ("expected image, got number").
@@ -65,6 +66,7 @@ public enum Value: Sendable {
         case .synthesis: return "synthesis"
         case .distance: return "distance"
         case .gan: return "GAN"
+        case .texnet: return "texture network"
         case .none: return "nothing"
         }
     }
@@ -87,6 +89,7 @@ public enum Value: Sendable {
             return "synthesis \(s.result.image.width)x\(s.result.image.height), loss \(formatNumber(s.result.loss)) after \(s.result.history.count) iterations"
         case .distance(let d): return "distance: Gram loss \(formatNumber(d.gramLoss)), sliced Wasserstein \(formatNumber(d.sliced))"
         case .gan(let g): return g.summary
+        case .texnet(let t): return t.summary
         case .none: return "nothing"
         }
     }
@@ -153,6 +156,15 @@ public enum Value: Sendable {
             case "samples": return .list(g.samples.map { .image($0.image) })
             default: throw fail()
             }
+        case .texnet(let t):
+            switch name {
+            case "iterations": return .number(Double(t.training?.iteration ?? 0))
+            case "loss": return t.training?.history.last.map { .number($0.loss) } ?? .none
+            case "history": return .list((t.training?.history ?? []).map { .number($0.loss) })
+            case "sample": return t.samples.last.map { .image($0.image) } ?? .none
+            case "samples": return .list(t.samples.map { .image($0.image) })
+            default: throw fail()
+            }
         default:
             throw fail()
         }
@@ -169,6 +181,7 @@ public enum Value: Sendable {
         case .model: return ["layers"]
         case .list: return ["count"]
         case .gan: return ["iterations", "dloss", "gloss", "sample", "samples"]
+        case .texnet: return ["iterations", "loss", "history", "sample", "samples"]
         default: return []
         }
     }

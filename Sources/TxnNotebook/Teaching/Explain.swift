@@ -164,10 +164,21 @@ struct StepMath {
                          then one Adam step on G's weights (Goodfellow et al. 2014's non-saturating loss)
               the means run over every patch logit of the batch; D(real), D(fake): mean σ on the real crops and the fakes
               Adam: m ← β₁ m + (1 − β₁) g,  v ← β₂ v + (1 − β₂) g²,  θ ← θ − lr m̂ / (√v̂ + ε), g including weight decay · θ
+            \(trainFormulas)
             """ }, shapes: { args, interp in
-                let g = try args.gan("gan")
+                let g: GANValue
+                switch try args.generatorValue("network") {
+                case .gan(let gan): g = gan
+                case .texnet(let t):
+                    guard let training = t.training else {
+                        throw CommandError("network: \(t.label) holds no training state, so there is nothing to train", at: args.ref("network"))
+                    }
+                    let steps = try args.int("steps")
+                    return TexNetShapes.training(training.options, source: args.label(0, "the texture network") + "'s source")
+                        + "\niterations \(training.iteration + 1) to \(training.iteration + steps)"
+                }
                 guard let t = g.training else {
-                    throw CommandError("gan: \(g.label) holds no training state, so there is nothing to train", at: args.ref("gan"))
+                    throw CommandError("network: \(g.label) holds no training state, so there is nothing to train", at: args.ref("network"))
                 }
                 let s = t.trainer.settings
                 let steps = try args.int("steps")
@@ -185,8 +196,16 @@ struct StepMath {
               z ~ U[−1, 1) on a grid of ⌈H/s⌉ × ⌈W/s⌉ cells, s pixels per cell; a size that is not a multiple of s is
               generated larger and centre-cropped
               tile=true: z repeated 2 × 2, G on the doubled grid, one period cut from the middle: it tiles without a seam
+            a texture network: x = G_θ(z) for a noise pyramid z of the size asked (each side a multiple of the coarsest
+              noise period 2^{K−1}), one forward pass; tile=true: circular padding, so x tiles (`explain texnet`)
             """ }, shapes: { args, interp in
-                let g = try args.gan("gan")
+                let g: GANValue
+                switch try args.generatorValue("network") {
+                case .gan(let gan): g = gan
+                case .texnet(let t):
+                    let (w, h) = try args.size("size")
+                    return TexNetShapes.generation(t.network.architecture, width: w, height: h, tile: try args.bool("tile"))
+                }
                 let (w, h) = try args.size("size")
                 let (scale, c0) = (g.generator.scale, g.generator.noiseChannels)
                 let tile = try args.bool("tile")
@@ -200,6 +219,8 @@ struct StepMath {
                 }
                 return out
             }),
+
+        "texnet": .texnet,
 
         "noise": StepMath(formulas: { _ in """
             noise — a starting image
