@@ -39,7 +39,7 @@ extension Arguments {
 private let ganDefaults = GANTrainingOptions()
 
 func ganCommands() -> [CommandSpec] {
-    [ganCommand(), loadganCommand(), trainCommand(), generateCommand(), animateCommand()]
+    [ganCommand(), loadganCommand(), animateCommand()]
 }
 
 // MARK: gan
@@ -127,102 +127,6 @@ private func runLoadgan(_ args: Arguments, _ session: CommandContext) throws -> 
     let g = GANValue(generator: try atPath { try Generator.load(path) }, label: session.displayPath(path))
     session.print(g.summary)
     return .gan(g)
-}
-
-// MARK: train
-
-private func trainCommand() -> CommandSpec {
-    CommandSpec(
-        name: "train", summary: "train a GAN (D on real crops and on G's fakes, then G through D) or a texture network (Adam on the texture loss)",
-        positional: [ParamSpec("network", .any, "from `gan` or `texnet`")],
-        keys: NotebookTrainingLoop.keys,
-        example: "train g steps=300 every=50 snapshot=100",
-        detail: """
-            A GAN's iteration, in the seed's order: the discriminator D learns to call a batch of real crops real \
-            (label 1) and the generator's fakes fake (label 0), one Adam step; then G learns to make D call its fakes \
-            real, through D, one Adam step. Losses are binary cross-entropies; D(real) and D(fake) are D's mean \
-            probabilities. A texture network's iteration: a batch of images from fresh noise, the texture loss of \
-            each on VGG-19 (optimize's), its gradient back through VGG into the generator, one Adam step. Ctrl-C stops \
-            after the current iteration and keeps what was learnt.
-            """,
-        run: runTrain)
-}
-
-/// A trainable generator of either method, from a `network` argument.
-enum GeneratorValue {
-    case gan(GANValue)
-    case texnet(TexNetValue)
-}
-
-extension Arguments {
-    func generatorValue(_ name: String) throws -> GeneratorValue {
-        switch try any(name) {
-        case .gan(let g): return .gan(g)
-        case .texnet(let t): return .texnet(t)
-        case let v:
-            throw CommandError("\(name): expected a GAN or a texture network (from `gan`, `texnet`, `loadgan` or `loadtexnet`), "
-                + "got \(v.typeName) \(v.summary)", at: ref(name))
-        }
-    }
-}
-
-private func runTrain(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let g: GANValue
-    switch try args.generatorValue("network") {
-    case .texnet(let t): return try trainTexNet(t, args, session)
-    case .gan(let gan): g = gan
-    }
-    guard let training = g.training else {
-        throw CommandError("network: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("network"))
-    }
-    let loop = try NotebookTrainingLoop(args, session, from: training.iteration, sample: training.snapshot,
-                                        keep: { g.samples.append(($0, $1)) })
-    session.print("training \(loop.steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
-    try loop.run(kept: "the networks keep what they learnt", iteration: { training.iteration }) {
-        try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
-            let sample = try loop.afterIteration(training.iteration) {
-                GANProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration,
-                                     remaining: perIteration * Double(loop.target - training.iteration))
-            }
-            session.monitor?.ganProgress(r, loop.target, perIteration, sample)
-        }
-    }
-    return .gan(g)
-}
-
-// MARK: generate
-
-private func generateCommand() -> CommandSpec {
-    CommandSpec(
-        name: "generate", summary: "a texture of any size from a GAN's generator or a texture network",
-        positional: [ParamSpec("network", .any, "from `gan`, `texnet`, `train`, `loadgan` or `loadtexnet`")],
-        keys: [
-            ParamSpec("size", .size, default: .number(256), "N or WxH; a GAN: multiples of 32 are exact, others are cropped from a larger one; "
-                + "a texture network: multiples of its coarsest noise period"),
-            .seed("the noise"),
-            ParamSpec("tile", .bool, default: .bool(false), "tile seamlessly (a GAN: noise repeated 2x2, one period cropped from the middle; a texture network: circular padding)"),
-        ],
-        example: "t = generate g size=512 tile=true",
-        run: runGenerate)
-}
-
-private func runGenerate(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let g: GANValue
-    switch try args.generatorValue("network") {
-    case .texnet(let t): return try generateTexNet(t, args, session)
-    case .gan(let gan): g = gan
-    }
-    let (w, h) = try args.size("size")
-    let tile = try args.bool("tile")
-    let image: Image
-    do {
-        image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
-    } catch let e as GANError {
-        throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
-                           at: e.concernsWeights ? args.ref("network") : tile ? args.ref("tile") : args.ref("size"))
-    }
-    session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
-    return .image(image)
 }
 
 // MARK: animate

@@ -89,12 +89,9 @@ extension Arguments {
         return CommandError("\(key == fallback ? "" : key + ": ")\(notebookWording(e))", at: ref(key))
     }
 
-    func texnet(_ name: String) throws -> TexNetValue {
-        let v = try any(name)
-        guard case .texnet(let t) = v else {
-            throw CommandError("\(name): expected a texture network (from `texnet` or `loadtexnet`), got \(v.typeName) \(v.summary)", at: ref(name))
-        }
-        return t
+    /// `error` in the notebook's words, at argument `name` (a name the caller chose at run time).
+    func refusal(_ error: Error, at name: String) -> CommandError {
+        CommandError(notebookWording(error), at: ref(name))
     }
 }
 
@@ -107,7 +104,7 @@ private func texnetTraining(_ make: () throws -> TexNetTraining, _ args: Argumen
     } catch let e as CommandError {
         throw e
     } catch {
-        throw CommandError(notebookWording(error), at: args.ref(fallback))
+        throw args.refusal(error, at: fallback)
     }
 }
 
@@ -157,47 +154,6 @@ extension TexNetTraining: NotebookRun {
 }
 
 extension TextureNetwork: NotebookNetwork {}
-
-// MARK: train and generate (the commands are the GAN's, which hand a texture network here)
-
-func trainTexNet(_ t: TexNetValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
-    guard let training = t.training else {
-        throw CommandError("network: \(t.label) holds no training state (load it with its source beside T.resume.pth, or make one with `texnet`)",
-                           at: args.ref("network"))
-    }
-    let loop = try NotebookTrainingLoop(args, session, from: training.iteration, sample: training.snapshot,
-                                        keep: { t.samples.append(($0, $1)) })
-    guard TexNetTrainingOptions.stepRange.contains(loop.steps) else {
-        throw CommandError("steps: a texture network trains \(TexNetTrainingOptions.stepRange) iterations at a time", at: args.ref("steps"))
-    }
-    let o = training.options
-    session.print("training \(loop.steps) iterations: size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss, \(Threads.count) threads")
-    try loop.run(kept: "the network keeps what it learnt", iteration: { training.iteration }) {
-        try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
-            let sample = try loop.afterIteration(training.iteration) {
-                TexNetProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration)
-            }
-            session.monitor?.texnetProgress(r, loop.target, perIteration, sample)
-        }
-    }
-    return .texnet(t)
-}
-
-func generateTexNet(_ t: TexNetValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
-    let (w, h) = try args.size("size")
-    let tile = try args.bool("tile")
-    let image: Image
-    do {
-        image = try TexNetGeneration.generate(t.network, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)
-    } catch let e as TexNetError {
-        // A size the noise pyramid cannot make is the size's; values that are not finite are the weights'.
-        throw e.option == nil ? CommandError("\(t.label): \(e.reason)", at: args.ref("network")) : args.texnetError(e, fallback: "size")
-    } catch let e as MemoryLimitError {
-        throw CommandError("size: \(notebookWording(e))", at: args.ref("size"))
-    }
-    session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
-    return .image(image)
-}
 
 extension CommandContext {
     /// `plot t`: the texture loss per iteration.

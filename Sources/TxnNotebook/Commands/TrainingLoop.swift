@@ -63,7 +63,7 @@ struct NotebookTrainingLoop {
     static let keys: [ParamSpec] = [
         // 100 at a time: a notebook trains in pieces it can look at in between (txn gan train runs 1000 in one go).
         // The GAN's and the texture network's step ranges are one range (TxnGAN and TxnTexNet each declare it for
-        // their command lines; `runTrain` checks they agree).
+        // their command lines; a texture network's `train` checks its own).
         ParamSpec("steps", .integer, default: .number(100), range: GANTrainingOptions.stepRange, "iterations to add"),
         ParamSpec("every", .integer, whenAbsent: "10", range: 1...1_000_000, "print progress every N iterations"),
         ParamSpec("snapshot", .integer, default: .number(0), range: 0...1_000_000, "keep and show a sample from fixed noise every N iterations (0: at the end only)"),

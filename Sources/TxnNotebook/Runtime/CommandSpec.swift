@@ -60,5 +60,5 @@ func pad(_ s: String, _ width: Int) -> String {
 
 /// Every command, in the order `help` lists them: the steps of the method first.
 func allCommands() -> [CommandSpec] {
-    methodCommands() + ganCommands() + texnetCommands() + inspectionCommands() + teachingCommands() + sessionCommands()
+    methodCommands() + ganCommands() + texnetCommands() + generatorCommands() + inspectionCommands() + teachingCommands() + sessionCommands()
 }
