@@ -12,17 +12,12 @@ func generatorCommands() -> [CommandSpec] {
     [trainCommand(), generateCommand()]
 }
 
-/// A trainable generator of either method, from a `network` argument.
-enum GeneratorValue {
-    case gan(GANValue)
-    case texnet(TexNetValue)
-}
-
 extension Arguments {
-    func generatorValue(_ name: String) throws -> GeneratorValue {
+    /// Hands argument `name` to the method it is: `gan` for a GAN, `texnet` for a texture network.
+    func withGenerator<R>(_ name: String, gan: (GANValue) throws -> R, texnet: (TexNetValue) throws -> R) throws -> R {
         switch try any(name) {
-        case .gan(let g): return .gan(g)
-        case .texnet(let t): return .texnet(t)
+        case .gan(let g): return try gan(g)
+        case .texnet(let t): return try texnet(t)
         case let v:
             throw CommandError("\(name): expected a GAN or a texture network (from `gan`, `texnet`, `loadgan` or `loadtexnet`), "
                 + "got \(v.typeName) \(v.summary)", at: ref(name))
@@ -50,11 +45,10 @@ private func trainCommand() -> CommandSpec {
 }
 
 private func runTrain(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let g: GANValue
-    switch try args.generatorValue("network") {
-    case .texnet(let t): return try trainTexNet(t, args, session)
-    case .gan(let gan): g = gan
-    }
+    try args.withGenerator("network", gan: { try trainGAN($0, args, session) }, texnet: { try trainTexNet($0, args, session) })
+}
+
+private func trainGAN(_ g: GANValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
     guard let training = g.training else {
         throw CommandError("network: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("network"))
     }
@@ -114,11 +108,10 @@ private func generateCommand() -> CommandSpec {
 }
 
 private func runGenerate(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let g: GANValue
-    switch try args.generatorValue("network") {
-    case .texnet(let t): return try generateTexNet(t, args, session)
-    case .gan(let gan): g = gan
-    }
+    try args.withGenerator("network", gan: { try generateGAN($0, args, session) }, texnet: { try generateTexNet($0, args, session) })
+}
+
+private func generateGAN(_ g: GANValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
     let (w, h) = try args.size("size")
     let tile = try args.bool("tile")
     let image: Image

@@ -166,29 +166,7 @@ struct StepMath {
               Adam: m ← β₁ m + (1 − β₁) g,  v ← β₂ v + (1 − β₂) g²,  θ ← θ − lr m̂ / (√v̂ + ε), g including weight decay · θ
             \(trainFormulas)
             """ }, shapes: { args, interp in
-                let g: GANValue
-                switch try args.generatorValue("network") {
-                case .gan(let gan): g = gan
-                case .texnet(let t):
-                    guard let training = t.training else {
-                        throw CommandError("network: \(t.label) holds no training state, so there is nothing to train", at: args.ref("network"))
-                    }
-                    let steps = try args.int("steps")
-                    return TexNetShapes.training(training.options, source: args.label(0, "the texture network") + "'s source")
-                        + "\niterations \(training.iteration + 1) to \(training.iteration + steps)"
-                }
-                guard let t = g.training else {
-                    throw CommandError("network: \(g.label) holds no training state, so there is nothing to train", at: args.ref("network"))
-                }
-                let s = t.trainer.settings
-                let steps = try args.int("steps")
-                let architecture = try GANArchitecture(generatorChannels: g.generator.channels,
-                                                       discriminatorChannels: t.trainer.discriminator.channels)
-                return GANShapes.networks(architecture, crop: t.options.resolvedCrop, batch: t.options.resolvedBatch,
-                                          source: args.label(0, "the GAN") + "'s source")
-                    + "\nAdam for each network: lr = \(compact(s.learningRate)), β₁ = \(compact(s.beta1)), β₂ = \(compact(s.beta2)), "
-                    + "ε = \(compact(s.epsilon)), weight decay = \(compact(s.weightDecay))\n"
-                    + "iterations \(t.iteration + 1) to \(t.iteration + steps)"
+                try args.withGenerator("network", gan: { try GANShapes.train($0, args) }, texnet: { try TexNetShapes.train($0, args) })
             }),
 
         "generate": StepMath(formulas: { _ in """
@@ -199,25 +177,7 @@ struct StepMath {
             a texture network: x = G_θ(z) for a noise pyramid z of the size asked (each side a multiple of the coarsest
               noise period 2^{K−1}), one forward pass; tile=true: circular padding, so x tiles (`explain texnet`)
             """ }, shapes: { args, interp in
-                let g: GANValue
-                switch try args.generatorValue("network") {
-                case .gan(let gan): g = gan
-                case .texnet(let t):
-                    let (w, h) = try args.size("size")
-                    return TexNetShapes.generation(t.network.architecture, width: w, height: h, tile: try args.bool("tile"))
-                }
-                let (w, h) = try args.size("size")
-                let (scale, c0) = (g.generator.scale, g.generator.noiseChannels)
-                let tile = try args.bool("tile")
-                let (cw, ch) = ((w + scale - 1) / scale, (h + scale - 1) / scale)
-                var out = "with \(args.label(0, "the GAN")) (s = \(scale)) and size \(w) × \(h): z \(c0) × \(ch) × \(cw)"
-                    + " → G(z) 3 × \(ch * scale) × \(cw * scale)"
-                if tile && (w % scale != 0 || h % scale != 0) {
-                    out += "\ntile=true needs a multiple of \(scale) in both directions: generate refuses \(w) × \(h)"
-                } else if tile {
-                    out += "; tiled: z \(c0) × \(2 * ch) × \(2 * cw) → 3 × \(2 * h) × \(2 * w), one period \(w) × \(h) cut from the middle"
-                }
-                return out
+                try args.withGenerator("network", gan: { try GANShapes.generate($0, args) }, texnet: { try TexNetShapes.generate($0, args) })
             }),
 
         "texnet": .texnet,
@@ -295,6 +255,38 @@ enum LayerShapes {
 
 /// The shapes through a spatial GAN's two networks for one training batch.
 enum GANShapes {
+    /// `explain train g`: the networks' shapes, Adam's settings, the iterations.
+    static func train(_ g: GANValue, _ args: Arguments) throws -> String {
+        guard let t = g.training else {
+            throw CommandError("network: \(g.label) holds no training state, so there is nothing to train", at: args.ref("network"))
+        }
+        let s = t.trainer.settings
+        let steps = try args.int("steps")
+        let architecture = try GANArchitecture(generatorChannels: g.generator.channels,
+                                               discriminatorChannels: t.trainer.discriminator.channels)
+        return networks(architecture, crop: t.options.resolvedCrop, batch: t.options.resolvedBatch,
+                        source: args.label(0, "the GAN") + "'s source")
+            + "\nAdam for each network: lr = \(compact(s.learningRate)), β₁ = \(compact(s.beta1)), β₂ = \(compact(s.beta2)), "
+            + "ε = \(compact(s.epsilon)), weight decay = \(compact(s.weightDecay))\n"
+            + "iterations \(t.iteration + 1) to \(t.iteration + steps)"
+    }
+
+    /// `explain generate g size=…`: the noise grid and the image.
+    static func generate(_ g: GANValue, _ args: Arguments) throws -> String {
+        let (w, h) = try args.size("size")
+        let (scale, c0) = (g.generator.scale, g.generator.noiseChannels)
+        let tile = try args.bool("tile")
+        let (cw, ch) = ((w + scale - 1) / scale, (h + scale - 1) / scale)
+        var out = "with \(args.label(0, "the GAN")) (s = \(scale)) and size \(w) × \(h): z \(c0) × \(ch) × \(cw)"
+            + " → G(z) 3 × \(ch * scale) × \(cw * scale)"
+        if tile && (w % scale != 0 || h % scale != 0) {
+            out += "\ntile=true needs a multiple of \(scale) in both directions: generate refuses \(w) × \(h)"
+        } else if tile {
+            out += "; tiled: z \(c0) × \(2 * ch) × \(2 * cw) → 3 × \(2 * h) × \(2 * w), one period \(w) × \(h) cut from the middle"
+        }
+        return out
+    }
+
     static func networks(_ a: GANArchitecture, crop: Int, batch: Int, source: String) -> String {
         let g = a.generatorChannels, d = a.discriminatorChannels
         let cells = crop / a.scale

@@ -69,6 +69,22 @@ enum TexNetShapes {
             """
     }
 
+    /// `explain train t`: the run's shapes and the iterations it would add.
+    static func train(_ t: TexNetValue, _ args: Arguments) throws -> String {
+        guard let training = t.training else {
+            throw CommandError("network: \(t.label) holds no training state, so there is nothing to train", at: args.ref("network"))
+        }
+        let steps = try args.int("steps")
+        return self.training(training.options, source: args.label(0, "the texture network") + "'s source")
+            + "\niterations \(training.iteration + 1) to \(training.iteration + steps)"
+    }
+
+    /// `explain generate t size=…`: the noise pyramid and the image, or why the size cannot be made.
+    static func generate(_ t: TexNetValue, _ args: Arguments) throws -> String {
+        let (w, h) = try args.size("size")
+        return generation(t.network.architecture, width: w, height: h, tile: try args.bool("tile"))
+    }
+
     static func generation(_ a: TexNetArchitecture, width: Int, height: Int, tile: Bool) -> String {
         if let problem = a.sizeProblem(width: width, height: height) { return "generate refuses \(width) × \(height): \(problem)" }
         return "with a texture network of \(a.scales) scales (period \(a.period)) and size \(width) × \(height): z \(noise(a, height: height, width: width))"
