@@ -86,7 +86,7 @@ let package = Package(
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
         .target(name: "TxnServer",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnTexNet",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: swiftFast),
         .executableTarget(

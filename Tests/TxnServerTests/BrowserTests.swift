@@ -92,9 +92,11 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual(attribute("canvas id=\"gatys-curve\"", "data-points"), "5")
         XCTAssertTrue(dom.contains("done: loss"), "the status line says the job is done")
         XCTAssertTrue(dom.contains("t = optimize src size=32x32 steps=5"), "the page shows the job's notebook")
-        // Both method columns are shown: the server's capabilities list gatys and gan.
+        // Every method column is shown: the server's capabilities list gatys, gan and texnet.
         XCTAssertNil(dom.range(of: "<section[^>]*id=\"col-gan\"[^>]*hidden", options: .regularExpression), "GAN column shown")
         XCTAssertNotNil(dom.range(of: "id=\"col-gan\"", options: .regularExpression))
+        XCTAssertNil(dom.range(of: "<section[^>]*id=\"col-texnet\"[^>]*hidden", options: .regularExpression), "texture network column shown")
+        XCTAssertNotNil(dom.range(of: "<option value=\"gram+sw\">"), "the loss menu from the server's defaults")
         XCTAssertNil(dom.range(of: "<section[^>]*id=\"col-gatys\"[^>]*hidden", options: .regularExpression))
         XCTAssertTrue(server.isRunning, "the server is still up")
     }

@@ -22,7 +22,7 @@ final class JobNotebookTests: XCTestCase {
         let gan = try GANJob(parameters: ["source": .string(entry.id), "steps": .number(1), "crop": .number(64), "size": .number(64)],
                              sources: server.sources, limits: .init())
         for (notebook, statements) in [(gatys.notebook(jobID: "j1", completedSteps: nil), gatys.statements(completedSteps: nil)),
-                                       (gan.notebook(jobID: "j2", completedSteps: 1), gan.statements(jobID: "j2", completedSteps: 1))] {
+                                       (gan.notebook(jobID: "j2", completedSteps: 1), GeneratorJob.statements(gan.plan, jobID: "j2", completedSteps: 1))] {
             let items = try Parser.parse(notebook, file: "job.txn")
             let ran = items.compactMap { item -> String? in
                 if case .statement(let s) = item { return s.text }

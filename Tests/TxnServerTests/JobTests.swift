@@ -70,6 +70,19 @@ final class JobTests: XCTestCase {
         }
     }
 
+    /// Posts a job and follows its event stream to the end, which must be `done`: the job's id, its events and the
+    /// `done` event's data.
+    func finishedJob(_ client: some TestClientProtocol, _ body: [String: Any],
+                     file: StaticString = #filePath, line: UInt = #line) async throws -> (id: String, events: [(name: String, data: [String: Any])], done: [String: Any]) {
+        let created = try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
+                                               body: jsonBody(body)) { $0 }
+        XCTAssertEqual(created.status, .created, created.text, file: file, line: line)
+        let id = try XCTUnwrap(created.json["id"] as? String, file: file, line: line)
+        let events = parseEvents(try await client.execute(uri: "/api/jobs/\(id)/events", method: .get) { $0.text })
+        XCTAssertEqual(events.last?.name, "done", "\(events.last?.data ?? [:])", file: file, line: line)
+        return (id, events, try XCTUnwrap(events.last?.data, file: file, line: line))
+    }
+
     /// The GAN column's job: live D/G progress and samples, the texture, the generator download, and a notebook
     /// that replays training and generation to the same PNG bytes.
     func testGANJobTrainsStreamsOffersTheGeneratorAndReplays() async throws {
@@ -116,6 +129,50 @@ final class JobTests: XCTestCase {
                                                body: jsonBody(["method": "gan", "source": "gravel", "crop": 40])) { $0 }
             XCTAssertEqual(bad.status, .badRequest)
             XCTAssertTrue(bad.text.contains("'crop' must be a multiple of 32"), bad.text)
+        }
+    }
+
+    /// The texture network column's job: live loss and samples, the texture, the network download, a notebook that
+    /// replays training and generation to the same PNG bytes, generating again `from` it, and refusals by key.
+    func testTexNetJobTrainsStreamsOffersTheNetworkAndReplays() async throws {
+        let server = try makeServer()
+        try await Application(router: server.router()).test(.router) { client in
+            func post(_ body: [String: Any]) async throws -> (status: HTTPResponse.Status, json: [String: Any], text: String) {
+                try await client.execute(uri: "/api/jobs", method: .post, headers: [.contentType: "application/json"],
+                                         body: jsonBody(body)) { ($0.status, $0.json, $0.text) }
+            }
+            let (id, events, done) = try await self.finishedJob(client, ["method": "texnet", "source": "gravel", "trainSize": 32, "batch": 2,
+                                                                         "steps": 3, "size": 64, "seed": 5, "tile": true])
+            XCTAssertEqual(done["iterations"] as? Int, 3)
+            XCTAssertEqual(done["width"] as? Int, 64)
+            XCTAssertGreaterThan((done["distance"] as? [String: Any])?["sliced"] as? Double ?? 0, 0)
+            let progress = events.filter { $0.name == "progress" }.map(\.data)
+            XCTAssertEqual(progress.compactMap { $0["iteration"] as? Int }, [1, 2, 3])
+            for p in progress { XCTAssertGreaterThan(p["loss"] as? Double ?? 0, 0); XCTAssertNotNil(p["eta"] as? Double) }
+            XCTAssertGreaterThan(events.filter { $0.name == "image" }.count, 0, "the fixed-noise sample of the last iteration")
+            let network = try await client.execute(uri: "/api/jobs/\(id)/files/generator", method: .get) { Array($0.body.readableBytesView) }
+            XCTAssertEqual(Array(network.prefix(2)), [0x50, 0x4B], "a PyTorch zip checkpoint")
+            let png = try await client.execute(uri: "/api/jobs/\(id)/image", method: .get) { Array($0.body.readableBytesView) }
+            let notebook = try await client.execute(uri: "/api/jobs/\(id)/notebook", method: .get) { $0.text }
+            XCTAssertTrue(notebook.contains("train net steps=3"), notebook)
+            XCTAssertEqual(try self.replay(notebook, jobID: id), png, "the notebook replays the texture network job to the same PNG bytes")
+            let again = try await self.finishedJob(client, ["method": "texnet", "source": "gravel", "from": id, "size": 96, "seed": 6])
+            XCTAssertEqual(again.done["width"] as? Int, 96)
+            XCTAssertEqual(again.events.filter { $0.name == "progress" }.count, 0, "no training")
+            for (body, message) in [
+                (["size": 40] as [String: Any], "'size' must be a multiple of 16"),
+                (["trainSize": 40], "'trainSize' must be a multiple of 16"),
+                (["trainSize": 8192], "does not fit the"),
+                (["steps": 0], "'steps' must be"),
+                (["batch": 65], "'batch' must be 1 to 64"),
+                (["loss": "l2"], "'loss' must be one of gram, sw, gram+sw"),
+                (["from": "../x"], "'from' must be the id"),
+                (["size": 4096], "over this server's limit"),
+            ] {
+                let bad = try await post(body.merging(["method": "texnet", "source": "gravel"]) { a, _ in a })
+                XCTAssertEqual(bad.status, .badRequest, "\(body)")
+                XCTAssertTrue(bad.text.contains(message), "\(body): \(bad.text)")
+            }
         }
     }
 

@@ -20,7 +20,7 @@ final class RouteTests: XCTestCase {
             }
             try await client.execute(uri: "/app.css", method: .get) { r in XCTAssertEqual(r.status, .ok) }
             try await client.execute(uri: "/api/capabilities", method: .get) { r in
-                XCTAssertEqual(r.json["methods"] as? [String], ["gatys", "gan"])
+                XCTAssertEqual(r.json["methods"] as? [String], ["gatys", "gan", "texnet"])
             }
             try await client.execute(uri: "/api/defaults", method: .get) { r in
                 let gatys = r.json["gatys"] as? [String: Any] ?? [:], gan = r.json["gan"] as? [String: Any] ?? [:]
@@ -32,6 +32,11 @@ final class RouteTests: XCTestCase {
                 XCTAssertEqual(gan["size"] as? Int, 256)
                 XCTAssertEqual(gan["presets"] as? [String], ["seed", "small"])
                 XCTAssertEqual(gan["preset"] as? String, "small")
+                let texnet = r.json["texnet"] as? [String: Any] ?? [:]
+                XCTAssertEqual(texnet["presets"] as? [String], ["small", "paper"])
+                XCTAssertEqual(texnet["losses"] as? [String], ["gram", "sw", "gram+sw"])
+                XCTAssertEqual(texnet["steps"] as? Int, 200)
+                XCTAssertEqual(texnet["size"] as? Int, 256)
             }
             try await client.execute(uri: "/api/sources", method: .get) { r in
                 let ids = (r.json["sources"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []

@@ -9,7 +9,7 @@ import TxnTensor
 /// `generate` at the page's size, `save` of the generator (offered as a download), and the texture distance.
 /// With `from` (the id of a finished GAN job) it trains nothing: it loads that job's generator and generates at
 /// the new size, seed and tiling, instantly.
-struct GANJob: JobKind {
+struct GANJob: GeneratorJobKind {
     static let method = "gan"
     static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "periodic", "from"]
 
@@ -69,7 +69,7 @@ struct GANJob: JobKind {
         }
         if tile && size % scale != 0 { throw APIError.badRequest("'size' must be a multiple of \(scale) for a tileable texture") }
         // The notebook's own rules on the statements the job will run.
-        try JobNotebook.check(statements(jobID: "check", completedSteps: nil))
+        try JobNotebook.check(GeneratorJob.statements(plan, jobID: "check", completedSteps: nil))
     }
 
     var parameters: [String: Any] {
@@ -79,61 +79,19 @@ struct GANJob: JobKind {
         return p
     }
 
-    func generatorFile(_ jobID: String) -> String { "job-\(jobID)-generator.pth" }
-
-    /// The one place the job becomes notebook text.
-    func statements(jobID: String, completedSteps: Int?) -> [String] {
-        var lines = ["set threads=\(Threads.count)", "src = load \(notebookLiteral(source.path))"]
-        if let from {
-            lines.append("g = loadgan \(notebookLiteral(generatorFile(from)))")
-        } else {
-            lines += ["g = gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)" + (periodic ? " periodic=true" : ""),
-                      "train g steps=\(completedSteps ?? steps) every=50"]
-        }
-        lines.append("\(JobNotebook.result) = generate g size=\(size) seed=\(seed) tile=\(tile)")
-        if from == nil { lines.append("save g \(notebookLiteral(generatorFile(jobID)))") }
-        return lines + [
-         "m = model",
-         // Against a crop of the source at its own scale, the size the GAN trained on.
-         "x = preprocess src size=\(crop) crop=random seed=\(seed)",
-         "\(JobNotebook.distance) = compare \(JobNotebook.result) x"]
+    /// The job as `GeneratorJob` writes it.
+    var plan: GeneratorJob.Plan {
+        GeneratorJob.Plan(source: source, make: "gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)" + (periodic ? " periodic=true" : ""),
+                          load: "loadgan", network: "g", steps: steps, every: 50, size: size, seed: seed, tile: tile, from: from, trainedOn: crop)
     }
 
-    func notebook(jobID: String, completedSteps: Int?) -> String {
-        JobNotebook.text(jobID: jobID, what: "a spatial GAN (\(preset.rawValue) preset) trained on \(notebookLiteral(source.name))",
-                         replayNote: "the same seed and thread count give the same bytes.",
-                         stopped: completedSteps.map { "Stopped after \($0) of \(steps) iterations: this notebook trains that many." },
-                         statements: statements(jobID: jobID, completedSteps: completedSteps), tile: tile)
-    }
+    var what: String { "a spatial GAN (\(preset.rawValue) preset)" }
 
-    func run(_ context: JobContext) throws -> JobOutcome {
-        let log = JobLog()
-        let interpreter = context.interpreter(output: log)
-        var stopAtBoundary = false, completed = 0
-        let start = Date()
-        interpreter.monitor = RunMonitor(snapshotEvery: 5, ganProgress: { r, total, perIteration, sample in
-            completed = r.iteration
-            context.progress(["iteration": r.iteration, "total": total, "dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss,
-                              "dReal": r.meanReal, "dFake": r.meanFake, "secondsPerIteration": perIteration,
-                              "elapsed": Date().timeIntervalSince(start), "eta": perIteration * Double(total - r.iteration)],
-                             series: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss])
-            if let sample { context.image(sample, caption: "iteration \(r.iteration), fixed noise", force: r.iteration == total) }
-            if context.stopRequested { stopAtBoundary = true }
-        }, shouldStop: { stopAtBoundary || context.stopsNow })
-        try context.run(statements(jobID: context.job.id, completedSteps: nil), in: interpreter,
-                        file: "job-\(context.job.id).txn", log: log)
-        guard case .image(let image)? = interpreter.variables[JobNotebook.result] else {
-            throw JobFailure(message: "the notebook generated no texture", log: log.text)
-        }
-        if from != nil { completed = 0 }
-        var fields: [String: Any] = ["iterations": completed, "seconds": Date().timeIntervalSince(start),
-                                     "width": image.width, "height": image.height, "log": log.text]
-        if case .distance(let d)? = interpreter.variables[JobNotebook.distance] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
-        var files: [String: JobFile] = [:]
-        let path = context.settings.dataDirectory + "/" + generatorFile(from ?? context.job.id)
-        if FileManager.default.fileExists(atPath: path) {
-            files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), path: path)
-        }
-        return JobOutcome(image: image, fields: fields, stoppedAfter: stopAtBoundary && completed < steps ? completed : nil, files: files)
+    func monitor(report: @escaping (TrainingUpdate) -> Void, shouldStop stop: @escaping () -> Bool) -> RunMonitor {
+        RunMonitor(snapshotEvery: 5, ganProgress: { r, total, perIteration, sample in
+            report(TrainingUpdate(iteration: r.iteration, total: total, secondsPerIteration: perIteration,
+                                  fields: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss, "dReal": r.meanReal, "dFake": r.meanFake],
+                                  series: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss], sample: sample))
+        }, shouldStop: stop)
     }
 }

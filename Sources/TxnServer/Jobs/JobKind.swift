@@ -2,8 +2,8 @@ import Foundation
 import TxnImage
 import TxnNotebook
 
-/// A kind of job the server can run (`"method"` in `POST /api/jobs`): Gatys synthesis (`GatysJob`) and the spatial
-/// GAN (`GANJob`). Each kind is one file: it checks its parameters, writes its notebook, and runs that notebook,
+/// A kind of job the server can run (`"method"` in `POST /api/jobs`): Gatys synthesis (`GatysJob`), the spatial
+/// GAN (`GANJob`) and the texture network (`TexNetJob`). Each kind is one file: it checks its parameters, writes its notebook, and runs that notebook,
 /// reporting as it goes.
 ///
 /// A kind has: `method` and `pageDefaults` (what the page's form starts from); `init(parameters:…)`, which reads its
@@ -96,7 +96,7 @@ struct JobFile: Sendable {
 
 /// Every job kind the server knows.
 enum JobKinds {
-    static let all: [any JobKind.Type] = [GatysJob.self, GANJob.self]
+    static let all: [any JobKind.Type] = [GatysJob.self, GANJob.self, TexNetJob.self]
 
     static func kind(_ method: String) -> (any JobKind.Type)? { all.first { $0.method == method } }
 

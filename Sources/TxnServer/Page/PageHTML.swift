@@ -69,6 +69,26 @@ enum Page {
     <figure><img id="gan-image" alt="GAN samples from a fixed noise, updating live"><figcaption id="gan-caption"></figcaption></figure>
     <canvas id="gan-curve" width="360" height="150" aria-label="discriminator and generator losses" data-points="0"></canvas>
   </section>
+
+  <section class="column" id="col-texnet" aria-labelledby="h-texnet" hidden>
+    <h2 id="h-texnet">Texture network</h2>
+    <form id="texnet-form" class="params">
+      <label for="texnet-preset">Preset</label><select id="texnet-preset" name="preset"></select>
+      <label for="texnet-loss" title="The texture loss the network is trained with: optimize's Gram matrices, sliced Wasserstein, or both">Loss</label><select id="texnet-loss" name="loss"></select>
+      <label for="texnet-steps">Iterations</label><input id="texnet-steps" name="steps" type="number">
+      <label for="texnet-size">Generate size (px)</label><input id="texnet-size" name="size" type="number">
+      <label for="texnet-seed">Seed</label><input id="texnet-seed" name="seed" type="number" min="0">
+      <label for="texnet-tile">Tileable</label><input id="texnet-tile" name="tile" type="checkbox">
+    </form>
+    <div class="buttons">
+      <button id="texnet-start" type="button">Train</button>
+      <button id="texnet-stop" type="button" disabled>Stop</button>
+      <button id="texnet-generate" type="button" disabled title="A new texture at this size, seed and tiling from the last trained network, without training">Generate again</button>
+    </div>
+    <p id="texnet-status" class="status" role="status">idle</p>
+    <figure><img id="texnet-image" alt="texture network samples from a fixed noise, updating live"><figcaption id="texnet-caption"></figcaption></figure>
+    <canvas id="texnet-curve" width="360" height="150" aria-label="texture loss (log scale)" data-points="0"></canvas>
+  </section>
 </main>
 
 <section id="compare" aria-labelledby="h-compare">

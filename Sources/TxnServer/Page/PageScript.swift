@@ -38,10 +38,27 @@ const METHODS = {
         `D(fake) ${fmt(p.dFake)} · ${Number(p.secondsPerIteration).toFixed(2)} s/it · ${Math.round(p.eta)} s left`;
     },
     downloads: [["generator .pth", "files/generator"]],
+    regenerates: true,
+  },
+  texnet: {
+    title: "Texture network",
+    series: [["loss", "#7d3c98"]],
+    params() {
+      return {
+        preset: $("texnet-preset").value, loss: $("texnet-loss").value, steps: Number($("texnet-steps").value),
+        size: Number($("texnet-size").value), seed: Number($("texnet-seed").value), tile: $("texnet-tile").checked,
+      };
+    },
+    describe(p) {
+      return `iteration ${p.iteration}/${p.total} · loss ${fmt(p.loss)} · ${Number(p.secondsPerIteration).toFixed(2)} s/it · ${Math.round(p.eta)} s left`;
+    },
+    downloads: [["network .pth", "files/generator"]],
+    regenerates: true,
   },
 };
 
-const state = { methods: [], source: null, sources: [], jobs: {}, streams: {} };
+// `generators`: for each method that regenerates, the job whose trained network "Generate again" uses.
+const state = { methods: [], source: null, sources: [], jobs: {}, streams: {}, generators: {} };
 
 function fmt(v) {
   if (v === null || v === undefined || !isFinite(v)) return "–";
@@ -199,7 +216,8 @@ function showImage(method, id, version, caption) {
 
 // The forms start from the server's defaults (GET /api/defaults): the choices of the menus, the values, the ranges.
 function showDefaults(defaults, limits) {
-  const labels = { lbfgs: "L-BFGS", adam: "Adam", small: "small (minutes)", seed: "seed (the seed project's)" };
+  const labels = { lbfgs: "L-BFGS", adam: "Adam", small: "small (minutes)", seed: "seed (the seed project's)", paper: "paper (slow)",
+                   gram: "Gram", sw: "sliced Wasserstein", "gram+sw": "Gram + SW" };
   const menu = (id, words) => { $(id).replaceChildren(...words.map((w) => Object.assign(document.createElement("option"), { value: w, textContent: labels[w] || w }))); };
   if (defaults.gatys) {
     menu("gatys-optimizer", defaults.gatys.optimizers);
@@ -215,6 +233,14 @@ function showDefaults(defaults, limits) {
     $("gan-steps").max = limits.steps;
     $("gan-size").max = Math.floor(Math.sqrt(limits.jobWork));
     showParameters("gan", defaults.gan);
+  }
+  if (defaults.texnet) {
+    menu("texnet-preset", defaults.texnet.presets);
+    menu("texnet-loss", defaults.texnet.losses);
+    $("texnet-steps").min = 1;
+    $("texnet-steps").max = limits.steps;
+    $("texnet-size").max = Math.floor(Math.sqrt(limits.jobWork));
+    showParameters("texnet", defaults.texnet);
   }
 }
 
@@ -270,11 +296,11 @@ function render() {
     const job = state.jobs[method];
     $(`${method}-start`).disabled = !!job && (job.status === "queued" || job.status === "running");
     $(`${method}-stop`).disabled = !job || !(job.status === "queued" || job.status === "running");
-    if (method === "gan") {
+    if (METHODS[method].regenerates) {
       // The generator of the last finished training job (a job that only generated reuses its `from`).
       const trained = job && job.status === "done" ? (job.parameters.from || job.id) : null;
-      state.ganGenerator = trained;
-      $("gan-generate").disabled = !trained;
+      state.generators[method] = trained;
+      $(`${method}-generate`).disabled = !trained;
     }
     if (!job) continue;
     const tr = document.createElement("tr");
@@ -327,6 +353,7 @@ async function init() {
     const caps = await api("/api/capabilities");
     state.methods = caps.methods.filter((m) => METHODS[m]);
     $("col-gan").hidden = !state.methods.includes("gan");
+    $("col-texnet").hidden = !state.methods.includes("texnet");
     setStatus("server-status", `${caps.threads} threads · jobs up to ${caps.limits.jobWork} pixels · one job at a time`);
     showDefaults(await api("/api/defaults"), caps.limits);
     await loadSources();
@@ -346,7 +373,9 @@ async function init() {
     $(`${method}-start`).addEventListener("click", () => start(method));
     $(`${method}-stop`).addEventListener("click", () => stop(method));
   }
-  $("gan-generate").addEventListener("click", () => { if (state.ganGenerator) start("gan", { from: state.ganGenerator }); });
+  for (const method of Object.keys(METHODS).filter((m) => METHODS[m].regenerates)) {
+    $(`${method}-generate`).addEventListener("click", () => { if (state.generators[method]) start(method, { from: state.generators[method] }); });
+  }
   render();
   // `?source=ID&start=gatys&size=32&steps=5` fills the form and starts a job (links, demos, the browser test).
   const q = new URLSearchParams(location.search);
