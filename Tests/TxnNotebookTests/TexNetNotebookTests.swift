@@ -112,6 +112,26 @@ final class TexNetNotebookTests: XCTestCase {
         XCTAssertEqual(try image("a").pixels, try image("b").pixels, "a resumed run computes what the uninterrupted one did")
     }
 
+    /// A front end's stop request (the web page's Stop, as Ctrl-C in a terminal) ends `train` after the current
+    /// iteration and keeps what was learnt: the network is exactly that of a run of that many iterations, and the
+    /// monitor saw every iteration with the samples it asked for.
+    func testAStopKeepsWhatWasLearntExactly() throws {
+        setUpTiny()
+        var seen: [Int] = [], sampled: [Int] = []
+        interp.monitor = RunMonitor(snapshotEvery: 2, texnetProgress: { r, total, _, sample in
+            XCTAssertEqual(total, 6)
+            seen.append(r.iteration)
+            if sample != nil { sampled.append(r.iteration) }
+        }, shouldStop: { seen.count >= 3 })
+        run("train t steps=6 every=10\na = generate t size=32 seed=4")
+        interp.monitor = nil
+        XCTAssertEqual(seen, [1, 2, 3])
+        XCTAssertEqual(sampled, [2])
+        XCTAssertEqual(try texnet("t").training?.iteration, 3)
+        run("u = texnet x size=32 batch=2 seed=1\ntrain u steps=3 every=10\nb = generate u size=32 seed=4")
+        XCTAssertEqual(try image("a").pixels, try image("b").pixels)
+    }
+
     /// With tile=true every convolution pads circularly, so the generated texture wraps around as smoothly as it
     /// runs inside: the seam measure of the GAN's and Gatys' tiling tests is about 1.
     func testTiledOutputIsSeamless() throws {
