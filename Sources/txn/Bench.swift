@@ -65,7 +65,6 @@ struct BenchVGG: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard iterations >= 2 else { throw ValidationError("--iterations must be at least 2") }
         _ = try parsedSizes()
-        do { try algorithm.requireAvailable() } catch { throw ValidationError("--algorithm \(algorithm): \(error)") }
     }
 
     func parsedSizes() throws -> [Int] {
