@@ -106,20 +106,23 @@ static void input_transform(const txn_wino_pass *p, int first, int count, int ro
     }
 }
 
-/* c[6][16] = a[6][K] (rows lda apart) · panel[K][16]. */
-static void kernel_6x16(const float *a, size_t lda, const float *panel, int K, float *c, size_t ldc) {
+/* c[6][16] = a[6][K] (rows lda apart) · panel[K][16]. Rows are read through two pointers (rows 0-2 and 3-5) and
+   one stride, which x86 addressing covers (p, p + lda, p + 2 lda): with six pointers the compiler ran out of
+   registers and spilled them inside the loop. */
+__attribute__((noinline)) static void kernel_6x16(const float *a, size_t lda, const float *panel, int K, float *c, size_t ldc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
-    for (int k = 0; k < K; k++) {
-        const __m256 b0 = _mm256_loadu_ps(panel + PANEL * k), b1 = _mm256_loadu_ps(panel + PANEL * k + 8);
+    const float *p = a, *q = a + 3 * lda, *b = panel;
+    const ptrdiff_t s = (ptrdiff_t)lda;
+    for (int k = 0; k < K; k++, p++, q++, b += PANEL) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         __m256 x;
-        x = _mm256_broadcast_ss(a0 + k); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a1 + k); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a2 + k); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a3 + k); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a4 + k); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a5 + k); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+        x = _mm256_broadcast_ss(p); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(p + s); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(p + 2 * s); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(q); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(q + s); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(q + 2 * s); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
     }
     _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01); c += ldc;
     _mm256_storeu_ps(c, c10); _mm256_storeu_ps(c + 8, c11); c += ldc;
