@@ -12,7 +12,7 @@ final class KernelChoiceTests: XCTestCase {
     }
 
     /// Winograd on every CPU: oneDNN's JIT kernel where oneDNN has one (AVX-512), txn's own (`winograd:txn`)
-    /// elsewhere, on every layer but conv1_1 on maps of 32² and up; direct JIT kernels on the rest.
+    /// elsewhere, on every layer but conv1_1 on maps of 32² (oneDNN's) or 16² (txn's) and up; direct JIT kernels on the rest.
     func testEveryVGGLayerRunsOnAJITOrTxnWinogradKernelWithWinograd() throws {
         try checkJITKernels(algorithms: [.winograd])
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
@@ -21,8 +21,8 @@ final class KernelChoiceTests: XCTestCase {
         if ConvAlgorithm.oneDNNWinogradAvailable {
             XCTAssertEqual(winograd, [], "oneDNN's Winograd exists on \(DNNLCPU.isaName): txn's kernel is not used")
         } else {
-            // conv1_1 (3 channels) is direct, and so are conv3_x and conv4_x, on maps under 32².
-            XCTAssertEqual(winograd, ["conv1_2", "conv2_1", "conv2_2"])
+            // conv1_1 (3 channels) is direct, and so is conv4_x, on 8x8 maps (under 16²).
+            XCTAssertEqual(winograd, ["conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4"])
             XCTAssertTrue(plan.implementations.filter { winograd.contains($0.layer) }.allSatisfy { $0.backward == "winograd:txn" })
         }
     }
