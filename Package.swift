@@ -84,9 +84,10 @@ let package = Package(
         .target(name: "TxnNotebook",
                 dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
                 swiftSettings: swiftFast),
-        // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
+        // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/). It speaks only notebook: a job
+        // is notebook statements, and what it reads of the layers beneath comes through TxnNotebook (`Hosting`).
         .target(name: "TxnServer",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN",
+                dependencies: ["TxnFiles", "TxnImage", "TxnNotebook",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: swiftFast),
         .executableTarget(

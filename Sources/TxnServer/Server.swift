@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import TxnFiles
 import TxnImage
-import TxnTensor
+import TxnNotebook
 
 /// `txn serve`: the page and its HTTP API.
 ///
@@ -65,7 +65,7 @@ public final class TxnServer: Sendable {
         router.get("/app.css") { _, _ in Self.text(Page.style, type: "text/css; charset=utf-8") }
 
         router.get("/api/capabilities") { [settings] _, _ in
-            JSON.response(["methods": JobKinds.all.map { $0.method }, "threads": Threads.count,
+            JSON.response(["methods": JobKinds.all.map { $0.method }, "threads": Hosting.threads,
                            "limits": ["uploadBytes": settings.limits.uploadBytes, "uploadPixels": settings.limits.uploadPixels,
                                       "jobWork": settings.limits.jobWork, "steps": settings.limits.steps,
                                       "queuedJobs": settings.limits.queuedJobs, "sourcePixels": settings.limits.sourcePixels,
@@ -171,7 +171,7 @@ public final class TxnServer: Sendable {
             guard let name = context.parameters.get("name"), let file = job.file(name) else {
                 throw APIError(.notFound, "job \(job.id) has no such file")
             }
-            guard let bytes = try? SafeFile.read(file.path, limit: MemoryBudget.limitBytes, followSymlinks: false) else {
+            guard let bytes = try? SafeFile.read(file.path, limit: Hosting.memoryLimitBytes, followSymlinks: false) else {
                 throw APIError(.notFound, "job \(job.id)'s \(name) is no longer stored (deleted, or removed to keep within the storage quota)")
             }
             var response = Self.bytes(bytes, type: file.contentType)
