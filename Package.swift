@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "TxnTexNet", dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis"],
                 swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "CLibEdit"],
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN"],
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/). It speaks only notebook: a job
         // is notebook statements, and what it reads of the layers beneath comes through TxnNotebook (`Hosting`).
@@ -90,10 +90,11 @@ let package = Package(
                 dependencies: ["TxnFiles", "TxnImage", "TxnNotebook",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: swiftFast),
+        // The program, with its REPL and libedit's editing line (`LineEditor`), as clox keeps `repl()` in main.c.
         .executableTarget(
             name: "txn",
             dependencies: [
-                "CStartup", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
+                "CStartup", "CLibEdit", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
@@ -114,9 +115,11 @@ let package = Package(
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
         .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor", "TxnTestSupport"],
-                    exclude: ["pty"], swiftSettings: swiftFast),
+                    swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        // The program's own parts that need no terminal (the line editor's history file, completion layout).
+        .testTarget(name: "txnTests", dependencies: ["txn"], exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnServerTests",
                     dependencies: ["TxnServer", "TxnNotebook", "TxnImage", "TxnTestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird")],

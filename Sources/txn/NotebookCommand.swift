@@ -108,7 +108,9 @@ struct NotebookCommand: ParsableCommand {
         var pendingInput: LineReader?
         if step {
             let session: StepSession
-            do { session = try StepSession(interpreter: interpreter, source: source, file: file) } catch {
+            let editor = isatty(STDIN_FILENO) != 0
+                ? LineEditor(program: "txn", historyFile: REPL.historyFile, endOfInputOnCtrlD: true) : nil
+            do { session = try StepSession(interpreter: interpreter, source: source, file: file, editor: editor) } catch {
                 throw ValidationError("\(error)")
             }
             session.onCell = { recorder?.add($0) }
