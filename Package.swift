@@ -71,7 +71,7 @@ let package = Package(
         // The layers of txn, bottom up. TxnFiles: the one way files are read (regular, bounded) and written (atomic,
         // never over a device or a link), for the tensors' readers and the checkpoints alike.
         .target(name: "TxnFiles", swiftSettings: swiftFast),
-        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL", "TxnFiles"], swiftSettings: swiftFast),
+        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: swiftFast),
         .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnFiles", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnCheckpoint", dependencies: ["TxnFiles"], swiftSettings: swiftFast),
         .target(name: "TxnVGG", dependencies: ["TxnFiles", "TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
