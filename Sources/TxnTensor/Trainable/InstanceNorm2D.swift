@@ -27,11 +27,8 @@ public final class InstanceNorm2D: @unchecked Sendable {
         try! self.init(weight: Parameter(shape: [c], value: [Float](repeating: 1, count: c)), bias: Parameter(zeros: [c]))
     }
 
-    /// What a forward keeps for its backward: x̂ and 1/√(σ²+ε) per plane ([C][N]).
-    public struct Saved: Sendable {
-        public var normalised: ChannelMajor
-        public var inverseStd: [Float]
-    }
+    /// What a forward keeps for its backward: x̂, and 1/√(σ²+ε) per plane ([C][N]).
+    public typealias Saved = NormalisationSaved
 
     /// Normalises `x` in place plane by plane, then applies `activation` (if any) in the same pass.
     public func forward(_ x: inout ChannelMajor, then activation: PointwiseActivation? = nil) throws -> Saved {
@@ -52,35 +49,9 @@ public final class InstanceNorm2D: @unchecked Sendable {
         bias.value.withUnsafeBufferPointer { b in
             let xb = xs.baseAddress!, hb = xh.baseAddress!
             parallelFor(planes) { plane in
-                let row = xb + plane * p, nrow = hb + plane * p, c = plane / batch
-                // Σx and Σx² in Double, four independent sums each so that the adds overlap.
-                var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0), (q0, q1, q2, q3) = (0.0, 0.0, 0.0, 0.0)
-                var j = 0
-                while j + 4 <= p {
-                    let (a0, a1, a2, a3) = (Double(row[j]), Double(row[j + 1]), Double(row[j + 2]), Double(row[j + 3]))
-                    s0 += a0; s1 += a1; s2 += a2; s3 += a3
-                    q0 += a0 * a0; q1 += a1 * a1; q2 += a2 * a2; q3 += a3 * a3
-                    j += 4
-                }
-                while j < p { let a = Double(row[j]); s0 += a; q0 += a * a; j += 1 }
-                let mean = (s0 + s1 + s2 + s3) / Double(p)
-                let variance = max(0, (q0 + q1 + q2 + q3) / Double(p) - mean * mean)
-                let (fm, fi) = (Float(mean), Float(1 / (variance + eps).squareRoot()))
-                let (gc, bc) = (g[c], b[c])
-                if let activation {
-                    for j in 0..<p {
-                        let h = (row[j] - fm) * fi
-                        nrow[j] = h
-                        row[j] = activation.apply(gc * h + bc)
-                    }
-                } else {
-                    for j in 0..<p {
-                        let h = (row[j] - fm) * fi
-                        nrow[j] = h
-                        row[j] = gc * h + bc
-                    }
-                }
-                inv[plane] = fi
+                let c = plane / batch
+                inv[plane] = NormalisationGroup.forward(xb + plane * p, normalised: hb + plane * p, count: p, epsilon: eps,
+                                                        gamma: g[c], beta: b[c], activation: activation).inverseStd
             }
         }}}}}
         return Saved(normalised: normalised, inverseStd: inverseStd)
@@ -104,25 +75,10 @@ public final class InstanceNorm2D: @unchecked Sendable {
         weight.value.withUnsafeBufferPointer { gamma in
             let gb = gs.baseAddress!, hb = hs.baseAddress!, yb = ys.baseAddress!
             parallelFor(planes) { plane in
-                let g = gb + plane * p, h = hb + plane * p, yr = yb + plane * p
-                if let activation {
-                    for j in 0..<p { g[j] = activation.gradient(g[j], output: yr[j]) }
-                }
-                var (a0, a1, a2, a3) = (0.0, 0.0, 0.0, 0.0), (b0, b1, b2, b3) = (0.0, 0.0, 0.0, 0.0)
-                var j = 0
-                while j + 4 <= p {
-                    let (g0, g1, g2, g3) = (Double(g[j]), Double(g[j + 1]), Double(g[j + 2]), Double(g[j + 3]))
-                    a0 += g0; a1 += g1; a2 += g2; a3 += g3
-                    b0 += g0 * Double(h[j]); b1 += g1 * Double(h[j + 1]); b2 += g2 * Double(h[j + 2]); b3 += g3 * Double(h[j + 3])
-                    j += 4
-                }
-                while j < p { let gj = Double(g[j]); a0 += gj; b0 += gj * Double(h[j]); j += 1 }
-                let (s, sh) = (a0 + a1 + a2 + a3, b0 + b1 + b2 + b3)
-                sg[plane] = s
-                sgh[plane] = sh
-                let k = gamma[plane / batch] * saved.inverseStd[plane] / Float(p)
-                let (fs, fsh) = (Float(s), Float(sh))
-                for j in 0..<p { g[j] = k * (Float(p) * g[j] - fs - h[j] * fsh) }
+                (sg[plane], sgh[plane]) = NormalisationGroup.backward(gb + plane * p, normalised: hb + plane * p,
+                                                                      output: yb + plane * p, count: p,
+                                                                      gamma: gamma[plane / batch],
+                                                                      inverseStd: saved.inverseStd[plane], activation: activation)
             }
         }}}}}}
         var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
