@@ -123,31 +123,10 @@ struct GANTrain: ParsableCommand {
             + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
-        let first = training.iteration
-        var sinceCheckpoint = 0
-        let start = Date()
-        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
-            sinceCheckpoint += 1
-            let done = training.iteration - first
-            if training.iteration % every == 0 || training.iteration == steps || done == 1 {
-                print(GANProgressLine.line(r, total: steps, secondsPerIteration: perIteration,
-                                           remaining: perIteration * Double(steps - training.iteration)))
-            }
-            if let samples, training.iteration % every == 0 || training.iteration == steps {
-                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
-            }
-            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
-                try training.save(generatorTo: output)
-                sinceCheckpoint = 0
-            }
-        }
-        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
-        try training.save(generatorTo: output)
-        GANTraining.removeStaleTemporaries(of: output)
+        let (iterations, seconds) = try TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery,
+                                                     samples: samples, output: output).run(training)
         print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
-            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+            + String(format: "after %d iterations, %.1f s", iterations, seconds))
     }
 }
 
@@ -167,30 +146,21 @@ struct GANGenerate: ParsableCommand {
     @Argument(help: "Generator checkpoint (.pth).")
     var generator: String
 
-    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
-    var output: String
+    @OptionGroup var generated: GeneratedTextureOptions
 
     @Option(parsing: .unconditional, help: "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped).")
     var size: String = "256"
-
-    @Option(help: "Random seed of the noise.")
-    var seed: UInt64 = 0
 
     @Flag(help: "Make the texture tile seamlessly (the size must be a multiple of the scale).")
     var tile = false
 
     func run() throws {
         numeric.apply()
-        let (w, h) = try parseSize(size, "--size")
-        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        let g = try Generator.load(generator)
-        let start = Date()
-        let image = try ganRequest(generator, "--size") {
-            try GANGeneration.generate(g, width: w, height: h, seed: seed, tile: tile)[0]
+        try generated.write(size: size, tile: tile, load: { try Generator.load(generator) }) { g, w, h in
+            try ganRequest(generator, "--size") {
+                try GANGeneration.generate(g, width: w, height: h, seed: generated.seed, tile: tile)[0]
+            }
         }
-        let seconds = Date().timeIntervalSince(start)
-        try image.save(output, createFolders: true)
-        print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
     }
 }
 

@@ -112,29 +112,10 @@ struct TexNetTrain: ParsableCommand {
             + "\(training.network.parameterCount) parameters) on \(source) (\(decoded.image.width)x\(decoded.image.height)): "
             + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
-        let first = training.iteration
-        var sinceCheckpoint = 0
-        let start = Date()
-        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
-            sinceCheckpoint += 1
-            if training.iteration % every == 0 || training.iteration == steps || training.iteration - first == 1 {
-                print(TexNetProgressLine.line(r, total: steps, secondsPerIteration: perIteration))
-            }
-            if let samples, training.iteration % every == 0 || training.iteration == steps {
-                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
-            }
-            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
-                try training.save(to: output)
-                sinceCheckpoint = 0
-            }
-        }
-        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
-        try training.save(to: output)
-        TexNetTraining.removeStaleTemporaries(of: output)
+        let (iterations, seconds) = try TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery,
+                                                     samples: samples, output: output).run(training)
         print("wrote \(output) and \(TexNetTraining.resumePath(for: output)) "
-            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+            + String(format: "after %d iterations, %.1f s", iterations, seconds))
     }
 }
 
@@ -148,32 +129,22 @@ struct TexNetGenerate: ParsableCommand {
     @Argument(help: "Texture network checkpoint (.pth).")
     var network: String
 
-    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
-    var output: String
+    @OptionGroup var generated: GeneratedTextureOptions
 
     @Option(parsing: .unconditional, help: "Size: N or WxH, multiples of the coarsest noise period (16 for small, 32 for paper).")
     var size: String = "256"
-
-    @Option(help: "Random seed of the noise.")
-    var seed: UInt64 = 0
 
     @Flag(help: "Make the texture tile seamlessly (circular padding).")
     var tile = false
 
     func run() throws {
         numeric.apply()
-        let (w, h) = try parseSize(size, "--size")
-        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        let net = try TextureNetwork.load(network)
-        let start = Date()
-        let image: Image
-        do { image = try TexNetGeneration.generate(net, width: w, height: h, seed: seed, tile: tile) } catch let e as TexNetError {
-            throw ValidationError("--size: \(e.message)")
-        } catch let e as MemoryBudgetError {
-            throw ValidationError("--size: \(e)")
+        try generated.write(size: size, tile: tile, load: { try TextureNetwork.load(network) }) { net, w, h in
+            do { return try TexNetGeneration.generate(net, width: w, height: h, seed: generated.seed, tile: tile) } catch let e as TexNetError {
+                throw ValidationError("--size: \(e.message)")
+            } catch let e as MemoryBudgetError {
+                throw ValidationError("--size: \(e)")
+            }
         }
-        let seconds = Date().timeIntervalSince(start)
-        try image.save(output, createFolders: true)
-        print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
     }
 }
