@@ -50,29 +50,16 @@ public final class BatchNorm2D: @unchecked Sendable {
         guard m > 1 else {
             throw TensorError.invalidArgument("batch norm in training needs more than one value per channel, got \(m)")
         }
-        var mean = [Float](repeating: 0, count: channels), variance = mean, inverseStd = mean
-        var normalised = ChannelMajor(unfilled: x.channels, batch: x.batch, height: x.height, width: x.width)
-        let eps = Double(epsilon)
-        normalised.data.withUnsafeMutableBufferPointer { xh in
-        x.data.withUnsafeMutableBufferPointer { xs in
-        mean.withUnsafeMutableBufferPointer { mu in
-        variance.withUnsafeMutableBufferPointer { va in
-        inverseStd.withUnsafeMutableBufferPointer { inv in
-        weight.value.withUnsafeBufferPointer { g in
-        bias.value.withUnsafeBufferPointer { b in
-            let xb = xs.baseAddress!, hb = xh.baseAddress!
-            parallelFor(channels) { c in
-                (mu[c], va[c], inv[c]) = NormalisationGroup.forward(xb + c * m, normalised: hb + c * m, count: m, epsilon: eps,
-                                                                    gamma: g[c], beta: b[c], activation: activation)
-            }
-        }}}}}}}
+        let (saved, mean, variance) = NormalisationGroup.forward(&x, groups: channels, length: m, channel: { $0 },
+                                                                 weight: weight, bias: bias, epsilon: epsilon,
+                                                                 activation: activation)
         let unbias = Float(m) / Float(m - 1)
         for c in 0..<channels {
             runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias
         }
         batchesTracked += 1
-        return Saved(normalised: normalised, inverseStd: inverseStd)
+        return saved
     }
 
     /// Evaluation mode: normalises `x` in place by the running statistics, then applies `activation` (if any).
@@ -104,25 +91,11 @@ public final class BatchNorm2D: @unchecked Sendable {
     /// activation's backward is taken in the same pass.
     public func backward(_ grad: inout ChannelMajor, saved: Saved, after activation: PointwiseActivation? = nil,
                          output: ChannelMajor? = nil) {
-        precondition(grad.channels == channels && grad.count == saved.normalised.count)
-        precondition((activation == nil) == (output == nil) && (output?.count ?? grad.count) == grad.count)
-        let m = grad.rowLength
-        var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
-        let y = output ?? saved.normalised  // read only with an activation
-        grad.data.withUnsafeMutableBufferPointer { gs in
-        saved.normalised.data.withUnsafeBufferPointer { hs in
-        y.data.withUnsafeBufferPointer { ys in
-        dGamma.withUnsafeMutableBufferPointer { dg in
-        dBeta.withUnsafeMutableBufferPointer { db in
-        weight.value.withUnsafeBufferPointer { gamma in
-            let gb = gs.baseAddress!, hb = hs.baseAddress!, yb = ys.baseAddress!
-            parallelFor(channels) { c in
-                let (sg, sgh) = NormalisationGroup.backward(gb + c * m, normalised: hb + c * m, output: yb + c * m, count: m,
-                                                            gamma: gamma[c], inverseStd: saved.inverseStd[c],
-                                                            activation: activation)
-                (db[c], dg[c]) = (Float(sg), Float(sgh))
-            }
-        }}}}}}
+        precondition(grad.channels == channels)
+        let (sumG, sumGH) = NormalisationGroup.backward(&grad, saved: saved, activation: activation, output: output,
+                                                        groups: channels, length: grad.rowLength, channel: { $0 },
+                                                        weight: weight)
+        let (dGamma, dBeta) = (sumGH.map { Float($0) }, sumG.map { Float($0) })
         weight.accumulate(dGamma)
         bias.accumulate(dBeta)
     }

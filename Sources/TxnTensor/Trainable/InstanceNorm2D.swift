@@ -39,48 +39,20 @@ public final class InstanceNorm2D: @unchecked Sendable {
         guard p > 1 else {
             throw TensorError.invalidArgument("instance norm needs more than one value per plane, got \(x.height)x\(x.width)")
         }
-        var inverseStd = [Float](repeating: 0, count: planes)
-        var normalised = ChannelMajor(unfilled: x.channels, batch: x.batch, height: x.height, width: x.width)
-        let eps = Double(epsilon)
-        normalised.data.withUnsafeMutableBufferPointer { xh in
-        x.data.withUnsafeMutableBufferPointer { xs in
-        inverseStd.withUnsafeMutableBufferPointer { inv in
-        weight.value.withUnsafeBufferPointer { g in
-        bias.value.withUnsafeBufferPointer { b in
-            let xb = xs.baseAddress!, hb = xh.baseAddress!
-            parallelFor(planes) { plane in
-                let c = plane / batch
-                inv[plane] = NormalisationGroup.forward(xb + plane * p, normalised: hb + plane * p, count: p, epsilon: eps,
-                                                        gamma: g[c], beta: b[c], activation: activation).inverseStd
-            }
-        }}}}}
-        return Saved(normalised: normalised, inverseStd: inverseStd)
+        return NormalisationGroup.forward(&x, groups: planes, length: p, channel: { $0 / batch }, weight: weight,
+                                          bias: bias, epsilon: epsilon, activation: activation).saved
     }
 
     /// Turns dL/dy into dL/dx in place and accumulates dL/dγ, dL/dβ. With `activation`, `grad` is the gradient
     /// after it and `output` its output (as the forward with `then:` left it): its backward is taken in the same pass.
     public func backward(_ grad: inout ChannelMajor, saved: Saved, after activation: PointwiseActivation? = nil,
                          output: ChannelMajor? = nil) {
-        precondition(grad.channels == channels && grad.count == saved.normalised.count)
-        precondition((activation == nil) == (output == nil) && (output?.count ?? grad.count) == grad.count)
-        let p = grad.height * grad.width, batch = grad.batch, planes = channels * batch
+        precondition(grad.channels == channels)
+        let p = grad.height * grad.width, batch = grad.batch
         // Per-plane sums, reduced to per-channel parameter gradients afterwards (planes run in parallel).
-        var sumG = [Double](repeating: 0, count: planes), sumGH = sumG
-        let y = output ?? saved.normalised  // read only with an activation
-        grad.data.withUnsafeMutableBufferPointer { gs in
-        saved.normalised.data.withUnsafeBufferPointer { hs in
-        y.data.withUnsafeBufferPointer { ys in
-        sumG.withUnsafeMutableBufferPointer { sg in
-        sumGH.withUnsafeMutableBufferPointer { sgh in
-        weight.value.withUnsafeBufferPointer { gamma in
-            let gb = gs.baseAddress!, hb = hs.baseAddress!, yb = ys.baseAddress!
-            parallelFor(planes) { plane in
-                (sg[plane], sgh[plane]) = NormalisationGroup.backward(gb + plane * p, normalised: hb + plane * p,
-                                                                      output: yb + plane * p, count: p,
-                                                                      gamma: gamma[plane / batch],
-                                                                      inverseStd: saved.inverseStd[plane], activation: activation)
-            }
-        }}}}}}
+        let (sumG, sumGH) = NormalisationGroup.backward(&grad, saved: saved, activation: activation, output: output,
+                                                        groups: channels * batch, length: p, channel: { $0 / batch },
+                                                        weight: weight)
         var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
         for c in 0..<channels {
             var (a, b) = (0.0, 0.0)

@@ -1,7 +1,60 @@
-/// The arithmetic batch norm and instance norm share, on one reduction group: the `count` values a mean and a
-/// variance are taken over (one channel across the batch for `BatchNorm2D`, one plane for `InstanceNorm2D`). The
-/// layers differ only in how they cut a tensor into groups and what they keep of the statistics.
+/// The arithmetic batch norm and instance norm share, on reduction groups: runs of `length` values, one after the
+/// other in a channel-major tensor, that a mean and a variance are taken over (one channel across the batch for
+/// `BatchNorm2D`, one (channel, sample) plane for `InstanceNorm2D`), each scaled by the γ and shifted by the β of
+/// its channel. The layers differ only in how they cut a tensor into groups and what they keep of the statistics.
 enum NormalisationGroup {
+    /// Normalises every group of `x` in place (groups run in parallel); `channel(g)` is group g's channel. Returns
+    /// what the backward needs, and each group's mean and biased variance.
+    static func forward(_ x: inout ChannelMajor, groups: Int, length: Int, channel: (Int) -> Int, weight: Parameter,
+                        bias: Parameter, epsilon: Float,
+                        activation: PointwiseActivation?) -> (saved: NormalisationSaved, mean: [Float], variance: [Float]) {
+        var mean = [Float](repeating: 0, count: groups), variance = mean, inverseStd = mean
+        var normalised = ChannelMajor(unfilled: x.channels, batch: x.batch, height: x.height, width: x.width)
+        let eps = Double(epsilon)
+        normalised.data.withUnsafeMutableBufferPointer { xh in
+        x.data.withUnsafeMutableBufferPointer { xs in
+        mean.withUnsafeMutableBufferPointer { mu in
+        variance.withUnsafeMutableBufferPointer { va in
+        inverseStd.withUnsafeMutableBufferPointer { inv in
+        weight.value.withUnsafeBufferPointer { g in
+        bias.value.withUnsafeBufferPointer { b in
+            let xb = xs.baseAddress!, hb = xh.baseAddress!
+            parallelFor(groups) { group in
+                let c = channel(group)
+                (mu[group], va[group], inv[group]) = forward(xb + group * length, normalised: hb + group * length,
+                                                             count: length, epsilon: eps, gamma: g[c], beta: b[c],
+                                                             activation: activation)
+            }
+        }}}}}}}
+        return (NormalisationSaved(normalised: normalised, inverseStd: inverseStd), mean, variance)
+    }
+
+    /// Turns dL/dy into dL/dx in place, group by group (in parallel), first through `activation`'s backward when
+    /// there is one (`output` is its output, as the forward with it left it). Returns Σg and Σg·x̂ of each group.
+    static func backward(_ grad: inout ChannelMajor, saved: NormalisationSaved, activation: PointwiseActivation?,
+                         output: ChannelMajor?, groups: Int, length: Int, channel: (Int) -> Int,
+                         weight: Parameter) -> (sumG: [Double], sumGH: [Double]) {
+        precondition(grad.count == saved.normalised.count && groups * length == grad.count)
+        precondition((activation == nil) == (output == nil) && (output?.count ?? grad.count) == grad.count)
+        var sumG = [Double](repeating: 0, count: groups), sumGH = sumG
+        let y = output ?? saved.normalised  // read only with an activation
+        grad.data.withUnsafeMutableBufferPointer { gs in
+        saved.normalised.data.withUnsafeBufferPointer { hs in
+        y.data.withUnsafeBufferPointer { ys in
+        sumG.withUnsafeMutableBufferPointer { sg in
+        sumGH.withUnsafeMutableBufferPointer { sgh in
+        weight.value.withUnsafeBufferPointer { gamma in
+            let gb = gs.baseAddress!, hb = hs.baseAddress!, yb = ys.baseAddress!
+            parallelFor(groups) { group in
+                let at = group * length
+                (sg[group], sgh[group]) = backward(gb + at, normalised: hb + at, output: yb + at, count: length,
+                                                   gamma: gamma[channel(group)], inverseStd: saved.inverseStd[group],
+                                                   activation: activation)
+            }
+        }}}}}}
+        return (sumG, sumGH)
+    }
+
     /// Normalises `row` in place: x̂ = (x − μ) / √(σ² + ε) into `normalised`, then γx̂ + β (through `activation`, if
     /// any) into `row`. μ and σ² (biased) are summed in Double, four independent sums each so that the adds overlap.
     @inline(__always)
