@@ -65,41 +65,25 @@ struct GANTrain: ParsableCommand {
     @Option(help: "With --periodic: the noise split GLOBAL,LOCAL,PERIODIC[,HIDDEN] (default: the preset's; the sum must be its noise channels).")
     var noiseSplit: String?
 
-    @Flag(help: "Continue the run saved at -o.")
-    var resume = false
-
-    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
-    var every: Int = 10
-
-    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
-    var checkpointEvery: Int = 100
-
-    @Option(help: "Write a sample from fixed noise every N iterations to this folder (with --samples).")
-    var samples: String?
+    @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
         let range = GANTrainingOptions.stepRange
         guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
-        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
         if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
-        if noiseSplit != nil && resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
+        if noiseSplit != nil && loop.resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
     }
 
     func run() throws {
         numeric.apply()
         // Every output is checked before the work: the generator, its resume file, the samples' folder.
-        do { try GANTraining.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
-        if let samples {
-            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
-        }
+        try loop.prepare(GANTraining.self, output: output)
         let folder = parentPath(output)
         do { if !folder.isEmpty { try SafeFile.makeFolder(folder) } } catch { throw ValidationError("-o \(error)") }
-        for name in GANTraining.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
         let decoded = try Image.load(source)
         for note in decoded.notes { print("note: \(source): \(note)") }
         let training: GANTraining
-        if resume {
+        if loop.resume {
             training = try GANTraining(resuming: output, source: decoded.image, preset: preset)
             if periodic && training.generator.periodic == nil {
                 throw ValidationError("--periodic: \(output) was trained without periodic noise; a resumed run keeps its noise")
@@ -123,8 +107,7 @@ struct GANTrain: ParsableCommand {
             + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
-        let (iterations, seconds) = try TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery,
-                                                     samples: samples, output: output).run(training)
+        let (iterations, seconds) = try loop.loop(steps: steps, output: output).run(training)
         print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
             + String(format: "after %d iterations, %.1f s", iterations, seconds))
     }

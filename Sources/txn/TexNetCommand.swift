@@ -66,37 +66,21 @@ struct TexNetTrain: ParsableCommand {
     @Option(help: "Random seed (weights and noise).")
     var seed: UInt64 = defaults.seed
 
-    @Flag(help: "Continue the run saved at -o.")
-    var resume = false
-
-    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
-    var every: Int = 10
-
-    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
-    var checkpointEvery: Int = 100
-
-    @Option(help: "Write a sample from fixed noise every --every iterations to this folder.")
-    var samples: String?
+    @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
         let range = TexNetTrainingOptions.stepRange
         guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
-        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
     }
 
     func run() throws {
         numeric.apply()
-        do { try TexNetTraining.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
-        if let samples {
-            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
-        }
-        for name in TexNetTraining.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+        try loop.prepare(TexNetTraining.self, output: output)
         let decoded = try Image.load(source)
         for note in decoded.notes { print("note: \(source): \(note)") }
         let model = try VGG19.load(numeric.weightsPath, upTo: try VGG19.deepestLayer(of: VGG19.gatysLayers))
         let training: TexNetTraining
-        if resume {
+        if loop.resume {
             training = try TexNetTraining(resuming: output, source: decoded.image, model: model)
             print("resuming \(output) at iteration \(training.iteration)")
         } else {
@@ -112,8 +96,7 @@ struct TexNetTrain: ParsableCommand {
             + "\(training.network.parameterCount) parameters) on \(source) (\(decoded.image.width)x\(decoded.image.height)): "
             + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
-        let (iterations, seconds) = try TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery,
-                                                     samples: samples, output: output).run(training)
+        let (iterations, seconds) = try loop.loop(steps: steps, output: output).run(training)
         print("wrote \(output) and \(TexNetTraining.resumePath(for: output)) "
             + String(format: "after %d iterations, %.1f s", iterations, seconds))
     }

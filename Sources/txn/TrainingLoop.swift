@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import TxnFiles
 import TxnGAN
 import TxnImage
 import TxnTensor
@@ -15,11 +17,14 @@ protocol CommandLineTraining: AnyObject {
     /// Writes the checkpoint pair at `path` (the network and its resume file).
     func saveCheckpoint(_ path: String) throws
     static func removeStaleTemporaries(of path: String) -> [String]
+    /// Checks the checkpoint pair's paths before any work.
+    static func checkPairOutputs(_ path: String) throws
     /// The terminal's progress line for an iteration.
     static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
 }
 
 extension GANTraining: CommandLineTraining {
+    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
     func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
     static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
         GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration,
@@ -28,9 +33,44 @@ extension GANTraining: CommandLineTraining {
 }
 
 extension TexNetTraining: CommandLineTraining {
+    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
     func saveCheckpoint(_ path: String) throws { try save(to: path) }
     static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
         TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
+    }
+}
+
+/// The options of the loop, declared once for both train commands.
+struct TrainingLoopOptions: ParsableArguments {
+    @Flag(help: "Continue the run saved at -o.")
+    var resume = false
+
+    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
+    var every: Int = 10
+
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
+    var checkpointEvery: Int = 100
+
+    @Option(help: "Write a sample every --every iterations to this folder.")
+    var samples: String?
+
+    func validate() throws {
+        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+    }
+
+    /// Every output checked before the work (the checkpoint pair at `output`, the samples' folder), and what a run
+    /// killed while writing a checkpoint left removed.
+    func prepare<T: CommandLineTraining>(_ training: T.Type, output: String) throws {
+        do { try T.checkPairOutputs(output) } catch { throw ValidationError("-o \(error)") }
+        if let samples {
+            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
+        }
+        for name in T.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+    }
+
+    func loop(steps: Int, output: String) -> TrainingLoop {
+        TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery, samples: samples, output: output)
     }
 }
 
