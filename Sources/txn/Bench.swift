@@ -39,8 +39,8 @@ struct BenchVGG: ParsableCommand {
         commandName: "vgg",
         abstract: "Benchmark VGG-19 forward, forward+backward and L-BFGS iterations up to pool4 (use a release build).",
         discussion: """
-            Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs.
-            GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed
+            Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs. \
+            GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed \
             the machine's peak); forward+backward counts backward-data as costing the same as forward.
             """)
 

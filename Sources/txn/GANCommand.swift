@@ -18,7 +18,7 @@ struct GANTrain: ParsableCommand {
         commandName: "train",
         abstract: "Train a generator on random crops of SOURCE; writes G.pth (a PyTorch state dict) and G.resume.pth.",
         discussion: """
-            Ctrl-C stops after the current iteration and writes a checkpoint. --resume continues from -o's checkpoint
+            Ctrl-C stops after the current iteration and writes a checkpoint. --resume continues from -o's checkpoint \
             (same losses as an uninterrupted run). The generator loads in PyTorch with the seed project's PSGenerator.
             """)
 

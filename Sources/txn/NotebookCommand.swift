@@ -11,7 +11,7 @@ struct NotebookCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a notebook (.txn file), statements given with -c, or the interactive REPL (the default).",
         discussion: """
-            Relative paths in a notebook are read from the notebook's folder and written to --outdir (default: the
+            Relative paths in a notebook are read from the notebook's folder and written to --outdir (default: the \
             notebook's folder). Ctrl-C stops a running optimisation and keeps the best image so far.
             """)
 
