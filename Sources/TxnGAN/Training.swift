@@ -156,14 +156,7 @@ public final class GANTraining: @unchecked Sendable {
     @discardableResult
     public func train(until target: Int, shouldStop: () -> Bool,
                       report: (_ record: GANRecord, _ secondsPerIteration: Double) throws -> Void) throws -> Bool {
-        let first = iteration, start = DispatchTime.now().uptimeNanoseconds
-        while iteration < target {
-            if shouldStop() { return true }
-            let r = try step()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            try report(r, seconds / Double(iteration - first))
-        }
-        return false
+        try IterationLoop.run(until: target, iteration: { iteration }, shouldStop: shouldStop, step: { try step() }, report: report)
     }
 
     /// The snapshot image: G in evaluation mode on the fixed noise, in [0, 1].
