@@ -85,7 +85,7 @@ public final class TxnServer: Sendable {
                                retryAfter: 2)
             }
             defer {
-                place.leave()
+                place.giveBack()
                 Memory.returnFreed()
             }
             let entry = try await Self.receiveUpload(request, sources: sources, pool: uploads, limits: settings.limits)
@@ -133,9 +133,9 @@ public final class TxnServer: Sendable {
             headers[.cacheControl] = "no-store"
             // The slot is released when the body ends (the job finished, the client went away, the task was
             // cancelled, a write failed) and, if the body is never written (the connection was gone before the
-            // head could be sent, or a HEAD request), when the response is dropped: `StreamSlot`'s deinit.
+            // head could be sent, or a HEAD request), when the response is dropped: `HeldPlace`'s deinit.
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                defer { slot.release() }
+                defer { slot.giveBack() }
                 let events = job.subscribe()
                 // A client that closes or resets its connection ends the stream at once, not at the next event.
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
@@ -264,35 +264,15 @@ final class StreamCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var open = 0
     /// A slot, or nil when `limit` streams are open.
-    func acquire(limit: Int) -> StreamSlot? {
+    func acquire(limit: Int) -> HeldPlace? {
         lock.lock(); defer { lock.unlock() }
         guard open < limit else { return nil }
         open += 1
-        return StreamSlot(counter: self)
+        return HeldPlace(givenBackBy: release)
     }
     fileprivate func release() {
         lock.lock(); defer { lock.unlock() }
         open -= 1
     }
     var count: Int { lock.lock(); defer { lock.unlock() }; return open }
-}
-
-/// One open event stream's place. Released once: by `release()`, or at the latest when the last reference goes
-/// (a response that was never written), so no path a connection ends by can keep it.
-final class StreamSlot: @unchecked Sendable {
-    private let counter: StreamCounter
-    private let lock = NSLock()
-    private var held = true
-
-    fileprivate init(counter: StreamCounter) { self.counter = counter }
-
-    func release() {
-        lock.lock()
-        let wasHeld = held
-        held = false
-        lock.unlock()
-        if wasHeld { counter.release() }
-    }
-
-    deinit { release() }
 }

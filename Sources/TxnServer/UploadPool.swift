@@ -24,11 +24,11 @@ final class UploadPool: @unchecked Sendable {
     }
 
     /// A place for one upload, or nil when `capacity` uploads are in the server.
-    func admit() -> UploadPlace? {
+    func admit() -> HeldPlace? {
         condition.lock(); defer { condition.unlock() }
         guard admitted < capacity else { return nil }
         admitted += 1
-        return UploadPlace(pool: self)
+        return HeldPlace(givenBackBy: leave)
     }
 
     fileprivate func leave() {
@@ -74,25 +74,6 @@ final class UploadPool: @unchecked Sendable {
             condition.unlock()
         }
     }
-}
-
-/// One upload's place in the pool, given back once: by `leave()`, or at the latest when the last reference goes.
-final class UploadPlace: @unchecked Sendable {
-    private let pool: UploadPool
-    private let lock = NSLock()
-    private var held = true
-
-    fileprivate init(pool: UploadPool) { self.pool = pool }
-
-    func leave() {
-        lock.lock()
-        let wasHeld = held
-        held = false
-        lock.unlock()
-        if wasHeld { pool.leave() }
-    }
-
-    deinit { leave() }
 }
 
 /// Freed memory back to the system. glibc keeps freed heap memory for reuse, and after a large block is freed it
