@@ -19,7 +19,7 @@ public final class TxnServer: Sendable {
     let data: DataStore
     let sources: SourceStore
     let queue: JobQueue
-    let streams = StreamCounter()
+    let streams = PlaceCounter()
     let uploads: UploadPool
     let headless: HeadlessConnections
     public let token: String?
@@ -257,22 +257,4 @@ public final class TxnServer: Sendable {
         headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: b)))
     }
-}
-
-/// Counts open event streams against a limit.
-final class StreamCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var open = 0
-    /// A slot, or nil when `limit` streams are open.
-    func acquire(limit: Int) -> HeldPlace? {
-        lock.lock(); defer { lock.unlock() }
-        guard open < limit else { return nil }
-        open += 1
-        return HeldPlace(givenBackBy: release)
-    }
-    fileprivate func release() {
-        lock.lock(); defer { lock.unlock() }
-        open -= 1
-    }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return open }
 }

@@ -14,7 +14,7 @@ final class UploadPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [() -> Void] = []
     private var running = 0
-    private var admitted = 0
+    private let places = PlaceCounter()
     let threads: Int
     let capacity: Int
 
@@ -24,19 +24,9 @@ final class UploadPool: @unchecked Sendable {
     }
 
     /// A place for one upload, or nil when `capacity` uploads are in the server.
-    func admit() -> HeldPlace? {
-        condition.lock(); defer { condition.unlock() }
-        guard admitted < capacity else { return nil }
-        admitted += 1
-        return HeldPlace(givenBackBy: leave)
-    }
+    func admit() -> HeldPlace? { places.acquire(limit: capacity) }
 
-    fileprivate func leave() {
-        condition.lock(); defer { condition.unlock() }
-        admitted -= 1
-    }
-
-    var inServer: Int { condition.lock(); defer { condition.unlock() }; return admitted }
+    var inServer: Int { places.count }
 
     /// Runs `work` on a pool thread and returns what it returns. Only admitted uploads call this, so at most
     /// `capacity - threads` items ever wait.
