@@ -1,9 +1,6 @@
 import Foundation
-import TxnFiles
-import TxnGAN
 import TxnImage
 import TxnNotebook
-import TxnTensor
 
 /// The spatial GAN in a notebook: `gan`, `train` with live samples from the fixed noise and D/G curves,
 /// `generate` at the page's size, `save` of the generator (offered as a download), and the texture distance.
@@ -14,7 +11,7 @@ struct GANJob: JobKind {
     static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "periodic", "from"]
 
     let source: SourceEntry
-    let preset: GANPreset
+    let preset: Hosting.GANPreset
     let steps: Int
     let crop: Int, batch: Int
     let size: Int
@@ -29,11 +26,11 @@ struct GANJob: JobKind {
     /// (`txn gan train` runs 1000, a notebook's `train` adds 100 at a time).
     static let defaultSteps = 300
     static let defaultSize = 256
-    static let defaultPreset = GANTrainingOptions().preset
+    static let defaultPreset = Hosting.GANOptions().preset
 
     /// What the page shows before the user changes anything (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
-        ["preset": defaultPreset.rawValue, "presets": GANPreset.allCases.map(\.rawValue), "steps": defaultSteps,
+        ["preset": defaultPreset.rawValue, "presets": Hosting.GANPreset.allCases.map(\.rawValue), "steps": defaultSteps,
          "size": defaultSize, "seed": 0, "tile": false, "periodic": false]
     }
 
@@ -41,12 +38,12 @@ struct GANJob: JobKind {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
-        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: Self.defaultPreset.rawValue)) else {
+        guard let preset = Hosting.GANPreset(rawValue: try p.choice("preset", Hosting.GANPreset.allCases.map(\.rawValue), default: Self.defaultPreset.rawValue)) else {
             throw APIError.badRequest("'preset' is not known")
         }
         self.preset = preset
         let scale = preset.architecture.scale
-        steps = try p.int("steps", default: Self.defaultSteps, range: GANTrainingOptions.stepRange.lowerBound...limits.steps)
+        steps = try p.int("steps", default: Self.defaultSteps, range: Hosting.GANOptions.stepRange.lowerBound...limits.steps)
         crop = try p.int("crop", default: preset.crop, range: scale...2048)
         batch = try p.int("batch", default: preset.batch, range: 2...64)
         size = try p.int("size", default: Self.defaultSize, range: scale...4096)
@@ -83,7 +80,7 @@ struct GANJob: JobKind {
 
     /// The one place the job becomes notebook text.
     func statements(jobID: String, completedSteps: Int?) -> [String] {
-        var lines = ["set threads=\(Threads.count)", "src = load \(notebookLiteral(source.path))"]
+        var lines = ["set threads=\(Hosting.threads)", "src = load \(notebookLiteral(source.path))"]
         if let from {
             lines.append("g = loadgan \(notebookLiteral(generatorFile(from)))")
         } else {
@@ -107,33 +104,20 @@ struct GANJob: JobKind {
     }
 
     func run(_ context: JobContext) throws -> JobOutcome {
-        let log = JobLog()
-        let interpreter = context.interpreter(output: log)
-        var stopAtBoundary = false, completed = 0
         let start = Date()
-        interpreter.monitor = RunMonitor(snapshotEvery: 5, ganProgress: { r, total, perIteration, sample in
-            completed = r.iteration
-            context.progress(["iteration": r.iteration, "total": total, "dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss,
-                              "dReal": r.meanReal, "dFake": r.meanFake, "secondsPerIteration": perIteration,
-                              "elapsed": Date().timeIntervalSince(start), "eta": perIteration * Double(total - r.iteration)],
-                             series: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss])
-            if let sample { context.image(sample, caption: "iteration \(r.iteration), fixed noise", force: r.iteration == total) }
-            if context.stopRequested { stopAtBoundary = true }
-        }, shouldStop: { stopAtBoundary || context.stopsNow })
-        try context.run(statements(jobID: context.job.id, completedSteps: nil), in: interpreter,
-                        file: "job-\(context.job.id).txn", log: log)
-        guard case .image(let image)? = interpreter.variables[JobNotebook.result] else {
-            throw JobFailure(message: "the notebook generated no texture", log: log.text)
-        }
-        if from != nil { completed = 0 }
-        var fields: [String: Any] = ["iterations": completed, "seconds": Date().timeIntervalSince(start),
-                                     "width": image.width, "height": image.height, "log": log.text]
-        if case .distance(let d)? = interpreter.variables[JobNotebook.distance] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
+        let run = try JobNotebook.run(statements(jobID: context.job.id, completedSteps: nil), context: context,
+                                      snapshotEvery: 5, measuredIn: JobNotebook.distance)
+        // A job `from` another trains nothing.
+        let completed = from == nil ? run.lastIteration : 0
+        var fields = run.result.fields
+        fields["iterations"] = completed
+        fields["seconds"] = Date().timeIntervalSince(start)
         var files: [String: JobFile] = [:]
         let path = context.settings.dataDirectory + "/" + generatorFile(from ?? context.job.id)
         if FileManager.default.fileExists(atPath: path) {
             files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), path: path)
         }
-        return JobOutcome(image: image, fields: fields, stoppedAfter: stopAtBoundary && completed < steps ? completed : nil, files: files)
+        return JobOutcome(image: run.result.image, fields: fields,
+                          stoppedAfter: run.stoppedAtBoundary && completed < steps ? completed : nil, files: files)
     }
 }
