@@ -71,7 +71,9 @@ let package = Package(
         // The layers of txn, bottom up. TxnFiles: the one way files are read (regular, bounded) and written (atomic,
         // never over a device or a link), for the tensors' readers and the checkpoints alike.
         .target(name: "TxnFiles", swiftSettings: swiftFast),
-        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL", "TxnFiles"], swiftSettings: swiftFast),
+        // txn's own F(2x2, 3x3) Winograd kernel, for the CPUs where oneDNN has none (AVX2).
+        .target(name: "CWinograd", cSettings: cFast),
+        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL", "CWinograd"], swiftSettings: swiftFast),
         .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnFiles", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnCheckpoint", dependencies: ["TxnFiles"], swiftSettings: swiftFast),
         .target(name: "TxnVGG", dependencies: ["TxnFiles", "TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
@@ -82,24 +84,26 @@ let package = Package(
         .target(name: "TxnTexNet", dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis"],
                 swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "TxnTexNet", "CLibEdit"],
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "TxnTexNet"],
                 swiftSettings: swiftFast),
-        // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/).
+        // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/). It speaks only notebook: a job
+        // is notebook statements, and what it reads of the layers beneath comes through TxnNotebook (`Hosting`).
         .target(name: "TxnServer",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnTexNet",
+                dependencies: ["TxnFiles", "TxnImage", "TxnNotebook",
                                .product(name: "Hummingbird", package: "hummingbird")],
                 swiftSettings: swiftFast),
+        // The program, with its REPL and libedit's editing line (`LineEditor`), as clox keeps `repl()` in main.c.
         .executableTarget(
             name: "txn",
             dependencies: [
-                "CStartup", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
+                "CStartup", "CLibEdit", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),
 
         // Helpers shared by the test targets (where the weights and reference data are).
         .target(name: "TxnTestSupport", path: "Tests/TxnTestSupport"),
-        .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor"], swiftSettings: swiftFast),
+        .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor", "CWinograd"], swiftSettings: swiftFast),
         .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor", "TxnFiles", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint", "TxnTestSupport"],
@@ -113,9 +117,11 @@ let package = Package(
                     swiftSettings: swiftFast),
         .testTarget(name: "TxnPlotTests", dependencies: ["TxnPlot", "TxnImage"], swiftSettings: swiftFast),
         .testTarget(name: "TxnNotebookTests", dependencies: ["TxnNotebook", "TxnImage", "TxnVGG", "TxnTensor", "TxnTexNet", "TxnTestSupport"],
-                    exclude: ["pty"], swiftSettings: swiftFast),
+                    swiftSettings: swiftFast),
         .testTarget(name: "TxnVGGTests", dependencies: ["TxnVGG", "TxnSynthesis", "TxnCheckpoint", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
+        // The program's own parts that need no terminal (the line editor's history file, completion layout).
+        .testTarget(name: "txnTests", dependencies: ["txn"], exclude: ["pty"], swiftSettings: swiftFast),
         .testTarget(name: "TxnServerTests",
                     dependencies: ["TxnServer", "TxnNotebook", "TxnImage", "TxnTestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird")],

@@ -16,6 +16,28 @@ static void copy_message(char *dst, size_t dst_size, const char *src) {
     snprintf(dst, dst_size, "%s", src ? src : "");
 }
 
+/* The start every probe and decoder shares: its arguments checked (`needs_limits`: a decoder's limits are required),
+ * its result and messages cleared. */
+static txn_codec_status begin_reading(const uint8_t *data, size_t size, int needs_limits, const void *limits,
+                                      void *out, size_t out_size, char *message, size_t message_size,
+                                      char *warning, size_t warning_size) {
+    if (out == NULL || (needs_limits && limits == NULL) || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
+    memset(out, 0, out_size);
+    copy_message(message, message_size, "");
+    copy_message(warning, warning_size, "");
+    return TXN_CODEC_OK;
+}
+
+/* What a header read reports, for either format. */
+static void set_header(txn_image_header *out, uint32_t width, uint32_t height, int channels, int bit_depth,
+                       int progressive) {
+    out->width = width;
+    out->height = height;
+    out->channels = channels;
+    out->bit_depth = bit_depth;
+    out->progressive = progressive ? 1 : 0;
+}
+
 static int host_is_little_endian(void) {
     const uint16_t one = 1;
     return *(const uint8_t *)&one == 1;
@@ -116,9 +138,8 @@ static txn_codec_status png_check_signature(const uint8_t *data, size_t size, ch
 
 txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
                                      size_t message_size) {
-    if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    copy_message(message, message_size, "");
+    txn_codec_status started = begin_reading(data, size, 0, NULL, out, sizeof *out, message, message_size, NULL, 0);
+    if (started != TXN_CODEC_OK) return started;
     txn_codec_status signature = png_check_signature(data, size, message, message_size);
     if (signature != TXN_CODEC_OK) return signature;
     png_context context = {data, size, 0, 0, message, message_size, NULL, 0, 0, 0, 0};
@@ -139,21 +160,16 @@ txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
-    out->width = width;
-    out->height = height;
-    out->channels = png_get_channels(png, info);
-    out->bit_depth = bit_depth;
-    out->progressive = interlace != PNG_INTERLACE_NONE;
+    set_header(out, width, height, png_get_channels(png, info), bit_depth, interlace != PNG_INTERLACE_NONE);
     png_destroy_read_struct(&png, &info, NULL);
     return TXN_CODEC_OK;
 }
 
 txn_codec_status txn_png_decode(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
                                 char *message, size_t message_size, char *warning, size_t warning_size) {
-    if (out == NULL || limits == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    copy_message(message, message_size, "");
-    copy_message(warning, warning_size, "");
+    txn_codec_status started = begin_reading(data, size, 1, limits, out, sizeof *out, message, message_size,
+                                             warning, warning_size);
+    if (started != TXN_CODEC_OK) return started;
     txn_codec_status signature = png_check_signature(data, size, message, message_size);
     if (signature != TXN_CODEC_OK) return signature;
 
@@ -367,9 +383,8 @@ static void jpeg_context_init(jpeg_context *context, struct jpeg_error_mgr **err
 
 txn_codec_status txn_jpeg_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
                                       size_t message_size) {
-    if (out == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    copy_message(message, message_size, "");
+    txn_codec_status started = begin_reading(data, size, 0, NULL, out, sizeof *out, message, message_size, NULL, 0);
+    if (started != TXN_CODEC_OK) return started;
     if (size == 0) {
         copy_message(message, message_size, "empty JPEG data");
         return TXN_CODEC_TRUNCATED;
@@ -384,21 +399,17 @@ txn_codec_status txn_jpeg_read_header(const uint8_t *data, size_t size, txn_imag
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    out->width = cinfo.image_width;
-    out->height = cinfo.image_height;
-    out->channels = cinfo.num_components;
-    out->bit_depth = cinfo.data_precision;
-    out->progressive = cinfo.progressive_mode ? 1 : 0;
+    set_header(out, cinfo.image_width, cinfo.image_height, cinfo.num_components, cinfo.data_precision,
+               cinfo.progressive_mode);
     jpeg_destroy_decompress(&cinfo);
     return TXN_CODEC_OK;
 }
 
 txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
                                  char *message, size_t message_size, char *warning, size_t warning_size) {
-    if (out == NULL || limits == NULL || (data == NULL && size > 0)) return TXN_CODEC_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    copy_message(message, message_size, "");
-    copy_message(warning, warning_size, "");
+    txn_codec_status started = begin_reading(data, size, 1, limits, out, sizeof *out, message, message_size,
+                                             warning, warning_size);
+    if (started != TXN_CODEC_OK) return started;
     if (size == 0) {
         copy_message(message, message_size, "empty JPEG data");
         return TXN_CODEC_TRUNCATED;

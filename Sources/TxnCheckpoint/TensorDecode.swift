@@ -16,6 +16,20 @@ extension StoredDType {
 }
 
 enum TensorDecode {
+    /// The unsigned bits of element `i` (`size` bytes) of a little-endian storage, or of a big-endian one with
+    /// `swapBytes`, independent of the host.
+    @inline(__always)
+    static func rawElement(_ b: UnsafeBufferPointer<UInt8>, _ i: Int, size: Int, swapBytes: Bool) -> UInt64 {
+        var v: UInt64 = 0
+        let base = i * size
+        if swapBytes {
+            for k in 0..<size { v = (v << 8) | UInt64(b[base + k]) }
+        } else {
+            for k in (0..<size).reversed() { v = (v << 8) | UInt64(b[base + k]) }
+        }
+        return v
+    }
+
     /// The exact elements of an int64 or int32 storage (sign-extended), for `StoredTensor.integers`.
     static func integers(_ bytes: [UInt8], dtype: StoredDType, swapBytes: Bool) -> [Int64] {
         let size = dtype.elementSize
@@ -23,13 +37,7 @@ enum TensorDecode {
         return bytes.withUnsafeBufferPointer { b in
             [Int64](unsafeUninitializedCapacity: n) { out, count in
                 for i in 0..<n {
-                    var v: UInt64 = 0
-                    let base = i * size
-                    if swapBytes {
-                        for k in 0..<size { v = (v << 8) | UInt64(b[base + k]) }
-                    } else {
-                        for k in (0..<size).reversed() { v = (v << 8) | UInt64(b[base + k]) }
-                    }
+                    let v = rawElement(b, i, size: size, swapBytes: swapBytes)
                     out[i] = size == 8 ? Int64(bitPattern: v) : Int64(Int32(truncatingIfNeeded: v))
                 }
                 count = n
@@ -56,17 +64,7 @@ enum TensorDecode {
             }
         }
         return bytes.withUnsafeBufferPointer { b -> [Float] in
-            // Little-endian (or, with swapBytes, big-endian) unsigned element i, independent of the host.
-            @inline(__always) func raw(_ i: Int) -> UInt64 {
-                var v: UInt64 = 0
-                let base = i * size
-                if swapBytes {
-                    for k in 0..<size { v = (v << 8) | UInt64(b[base + k]) }
-                } else {
-                    for k in (0..<size).reversed() { v = (v << 8) | UInt64(b[base + k]) }
-                }
-                return v
-            }
+            @inline(__always) func raw(_ i: Int) -> UInt64 { rawElement(b, i, size: size, swapBytes: swapBytes) }
             return [Float](unsafeUninitializedCapacity: n) { out, count in
                 for i in 0..<n {
                     let v = raw(i)

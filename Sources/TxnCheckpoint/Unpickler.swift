@@ -124,7 +124,8 @@ struct Unpickler {
     private var stack: [PV] = []
     private var marks: [Int] = []
     private var memo: [Int: PV] = [:]
-    private var containerValues = 0
+    /// Container values built so far (tests compare it with the limit).
+    private(set) var containerValues = 0
 
     init(limits: Limits) {
         self.limits = limits
@@ -245,8 +246,6 @@ struct Unpickler {
 
     // MARK: - helpers
 
-    /// Container values built so far (tests compare it with the limit).
-    var containerValuesUsed: Int { containerValues }
     func storage(_ handle: Int) -> StorageRef { storages[handle] }
     func tensor(_ handle: Int) -> TensorRef { tensors[handle] }
 

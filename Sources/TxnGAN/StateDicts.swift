@@ -33,22 +33,12 @@ extension Generator {
         guard layers >= 1 else {
             throw reader.error("no generator here: expected keys generate.0.weight, generate.3.weight, … (the seed's PSGenerator); found \(reader.keySummary)")
         }
-        var channels: [Int] = []
-        var convs: [ConvTranspose2D] = []
-        for i in 0..<layers {
-            let key = "generate.\(3 * i)"
-            let shape = dict.shape(of: key + ".weight")!
-            guard shape.count == 4, shape[2] == 4, shape[3] == 4, shape[0] > 0, shape[1] > 0 else {
-                throw reader.error("\(key).weight has shape \(shape); a generator layer is [in, out, 4, 4]")
-            }
-            if i == 0 { channels.append(shape[0]) }
-            guard shape[0] == channels.last! else {
-                throw reader.error("\(key).weight takes \(shape[0]) channels but the layer before gives \(channels.last!)")
-            }
-            channels.append(shape[1])
-            let w = try reader.parameter(key + ".weight", shape: shape)
-            let b = try reader.parameter(key + ".bias", shape: [shape[1]])
-            convs.append(try ConvTranspose2D(weight: w, bias: b, geometry: GANArchitecture.geometry))
+        let keys = (0..<layers).map { "generate.\(3 * $0)" }
+        let channels = try reader.convolutionChain(keys, in: dict, transposed: true, role: "a generator layer")
+        let convs = try keys.enumerated().map { i, key in
+            try ConvTranspose2D(weight: try reader.parameter(key + ".weight", shape: [channels[i], channels[i + 1], 4, 4]),
+                                bias: try reader.parameter(key + ".bias", shape: [channels[i + 1]]),
+                                geometry: GANArchitecture.geometry)
         }
         do { try GANArchitecture.validate(generator: channels) } catch let e as GANError { throw reader.error(e.message) }
         let norms = try (0..<(layers - 1)).map { i in try reader.batchNorm("generate.\(3 * i + 1)", channels: channels[i + 1]) }
@@ -84,22 +74,12 @@ extension Discriminator {
         guard layers >= 2 else {
             throw reader.error("no discriminator here: expected keys discriminate.0.weight, discriminate.2.weight, …; found \(reader.keySummary)")
         }
-        var channels: [Int] = []
-        var convs: [StridedConv2D] = []
-        for i in 0..<layers {
-            let key = Self.convolutionKey(i)
-            let shape = dict.shape(of: key + ".weight")!
-            guard shape.count == 4, shape[2] == 4, shape[3] == 4, shape[0] > 0, shape[1] > 0 else {
-                throw reader.error("\(key).weight has shape \(shape); a discriminator layer is [out, in, 4, 4]")
-            }
-            if i == 0 { channels.append(shape[1]) }
-            guard shape[1] == channels.last! else {
-                throw reader.error("\(key).weight takes \(shape[1]) channels but the layer before gives \(channels.last!)")
-            }
-            channels.append(shape[0])
-            convs.append(try StridedConv2D(weight: try reader.parameter(key + ".weight", shape: shape),
-                                           bias: try reader.parameter(key + ".bias", shape: [shape[0]]),
-                                           geometry: GANArchitecture.geometry))
+        let keys = (0..<layers).map(Self.convolutionKey)
+        let channels = try reader.convolutionChain(keys, in: dict, transposed: false, role: "a discriminator layer")
+        let convs = try keys.enumerated().map { i, key in
+            try StridedConv2D(weight: try reader.parameter(key + ".weight", shape: [channels[i + 1], channels[i], 4, 4]),
+                              bias: try reader.parameter(key + ".bias", shape: [channels[i + 1]]),
+                              geometry: GANArchitecture.geometry)
         }
         do { try GANArchitecture.validate(discriminator: channels) } catch let e as GANError { throw reader.error(e.message) }
         let norms = try (0..<(layers - 2)).map { i in try reader.batchNorm(Self.normKey(i), channels: channels[i + 2]) }
@@ -150,5 +130,27 @@ extension Generator {
     /// Writes the generator as a PyTorch state dict with the seed's keys.
     public func save(_ path: String) throws {
         try Checkpoint.write(stateEntries, to: path)
+    }
+}
+
+extension StateDictReader {
+    /// The channels of a chain of 4×4 convolutions (the GAN's layers) whose weights are under `keys`, input first,
+    /// each layer taking what the one before gives. PyTorch keeps a transposed convolution's weight as
+    /// [in, out, 4, 4] and any other as [out, in, 4, 4]; `role` names a layer in the messages.
+    func convolutionChain(_ keys: [String], in dict: StateDict, transposed: Bool, role: String) throws -> [Int] {
+        let (inAxis, outAxis) = transposed ? (0, 1) : (1, 0)
+        var channels: [Int] = []
+        for (i, key) in keys.enumerated() {
+            guard let shape = dict.shape(of: key + ".weight") else { throw error("\(key).weight is missing") }
+            guard shape.count == 4, shape[2] == 4, shape[3] == 4, shape[0] > 0, shape[1] > 0 else {
+                throw error("\(key).weight has shape \(shape); \(role) is \(transposed ? "[in, out, 4, 4]" : "[out, in, 4, 4]")")
+            }
+            if i == 0 { channels.append(shape[inAxis]) }
+            guard shape[inAxis] == channels.last! else {
+                throw error("\(key).weight takes \(shape[inAxis]) channels but the layer before gives \(channels.last!)")
+            }
+            channels.append(shape[outAxis])
+        }
+        return channels
     }
 }

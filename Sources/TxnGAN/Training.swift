@@ -156,14 +156,7 @@ public final class GANTraining: @unchecked Sendable {
     @discardableResult
     public func train(until target: Int, shouldStop: () -> Bool,
                       report: (_ record: GANRecord, _ secondsPerIteration: Double) throws -> Void) throws -> Bool {
-        let first = iteration, start = DispatchTime.now().uptimeNanoseconds
-        while iteration < target {
-            if shouldStop() { return true }
-            let r = try step()
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            try report(r, seconds / Double(iteration - first))
-        }
-        return false
+        try IterationLoop.run(until: target, iteration: { iteration }, shouldStop: shouldStop, step: { try step() }, report: report)
     }
 
     /// The snapshot image: G in evaluation mode on the fixed noise, in [0, 1].
@@ -173,25 +166,16 @@ public final class GANTraining: @unchecked Sendable {
 
     // MARK: checkpoints
 
-    /// Where the resume state of the generator file `path` lives: `G.pth` → `G.resume.pth`.
-    public static func resumePath(for path: String) -> String {
-        (path.hasSuffix(".pth") ? String(path.dropLast(4)) : path) + ".resume.pth"
-    }
+    /// Where the resume state of the generator file `path` lives: `G.pth` → `G.resume.pth` (`CheckpointPair`).
+    public static func resumePath(for path: String) -> String { CheckpointPair.resumePath(for: path) }
 
-    /// The one check of a checkpoint's output paths, made before any work: a `.pth` name (never a checkpoint in
-    /// `x.png`), and both the generator file and, with `resumeFile`, its resume file new or regular files in a
-    /// writable folder (a symlink at G.resume.pth must not cost a whole run at its end).
+    /// The one check of a checkpoint's output paths, made before any work (`CheckpointPair.checkOutputs`).
     public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
-        try SafeFile.checkExtension(path, ["pth"], kind: "a generator checkpoint")
-        try SafeFile.checkWritable(path, createFolders: true)
-        if resumeFile { try SafeFile.checkWritable(resumePath(for: path), createFolders: true) }
+        try CheckpointPair.checkOutputs(path, kind: "a generator checkpoint", resumeFile: resumeFile)
     }
 
-    /// Removes what checkpoints of `path` left behind when a process writing them was killed (their temporary files).
     @discardableResult
-    public static func removeStaleTemporaries(of path: String) -> [String] {
-        SafeFile.removeStaleTemporaries(of: path) + SafeFile.removeStaleTemporaries(of: resumePath(for: path))
-    }
+    public static func removeStaleTemporaries(of path: String) -> [String] { CheckpointPair.removeStaleTemporaries(of: path) }
 
     /// Writes the generator (a PyTorch state dict with the seed's keys) and, beside it, everything else a resumed
     /// run needs: D, both Adam states, the iteration, the random stream, the options and the history. The two files

@@ -1,6 +1,6 @@
 import Foundation
 import TxnFiles
-import TxnGAN
+import TxnNotebook
 
 /// What `--data` holds, kept within `ServerSettings.Limits.storedFiles` and `storedBytes`: uploads
 /// (`sources/u….png|jpg`) and job outputs (a GAN job's `job-ID-generator.pth`), counted together. A new file makes
@@ -74,9 +74,9 @@ final class DataStore: @unchecked Sendable {
         }
     }
 
-    /// A GAN's training state beside its generator: `GANTraining.resumePath`'s `G.pth` → `G.resume.pth`.
+    /// A GAN's training state beside its generator: `Hosting.ganResumePath`: `G.pth` → `G.resume.pth`.
     static func isResumeFile(_ name: String) -> Bool {
-        name.hasSuffix(GANTraining.resumePath(for: ".pth"))
+        name.hasSuffix(Hosting.ganResumePath(for: ".pth"))
     }
 
     private static func regularFile(_ path: String) -> (bytes: Int, modified: Date)? {

@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import TxnFiles
 import TxnImage
-import TxnTensor
+import TxnNotebook
 
 /// `txn serve`: the page and its HTTP API.
 ///
@@ -19,7 +19,7 @@ public final class TxnServer: Sendable {
     let data: DataStore
     let sources: SourceStore
     let queue: JobQueue
-    let streams = StreamCounter()
+    let streams = PlaceCounter()
     let uploads: UploadPool
     let headless: HeadlessConnections
     public let token: String?
@@ -65,7 +65,7 @@ public final class TxnServer: Sendable {
         router.get("/app.css") { _, _ in Self.text(Page.style, type: "text/css; charset=utf-8") }
 
         router.get("/api/capabilities") { [settings] _, _ in
-            JSON.response(["methods": JobKinds.all.map { $0.method }, "threads": Threads.count,
+            JSON.response(["methods": JobKinds.all.map { $0.method }, "threads": Hosting.threads,
                            "limits": ["uploadBytes": settings.limits.uploadBytes, "uploadPixels": settings.limits.uploadPixels,
                                       "jobWork": settings.limits.jobWork, "steps": settings.limits.steps,
                                       "queuedJobs": settings.limits.queuedJobs, "sourcePixels": settings.limits.sourcePixels,
@@ -85,7 +85,7 @@ public final class TxnServer: Sendable {
                                retryAfter: 2)
             }
             defer {
-                place.leave()
+                place.giveBack()
                 Memory.returnFreed()
             }
             let entry = try await Self.receiveUpload(request, sources: sources, pool: uploads, limits: settings.limits)
@@ -133,9 +133,9 @@ public final class TxnServer: Sendable {
             headers[.cacheControl] = "no-store"
             // The slot is released when the body ends (the job finished, the client went away, the task was
             // cancelled, a write failed) and, if the body is never written (the connection was gone before the
-            // head could be sent, or a HEAD request), when the response is dropped: `StreamSlot`'s deinit.
+            // head could be sent, or a HEAD request), when the response is dropped: `HeldPlace`'s deinit.
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                defer { slot.release() }
+                defer { slot.giveBack() }
                 let events = job.subscribe()
                 // A client that closes or resets its connection ends the stream at once, not at the next event.
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
@@ -171,7 +171,7 @@ public final class TxnServer: Sendable {
             guard let name = context.parameters.get("name"), let file = job.file(name) else {
                 throw APIError(.notFound, "job \(job.id) has no such file")
             }
-            guard let bytes = try? SafeFile.read(file.path, limit: MemoryBudget.limitBytes, followSymlinks: false) else {
+            guard let bytes = try? SafeFile.read(file.path, limit: Hosting.memoryLimitBytes, followSymlinks: false) else {
                 throw APIError(.notFound, "job \(job.id)'s \(name) is no longer stored (deleted, or removed to keep within the storage quota)")
             }
             var response = Self.bytes(bytes, type: file.contentType)
@@ -257,42 +257,4 @@ public final class TxnServer: Sendable {
         headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: b)))
     }
-}
-
-/// Counts open event streams against a limit.
-final class StreamCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var open = 0
-    /// A slot, or nil when `limit` streams are open.
-    func acquire(limit: Int) -> StreamSlot? {
-        lock.lock(); defer { lock.unlock() }
-        guard open < limit else { return nil }
-        open += 1
-        return StreamSlot(counter: self)
-    }
-    fileprivate func release() {
-        lock.lock(); defer { lock.unlock() }
-        open -= 1
-    }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return open }
-}
-
-/// One open event stream's place. Released once: by `release()`, or at the latest when the last reference goes
-/// (a response that was never written), so no path a connection ends by can keep it.
-final class StreamSlot: @unchecked Sendable {
-    private let counter: StreamCounter
-    private let lock = NSLock()
-    private var held = true
-
-    fileprivate init(counter: StreamCounter) { self.counter = counter }
-
-    func release() {
-        lock.lock()
-        let wasHeld = held
-        held = false
-        lock.unlock()
-        if wasHeld { counter.release() }
-    }
-
-    deinit { release() }
 }

@@ -14,7 +14,7 @@ final class UploadPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [() -> Void] = []
     private var running = 0
-    private var admitted = 0
+    private let places = PlaceCounter()
     let threads: Int
     let capacity: Int
 
@@ -24,19 +24,9 @@ final class UploadPool: @unchecked Sendable {
     }
 
     /// A place for one upload, or nil when `capacity` uploads are in the server.
-    func admit() -> UploadPlace? {
-        condition.lock(); defer { condition.unlock() }
-        guard admitted < capacity else { return nil }
-        admitted += 1
-        return UploadPlace(pool: self)
-    }
+    func admit() -> HeldPlace? { places.acquire(limit: capacity) }
 
-    fileprivate func leave() {
-        condition.lock(); defer { condition.unlock() }
-        admitted -= 1
-    }
-
-    var inServer: Int { condition.lock(); defer { condition.unlock() }; return admitted }
+    var inServer: Int { places.count }
 
     /// Runs `work` on a pool thread and returns what it returns. Only admitted uploads call this, so at most
     /// `capacity - threads` items ever wait.
@@ -74,25 +64,6 @@ final class UploadPool: @unchecked Sendable {
             condition.unlock()
         }
     }
-}
-
-/// One upload's place in the pool, given back once: by `leave()`, or at the latest when the last reference goes.
-final class UploadPlace: @unchecked Sendable {
-    private let pool: UploadPool
-    private let lock = NSLock()
-    private var held = true
-
-    fileprivate init(pool: UploadPool) { self.pool = pool }
-
-    func leave() {
-        lock.lock()
-        let wasHeld = held
-        held = false
-        lock.unlock()
-        if wasHeld { pool.leave() }
-    }
-
-    deinit { leave() }
 }
 
 /// Freed memory back to the system. glibc keeps freed heap memory for reuse, and after a large block is freed it

@@ -10,23 +10,17 @@ import TxnVGG
 /// and beside it everything else a resumed run needs (`T.resume.pth`): Adam's moments, the iteration, the random
 /// stream, the options and the history. A resumed run computes exactly what the uninterrupted one would have.
 extension TexNetTraining {
-    /// `T.pth` → `T.resume.pth`.
-    public static func resumePath(for path: String) -> String {
-        (path.hasSuffix(".pth") ? String(path.dropLast(4)) : path) + ".resume.pth"
-    }
+    /// `T.pth` → `T.resume.pth` (`CheckpointPair`).
+    public static func resumePath(for path: String) -> String { CheckpointPair.resumePath(for: path) }
 
-    /// The one check of the output paths, before any work: a `.pth` name, and the file and its resume file new or
-    /// regular files in a writable folder.
+    /// The one check of the output paths, before any work (`CheckpointPair.checkOutputs`); `resumeFile: false` for
+    /// a network saved without its training state (the notebook's `save` of a loaded network).
     public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
-        try SafeFile.checkExtension(path, ["pth"], kind: "a texture network checkpoint")
-        try SafeFile.checkWritable(path, createFolders: true)
-        if resumeFile { try SafeFile.checkWritable(resumePath(for: path), createFolders: true) }
+        try CheckpointPair.checkOutputs(path, kind: "a texture network checkpoint", resumeFile: resumeFile)
     }
 
     @discardableResult
-    public static func removeStaleTemporaries(of path: String) -> [String] {
-        SafeFile.removeStaleTemporaries(of: path) + SafeFile.removeStaleTemporaries(of: resumePath(for: path))
-    }
+    public static func removeStaleTemporaries(of path: String) -> [String] { CheckpointPair.removeStaleTemporaries(of: path) }
 
     static let hashKey = "train.generator_sha256"
 

@@ -164,13 +164,7 @@ public final class TexNetTraining: @unchecked Sendable {
     @discardableResult
     public func train(until target: Int, shouldStop: () -> Bool,
                       report: (_ record: TexNetRecord, _ secondsPerIteration: Double) throws -> Void) throws -> Bool {
-        let first = iteration, start = DispatchTime.now().uptimeNanoseconds
-        while iteration < target {
-            if shouldStop() { return true }
-            let r = try step()
-            try report(r, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iteration - first))
-        }
-        return false
+        try IterationLoop.run(until: target, iteration: { iteration }, shouldStop: shouldStop, step: { try step() }, report: report)
     }
 
     /// The progress snapshot: the generator in evaluation mode on noise of its own stream (the same every time, so

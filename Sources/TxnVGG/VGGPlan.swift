@@ -155,16 +155,17 @@ public final class VGGPlan: FeatureNetwork {
         return total
     }
 
-    /// The algorithm one convolution uses. Winograd only where oneDNN has it (AVX-512; `winograd` asked for
-    /// elsewhere is an error naming the CPU's ISA) and where it pays: conv1_1 has 3 input channels, and on maps
-    /// under 32x32 its transforms cost more than they save (measured at 16x16: 5.1 ms forward and 5.6 ms backward
-    /// per 512-channel layer against 3.3 and 3.5 ms direct).
+    /// The algorithm one convolution uses: Winograd (oneDNN's on AVX-512, txn's elsewhere) where it pays. conv1_1
+    /// has 3 input channels. oneDNN's F(4x4, 3x3) does not pay under 32x32 (measured at 16x16: 5.1 ms forward and
+    /// 5.6 ms backward per 512-channel layer against 3.3 and 3.5 ms direct); txn's F(2x2, 3x3) on AVX2 does down to
+    /// 16x16 (conv4_x at a 128² input: 14.3 against 23.3 ms forward+backward per layer, medians of 3 `txn bench
+    /// --profile` runs, AMD EPYC Zen 3).
     static func algorithm(_ requested: ConvAlgorithm, layer: Int, height: Int, width: Int) throws -> ConvAlgorithm {
-        try requested.requireAvailable()
         switch requested {
         case .direct: return .direct
-        case .auto where !ConvAlgorithm.winogradAvailable: return .direct
-        case .auto, .winograd: return layer == 0 || height * width < 32 * 32 ? .direct : .winograd
+        case .auto, .winograd:
+            let smallest = ConvAlgorithm.oneDNNWinogradAvailable ? 32 : 16
+            return layer == 0 || height * width < smallest * smallest ? .direct : .winograd
         }
     }
 

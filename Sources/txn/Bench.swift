@@ -14,6 +14,24 @@ struct Bench: ParsableCommand {
         defaultSubcommand: BenchVGG.self)
 }
 
+/// How every benchmark repeats and reports: the median of --repeats timed runs, as a table or one JSON object.
+struct BenchmarkReporting: ParsableArguments {
+    /// Enough for a stable median; bounded, since each repeat can be a whole training iteration.
+    static let repeatRange = 1...1000
+
+    @Option(help: "Timed repetitions per measurement (the median is reported).")
+    var repeats: Int = 5
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard Self.repeatRange.contains(repeats) else {
+            throw ValidationError("--repeats must be between \(Self.repeatRange.lowerBound) and \(Self.repeatRange.upperBound)")
+        }
+    }
+}
+
 /// Times the texture model, per square size: forward to pool4, one loss evaluation (forward +
 /// backward), one L-BFGS iteration, with achieved GFLOP/s and the peak memory of the process.
 struct BenchVGG: ParsableCommand {
@@ -21,8 +39,8 @@ struct BenchVGG: ParsableCommand {
         commandName: "vgg",
         abstract: "Benchmark VGG-19 forward, forward+backward and L-BFGS iterations up to pool4 (use a release build).",
         discussion: """
-            Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs.
-            GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed
+            Each size runs in a process of its own, so its peak RSS is its own. Times are medians of --repeats runs. \
+            GFLOP/s count the multiply-adds of direct 3x3 convolutions (Winograd does fewer, so it can exceed \
             the machine's peak); forward+backward counts backward-data as costing the same as forward.
             """)
 
@@ -31,14 +49,12 @@ struct BenchVGG: ParsableCommand {
     @Option(help: "Square image sizes to time, comma separated.")
     var sizes: String = "128,256,512"
 
-    @Option(help: "Timed repetitions per measurement (the median is reported).")
-    var repeats: Int = 5
-
     @Option(help: "L-BFGS iterations timed per size.")
     var iterations: Int = 10
 
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
+    @OptionGroup var reporting: BenchmarkReporting
+    var repeats: Int { reporting.repeats }
+    var json: Bool { reporting.json }
 
     @Flag(help: "Print the oneDNN implementation and memory of each layer.")
     var verbose = false
@@ -62,10 +78,8 @@ struct BenchVGG: ParsableCommand {
     var child = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard iterations >= 2 else { throw ValidationError("--iterations must be at least 2") }
         _ = try parsedSizes()
-        do { try algorithm.requireAvailable() } catch { throw ValidationError("--algorithm \(algorithm): \(error)") }
     }
 
     func parsedSizes() throws -> [Int] {

@@ -27,11 +27,9 @@ struct BenchGAN: ParsableCommand {
     @Option(help: "Side of the generated image.")
     var generate: Int = 1024
 
-    @Option(help: "Timed repetitions (the median is reported).")
-    var repeats: Int = 5
-
-    @Flag(help: "Print one JSON object.")
-    var json = false
+    @OptionGroup var reporting: BenchmarkReporting
+    var repeats: Int { reporting.repeats }
+    var json: Bool { reporting.json }
 
     @Flag(help: "Also time PyTorch (scripts/bench_pytorch_gan.py) on the same sizes and print the ratios.")
     var peer = false
@@ -40,7 +38,6 @@ struct BenchGAN: ParsableCommand {
     var peerScript: String?
 
     func validate() throws {
-        guard repeats >= 1, repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000") }
         guard generate >= 32, generate <= 8192, generate % 32 == 0 else {
             throw ValidationError("--generate must be a multiple of 32 between 32 and 8192")
         }

@@ -66,7 +66,7 @@ struct Doctor: ParsableCommand {
         let cap = EnvironmentSettings.oneDNNISACap.value.map { " (\(EnvironmentSettings.oneDNNISACap.name)=\($0))" } ?? ""
         print("dispatches to: \(DNNLCPU.isaName)\(cap)")
         print("channel block: \(DNNLCPU.block) (layout nChw\(DNNLCPU.block)c)")
-        print("Winograd: \(ConvAlgorithm.winogradAvailable ? "available" : "not available on \(DNNLCPU.isaName)"); "
+        print("Winograd: \(ConvAlgorithm.winogradKernel); "
             + "default algorithm \(SynthesisOptions().algorithm)")
         section("threads")
         let env = ProcessInfo.processInfo.environment

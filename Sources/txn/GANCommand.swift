@@ -18,7 +18,7 @@ struct GANTrain: ParsableCommand {
         commandName: "train",
         abstract: "Train a generator on random crops of SOURCE; writes G.pth (a PyTorch state dict) and G.resume.pth.",
         discussion: """
-            Ctrl-C stops after the current iteration and writes a checkpoint. --resume continues from -o's checkpoint
+            Ctrl-C stops after the current iteration and writes a checkpoint. --resume continues from -o's checkpoint \
             (same losses as an uninterrupted run). The generator loads in PyTorch with the seed project's PSGenerator.
             """)
 
@@ -65,41 +65,25 @@ struct GANTrain: ParsableCommand {
     @Option(help: "With --periodic: the noise split GLOBAL,LOCAL,PERIODIC[,HIDDEN] (default: the preset's; the sum must be its noise channels).")
     var noiseSplit: String?
 
-    @Flag(help: "Continue the run saved at -o.")
-    var resume = false
-
-    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
-    var every: Int = 10
-
-    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
-    var checkpointEvery: Int = 100
-
-    @Option(help: "Write a sample from fixed noise every N iterations to this folder (with --samples).")
-    var samples: String?
+    @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
         let range = GANTrainingOptions.stepRange
         guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
-        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
         if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
-        if noiseSplit != nil && resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
+        if noiseSplit != nil && loop.resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
     }
 
     func run() throws {
         numeric.apply()
         // Every output is checked before the work: the generator, its resume file, the samples' folder.
-        do { try GANTraining.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
-        if let samples {
-            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
-        }
+        try loop.prepare(GANTraining.self, output: output)
         let folder = parentPath(output)
         do { if !folder.isEmpty { try SafeFile.makeFolder(folder) } } catch { throw ValidationError("-o \(error)") }
-        for name in GANTraining.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
         let decoded = try Image.load(source)
         for note in decoded.notes { print("note: \(source): \(note)") }
         let training: GANTraining
-        if resume {
+        if loop.resume {
             training = try GANTraining(resuming: output, source: decoded.image, preset: preset)
             if periodic && training.generator.periodic == nil {
                 throw ValidationError("--periodic: \(output) was trained without periodic noise; a resumed run keeps its noise")
@@ -123,31 +107,9 @@ struct GANTrain: ParsableCommand {
             + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
-        let first = training.iteration
-        var sinceCheckpoint = 0
-        let start = Date()
-        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
-            sinceCheckpoint += 1
-            let done = training.iteration - first
-            if training.iteration % every == 0 || training.iteration == steps || done == 1 {
-                print(GANProgressLine.line(r, total: steps, secondsPerIteration: perIteration,
-                                           remaining: perIteration * Double(steps - training.iteration)))
-            }
-            if let samples, training.iteration % every == 0 || training.iteration == steps {
-                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
-            }
-            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
-                try training.save(generatorTo: output)
-                sinceCheckpoint = 0
-            }
-        }
-        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
-        try training.save(generatorTo: output)
-        GANTraining.removeStaleTemporaries(of: output)
+        let (iterations, seconds) = try loop.loop(steps: steps, output: output).run(training)
         print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
-            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+            + String(format: "after %d iterations, %.1f s", iterations, seconds))
     }
 }
 
@@ -167,30 +129,21 @@ struct GANGenerate: ParsableCommand {
     @Argument(help: "Generator checkpoint (.pth).")
     var generator: String
 
-    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
-    var output: String
+    @OptionGroup var generated: GeneratedTextureOptions
 
     @Option(parsing: .unconditional, help: "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped).")
     var size: String = "256"
-
-    @Option(help: "Random seed of the noise.")
-    var seed: UInt64 = 0
 
     @Flag(help: "Make the texture tile seamlessly (the size must be a multiple of the scale).")
     var tile = false
 
     func run() throws {
         numeric.apply()
-        let (w, h) = try parseSize(size, "--size")
-        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        let g = try Generator.load(generator)
-        let start = Date()
-        let image = try ganRequest(generator, "--size") {
-            try GANGeneration.generate(g, width: w, height: h, seed: seed, tile: tile)[0]
+        try generated.write(size: size, tile: tile, load: { try Generator.load(generator) }) { g, w, h in
+            try ganRequest(generator, "--size") {
+                try GANGeneration.generate(g, width: w, height: h, seed: generated.seed, tile: tile)[0]
+            }
         }
-        let seconds = Date().timeIntervalSince(start)
-        try image.save(output, createFolders: true)
-        print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
     }
 }
 

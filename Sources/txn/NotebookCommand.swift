@@ -11,7 +11,7 @@ struct NotebookCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a notebook (.txn file), statements given with -c, or the interactive REPL (the default).",
         discussion: """
-            Relative paths in a notebook are read from the notebook's folder and written to --outdir (default: the
+            Relative paths in a notebook are read from the notebook's folder and written to --outdir (default: the \
             notebook's folder). Ctrl-C stops a running optimisation and keeps the best image so far.
             """)
 
@@ -108,7 +108,9 @@ struct NotebookCommand: ParsableCommand {
         var pendingInput: LineReader?
         if step {
             let session: StepSession
-            do { session = try StepSession(interpreter: interpreter, source: source, file: file) } catch {
+            let editor = isatty(STDIN_FILENO) != 0
+                ? LineEditor(program: "txn", historyFile: REPL.historyFile, endOfInputOnCtrlD: true) : nil
+            do { session = try StepSession(interpreter: interpreter, source: source, file: file, editor: editor) } catch {
                 throw ValidationError("\(error)")
             }
             session.onCell = { recorder?.add($0) }

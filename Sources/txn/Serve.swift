@@ -9,8 +9,8 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the web page: pick a texture, run the methods live, download results and notebooks.",
         discussion: """
-            Binds to 127.0.0.1 by default; there the Host and Origin headers must name the server itself.
-            Bound to any other address the server requires a random token, printed in its URL.
+            Binds to 127.0.0.1 by default; there the Host and Origin headers must name the server itself. \
+            Bound to any other address the server requires a random token, printed in its URL. \
             One job runs at a time; the others queue. Every job is a .txn notebook that `txn` replays.
             """)
 

@@ -116,7 +116,6 @@ struct Synth: ParsableCommand {
         options.pooling = pooling
         options.histogramMatching = histmatch
         options.seed = seed
-        do { try algorithm.requireAvailable() } catch { throw ValidationError("--algorithm \(algorithm): \(error)") }
         options.algorithm = algorithm
         options.loss = loss
         options.slicedProjections = projections

@@ -66,37 +66,21 @@ struct TexNetTrain: ParsableCommand {
     @Option(help: "Random seed (weights and noise).")
     var seed: UInt64 = defaults.seed
 
-    @Flag(help: "Continue the run saved at -o.")
-    var resume = false
-
-    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
-    var every: Int = 10
-
-    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
-    var checkpointEvery: Int = 100
-
-    @Option(help: "Write a sample from fixed noise every --every iterations to this folder.")
-    var samples: String?
+    @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
         let range = TexNetTrainingOptions.stepRange
         guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
-        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
     }
 
     func run() throws {
         numeric.apply()
-        do { try TexNetTraining.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
-        if let samples {
-            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
-        }
-        for name in TexNetTraining.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+        try loop.prepare(TexNetTraining.self, output: output)
         let decoded = try Image.load(source)
         for note in decoded.notes { print("note: \(source): \(note)") }
         let model = try VGG19.load(numeric.weightsPath, upTo: try VGG19.deepestLayer(of: VGG19.gatysLayers))
         let training: TexNetTraining
-        if resume {
+        if loop.resume {
             training = try TexNetTraining(resuming: output, source: decoded.image, model: model)
             print("resuming \(output) at iteration \(training.iteration)")
         } else {
@@ -112,29 +96,9 @@ struct TexNetTrain: ParsableCommand {
             + "\(training.network.parameterCount) parameters) on \(source) (\(decoded.image.width)x\(decoded.image.height)): "
             + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
-        let first = training.iteration
-        var sinceCheckpoint = 0
-        let start = Date()
-        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
-            sinceCheckpoint += 1
-            if training.iteration % every == 0 || training.iteration == steps || training.iteration - first == 1 {
-                print(TexNetProgressLine.line(r, total: steps, secondsPerIteration: perIteration))
-            }
-            if let samples, training.iteration % every == 0 || training.iteration == steps {
-                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
-            }
-            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
-                try training.save(to: output)
-                sinceCheckpoint = 0
-            }
-        }
-        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
-        try training.save(to: output)
-        TexNetTraining.removeStaleTemporaries(of: output)
+        let (iterations, seconds) = try loop.loop(steps: steps, output: output).run(training)
         print("wrote \(output) and \(TexNetTraining.resumePath(for: output)) "
-            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
+            + String(format: "after %d iterations, %.1f s", iterations, seconds))
     }
 }
 
@@ -148,32 +112,22 @@ struct TexNetGenerate: ParsableCommand {
     @Argument(help: "Texture network checkpoint (.pth).")
     var network: String
 
-    @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
-    var output: String
+    @OptionGroup var generated: GeneratedTextureOptions
 
     @Option(parsing: .unconditional, help: "Size: N or WxH, multiples of the coarsest noise period (16 for small, 32 for paper).")
     var size: String = "256"
-
-    @Option(help: "Random seed of the noise.")
-    var seed: UInt64 = 0
 
     @Flag(help: "Make the texture tile seamlessly (circular padding).")
     var tile = false
 
     func run() throws {
         numeric.apply()
-        let (w, h) = try parseSize(size, "--size")
-        do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        let net = try TextureNetwork.load(network)
-        let start = Date()
-        let image: Image
-        do { image = try TexNetGeneration.generate(net, width: w, height: h, seed: seed, tile: tile) } catch let e as TexNetError {
-            throw ValidationError(e.option == nil ? "\(network): \(e.message)" : e.message)
-        } catch let e as MemoryBudgetError {
-            throw ValidationError("--size: \(e)")
+        try generated.write(size: size, tile: tile, load: { try TextureNetwork.load(network) }) { net, w, h in
+            do { return try TexNetGeneration.generate(net, width: w, height: h, seed: generated.seed, tile: tile) } catch let e as TexNetError {
+                throw ValidationError(e.option == nil ? "\(network): \(e.message)" : e.message)
+            } catch let e as MemoryBudgetError {
+                throw ValidationError("--size: \(e)")
+            }
         }
-        let seconds = Date().timeIntervalSince(start)
-        try image.save(output, createFolders: true)
-        print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
     }
 }

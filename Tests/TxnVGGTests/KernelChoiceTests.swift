@@ -11,13 +11,20 @@ final class KernelChoiceTests: XCTestCase {
         try checkJITKernels(algorithms: [.auto, .direct])
     }
 
-    /// The AVX-512 path (16-channel blocks, Winograd on maps of 32² and up): runs where oneDNN has Winograd, and
-    /// says it was skipped elsewhere (`auto` above then resolves to direct).
-    func testEveryVGGLayerRunsOnAJITKernelWithWinograd() throws {
-        try XCTSkipUnless(ConvAlgorithm.winogradAvailable,
-                          "oneDNN has no Winograd convolution on \(DNNLCPU.isaName) (AVX-512 only): skipped, not assumed")
-        XCTAssertEqual(DNNLCPU.block, 16, "Winograd exists only with AVX-512, whose block is 16")
+    /// Winograd on every CPU: oneDNN's JIT kernel where oneDNN has one (AVX-512), txn's own (`winograd:txn`)
+    /// elsewhere, on every layer but conv1_1 on maps of 32² (oneDNN's) or 16² (txn's) and up; direct JIT kernels on the rest.
+    func testEveryVGGLayerRunsOnAJITOrTxnWinogradKernelWithWinograd() throws {
         try checkJITKernels(algorithms: [.winograd])
+        let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
+        let plan = try VGGPlan(model: model, height: 64, width: 64, upTo: "pool4", algorithm: .winograd)
+        let winograd = plan.implementations.filter { $0.forward == "winograd:txn" }.map(\.layer)
+        if ConvAlgorithm.oneDNNWinogradAvailable {
+            XCTAssertEqual(winograd, [], "oneDNN's Winograd exists on \(DNNLCPU.isaName): txn's kernel is not used")
+        } else {
+            // conv1_1 (3 channels) is direct, and so is conv4_x, on 8x8 maps (under 16²).
+            XCTAssertEqual(winograd, ["conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4"])
+            XCTAssertTrue(plan.implementations.filter { winograd.contains($0.layer) }.allSatisfy { $0.backward == "winograd:txn" })
+        }
     }
 
     func checkJITKernels(algorithms: [ConvAlgorithm]) throws {
@@ -28,23 +35,13 @@ final class KernelChoiceTests: XCTestCase {
                 XCTAssertEqual(plan.implementations.count, 16, "12 convolutions and 4 poolings")
                 for l in plan.implementations {
                     for impl in [l.forward, l.backward] {
-                        XCTAssertTrue(impl.hasPrefix("jit"), "\(l.layer) at \(size)² (\(algorithm)) runs on \(impl), on \(DNNLCPU.isaName)")
+                        XCTAssertTrue(impl.hasPrefix("jit") || impl == "winograd:txn",
+                                      "\(l.layer) at \(size)² (\(algorithm)) runs on \(impl), on \(DNNLCPU.isaName)")
                     }
                 }
             }
         }
         let references = DNNLPrimitive.createdImplementations.filter { $0.hasPrefix("ref") }
         XCTAssertTrue(references.isEmpty, "reference kernels created: \(references)")
-    }
-
-    func testWinogradIsAnErrorNamingTheISAWhereItIsMissing() throws {
-        let model = try VGG19.load(try Paths.weights(), upTo: "pool2")
-        if ConvAlgorithm.winogradAvailable {
-            XCTAssertNoThrow(try VGGPlan(model: model, height: 64, width: 64, upTo: "pool2", algorithm: .winograd))
-        } else {
-            XCTAssertThrowsError(try VGGPlan(model: model, height: 64, width: 64, upTo: "pool2", algorithm: .winograd)) {
-                XCTAssertTrue("\($0)".contains(DNNLCPU.isaName) && "\($0)".contains("auto or direct"), "\($0)")
-            }
-        }
     }
 }

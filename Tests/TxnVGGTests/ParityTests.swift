@@ -51,9 +51,8 @@ final class ParityTests: XCTestCase {
         try checkAllConfigurations { try VGGPlan(model: $0, height: 64, width: 64, upTo: "pool4", algorithm: .direct) }
     }
 
-    func testOneDNNWinogradMatchesPyTorch() throws {
-        try XCTSkipUnless(ConvAlgorithm.winogradAvailable,
-                          "oneDNN has no Winograd convolution on \(DNNLCPU.isaName) (AVX-512 only): skipped, not assumed")
+    /// oneDNN's Winograd on AVX-512, txn's own elsewhere (`ConvAlgorithm.winogradKernel`).
+    func testWinogradMatchesPyTorch() throws {
         try checkAllConfigurations { try VGGPlan(model: $0, height: 64, width: 64, upTo: "pool4", algorithm: .winograd) }
     }
 

@@ -84,7 +84,6 @@ private func runModel(_ args: Arguments, _ session: CommandContext) throws -> Va
                              padding: try args.choice("padding"),
                              convention: convention)
     let algorithm: ConvAlgorithm = try args.choice("algorithm")
-    try algorithm.requireAvailable()
     let m = ModelValue(vgg: vgg, path: path, algorithm: algorithm)
     session.currentModel = m
     session.print("VGG-19 from \(vgg.origin)")

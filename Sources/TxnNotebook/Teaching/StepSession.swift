@@ -27,11 +27,15 @@ public final class StepSession {
 
     private let items: [NotebookItem]
     private let styled: Bool
+    /// The editing line a terminal's cells wait on (txn's is libedit's); without a terminal, or without one, a line
+    /// is read per cell.
+    private let editor: LineEditing?
 
     /// Parses the notebook; a syntax error is thrown, before anything runs.
-    public init(interpreter: Interpreter, source: String, file: String) throws {
+    public init(interpreter: Interpreter, source: String, file: String, editor: LineEditing?) throws {
         self.interpreter = interpreter
         self.file = file
+        self.editor = editor
         items = try Parser.parse(normalizedSource(source), file: file)
         styled = isatty(STDOUT_FILENO) != 0
     }
@@ -42,12 +46,12 @@ public final class StepSession {
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let terminal = isatty(STDIN_FILENO) != 0
-        let editor = terminal ? LineEditor(program: "txn", historyFile: REPL.historyFile, endOfInputOnCtrlD: true) : nil
-        var reader = terminal ? nil : LineReader(descriptor: STDIN_FILENO)
+        let editor = terminal ? self.editor : nil
+        var reader = editor == nil ? LineReader(descriptor: STDIN_FILENO) : nil
         defer { remainingInput = reader }
 
         /// The user's answer for a cell: the line to run, or what to do instead.
-        func read(_ prompt: String, _ statement: String) -> LineEditor.Input {
+        func read(_ prompt: String, _ statement: String) -> LineInput {
             if let editor { return editor.readLine(prompt: prompt, prefill: statement) }
             interpreter.print(prompt + statement)
             switch reader?.next() {

@@ -1,9 +1,6 @@
 import Foundation
-import TxnFiles
-import TxnGAN
 import TxnImage
 import TxnNotebook
-import TxnTensor
 
 /// The spatial GAN in a notebook: `gan`, `train` with live samples from the fixed noise and D/G curves,
 /// `generate` at the page's size, `save` of the generator (offered as a download), and the texture distance.
@@ -14,7 +11,7 @@ struct GANJob: GeneratorJobKind {
     static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "periodic", "from"]
 
     let source: SourceEntry
-    let preset: GANPreset
+    let preset: Hosting.GANPreset
     let steps: Int
     let crop: Int, batch: Int
     let size: Int
@@ -29,11 +26,11 @@ struct GANJob: GeneratorJobKind {
     /// (`txn gan train` runs 1000, a notebook's `train` adds 100 at a time).
     static let defaultSteps = 300
     static let defaultSize = 256
-    static let defaultPreset = GANTrainingOptions().preset
+    static let defaultPreset = Hosting.GANOptions().preset
 
     /// What the page shows before the user changes anything (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
-        ["preset": defaultPreset.rawValue, "presets": GANPreset.allCases.map(\.rawValue), "steps": defaultSteps,
+        ["preset": defaultPreset.rawValue, "presets": Hosting.GANPreset.allCases.map(\.rawValue), "steps": defaultSteps,
          "size": defaultSize, "seed": 0, "tile": false, "periodic": false]
     }
 
@@ -41,12 +38,12 @@ struct GANJob: GeneratorJobKind {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
-        guard let preset = GANPreset(rawValue: try p.choice("preset", GANPreset.allCases.map(\.rawValue), default: Self.defaultPreset.rawValue)) else {
+        guard let preset = Hosting.GANPreset(rawValue: try p.choice("preset", Hosting.GANPreset.allCases.map(\.rawValue), default: Self.defaultPreset.rawValue)) else {
             throw APIError.badRequest("'preset' is not known")
         }
         self.preset = preset
         let scale = preset.architecture.scale
-        steps = try p.int("steps", default: Self.defaultSteps, range: GANTrainingOptions.stepRange.lowerBound...limits.steps)
+        steps = try p.int("steps", default: Self.defaultSteps, range: Hosting.GANOptions.stepRange.lowerBound...limits.steps)
         crop = try p.int("crop", default: preset.crop, range: scale...2048)
         batch = try p.int("batch", default: preset.batch, range: 2...64)
         size = try p.int("size", default: Self.defaultSize, range: scale...4096)
@@ -86,12 +83,4 @@ struct GANJob: GeneratorJobKind {
     }
 
     var what: String { "a spatial GAN (\(preset.rawValue) preset)" }
-
-    func monitor(report: @escaping (TrainingUpdate) -> Void, shouldStop stop: @escaping () -> Bool) -> RunMonitor {
-        RunMonitor(snapshotEvery: 5, ganProgress: { r, total, perIteration, sample in
-            report(TrainingUpdate(iteration: r.iteration, total: total, secondsPerIteration: perIteration,
-                                  fields: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss, "dReal": r.meanReal, "dFake": r.meanFake],
-                                  series: ["dLoss": r.discriminatorLoss, "gLoss": r.generatorLoss], sample: sample))
-        }, shouldStop: stop)
-    }
 }

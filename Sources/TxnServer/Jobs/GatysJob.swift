@@ -1,9 +1,6 @@
 import Foundation
 import TxnImage
 import TxnNotebook
-import TxnSynthesis
-import TxnTensor
-import TxnVGG
 
 /// Gatys et al. 2015: `optimize` in a notebook, with the page's parameters.
 struct GatysJob: JobKind {
@@ -25,7 +22,7 @@ struct GatysJob: JobKind {
     let sourceSize: Int?
 
     /// The defaults of a web job: the library's, but for the size (`defaultSize`).
-    static let defaults = SynthesisOptions()
+    static let defaults = Hosting.OptimizeOptions()
     /// 128, not the library's 256: the page's choice, so that a first result comes in seconds on two cores.
     static let defaultSize = 128
     /// The square sizes `sourceSize` may shrink the source to.
@@ -33,10 +30,10 @@ struct GatysJob: JobKind {
 
     /// What the page shows before the user changes anything, and the ranges of its fields (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
-        ["size": defaultSize, "sizeRange": [SynthesisOptions.sizeRange.lowerBound, SynthesisOptions.sizeRange.upperBound],
+        ["size": defaultSize, "sizeRange": [Hosting.OptimizeOptions.sizeRange.lowerBound, Hosting.OptimizeOptions.sizeRange.upperBound],
          "steps": defaults.steps, "seed": 0, "optimizer": defaults.optimizer.name.rawValue,
-         "optimizers": SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue), "layers": defaults.layers,
-         "history": SynthesisOptions.defaultHistory, "lr": SynthesisOptions.defaultAdamLearningRate,
+         "optimizers": Hosting.OptimizeOptions.Optimizer.Name.allCases.map(\.rawValue), "layers": defaults.layers,
+         "history": Hosting.OptimizeOptions.defaultHistory, "lr": Hosting.OptimizeOptions.defaultAdamLearningRate,
          "tile": false, "histmatch": defaults.histogramMatching]
     }
 
@@ -44,7 +41,7 @@ struct GatysJob: JobKind {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
-        let sizes = SynthesisOptions.sizeRange
+        let sizes = Hosting.OptimizeOptions.sizeRange
         switch p.values["size"] {
         case .string(let s)?:
             guard let size = Image.parseSize(s) else { throw APIError.badRequest("'size' must be a number or \"WxH\", got '\(s)'") }
@@ -60,25 +57,25 @@ struct GatysJob: JobKind {
             throw APIError.badRequest("'size' \(width)x\(height) is over this server's limit of \(limits.jobWork) pixels per job")
         }
         let defaults = Self.defaults
-        steps = try p.int("steps", default: defaults.steps, range: SynthesisOptions.stepsRange.lowerBound...limits.steps)
+        steps = try p.int("steps", default: defaults.steps, range: Hosting.OptimizeOptions.stepsRange.lowerBound...limits.steps)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
-        optimizer = try p.choice("optimizer", SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue),
+        optimizer = try p.choice("optimizer", Hosting.OptimizeOptions.Optimizer.Name.allCases.map(\.rawValue),
                                  default: defaults.optimizer.name.rawValue)
         layers = try p.words("layers", default: defaults.layers)
         // Written into the statement as words: each must be one (the notebook's check then knows the names).
         if let bad = layers.first(where: { !isNotebookWord($0) }) {
             throw APIError.badRequest("'layers' must be layer names such as \(defaults.layers[0]), got '\(bad)'")
         }
-        learningRate = try p.number("lr", default: SynthesisOptions.defaultAdamLearningRate, range: 1e-6...SynthesisOptions.largestLearningRate)
-        history = try p.int("history", default: SynthesisOptions.defaultHistory, range: SynthesisOptions.historyRange)
+        learningRate = try p.number("lr", default: Hosting.OptimizeOptions.defaultAdamLearningRate, range: 1e-6...Hosting.OptimizeOptions.largestLearningRate)
+        history = try p.int("history", default: Hosting.OptimizeOptions.defaultHistory, range: Hosting.OptimizeOptions.historyRange)
         histmatch = try p.bool("histmatch", default: defaults.histogramMatching)
         sourceSize = p.values["sourceSize"] == nil ? nil : try p.int("sourceSize", default: 256, range: Self.sourceSizeRange)
 
         // The notebook's own rules (layer names, sizes the network can take…) on the statements the job will run.
         try JobNotebook.check(statements(completedSteps: nil))
         // The source's size is the one thing the check cannot see: it knows no image.
-        var o = SynthesisOptions()
+        var o = Hosting.OptimizeOptions()
         (o.layers, o.padding) = (layers, tile ? .circular : .reflect)
         let (sw, sh) = sourceSize.map { ($0, $0) } ?? (entry.width, entry.height)
         guard sw * sh <= limits.sourcePixels else {
@@ -102,7 +99,7 @@ struct GatysJob: JobKind {
     /// The one place the job becomes notebook text: the server runs `statements`, the download adds
     /// a header and the `save` line.
     func statements(completedSteps: Int?) -> [String] {
-        var lines = ["set threads=\(Threads.count)", "m = model", "src = load \(notebookLiteral(source.path))"]
+        var lines = ["set threads=\(Hosting.threads)", "m = model", "src = load \(notebookLiteral(source.path))"]
         var input = "src"
         if let sourceSize {
             lines.append("x = preprocess src size=\(sourceSize)")
@@ -124,33 +121,9 @@ struct GatysJob: JobKind {
     }
 
     func run(_ context: JobContext) throws -> JobOutcome {
-        let log = JobLog()
-        let interpreter = context.interpreter(output: log)
-        // A stop is taken at the next iteration boundary, so the result is that of a shorter run
-        // and the notebook with `steps=k` replays it byte for byte.
-        var stopAtBoundary = false
-        interpreter.monitor = RunMonitor(snapshotEvery: 1, synthesisProgress: { p in
-            var perLayer: [String: Double] = [:]
-            for (l, v) in zip(p.layers, p.layerLosses) { perLayer[l] = v }
-            context.progress(["iteration": p.iteration, "total": p.totalIterations, "loss": p.loss,
-                              "layerLosses": perLayer, "evaluations": p.evaluations, "elapsed": p.elapsed,
-                              "secondsPerIteration": p.secondsPerIteration, "eta": p.remaining],
-                             series: ["loss": p.loss])
-            if let snapshot = p.snapshot {
-                context.image(snapshot, caption: "iteration \(p.iteration)", force: p.iteration == p.totalIterations)
-            }
-            if context.stopRequested { stopAtBoundary = true }
-        }, shouldStop: { stopAtBoundary || context.stopsNow })
-        try context.run(statements(completedSteps: nil), in: interpreter, file: "job-\(context.job.id).txn", log: log)
-        guard case .synthesis(let s)? = interpreter.variables[JobNotebook.result] else {
-            throw JobFailure(message: "the notebook made no synthesis", log: log.text)
-        }
-        let r = s.result
-        var fields: [String: Any] = ["loss": r.loss, "iterations": r.history.count, "evaluations": r.evaluations,
-                                     "seconds": r.seconds, "width": r.image.width, "height": r.image.height,
-                                     "log": log.text]
-        if let d = r.distance { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
-        return JobOutcome(image: r.image, fields: fields, stoppedAfter: r.interrupted ? r.history.count : nil)
+        let run = try JobNotebook.run(statements(completedSteps: nil), context: context, snapshotEvery: 1)
+        let r = run.result
+        return JobOutcome(image: r.image, fields: r.fields, stoppedAfter: r.interrupted ? r.iterations : nil)
     }
 }
 

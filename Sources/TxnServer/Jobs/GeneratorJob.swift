@@ -1,29 +1,12 @@
 import Foundation
-import TxnImage
 import TxnNotebook
-import TxnTensor
 
-/// One training iteration as the page shows it: the method's numbers and curves, and the sample from the run's
-/// fixed noise when one is due.
-struct TrainingUpdate {
-    var iteration: Int
-    var total: Int
-    var secondsPerIteration: Double
-    /// The method's numbers by the names the page shows (`loss`; `dLoss`, `gLoss`…).
-    var fields: [String: Any]
-    /// Of those, the ones drawn as curves.
-    var series: [String: Double]
-    var sample: Image?
-}
-
-/// A job kind whose work is a generator's (`GeneratorJob`): it gives its plan, its name and its monitor; the notebook
-/// and the run are shared.
+/// A job kind whose work is a generator's (`GeneratorJob`): it gives its plan and its name; the statements, the
+/// notebook and the run are shared.
 protocol GeneratorJobKind: JobKind {
     var plan: GeneratorJob.Plan { get }
     /// The method in a few words, for the notebook's header: "a spatial GAN (small preset)".
     var what: String { get }
-    /// The method's `RunMonitor`, calling `report` after each iteration and asking `shouldStop`.
-    func monitor(report: @escaping (TrainingUpdate) -> Void, shouldStop: @escaping () -> Bool) -> RunMonitor
 }
 
 extension GeneratorJobKind {
@@ -32,14 +15,15 @@ extension GeneratorJobKind {
     }
 
     func run(_ context: JobContext) throws -> JobOutcome {
-        try GeneratorJob.run(context, plan, monitor: monitor)
+        try GeneratorJob.run(context, plan)
     }
 }
 
 /// What the jobs of the methods with a generator share (the spatial GAN's, the texture network's): the notebook
 /// trains a generator (or loads a finished job's, `from`), generates `JobNotebook.result`, saves the generator as
-/// `job-ID-generator.pth` and measures `JobNotebook.distance`. Every iteration is reported with its time, and a stop
-/// is taken at the next iteration boundary, so the result is that of a shorter run (`RunMonitor`).
+/// `job-ID-generator.pth` and measures `JobNotebook.distance`. It runs through `JobNotebook.run`, which reports every
+/// iteration (the method's numbers and the sample from the fixed noise) and takes a stop at the next iteration
+/// boundary, so the result is that of a shorter run.
 enum GeneratorJob {
     /// The generator a job trained, in the data folder (the data store counts and removes it with its job).
     static func generatorFile(_ jobID: String) -> String { "job-\(jobID)-generator.pth" }
@@ -60,10 +44,11 @@ enum GeneratorJob {
         var trainedOn: Int
     }
 
-    /// The one place a generator job becomes notebook text; the method gives its `Plan`.
+    /// The one place a generator job becomes notebook text; the method gives its `Plan`. The model comes first: a
+    /// texture network trains on its texture loss.
     static func statements(_ plan: Plan, jobID: String, completedSteps: Int?) -> [String] {
         let network = plan.network
-        var lines = ["set threads=\(Threads.count)", "m = model", "src = load \(notebookLiteral(plan.source.path))"]
+        var lines = ["set threads=\(Hosting.threads)", "m = model", "src = load \(notebookLiteral(plan.source.path))"]
         if let from = plan.from {
             lines.append("\(network) = \(plan.load) \(notebookLiteral(generatorFile(from)))")
         } else {
@@ -85,40 +70,22 @@ enum GeneratorJob {
                          statements: statements(plan, jobID: jobID, completedSteps: completedSteps), tile: plan.tile)
     }
 
-    /// - monitor: the method's `RunMonitor`, calling `report` after each iteration and asking `shouldStop`.
-    static func run(_ context: JobContext, _ plan: Plan,
-                    monitor: (_ report: @escaping (TrainingUpdate) -> Void, _ shouldStop: @escaping () -> Bool) -> RunMonitor)
-        throws -> JobOutcome {
-        let log = JobLog()
-        let interpreter = context.interpreter(output: log)
-        var stopAtBoundary = false, completed = 0
+    /// Runs the plan's statements (`JobNotebook.run`) and offers the generator as a download.
+    static func run(_ context: JobContext, _ plan: Plan) throws -> JobOutcome {
         let start = Date()
-        interpreter.monitor = monitor({ u in
-            completed = u.iteration
-            var fields = u.fields
-            fields["iteration"] = u.iteration
-            fields["total"] = u.total
-            fields["secondsPerIteration"] = u.secondsPerIteration
-            fields["elapsed"] = Date().timeIntervalSince(start)
-            fields["eta"] = u.secondsPerIteration * Double(u.total - u.iteration)
-            context.progress(fields, series: u.series)
-            if let sample = u.sample { context.image(sample, caption: "iteration \(u.iteration), fixed noise", force: u.iteration == u.total) }
-            if context.stopRequested { stopAtBoundary = true }
-        }, { stopAtBoundary || context.stopsNow })
-        try context.run(statements(plan, jobID: context.job.id, completedSteps: nil), in: interpreter, file: "job-\(context.job.id).txn", log: log)
-        guard case .image(let image)? = interpreter.variables[JobNotebook.result] else {
-            throw JobFailure(message: "the notebook generated no texture", log: log.text)
-        }
+        let run = try JobNotebook.run(statements(plan, jobID: context.job.id, completedSteps: nil), context: context,
+                                      snapshotEvery: 5, measuredIn: JobNotebook.distance)
         // A job `from` another trains nothing.
-        if plan.from != nil { completed = 0 }
-        var fields: [String: Any] = ["iterations": completed, "seconds": Date().timeIntervalSince(start),
-                                     "width": image.width, "height": image.height, "log": log.text]
-        if case .distance(let d)? = interpreter.variables[JobNotebook.distance] { fields["distance"] = ["gramLoss": d.gramLoss, "sliced": d.sliced] }
+        let completed = plan.from == nil ? run.lastIteration : 0
+        var fields = run.result.fields
+        fields["iterations"] = completed
+        fields["seconds"] = Date().timeIntervalSince(start)
         var files: [String: JobFile] = [:]
         let path = context.settings.dataDirectory + "/" + generatorFile(plan.from ?? context.job.id)
         if FileManager.default.fileExists(atPath: path) {
             files["generator"] = JobFile(contentType: "application/octet-stream", filename: generatorFile(context.job.id), path: path)
         }
-        return JobOutcome(image: image, fields: fields, stoppedAfter: stopAtBoundary && completed < plan.steps ? completed : nil, files: files)
+        return JobOutcome(image: run.result.image, fields: fields,
+                          stoppedAfter: run.stoppedAtBoundary && completed < plan.steps ? completed : nil, files: files)
     }
 }

@@ -66,7 +66,6 @@ final class Job: @unchecked Sendable {
     var isStopRequested: Bool { locked { stopRequested } }
     var notebook: String { locked { notebookText } }
     var image: (png: [UInt8], version: Int)? { locked { png.map { ($0, imageVersion) } } }
-    var subscriberCount: Int { locked { subscribers.count } }
     func file(_ name: String) -> JobFile? { locked { files[name] } }
 
     /// What the page needs to draw the job from scratch (`GET /api/jobs/ID`); the event stream's

@@ -3,15 +3,21 @@ import TxnImage
 import TxnNotebook
 
 /// A kind of job the server can run (`"method"` in `POST /api/jobs`): Gatys synthesis (`GatysJob`), the spatial
-/// GAN (`GANJob`) and the texture network (`TexNetJob`). Each kind is one file: it checks its parameters, writes its notebook, and runs that notebook,
-/// reporting as it goes.
+/// GAN (`GANJob`) and the texture network (`TexNetJob`). Each kind is one file and speaks only notebook: it checks
+/// its parameters, writes its statements, and lets `JobNotebook` run them. To add a kind:
 ///
-/// A kind has: `method` and `pageDefaults` (what the page's form starts from); `init(parameters:…)`, which reads its
-/// keys with `Parameters` (refusing unknown ones) and checks its work against `limits.jobWork`; its statements,
-/// written in one place and framed by `JobNotebook.text`; and `run(context)`, which runs those statements through
-/// `context.interpreter(output:)` with a monitor, reports each iteration with `context.progress` and images with
-/// `context.image`, stops at an iteration boundary when `context.stopRequested`, and returns a `JobOutcome`.
-/// It is listed in `JobKinds.all`; the page shows a column for each kind its script knows (`METHODS`).
+/// 1. `method` and `pageDefaults` (what the page's form starts from), read from the notebook's own declarations
+///    (`Hosting` in TxnNotebook), never restated.
+/// 2. `init(parameters:…)`: read the keys with `Parameters` (it refuses unknown ones), check the work against
+///    `limits.jobWork`, then `JobNotebook.check(statements)`: the notebook's rules are the last word.
+/// 3. `statements`: the one place the job becomes notebook text, leaving its image in `JobNotebook.result`;
+///    `notebook(jobID:completedSteps:)` frames them with `JobNotebook.text`.
+/// 4. `run(context)`: `JobNotebook.run(statements, context:…)` runs them with the job's monitor (progress, images,
+///    stop at an iteration boundary) and hands back the result as a `JobRun`; the kind turns that into a
+///    `JobOutcome`.
+///    A kind that trains a generator and generates from it (`GANJob`, `TexNetJob`) is a `GeneratorJobKind`: it gives
+///    its `GeneratorJob.Plan` (the statements that make, train, load and save its network) and gets 3 and 4.
+/// 5. List it in `JobKinds.all`; the page shows a column for each kind its script knows (`METHODS`).
 protocol JobKind: Sendable {
     /// The `method` value that selects this kind.
     static var method: String { get }
@@ -68,6 +74,41 @@ enum JobNotebook {
         if tile { text += "preview = tile \(result) 2x2\nsave preview \(notebookLiteral("job-\(jobID)-tiled.png"))\n" }
         return text
     }
+
+    /// The run every kind shares: the statements in an interpreter as `txn FILE.txn` would run them, with a monitor
+    /// that publishes each iteration (`IterationReport`: numbers, curves, an image every `snapshotEvery`) and takes a
+    /// stop at the next iteration boundary, so that the result is that of a shorter run and the notebook with
+    /// `steps=k` replays it byte for byte. A stop before the first iteration throws `JobStoppedEarly`; a notebook
+    /// error, or no image in `result`, throws `JobFailure` with the job's log.
+    static func run(_ statements: [String], context: JobContext, snapshotEvery: Int, measuredIn distance: String? = nil) throws -> JobRun {
+        let log = JobLog()
+        let interpreter = context.interpreter(output: log)
+        var stopAtBoundary = false, lastIteration = 0
+        interpreter.monitor = RunMonitor(snapshotEvery: snapshotEvery, report: { report in
+            lastIteration = report.iteration
+            context.progress(report.fields, series: report.series)
+            if let image = report.image {
+                context.image(image, caption: report.caption, force: report.iteration == report.total)
+            }
+            if context.stopRequested { stopAtBoundary = true }
+        }, shouldStop: { stopAtBoundary || context.stopsNow })
+        try context.run(statements, in: interpreter, file: "job-\(context.job.id).txn", log: log)
+        guard var result = interpreter.hostedResult(Self.result, distance: distance) else {
+            throw JobFailure(message: "the notebook left no image in '\(Self.result)'", log: log.text)
+        }
+        result.fields["log"] = log.text
+        return JobRun(result: result, lastIteration: lastIteration, stoppedAtBoundary: stopAtBoundary)
+    }
+}
+
+/// What `JobNotebook.run` hands back to a kind.
+struct JobRun {
+    /// The image in `JobNotebook.result` and its numbers for the page (with the job's `log`).
+    var result: HostedResult
+    /// The last iteration reported (0 when none ran).
+    var lastIteration: Int
+    /// A stop was asked for and taken at an iteration boundary.
+    var stoppedAtBoundary: Bool
 }
 
 /// A job stopped before its first iteration: it ends `stopped`, with no result.
@@ -137,7 +178,7 @@ final class JobContext: @unchecked Sendable {
 
     /// Runs the job's notebook statements one at a time (diagnostics keep their line in the whole notebook),
     /// so that a stop before the first iteration also ends the statements that load the model and the source.
-    func run(_ statements: [String], in interpreter: Interpreter, file: String, log: JobLog) throws {
+    fileprivate func run(_ statements: [String], in interpreter: Interpreter, file: String, log: JobLog) throws {
         for (index, statement) in statements.enumerated() {
             if stopsNow { throw JobStoppedEarly() }
             let errors = interpreter.run(source: statement, file: file, firstLine: index + 1)

@@ -1,9 +1,6 @@
 import Foundation
 import TxnImage
 import TxnNotebook
-import TxnSynthesis
-import TxnTensor
-import TxnTexNet
 
 /// A texture network in a notebook (Ulyanov et al. 2016): `texnet`, `train` with live samples from the fixed noise
 /// and the loss curve, `generate` at the page's size, `save` of the network (offered as a download), and the
@@ -14,8 +11,8 @@ struct TexNetJob: GeneratorJobKind {
     static let keys = ["method", "source", "preset", "loss", "steps", "trainSize", "batch", "size", "seed", "tile", "from"]
 
     let source: SourceEntry
-    let preset: TexNetPreset
-    let loss: SynthesisOptions.Loss
+    let preset: Hosting.TexNetPreset
+    let loss: Hosting.OptimizeOptions.Loss
     let steps: Int
     /// The side of the training images, and the images per iteration.
     let trainSize: Int, batch: Int
@@ -30,12 +27,12 @@ struct TexNetJob: GeneratorJobKind {
     /// what 800 Gatys iterations at the training size do.
     static let defaultSteps = 200
     static let defaultSize = 256
-    static let defaults = TexNetTrainingOptions()
+    static let defaults = Hosting.TexNetOptions()
 
     /// What the page shows before the user changes anything (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
-        ["preset": defaults.preset.rawValue, "presets": TexNetPreset.allCases.map(\.rawValue),
-         "loss": defaults.loss.rawValue, "losses": SynthesisOptions.Loss.allCases.map(\.rawValue),
+        ["preset": defaults.preset.rawValue, "presets": Hosting.TexNetPreset.allCases.map(\.rawValue),
+         "loss": defaults.loss.rawValue, "losses": Hosting.OptimizeOptions.Loss.allCases.map(\.rawValue),
          "steps": defaultSteps, "size": defaultSize, "seed": 0, "tile": false]
     }
 
@@ -43,17 +40,17 @@ struct TexNetJob: GeneratorJobKind {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
         source = entry
-        guard let preset = TexNetPreset(rawValue: try p.choice("preset", TexNetPreset.allCases.map(\.rawValue), default: Self.defaults.preset.rawValue)),
-              let loss = SynthesisOptions.Loss(rawValue: try p.choice("loss", SynthesisOptions.Loss.allCases.map(\.rawValue), default: Self.defaults.loss.rawValue)) else {
+        guard let preset = Hosting.TexNetPreset(rawValue: try p.choice("preset", Hosting.TexNetPreset.allCases.map(\.rawValue), default: Self.defaults.preset.rawValue)),
+              let loss = Hosting.OptimizeOptions.Loss(rawValue: try p.choice("loss", Hosting.OptimizeOptions.Loss.allCases.map(\.rawValue), default: Self.defaults.loss.rawValue)) else {
             throw APIError.badRequest("'preset' or 'loss' is not known")
         }
         (self.preset, self.loss) = (preset, loss)
         let a = preset.architecture(Self.defaults.normalisation), period = a.period
-        steps = try p.int("steps", default: Self.defaultSteps, range: TexNetTrainingOptions.stepRange.lowerBound...limits.steps)
+        steps = try p.int("steps", default: Self.defaultSteps, range: Hosting.TexNetOptions.stepRange.lowerBound...limits.steps)
         // By default the preset's training size, or the largest the source holds.
         let fits = min(entry.width, entry.height) / period * period
-        trainSize = try p.int("trainSize", default: min(preset.size, fits), range: 2 * period...TexNetTrainingOptions.sizeRange.upperBound)
-        batch = try p.int("batch", default: preset.batch, range: TexNetTrainingOptions.batchRange)
+        trainSize = try p.int("trainSize", default: min(preset.size, fits), range: 2 * period...Hosting.TexNetOptions.sizeRange.upperBound)
+        batch = try p.int("batch", default: preset.batch, range: Hosting.TexNetOptions.batchRange)
         size = try p.int("size", default: Self.defaultSize, range: 2 * period...4096)
         seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
         tile = try p.bool("tile", default: false)
@@ -75,8 +72,8 @@ struct TexNetJob: GeneratorJobKind {
         }
         // The generator's own bound on what training and generating hold, against the memory budget.
         for (key, bytes) in [("trainSize", try a.trainingBytes(size: trainSize, batch: batch)), ("size", try a.generationBytes(width: size, height: size))]
-        where bytes > MemoryBudget.limitBytes {
-            throw APIError.badRequest("'\(key)' needs \(bytes >> 20) MiB, over this server's memory limit of \(MemoryBudget.limitBytes >> 20) MiB")
+        where bytes > Hosting.memoryLimitBytes {
+            throw APIError.badRequest("'\(key)' needs \(bytes >> 20) MiB, over this server's memory limit of \(Hosting.memoryLimitBytes >> 20) MiB")
         }
         // The notebook's own rules on the statements the job will run.
         try JobNotebook.check(GeneratorJob.statements(plan, jobID: "check", completedSteps: nil))
@@ -96,11 +93,4 @@ struct TexNetJob: GeneratorJobKind {
     }
 
     var what: String { "a texture network (\(preset.rawValue) preset)" }
-
-    func monitor(report: @escaping (TrainingUpdate) -> Void, shouldStop stop: @escaping () -> Bool) -> RunMonitor {
-        RunMonitor(snapshotEvery: 5, texnetProgress: { r, total, perIteration, sample in
-            report(TrainingUpdate(iteration: r.iteration, total: total, secondsPerIteration: perIteration,
-                                  fields: ["loss": r.loss], series: ["loss": r.loss], sample: sample))
-        }, shouldStop: stop)
-    }
 }

@@ -3,10 +3,11 @@ import Foundation
 
 /// How a VGG convolution is computed.
 public enum ConvAlgorithm: String, CaseIterable, Sendable {
-    /// Winograd where oneDNN has it on this CPU and it pays (`VGGPlan.algorithm`), direct everywhere else.
+    /// Winograd where it pays (`VGGPlan.algorithm`), direct everywhere else.
     case auto
     case direct
-    /// F(4x4, 3x3) Winograd: about 2.25x fewer multiplications for 3x3 kernels. oneDNN 2.6 has it for AVX-512 only.
+    /// Winograd for 3x3 kernels: oneDNN's F(4x4, 3x3) where oneDNN has it (AVX-512: about 4x fewer
+    /// multiplications), txn's own F(2x2, 3x3) elsewhere (`WinogradConvolution`, AVX2: 2.25x fewer).
     case winograd
 
     var kind: dnnl_alg_kind_t {
@@ -18,8 +19,8 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     }
 
     /// Whether oneDNN has a Winograd convolution on this CPU, found by asking it for one (a 64->64 layer at 64²,
-    /// forward), once per process.
-    public static let winogradAvailable: Bool = {
+    /// forward), once per process. Where it has none, txn's own kernel computes Winograd layers.
+    public static let oneDNNWinogradAvailable: Bool = {
         guard let src = try? memoryDesc([1, 64, 66, 66], .blocked), let dst = try? memoryDesc([1, 64, 64, 64], .blocked),
               let w = try? memoryDesc([64, 64, 3, 3], .any), let b = try? memoryDesc([64], .any) else { return false }
         var (s, d, wd, bd) = (src, dst, w, b)
@@ -30,12 +31,9 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
         return (try? withUnsafePointer(to: &desc) { try DNNLPrimitive.create($0, name: "Winograd probe") }) != nil
     }()
 
-    /// Throws when this algorithm cannot run here: Winograd asked for on a CPU oneDNN has no Winograd kernel for.
-    public func requireAvailable() throws {
-        if self == .winograd && !Self.winogradAvailable {
-            throw TensorError.invalidArgument("Winograd convolutions are not available on this CPU: oneDNN 2.6 has them "
-                + "for AVX-512 only, and it dispatches to \(DNNLCPU.isaName) here; use auto or direct")
-        }
+    /// Whose Winograd kernel runs here, for `txn doctor` and the benchmarks.
+    public static var winogradKernel: String {
+        oneDNNWinogradAvailable ? "oneDNN's F(4x4, 3x3) (\(DNNLCPU.isaName))" : "txn's F(2x2, 3x3) (AVX2)"
     }
 }
 
@@ -68,6 +66,13 @@ public enum BlockedLayers {
     /// oneDNN's convolution where it has a JIT kernel for it, else the GEMM path (said once per process on stderr).
     public static func convolution(_ conv: Conv2D, height: Int, width: Int, source: DNNLFormat, gradientSource: DNNLFormat,
                                    algorithm: ConvAlgorithm, backward: Bool) throws -> BlockedConvolution {
+        var algorithm = algorithm
+        if algorithm == .winograd && !ConvAlgorithm.oneDNNWinogradAvailable {
+            if WinogradConvolution.supports(conv, source: source, gradientSource: gradientSource) {
+                return try WinogradConvolution(conv, height: height, width: width, backward: backward)
+            }
+            algorithm = .direct
+        }
         do {
             return try DNNLConv(conv, height: height, width: width, source: source, gradientSource: gradientSource,
                                 relu: true, algorithm: algorithm, backward: backward)

@@ -169,30 +169,29 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// dst = layer(src) + bias, both blocked.
     func forward(source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>) throws -> [Float] {
-        let wd = forward.desc(dnnl_query_weights_md)
-        let w = try reorder(weightsForForward, (weightsPlain, weights), to: wd)
-        var out = unfilledFloats(Self.size(destinationBlocked))
-        try source.withUnsafeBufferPointer { s in
-            try w.withUnsafeBufferPointer { wp in
-                try out.withUnsafeMutableBufferPointer { o in
-                    try run(forward, [(DNNL_ARG_SRC, sourceBlocked, s.baseAddress!), (DNNL_ARG_WEIGHTS, wd, wp.baseAddress!),
-                                      (DNNL_ARG_BIAS, biasPlain, bias), (DNNL_ARG_DST, destinationBlocked, UnsafePointer(o.baseAddress!))])
-                }
-            }
-        }
-        return out
+        try run(forward, weights: weights, reorderedBy: weightsForForward, input: (DNNL_ARG_SRC, sourceBlocked, source),
+                output: (DNNL_ARG_DST, destinationBlocked), extra: [(DNNL_ARG_BIAS, biasPlain, bias)])
     }
 
     /// dL/dsrc (blocked) from dL/ddst (blocked).
     func backwardData(gradOutput: [Float], weights: UnsafePointer<Float>) throws -> [Float] {
-        let wd = backwardData.desc(dnnl_query_weights_md)
-        let w = try reorder(weightsForBackwardData, (weightsPlain, weights), to: wd)
-        var out = unfilledFloats(Self.size(sourceBlocked))
-        try gradOutput.withUnsafeBufferPointer { g in
+        try run(backwardData, weights: weights, reorderedBy: weightsForBackwardData,
+                input: (DNNL_ARG_DIFF_DST, destinationBlocked, gradOutput), output: (DNNL_ARG_DIFF_SRC, sourceBlocked))
+    }
+
+    /// Runs a primitive that reads the layer's weights (reordered from plain to the layout it chose) and one blocked
+    /// input, and writes a new blocked output.
+    private func run(_ p: DNNLPrimitive, weights: UnsafePointer<Float>, reorderedBy weightsReorder: DNNLPrimitive,
+                     input: (Int32, dnnl_memory_desc_t, [Float]), output: (Int32, dnnl_memory_desc_t),
+                     extra: [(Int32, dnnl_memory_desc_t, UnsafePointer<Float>)] = []) throws -> [Float] {
+        let wd = p.desc(dnnl_query_weights_md)
+        let w = try reorder(weightsReorder, (weightsPlain, weights), to: wd)
+        var out = unfilledFloats(Self.size(output.1))
+        try input.2.withUnsafeBufferPointer { i in
             try w.withUnsafeBufferPointer { wp in
                 try out.withUnsafeMutableBufferPointer { o in
-                    try run(backwardData, [(DNNL_ARG_DIFF_DST, destinationBlocked, g.baseAddress!), (DNNL_ARG_WEIGHTS, wd, wp.baseAddress!),
-                                           (DNNL_ARG_DIFF_SRC, sourceBlocked, UnsafePointer(o.baseAddress!))])
+                    try run(p, [(input.0, input.1, i.baseAddress!), (DNNL_ARG_WEIGHTS, wd, wp.baseAddress!)] + extra
+                               + [(output.0, output.1, UnsafePointer(o.baseAddress!))])
                 }
             }
         }

@@ -25,29 +25,8 @@ public enum PointwiseActivation: Sendable, Equatable {
 /// Elementwise activations of the trainable networks, in place on channel-major batches. Each backward needs only
 /// the forward's output, so nothing else is kept.
 public enum Activation {
-    /// max(x, 0); the gradient passes where the output is positive.
-    public static func relu(_ x: inout ChannelMajor) {
-        map(&x) { PointwiseActivation.relu.apply($0) }
-    }
-
-    /// x for x > 0, slope·x otherwise; the output's sign is the input's, so the output decides the slope.
-    public static func leakyReLU(_ x: inout ChannelMajor, slope: Float) {
-        let f = PointwiseActivation.leakyReLU(slope: slope)
-        map(&x) { f.apply($0) }
-    }
-
     public static func tanh(_ x: inout ChannelMajor) {
         map(&x) { Foundation.tanh($0) }
-    }
-
-    /// dL/dx of ReLU in place, given its output.
-    public static func reluBackward(_ grad: inout ChannelMajor, output y: ChannelMajor) {
-        zip(&grad, y) { g, y in PointwiseActivation.relu.gradient(g, output: y) }
-    }
-
-    public static func leakyReLUBackward(_ grad: inout ChannelMajor, output y: ChannelMajor, slope: Float) {
-        let f = PointwiseActivation.leakyReLU(slope: slope)
-        zip(&grad, y) { g, y in f.gradient(g, output: y) }
     }
 
     /// `activation` in place (the case is chosen outside the loop, so that the loop vectorises).

@@ -33,11 +33,8 @@ public final class BatchNorm2D: @unchecked Sendable {
                        runningMean: [Float](repeating: 0, count: c), runningVar: [Float](repeating: 1, count: c))
     }
 
-    /// What a training-mode forward keeps for its backward: x̂ and 1/√(σ²+ε) per channel.
-    public struct Saved: Sendable {
-        public var normalised: ChannelMajor
-        public var inverseStd: [Float]
-    }
+    /// What a training-mode forward keeps for its backward: x̂, and 1/√(σ²+ε) per channel.
+    public typealias Saved = NormalisationSaved
 
     /// Training mode: normalises `x` in place by its batch statistics, applies `activation` (if any) in the same
     /// pass, and updates the running statistics.
@@ -53,57 +50,16 @@ public final class BatchNorm2D: @unchecked Sendable {
         guard m > 1 else {
             throw TensorError.invalidArgument("batch norm in training needs more than one value per channel, got \(m)")
         }
-        var mean = [Float](repeating: 0, count: channels), variance = mean, inverseStd = mean
-        var normalised = ChannelMajor(unfilled: x.channels, batch: x.batch, height: x.height, width: x.width)
-        let eps = Double(epsilon)
-        normalised.data.withUnsafeMutableBufferPointer { xh in
-        x.data.withUnsafeMutableBufferPointer { xs in
-        mean.withUnsafeMutableBufferPointer { mu in
-        variance.withUnsafeMutableBufferPointer { va in
-        inverseStd.withUnsafeMutableBufferPointer { inv in
-        weight.value.withUnsafeBufferPointer { g in
-        bias.value.withUnsafeBufferPointer { b in
-            let xb = xs.baseAddress!, hb = xh.baseAddress!
-            parallelFor(channels) { c in
-                let row = xb + c * m, nrow = hb + c * m
-                var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0), (q0, q1, q2, q3) = (0.0, 0.0, 0.0, 0.0)
-                var j = 0
-                while j + 4 <= m {
-                    let (a0, a1, a2, a3) = (Double(row[j]), Double(row[j + 1]), Double(row[j + 2]), Double(row[j + 3]))
-                    s0 += a0; s1 += a1; s2 += a2; s3 += a3
-                    q0 += a0 * a0; q1 += a1 * a1; q2 += a2 * a2; q3 += a3 * a3
-                    j += 4
-                }
-                while j < m { let a = Double(row[j]); s0 += a; q0 += a * a; j += 1 }
-                let mu64 = (s0 + s1 + s2 + s3) / Double(m)
-                let var64 = max(0, (q0 + q1 + q2 + q3) / Double(m) - mu64 * mu64)
-                let istd = 1 / (var64 + eps).squareRoot()
-                let (fm, fi, gc, bc) = (Float(mu64), Float(istd), g[c], b[c])
-                if let activation {
-                    for j in 0..<m {
-                        let h = (row[j] - fm) * fi
-                        nrow[j] = h
-                        row[j] = activation.apply(gc * h + bc)
-                    }
-                } else {
-                    for j in 0..<m {
-                        let h = (row[j] - fm) * fi
-                        nrow[j] = h
-                        row[j] = gc * h + bc
-                    }
-                }
-                mu[c] = fm
-                va[c] = Float(var64)
-                inv[c] = fi
-            }
-        }}}}}}}
+        let (saved, mean, variance) = NormalisationGroup.forward(&x, groups: channels, length: m, channel: { $0 },
+                                                                 weight: weight, bias: bias, epsilon: epsilon,
+                                                                 activation: activation)
         let unbias = Float(m) / Float(m - 1)
         for c in 0..<channels {
             runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias
         }
         batchesTracked += 1
-        return Saved(normalised: normalised, inverseStd: inverseStd)
+        return saved
     }
 
     /// Evaluation mode: normalises `x` in place by the running statistics, then applies `activation` (if any).
@@ -135,40 +91,11 @@ public final class BatchNorm2D: @unchecked Sendable {
     /// activation's backward is taken in the same pass.
     public func backward(_ grad: inout ChannelMajor, saved: Saved, after activation: PointwiseActivation? = nil,
                          output: ChannelMajor? = nil) {
-        precondition(grad.channels == channels && grad.count == saved.normalised.count)
-        precondition((activation == nil) == (output == nil) && (output?.count ?? grad.count) == grad.count)
-        let m = grad.rowLength
-        var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
-        let y = output ?? saved.normalised  // read only with an activation
-        grad.data.withUnsafeMutableBufferPointer { gs in
-        saved.normalised.data.withUnsafeBufferPointer { hs in
-        y.data.withUnsafeBufferPointer { ys in
-        dGamma.withUnsafeMutableBufferPointer { dg in
-        dBeta.withUnsafeMutableBufferPointer { db in
-        weight.value.withUnsafeBufferPointer { gamma in
-            let gb = gs.baseAddress!, hb = hs.baseAddress!, yb = ys.baseAddress!
-            parallelFor(channels) { c in
-                let g = gb + c * m, h = hb + c * m, yr = yb + c * m
-                if let activation {
-                    for j in 0..<m { g[j] = activation.gradient(g[j], output: yr[j]) }
-                }
-                var (a0, a1, a2, a3) = (0.0, 0.0, 0.0, 0.0), (b0, b1, b2, b3) = (0.0, 0.0, 0.0, 0.0)
-                var j = 0
-                while j + 4 <= m {
-                    let (g0, g1, g2, g3) = (Double(g[j]), Double(g[j + 1]), Double(g[j + 2]), Double(g[j + 3]))
-                    a0 += g0; a1 += g1; a2 += g2; a3 += g3
-                    b0 += g0 * Double(h[j]); b1 += g1 * Double(h[j + 1]); b2 += g2 * Double(h[j + 2]); b3 += g3 * Double(h[j + 3])
-                    j += 4
-                }
-                while j < m { let gj = Double(g[j]); a0 += gj; b0 += gj * Double(h[j]); j += 1 }
-                let (sg, sgh) = (a0 + a1 + a2 + a3, b0 + b1 + b2 + b3)
-                db[c] = Float(sg)
-                dg[c] = Float(sgh)
-                let k = gamma[c] * saved.inverseStd[c] / Float(m)
-                let (mb, mg) = (Float(sg), Float(sgh))
-                for j in 0..<m { g[j] = k * (Float(m) * g[j] - mb - h[j] * mg) }
-            }
-        }}}}}}
+        precondition(grad.channels == channels)
+        let (sumG, sumGH) = NormalisationGroup.backward(&grad, saved: saved, activation: activation, output: output,
+                                                        groups: channels, length: grad.rowLength, channel: { $0 },
+                                                        weight: weight)
+        let (dGamma, dBeta) = (sumGH.map { Float($0) }, sumG.map { Float($0) })
         weight.accumulate(dGamma)
         bias.accumulate(dBeta)
     }

@@ -15,12 +15,7 @@ public struct ConvTranspose2D: Sendable {
     var stampRows: Int { outChannels * geometry.kernel * geometry.kernel }
 
     public init(weight: Parameter, bias: Parameter, geometry: PatchGeometry) throws {
-        guard weight.shape.count == 4, weight.shape[2] == geometry.kernel, weight.shape[3] == geometry.kernel else {
-            throw TensorError.invalidShape("transposed convolution weight must be [in, out, \(geometry.kernel), \(geometry.kernel)], got \(weight.shape)")
-        }
-        guard bias.shape == [weight.shape[1]] else {
-            throw TensorError.invalidShape("transposed convolution bias must be [\(weight.shape[1])], got \(bias.shape)")
-        }
+        try geometry.checkParameters(weight: weight.shape, bias: bias.shape, layer: "transposed convolution", layout: "in, out", biasAxis: 1)
         (self.weight, self.bias, self.geometry) = (weight, bias, geometry)
     }
 

@@ -14,12 +14,7 @@ public struct StridedConv2D: Sendable {
     var patchRows: Int { inChannels * geometry.kernel * geometry.kernel }
 
     public init(weight: Parameter, bias: Parameter, geometry: PatchGeometry) throws {
-        guard weight.shape.count == 4, weight.shape[2] == geometry.kernel, weight.shape[3] == geometry.kernel else {
-            throw TensorError.invalidShape("convolution weight must be [out, in, \(geometry.kernel), \(geometry.kernel)], got \(weight.shape)")
-        }
-        guard bias.shape == [weight.shape[0]] else {
-            throw TensorError.invalidShape("convolution bias must be [\(weight.shape[0])], got \(bias.shape)")
-        }
+        try geometry.checkParameters(weight: weight.shape, bias: bias.shape, layer: "convolution", layout: "out, in", biasAxis: 0)
         (self.weight, self.bias, self.geometry) = (weight, bias, geometry)
     }
 

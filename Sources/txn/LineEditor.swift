@@ -1,6 +1,7 @@
 import CLibEdit
 import Foundation
 import TxnFiles
+import TxnNotebook
 import TxnTensor
 #if canImport(Glibc)
 import Glibc
@@ -19,8 +20,8 @@ import Darwin
 /// (`kill -INT`) is left to the process's handler; the editor retries the interrupted read.
 ///
 /// Offsets given to and taken from `completer` count Characters of the line.
-public final class LineEditor {
-    public enum Input: Equatable { case line(String), interrupted, endOfFile }
+public final class LineEditor: LineEditing {
+    public typealias Input = LineInput
 
     /// Called on Tab with the whole line and the cursor offset; returns the start offset of the word being completed and
     /// the candidates. One candidate: insert it (plus a space unless it ends in "/" or "="). Several: insert their longest

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TxnNotebook
+@testable import txn
 
 /// What can be checked without a terminal. The interactive behaviour (keys, Ctrl-C, Tab listing) is checked through a
 /// pseudo-terminal by pty/line_editor_pty.sh (see pty/README.md).

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # Manual end-to-end check of LineEditor on a real pseudo-terminal (tmux). Not run by `swift test`.
 #
-#   bash Tests/TxnNotebookTests/pty/line_editor_pty.sh [work-dir]
+#   bash Tests/txnTests/pty/line_editor_pty.sh [work-dir]
 #
-# Builds a throwaway package (in work-dir, default /tmp/txn-le-harness) that depends on this txn checkout by path and
-# runs a mini REPL on LineEditor, then drives it with tmux send-keys and prints what the screen shows after each step.
+# Builds a throwaway package (in work-dir, default /tmp/txn-le-harness) that depends on this txn checkout by path, with a
+# copy of the program's LineEditor.swift (it lives in the executable, which no package can import), and runs a mini
+# REPL on it, then drives it with tmux send-keys and prints what the screen shows after each step.
 # Read README.md beside this file for what to expect.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../../.." && pwd)"
 work="${1:-/tmp/txn-le-harness}"
 command -v tmux >/dev/null || { echo "needs tmux (apt-get install -y tmux)"; exit 1; }
 
-mkdir -p "$work/Sources/LEHarness"
+mkdir -p "$work/Sources/LEHarness" "$work/Sources/CLibEdit"
+cp "$repo/Sources/txn/LineEditor.swift" "$work/Sources/LEHarness/"
+cp "$repo/Sources/CLibEdit/"* "$work/Sources/CLibEdit/"
 cat > "$work/Package.swift" <<SWIFT
 // swift-tools-version:6.0
 import PackageDescription
 let package = Package(
     name: "LEHarness",
     dependencies: [.package(name: "txn", path: "$repo")],
-    targets: [.executableTarget(name: "LEHarness", dependencies: [.product(name: "TxnNotebook", package: "txn")])],
+    targets: [.systemLibrary(name: "CLibEdit", pkgConfig: "libedit"),
+              .executableTarget(name: "LEHarness", dependencies: ["CLibEdit", .product(name: "TxnNotebook", package: "txn"),
+                                                                 .product(name: "TxnFiles", package: "txn"),
+                                                                 .product(name: "TxnTensor", package: "txn")])],
     swiftLanguageModes: [.v5]
 )
 SWIFT

@@ -1,8 +1,9 @@
-import TxnTensor
 import Foundation
-import TxnSynthesis
+import TxnNotebook
+import TxnTensor
 
-/// The interactive session: reads statements (with libedit when stdin is a terminal, plain lines
+/// The interactive session (here in the program, as clox keeps `repl()` in main.c: the notebook library links no
+/// terminal library): reads statements (with libedit when stdin is a terminal, plain lines
 /// otherwise), runs them, and keeps going whatever happens, so no typo loses the session.
 public final class REPL {
     public let interpreter: Interpreter

@@ -1,6 +1,8 @@
 import TxnFiles
+import TxnTensor
 
 /// Reads bounded by the memory budget: what `load`, `run` and notebooks read may be as large as the budget allows.
+/// Here, in the lowest layer that reads files by that budget (images), so that TxnTensor does not depend on TxnFiles.
 
 extension SafeFile {
     /// The whole content of a regular file that fits in the memory budget.

@@ -1,0 +1,195 @@
+/* F(2x2, 3x3) Winograd convolution on the channel-blocked layout: see winograd.h. AVX2 and FMA (built for
+   haswell, like the rest of txn). Layouts inside one call, for the `count` tiles it computes (rows padded to a
+   multiple of 6, the height of the matrix-product kernel, with zero tiles):
+     V[16][rows][K]  the transformed input patches, a row per tile
+     M[16][rows][N]  their products with the transformed weights
+   and the packed weights U[16][N/16][K][16], so that the kernel reads a K x 16 panel contiguously. */
+#include "winograd.h"
+#include <immintrin.h>
+#include <stdint.h>
+
+enum { KERNEL_ROWS = 6, PANEL = 16 };
+
+size_t txn_wino_weight_floats(int in_channels, int out_channels) {
+    return (size_t)16 * (size_t)in_channels * (size_t)out_channels;
+}
+
+static int padded_rows(int tiles) { return (tiles + KERNEL_ROWS - 1) / KERNEL_ROWS * KERNEL_ROWS; }
+
+size_t txn_wino_scratch_floats(int tiles, int in_channels, int out_channels) {
+    return (size_t)16 * (size_t)padded_rows(tiles) * ((size_t)in_channels + (size_t)out_channels);
+}
+
+int txn_wino_tiles(const txn_wino_pass *p) { return ((p->dst_h + 1) / 2) * ((p->dst_w + 1) / 2); }
+
+/* U = G g Gᵀ with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
+static void transform_kernel(const float g[3][3], float u[16]) {
+    float t[4][3];
+    for (int c = 0; c < 3; c++) {
+        t[0][c] = g[0][c];
+        t[1][c] = 0.5f * (g[0][c] + g[1][c] + g[2][c]);
+        t[2][c] = 0.5f * (g[0][c] - g[1][c] + g[2][c]);
+        t[3][c] = g[2][c];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[i * 4 + 0] = t[i][0];
+        u[i * 4 + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[i * 4 + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[i * 4 + 3] = t[i][2];
+    }
+}
+
+void txn_wino_pack_weights(const float *w, int cout, int cin, int backward, float *packed) {
+    const int K = backward ? cout : cin, N = backward ? cin : cout;
+    for (int n = 0; n < N; n++) {
+        for (int k = 0; k < K; k++) {
+            float g[3][3], u[16];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    g[a][b] = backward ? w[(((size_t)k * cin + n) * 3 + 2 - a) * 3 + 2 - b]
+                                       : w[(((size_t)n * cin + k) * 3 + a) * 3 + b];
+            transform_kernel(g, u);
+            for (int xi = 0; xi < 16; xi++)
+                packed[(((size_t)xi * (N / PANEL) + n / PANEL) * K + k) * PANEL + n % PANEL] = u[xi];
+        }
+    }
+}
+
+/* V = Bᵀ d B with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for 8 channels at once. */
+static inline void transform_patch(__m256 d[16]) {
+    for (int j = 0; j < 4; j++) {
+        __m256 d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
+        d[j] = _mm256_sub_ps(d0, d2);
+        d[4 + j] = _mm256_add_ps(d1, d2);
+        d[8 + j] = _mm256_sub_ps(d2, d1);
+        d[12 + j] = _mm256_sub_ps(d1, d3);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m256 t0 = d[4 * i], t1 = d[4 * i + 1], t2 = d[4 * i + 2], t3 = d[4 * i + 3];
+        d[4 * i] = _mm256_sub_ps(t0, t2);
+        d[4 * i + 1] = _mm256_add_ps(t1, t2);
+        d[4 * i + 2] = _mm256_sub_ps(t2, t1);
+        d[4 * i + 3] = _mm256_sub_ps(t1, t3);
+    }
+}
+
+/* Transforms the patches of tiles [first, first + count) into V; rows past the last tile of the pass are zero. */
+static void input_transform(const txn_wino_pass *p, int first, int count, int rows, float *v) {
+    const int K = p->in_channels, B = p->block, tiles_w = (p->dst_w + 1) / 2, tiles = txn_wino_tiles(p);
+    const size_t plane = (size_t)p->src_h * p->src_w * B, xi_stride = (size_t)rows * K;
+    for (int r = 0; r < rows; r++) {
+        const int t = first + r;
+        float *row = v + (size_t)r * K;
+        if (r >= count || t >= tiles) {
+            for (int xi = 0; xi < 16; xi++)
+                for (int k = 0; k < K; k += 8) _mm256_storeu_ps(row + xi * xi_stride + k, _mm256_setzero_ps());
+            continue;
+        }
+        const int y0 = 2 * (t / tiles_w) + p->origin, x0 = 2 * (t % tiles_w) + p->origin;
+        const int inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= p->src_h && x0 + 4 <= p->src_w;
+        for (int k = 0; k < K; k += 8) {
+            const float *base = p->src + (size_t)(k / B) * plane + k % B;
+            __m256 d[16];
+            for (int i = 0; i < 4; i++) {
+                const int y = y0 + i;
+                for (int j = 0; j < 4; j++) {
+                    const int x = x0 + j;
+                    if (inside || (y >= 0 && y < p->src_h && x >= 0 && x < p->src_w))
+                        d[4 * i + j] = _mm256_loadu_ps(base + ((size_t)y * p->src_w + x) * B);
+                    else
+                        d[4 * i + j] = _mm256_setzero_ps();
+                }
+            }
+            transform_patch(d);
+            for (int xi = 0; xi < 16; xi++) _mm256_storeu_ps(row + xi * xi_stride + k, d[xi]);
+        }
+    }
+}
+
+/* c[6][16] = a[6][K] (rows lda apart) · panel[K][16]. Rows are read through two pointers (rows 0-2 and 3-5) and
+   one stride, which x86 addressing covers (p, p + lda, p + 2 lda): with six pointers the compiler ran out of
+   registers and spilled them inside the loop. */
+__attribute__((noinline)) static void kernel_6x16(const float *a, size_t lda, const float *panel, int K, float *c, size_t ldc) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *p = a, *q = a + 3 * lda, *b = panel;
+    const ptrdiff_t s = (ptrdiff_t)lda;
+    for (int k = 0; k < K; k++, p++, q++, b += PANEL) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 x;
+        x = _mm256_broadcast_ss(p); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(p + s); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(p + 2 * s); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(q); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(q + s); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(q + 2 * s); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01); c += ldc;
+    _mm256_storeu_ps(c, c10); _mm256_storeu_ps(c + 8, c11); c += ldc;
+    _mm256_storeu_ps(c, c20); _mm256_storeu_ps(c + 8, c21); c += ldc;
+    _mm256_storeu_ps(c, c30); _mm256_storeu_ps(c + 8, c31); c += ldc;
+    _mm256_storeu_ps(c, c40); _mm256_storeu_ps(c + 8, c41); c += ldc;
+    _mm256_storeu_ps(c, c50); _mm256_storeu_ps(c + 8, c51);
+}
+
+/* M[ξ] = V[ξ] · U[ξ] for the 16 points: panel by panel, so that one K x 16 panel of U stays in L1 while every
+   row of V[ξ] (in L2) passes it. */
+static void products(const txn_wino_pass *p, int rows, const float *v, float *m) {
+    const int K = p->in_channels, N = p->out_channels, panels = N / PANEL;
+    for (int xi = 0; xi < 16; xi++) {
+        const float *vx = v + (size_t)xi * rows * K;
+        float *mx = m + (size_t)xi * rows * N;
+        for (int nb = 0; nb < panels; nb++) {
+            const float *panel = p->packed + ((size_t)xi * panels + nb) * K * PANEL;
+            for (int r = 0; r < rows; r += KERNEL_ROWS)
+                kernel_6x16(vx + (size_t)r * K, K, panel, K, mx + (size_t)r * N + nb * PANEL, N);
+        }
+    }
+}
+
+/* Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 -1 -1], then bias and ReLU, into the tiles' places in dst. */
+static void output_transform(const txn_wino_pass *p, int first, int count, int rows, const float *m) {
+    const int N = p->out_channels, B = p->block, tiles_w = (p->dst_w + 1) / 2;
+    const size_t plane = (size_t)p->dst_h * p->dst_w * B, xi_stride = (size_t)rows * N;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r = 0; r < count; r++) {
+        const int t = first + r, y0 = 2 * (t / tiles_w), x0 = 2 * (t % tiles_w);
+        const float *row = m + (size_t)r * N;
+        for (int n = 0; n < N; n += 8) {
+            __m256 s[16], q[8];
+            for (int xi = 0; xi < 16; xi++) s[xi] = _mm256_loadu_ps(row + xi * xi_stride + n);
+            for (int j = 0; j < 4; j++) {
+                q[j] = _mm256_add_ps(_mm256_add_ps(s[j], s[4 + j]), s[8 + j]);
+                q[4 + j] = _mm256_sub_ps(_mm256_sub_ps(s[4 + j], s[8 + j]), s[12 + j]);
+            }
+            __m256 y[4];
+            for (int i = 0; i < 2; i++) {
+                y[2 * i] = _mm256_add_ps(_mm256_add_ps(q[4 * i], q[4 * i + 1]), q[4 * i + 2]);
+                y[2 * i + 1] = _mm256_sub_ps(_mm256_sub_ps(q[4 * i + 1], q[4 * i + 2]), q[4 * i + 3]);
+            }
+            const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
+            float *base = p->dst + (size_t)(n / B) * plane + n % B;
+            for (int i = 0; i < 2; i++) {
+                if (y0 + i >= p->dst_h) break;
+                for (int j = 0; j < 2; j++) {
+                    if (x0 + j >= p->dst_w) break;
+                    __m256 value = _mm256_add_ps(y[2 * i + j], bias);
+                    if (p->relu) value = _mm256_max_ps(value, zero);
+                    _mm256_storeu_ps(base + ((size_t)(y0 + i) * p->dst_w + x0 + j) * B, value);
+                }
+            }
+        }
+    }
+}
+
+int txn_wino_run(const txn_wino_pass *p, int first, int count, float *scratch) {
+    if ((p->block != 8 && p->block != 16) || p->in_channels % 8 != 0 || p->out_channels % PANEL != 0
+        || p->in_channels % p->block != 0 || p->out_channels % p->block != 0 || count <= 0 || first < 0)
+        return -1;
+    const int rows = padded_rows(count);
+    float *v = scratch, *m = scratch + (size_t)16 * rows * p->in_channels;
+    input_transform(p, first, count, rows, v);
+    products(p, rows, v, m);
+    output_transform(p, first, count, rows, m);
+    return 0;
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import TxnFiles
+import TxnGAN
+import TxnImage
+import TxnTensor
+import TxnTexNet
+
+/// A training run as `txn gan train` and `txn texnet train` drive it, once it is set up (new or resumed).
+protocol CommandLineTraining: AnyObject {
+    associatedtype Record
+    var iteration: Int { get }
+    @discardableResult
+    func train(until target: Int, shouldStop: () -> Bool, report: (Record, Double) throws -> Void) throws -> Bool
+    /// The sample image of the current networks (`--samples`).
+    func snapshot() throws -> Image
+    /// Writes the checkpoint pair at `path` (the network and its resume file).
+    func saveCheckpoint(_ path: String) throws
+    static func removeStaleTemporaries(of path: String) -> [String]
+    /// Checks the checkpoint pair's paths before any work.
+    static func checkPairOutputs(_ path: String) throws
+    /// The terminal's progress line for an iteration.
+    static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
+}
+
+extension GANTraining: CommandLineTraining {
+    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
+    func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
+    static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
+        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration,
+                             remaining: secondsPerIteration * Double(total - r.iteration))
+    }
+}
+
+extension TexNetTraining: CommandLineTraining {
+    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
+    func saveCheckpoint(_ path: String) throws { try save(to: path) }
+    static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
+        TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
+    }
+}
+
+/// The options of the loop, declared once for both train commands.
+struct TrainingLoopOptions: ParsableArguments {
+    @Flag(help: "Continue the run saved at -o.")
+    var resume = false
+
+    @Option(parsing: .unconditional, help: "Print progress every N iterations.")
+    var every: Int = 10
+
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N iterations (0: only at the end).")
+    var checkpointEvery: Int = 100
+
+    @Option(help: "Write a sample every --every iterations to this folder.")
+    var samples: String?
+
+    func validate() throws {
+        guard every >= 1 else { throw ValidationError("--every must be at least 1") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
+    }
+
+    /// Every output checked before the work (the checkpoint pair at `output`, the samples' folder), and what a run
+    /// killed while writing a checkpoint left removed.
+    func prepare<T: CommandLineTraining>(_ training: T.Type, output: String) throws {
+        do { try T.checkPairOutputs(output) } catch { throw ValidationError("-o \(error)") }
+        if let samples {
+            do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
+        }
+        for name in T.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+    }
+
+    func loop(steps: Int, output: String) -> TrainingLoop {
+        TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery, samples: samples, output: output)
+    }
+}
+
+/// The loop both train commands run: iterations to `steps` with a progress line every `every` (and the first and the
+/// last), a sample in `samples` every `every`, a checkpoint every `checkpointEvery` iterations (0: only at the end);
+/// Ctrl-C stops after the current iteration, and the run ends with a checkpoint either way.
+struct TrainingLoop {
+    var steps: Int
+    var every: Int
+    var checkpointEvery: Int
+    var samples: String?
+    var output: String
+
+    /// Runs `training` to `steps`; returns the iterations this run made and its seconds.
+    func run<T: CommandLineTraining>(_ training: T) throws -> (iterations: Int, seconds: Double) {
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        let first = training.iteration
+        var sinceCheckpoint = 0
+        let start = Date()
+        let stopped = try training.train(until: steps, shouldStop: { Interrupt.isRequested }) { r, perIteration in
+            sinceCheckpoint += 1
+            if training.iteration % every == 0 || training.iteration == steps || training.iteration - first == 1 {
+                print(T.progressLine(r, total: steps, secondsPerIteration: perIteration))
+            }
+            if let samples, training.iteration % every == 0 || training.iteration == steps {
+                try training.snapshot().save(samples + "/sample_\(String(format: "%06d", training.iteration)).png", createFolders: true)
+            }
+            if checkpointEvery > 0 && sinceCheckpoint >= checkpointEvery {
+                try training.saveCheckpoint(output)
+                sinceCheckpoint = 0
+            }
+        }
+        if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
+        try training.saveCheckpoint(output)
+        T.removeStaleTemporaries(of: output)
+        return (training.iteration - first, Date().timeIntervalSince(start))
+    }
+}

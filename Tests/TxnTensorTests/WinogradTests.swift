@@ -1,0 +1,113 @@
+import XCTest
+import CWinograd
+import TxnTensor
+
+/// txn's F(2x2, 3x3) Winograd kernel against a direct convolution written out in Double: forward (bias and ReLU)
+/// and backward-data (the gradient of the padded input), whole tensors, at both block widths txn supports (the
+/// kernel is AVX2 code, so both run on any machine), on sizes with partial tiles, in calls of uneven tile ranges.
+final class WinogradTests: XCTestCase {
+    let (cin, cout, h, w) = (32, 48, 7, 9)
+    var rng = SplitMix64(seed: 7)
+
+    func values(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * scale } }
+
+    /// [C][H][W] -> [C/b][H][W][b].
+    func blocked(_ x: [Float], channels: Int, pixels: Int, block: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count)
+        for c in 0..<channels { for p in 0..<pixels { out[(c / block * pixels + p) * block + c % block] = x[c * pixels + p] } }
+        return out
+    }
+
+    func plain(_ x: [Float], channels: Int, pixels: Int, block: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count)
+        for c in 0..<channels { for p in 0..<pixels { out[c * pixels + p] = x[(c / block * pixels + p) * block + c % block] } }
+        return out
+    }
+
+    /// Runs the pass in calls of 5 tiles, then the rest, each with its own scratch.
+    func run(_ pass: txn_wino_pass, _ k: Int, _ n: Int) {
+        var pass = pass
+        let tiles = Int(txn_wino_tiles(&pass))
+        var first = 0
+        for count in [5, tiles] where first < tiles {
+            let c = min(count, tiles - first)
+            var scratch = [Float](repeating: .nan, count: txn_wino_scratch_floats(Int32(c), Int32(k), Int32(n)))
+            XCTAssertEqual(txn_wino_run(&pass, Int32(first), Int32(c), &scratch), 0)
+            first += c
+        }
+    }
+
+    func testForwardAndBackwardDataMatchADirectConvolutionAtBothBlockWidths() {
+        let weight = values(cout * cin * 9, scale: 0.2), bias = values(cout)
+        let padded = values(cin * (h + 2) * (w + 2)), gradOut = values(cout * h * w)
+        // The direct convolution of the padded input, and the gradient of the padded input (its full correlation).
+        let (hp, wp) = (h + 2, w + 2)
+        func kernel(_ o: Int, _ i: Int, _ ky: Int, _ kx: Int) -> Double { Double(weight[((o * cin + i) * 3 + ky) * 3 + kx]) }
+        var expectedOut = [Float](repeating: 0, count: cout * h * w)
+        for o in 0..<cout { for y in 0..<h { for x in 0..<w {
+            var s = Double(bias[o])
+            for i in 0..<cin { for ky in 0..<3 { for kx in 0..<3 {
+                let input: Double = Double(padded[(i * hp + y + ky) * wp + x + kx])
+                s += input * kernel(o, i, ky, kx)
+            }}}
+            expectedOut[(o * h + y) * w + x] = Float(max(s, 0))
+        }}}
+        var expectedGrad = [Double](repeating: 0, count: cin * hp * wp)
+        for o in 0..<cout { for y in 0..<h { for x in 0..<w {
+            let g = Double(gradOut[(o * h + y) * w + x])
+            for i in 0..<cin { for ky in 0..<3 { for kx in 0..<3 {
+                let at: Int = (i * hp + y + ky) * wp + x + kx
+                expectedGrad[at] += g * kernel(o, i, ky, kx)
+            }}}
+        }}}
+
+        for block in DNNLCPU.supportedBlocks {
+            var forwardU = [Float](repeating: 0, count: txn_wino_weight_floats(Int32(cin), Int32(cout)))
+            var backwardU = forwardU
+            txn_wino_pack_weights(weight, Int32(cout), Int32(cin), 0, &forwardU)
+            txn_wino_pack_weights(weight, Int32(cout), Int32(cin), 1, &backwardU)
+
+            let src = blocked(padded, channels: cin, pixels: (h + 2) * (w + 2), block: block)
+            var out = [Float](repeating: .nan, count: cout * h * w)
+            src.withUnsafeBufferPointer { s in forwardU.withUnsafeBufferPointer { u in bias.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { d in
+                    run(txn_wino_pass(src: s.baseAddress, src_h: Int32(h + 2), src_w: Int32(w + 2), in_channels: Int32(cin),
+                                      origin: 0, packed: u.baseAddress, bias: b.baseAddress, relu: 1,
+                                      dst: d.baseAddress, dst_h: Int32(h), dst_w: Int32(w), out_channels: Int32(cout),
+                                      block: Int32(block)), cin, cout)
+                }
+            }}}
+            assertClose(plain(out, channels: cout, pixels: h * w, block: block), expectedOut, "forward, block \(block)")
+
+            let dy = blocked(gradOut, channels: cout, pixels: h * w, block: block)
+            var dx = [Float](repeating: .nan, count: cin * (h + 2) * (w + 2))
+            dy.withUnsafeBufferPointer { s in backwardU.withUnsafeBufferPointer { u in dx.withUnsafeMutableBufferPointer { d in
+                run(txn_wino_pass(src: s.baseAddress, src_h: Int32(h), src_w: Int32(w), in_channels: Int32(cout),
+                                  origin: -2, packed: u.baseAddress, bias: nil, relu: 0,
+                                  dst: d.baseAddress, dst_h: Int32(h + 2), dst_w: Int32(w + 2), out_channels: Int32(cin),
+                                  block: Int32(block)), cout, cin)
+            }}}
+            assertClose(plain(dx, channels: cin, pixels: (h + 2) * (w + 2), block: block), expectedGrad.map { Float($0) },
+                        "backward-data, block \(block)")
+        }
+    }
+
+    func testArgumentsTheKernelDoesNotTakeAreRefused() {
+        var pass = txn_wino_pass(src: nil, src_h: 4, src_w: 4, in_channels: 12, origin: 0, packed: nil, bias: nil, relu: 0,
+                                 dst: nil, dst_h: 2, dst_w: 2, out_channels: 16, block: 8)
+        var scratch = [Float](repeating: 0, count: 1)
+        XCTAssertEqual(txn_wino_run(&pass, 0, 1, &scratch), -1, "12 input channels are not whole blocks")
+        pass.in_channels = 16
+        pass.block = 4
+        XCTAssertEqual(txn_wino_run(&pass, 0, 1, &scratch), -1, "block 4")
+    }
+
+    /// Every element within 1e-5 of the largest magnitude (float32 sums of ~400 products in another order).
+    func assertClose(_ got: [Float], _ want: [Float], _ what: String) {
+        XCTAssertEqual(got.count, want.count, what)
+        let scale = max(want.map { abs($0) }.max() ?? 1, 1e-6)
+        var worst = (0, Float(0))
+        for i in want.indices where !(abs(got[i] - want[i]) <= worst.1) { worst = (i, abs(got[i] - want[i])) }
+        XCTAssertLessThanOrEqual(worst.1 / scale, 1e-5, "\(what): element \(worst.0) is \(got[worst.0]), want \(want[worst.0])")
+    }
+}
