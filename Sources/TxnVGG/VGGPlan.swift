@@ -79,7 +79,7 @@ public final class VGGPlan: FeatureNetwork {
                 let first = i == 0
                 convs[s] = try BlockedLayers.convolution(model.convs[i], height: h, width: w, source: first ? .nchw : .blocked,
                                                          gradientSource: .blocked,
-                                                         algorithm: try Self.algorithm(algorithm, layer: i, height: h, width: w),
+                                                         algorithm: Self.algorithm(algorithm, layer: i, height: h, width: w),
                                                          backward: backward)
                 padded[s] = try DNNLBuffer(dims: [1, model.convs[i].inChannels, h + 2, w + 2], first ? .nchw : .blocked,
                                            in: scratch)
@@ -160,7 +160,7 @@ public final class VGGPlan: FeatureNetwork {
     /// 5.6 ms backward per 512-channel layer against 3.3 and 3.5 ms direct); txn's F(2x2, 3x3) on AVX2 does down to
     /// 16x16 (conv4_x at a 128² input: 14.3 against 23.3 ms forward+backward per layer, medians of 3 `txn bench
     /// --profile` runs, AMD EPYC Zen 3).
-    static func algorithm(_ requested: ConvAlgorithm, layer: Int, height: Int, width: Int) throws -> ConvAlgorithm {
+    static func algorithm(_ requested: ConvAlgorithm, layer: Int, height: Int, width: Int) -> ConvAlgorithm {
         switch requested {
         case .direct: return .direct
         case .auto, .winograd:

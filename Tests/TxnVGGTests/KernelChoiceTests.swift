@@ -27,6 +27,22 @@ final class KernelChoiceTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 path (16-channel blocks, oneDNN's own Winograd on maps of 32² and up): runs where oneDNN has
+    /// Winograd, and says it was skipped elsewhere (txn's kernel then takes Winograd layers, tested above). Under
+    /// ONEDNN_MAX_CPU_ISA=AVX2 (.ci/run's second pass) an AVX-512 machine skips it too.
+    func testAVX512TakesOneDNNsWinogradOnItsSixteenChannelBlocks() throws {
+        try XCTSkipUnless(ConvAlgorithm.oneDNNWinogradAvailable,
+                          "oneDNN has no Winograd convolution on \(DNNLCPU.isaName) (AVX-512 only): skipped, not assumed")
+        XCTAssertEqual(DNNLCPU.block, 16, "oneDNN's Winograd exists only with AVX-512, whose block is 16")
+        let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
+        let plan = try VGGPlan(model: model, height: 64, width: 64, upTo: "pool4", algorithm: .winograd)
+        // conv1_2 at 64² and conv2_x at 32²; conv1_1 (3 channels) and the maps under 32² are direct.
+        let winograd = plan.implementations.filter { $0.forward.contains("wino") }.map(\.layer)
+        XCTAssertEqual(winograd, ["conv1_2", "conv2_1", "conv2_2"], "\(plan.implementations.map { ($0.layer, $0.forward) })")
+        let references = DNNLPrimitive.createdImplementations.filter { $0.hasPrefix("ref") }
+        XCTAssertTrue(references.isEmpty, "reference kernels created: \(references)")
+    }
+
     func checkJITKernels(algorithms: [ConvAlgorithm]) throws {
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         for algorithm in algorithms {

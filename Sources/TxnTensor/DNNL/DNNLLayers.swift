@@ -37,8 +37,8 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     }
 }
 
-/// A VGG layer on the blocked layout: oneDNN's JIT kernel, or txn's GEMM path where oneDNN has only its reference
-/// loops (`BlockedConvolution.make`).
+/// A VGG layer on the blocked layout: oneDNN's JIT kernel, txn's Winograd kernel (`WinogradConvolution`), or txn's
+/// GEMM path where oneDNN has only its reference loops (`BlockedLayers`).
 public protocol BlockedLayer: AnyObject {
     /// What computes it, forward and backward: "jit:avx2", "gemm fallback".
     var implementation: String { get }
@@ -63,6 +63,7 @@ public protocol BlockedPooling: BlockedLayer {
 }
 
 public enum BlockedLayers {
+    /// Winograd asked for where oneDNN has none: txn's kernel, for the layers it takes (direct for the rest). Else
     /// oneDNN's convolution where it has a JIT kernel for it, else the GEMM path (said once per process on stderr).
     public static func convolution(_ conv: Conv2D, height: Int, width: Int, source: DNNLFormat, gradientSource: DNNLFormat,
                                    algorithm: ConvAlgorithm, backward: Bool) throws -> BlockedConvolution {

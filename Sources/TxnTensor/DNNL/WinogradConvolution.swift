@@ -1,5 +1,4 @@
 import CWinograd
-import Dispatch
 
 /// A 3x3 stride-1 convolution by txn's own F(2x2, 3x3) Winograd kernel (`CWinograd`), on the blocked layout, for
 /// CPUs where oneDNN has no Winograd (oneDNN 2.6 has it for AVX-512 only): 16 multiplications per 4 outputs
@@ -18,9 +17,9 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
 
     /// Whether this kernel computes `conv` here: 3x3, blocked input and input gradient, channels in whole panels.
     public static func supports(_ conv: Conv2D, source: DNNLFormat, gradientSource: DNNLFormat, block: Int = DNNLCPU.block) -> Bool {
+        // Channels in multiples of 16 are whole blocks of either supported width too.
         conv.kernel == 3 && source == .blocked && gradientSource == .blocked && DNNLCPU.supportedBlocks.contains(block)
             && conv.inChannels % 16 == 0 && conv.outChannels % 16 == 0
-            && conv.inChannels % block == 0 && conv.outChannels % block == 0
     }
 
     /// - Parameters: height, width: the output size (the input is padded: height+2 by width+2).
@@ -90,14 +89,15 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                      destination: UnsafeMutablePointer<Float>, destinationHeight: Int, destinationWidth: Int,
                      outChannels: Int) throws {
         if scratch == nil { try bindScratchpad(DNNLArena(bytes: scratchpadBytes)) }
-        guard let scratch = scratch?.pointer else { return }
+        let scratch = self.scratch!.pointer
         let threads = min(Threads.count, plannedThreads)
         let tiles = Self.tiles(height: destinationHeight, width: destinationWidth)
         // As many calls per thread as its tiles need, split evenly so neither thread waits for the other.
         let calls = threads * ((tiles + threads * tilesPerCall - 1) / (threads * tilesPerCall))
         let perCall = (tiles + calls - 1) / calls
         let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), Int32(inChannels), Int32(outChannels))
-        var failed = false
+        // One scratch slot per worker: `parallelFor` runs each worker's calls on one thread at a time.
+        var succeeded = [Bool](repeating: true, count: threads)
         weights.withUnsafeBufferPointer { w in
             (bias ?? []).withUnsafeBufferPointer { b in
                 let pass = txn_wino_pass(
@@ -105,28 +105,21 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                     origin: Int32(origin), packed: w.baseAddress, bias: bias == nil ? nil : b.baseAddress,
                     relu: relu ? 1 : 0, dst: destination, dst_h: Int32(destinationHeight), dst_w: Int32(destinationWidth),
                     out_channels: Int32(outChannels), block: Int32(block))
-                let work = { (thread: Int) -> Bool in
-                    withUnsafePointer(to: pass) { pass in
-                        var ok = true
-                        for call in stride(from: thread, to: calls, by: threads) {
-                            let first = call * perCall, count = min(perCall, tiles - first)
-                            if count > 0 {
-                                ok = txn_wino_run(pass, Int32(first), Int32(count), scratch + thread * scratchPerThread) == 0 && ok
+                succeeded.withUnsafeMutableBufferPointer { ok in
+                    parallelFor(threads) { worker in
+                        withUnsafePointer(to: pass) { pass in
+                            for call in stride(from: worker, to: calls, by: threads) {
+                                let first = call * perCall, count = min(perCall, tiles - first)
+                                if count > 0 && txn_wino_run(pass, Int32(first), Int32(count),
+                                                             scratch + worker * scratchPerThread) != 0 {
+                                    ok[worker] = false
+                                }
                             }
                         }
-                        return ok
                     }
-                }
-                if threads == 1 {
-                    failed = !work(0)
-                } else {
-                    let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: threads)
-                    defer { results.deallocate() }
-                    DispatchQueue.concurrentPerform(iterations: threads) { results[$0] = work($0) }
-                    failed = results.contains(false)
                 }
             }
         }
-        if failed { throw TensorError.invalidArgument("txn's Winograd kernel refused its arguments") }
+        if succeeded.contains(false) { throw TensorError.invalidArgument("txn's Winograd kernel refused its arguments") }
     }
 }
