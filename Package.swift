@@ -72,8 +72,8 @@ let package = Package(
         // never over a device or a link), for the tensors' readers and the checkpoints alike.
         .target(name: "TxnFiles", swiftSettings: swiftFast),
         // txn's own F(2x2, 3x3) Winograd kernel, for the CPUs where oneDNN has none (AVX2).
-        .target(name: "CWinograd", cSettings: cFast),
-        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL", "CWinograd"], swiftSettings: swiftFast),
+        .target(name: "CKernels", cSettings: cFast),
+        .target(name: "TxnTensor", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], swiftSettings: swiftFast),
         .target(name: "TxnImage", dependencies: ["CImageCodec", "TxnFiles", "TxnTensor"], swiftSettings: swiftFast),
         .target(name: "TxnCheckpoint", dependencies: ["TxnFiles"], swiftSettings: swiftFast),
         .target(name: "TxnVGG", dependencies: ["TxnFiles", "TxnTensor", "TxnCheckpoint"], swiftSettings: swiftFast),
@@ -103,7 +103,7 @@ let package = Package(
 
         // Helpers shared by the test targets (where the weights and reference data are).
         .target(name: "TxnTestSupport", path: "Tests/TxnTestSupport"),
-        .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor", "CWinograd"], swiftSettings: swiftFast),
+        .testTarget(name: "TxnTensorTests", dependencies: ["TxnTensor", "CKernels"], swiftSettings: swiftFast),
         .testTarget(name: "TxnImageTests", dependencies: ["TxnImage", "TxnTensor", "TxnFiles", "TxnTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftFast),
         .testTarget(name: "TxnCheckpointTests", dependencies: ["TxnCheckpoint", "TxnTestSupport"],

@@ -93,11 +93,17 @@ public struct TexNetArchitecture: Equatable, Sendable, CustomStringConvertible {
         return (kept, max(columns, finest), largest)
     }
 
-    /// A bound on what generating one `width` x `height` image holds at once: the input and output of the
-    /// largest layer with its padded copy and its unfolded patches, and the noise.
+    /// A bound on what generating one `width` x `height` image holds at once: the noise, and the peak of the blocked
+    /// maps (`MapGeneration.peakBytes`), or, for widths the blocked path does not take, the input and output of the
+    /// largest layer with its padded copy and its unfolded patches.
     public func generationBytes(width w: Int, height h: Int) throws -> Int {
         let what = "generating \(w)x\(h) with the texture network"
         if let problem = sizeProblem(width: w, height: h) { throw TexNetError(problem) }
+        if MapGeneration.supports(self) {
+            // The pyramid's finest scale holds 3/4 of its noise at most: twice the finest bounds the pyramid.
+            let noise = try MemoryBudget.bytes(count: try MemoryBudget.product([2, noiseChannels, h, w], for: what), for: what)
+            return try MemoryBudget.sum([noise, try MapGeneration.peakBytes(self, width: w, height: h)], for: what)
+        }
         let f = try activationFloats(height: h, width: w, batch: 1, what: what)
         let floats = try MemoryBudget.sum([try MemoryBudget.product([4, f.largestMap], for: what), f.largestColumns,
                                            try MemoryBudget.product([2, noiseChannels, h, w], for: what)], for: what)

@@ -197,7 +197,9 @@ public enum TexNetGeneration {
                                  for: "generating \(width)x\(height) with the texture network")
         var rng = SplitMix64(seed: seed)
         let noise = try NoisePyramid.draw(a, batch: 1, height: height, width: width, rng: &rng)
-        let y = try network.generate(noise, padding: tile ? .circular : .reflect)
+        let padding: PaddingMode = tile ? .circular : .reflect
+        let y = MapGeneration.supports(a) ? try MapGeneration.generate(network, noise: noise, padding: padding)
+            : try network.generate(noise, padding: padding)
         return Image(width: width, height: height, pixels: y.data.map { min(max($0, 0), 1) })
     }
 }

@@ -1,5 +1,5 @@
 import XCTest
-import CWinograd
+import CKernels
 import TxnTensor
 
 /// txn's F(2x2, 3x3) Winograd kernel against a direct convolution written out in Double: forward (bias and ReLU)
@@ -63,9 +63,9 @@ final class WinogradTests: XCTestCase {
 
         for block in DNNLCPU.supportedBlocks {
             var forwardU = [Float](repeating: 0, count: txn_wino_weight_floats(Int32(cin), Int32(cout)))
-            var backwardU = forwardU
-            txn_wino_pack_weights(weight, Int32(cout), Int32(cin), 0, &forwardU)
-            txn_wino_pack_weights(weight, Int32(cout), Int32(cin), 1, &backwardU)
+            var backwardU = [Float](repeating: 0, count: txn_wino_weight_floats(Int32(cout), Int32(cin)))
+            txn_wino_pack_weights(weight, Int32(cout), Int32(cin), 0, Int32(cin), &forwardU)
+            txn_wino_pack_weights(weight, Int32(cout), Int32(cin), 1, Int32(cout), &backwardU)
 
             let src = blocked(padded, channels: cin, pixels: (h + 2) * (w + 2), block: block)
             var out = [Float](repeating: .nan, count: cout * h * w)
@@ -74,7 +74,7 @@ final class WinogradTests: XCTestCase {
                     run(txn_wino_pass(src: s.baseAddress, src_h: Int32(h + 2), src_w: Int32(w + 2), in_channels: Int32(cin),
                                       origin: 0, packed: u.baseAddress, bias: b.baseAddress, relu: 1,
                                       dst: d.baseAddress, dst_h: Int32(h), dst_w: Int32(w), out_channels: Int32(cout),
-                                      block: Int32(block)), cin, cout)
+                                      dst_plane: h * w * block, block: Int32(block)), cin, cout)
                 }
             }}}
             assertClose(plain(out, channels: cout, pixels: h * w, block: block), expectedOut, "forward, block \(block)")
@@ -85,7 +85,7 @@ final class WinogradTests: XCTestCase {
                 run(txn_wino_pass(src: s.baseAddress, src_h: Int32(h), src_w: Int32(w), in_channels: Int32(cout),
                                   origin: -2, packed: u.baseAddress, bias: nil, relu: 0,
                                   dst: d.baseAddress, dst_h: Int32(h + 2), dst_w: Int32(w + 2), out_channels: Int32(cin),
-                                  block: Int32(block)), cout, cin)
+                                  dst_plane: (h + 2) * (w + 2) * block, block: Int32(block)), cout, cin)
             }}}
             assertClose(plain(dx, channels: cin, pixels: (h + 2) * (w + 2), block: block), expectedGrad.map { Float($0) },
                         "backward-data, block \(block)")
@@ -94,7 +94,7 @@ final class WinogradTests: XCTestCase {
 
     func testArgumentsTheKernelDoesNotTakeAreRefused() {
         var pass = txn_wino_pass(src: nil, src_h: 4, src_w: 4, in_channels: 12, origin: 0, packed: nil, bias: nil, relu: 0,
-                                 dst: nil, dst_h: 2, dst_w: 2, out_channels: 16, block: 8)
+                                 dst: nil, dst_h: 2, dst_w: 2, out_channels: 16, dst_plane: 32, block: 8)
         var scratch = [Float](repeating: 0, count: 1)
         XCTAssertEqual(txn_wino_run(&pass, 0, 1, &scratch), -1, "12 input channels are not whole blocks")
         pass.in_channels = 16

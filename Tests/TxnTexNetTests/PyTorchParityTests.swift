@@ -57,10 +57,14 @@ final class PyTorchParityTests: XCTestCase {
                 try writeNoise(z, to: zPath)
                 try python("texnet.py", ["generate", tPath, zPath, oPath, padding.rawValue])
                 let theirs = try XCTUnwrap(Checkpoint.load(oPath)["image"])
-                let ours = try net.generate(z, padding: padding).nchw()
-                XCTAssertEqual(theirs.shape, ours.shape)
-                let worst = zip(theirs.values, ours.data).map { abs($0 - $1) }.max() ?? .infinity
-                XCTAssertLessThanOrEqual(worst, 1e-4, "\(norm) \(padding)")
+                // Both of txn's paths: the channel-major reference and the blocked maps that generation takes.
+                XCTAssertTrue(MapGeneration.supports(a))
+                for (path, ours) in [("reference", try net.generate(z, padding: padding).nchw()),
+                                     ("blocked maps", try MapGeneration.generate(net, noise: z, padding: padding).nchw())] {
+                    XCTAssertEqual(theirs.shape, ours.shape)
+                    let worst = zip(theirs.values, ours.data).map { abs($0 - $1) }.max() ?? .infinity
+                    XCTAssertLessThanOrEqual(worst, 1e-4, "\(path), \(norm) \(padding)")
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
-import CWinograd
+import CKernels
 
-/// A 3x3 stride-1 convolution by txn's own F(2x2, 3x3) Winograd kernel (`CWinograd`), on the blocked layout, for
+/// A 3x3 stride-1 convolution by txn's own F(2x2, 3x3) Winograd kernel (`CKernels`), on the blocked layout, for
 /// CPUs where oneDNN has no Winograd (oneDNN 2.6 has it for AVX-512 only): 16 multiplications per 4 outputs
 /// instead of direct convolution's 36. Forward (bias and ReLU fused) and backward-data side by side: the backward
 /// pass is the same kernel over the output gradient, with the weights flipped and their channels swapped.
@@ -35,7 +35,7 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
             return conv.weight.data.withUnsafeBufferPointer { w in
                 [Float](unsafeUninitializedCapacity: count) { out, n in
                     txn_wino_pack_weights(w.baseAddress!, Int32(conv.outChannels), Int32(conv.inChannels),
-                                          backward ? 1 : 0, out.baseAddress!)
+                                          backward ? 1 : 0, Int32(backward ? conv.outChannels : conv.inChannels), out.baseAddress!)
                     n = count
                 }
             }
@@ -104,7 +104,7 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                     src: source, src_h: Int32(sourceHeight), src_w: Int32(sourceWidth), in_channels: Int32(inChannels),
                     origin: Int32(origin), packed: w.baseAddress, bias: bias == nil ? nil : b.baseAddress,
                     relu: relu ? 1 : 0, dst: destination, dst_h: Int32(destinationHeight), dst_w: Int32(destinationWidth),
-                    out_channels: Int32(outChannels), block: Int32(block))
+                    out_channels: Int32(outChannels), dst_plane: destinationHeight * destinationWidth * block, block: Int32(block))
                 succeeded.withUnsafeMutableBufferPointer { ok in
                     parallelFor(threads) { worker in
                         withUnsafePointer(to: pass) { pass in

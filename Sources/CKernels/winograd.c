@@ -3,21 +3,19 @@
    multiple of 6, the height of the matrix-product kernel, with zero tiles):
      V[16][rows][K]  the transformed input patches, a row per tile
      M[16][rows][N]  their products with the transformed weights
-   and the packed weights U[16][N/16][K][16], so that the kernel reads a K x 16 panel contiguously. */
+   and the packed weights U[16][N'/16][K][16] (N' = N rounded up to whole 16-column panels, the columns past N
+   zero), so that the kernel reads a K x 16 panel contiguously. */
 #include "winograd.h"
-#include <immintrin.h>
+#include "panel_kernel.h"
 #include <stdint.h>
-
-enum { KERNEL_ROWS = 6, PANEL = 16 };
+#include <string.h>
 
 size_t txn_wino_weight_floats(int in_channels, int out_channels) {
-    return (size_t)16 * (size_t)in_channels * (size_t)out_channels;
+    return (size_t)16 * (size_t)in_channels * (size_t)panel_width(out_channels);
 }
 
-static int padded_rows(int tiles) { return (tiles + KERNEL_ROWS - 1) / KERNEL_ROWS * KERNEL_ROWS; }
-
 size_t txn_wino_scratch_floats(int tiles, int in_channels, int out_channels) {
-    return (size_t)16 * (size_t)padded_rows(tiles) * ((size_t)in_channels + (size_t)out_channels);
+    return (size_t)16 * (size_t)padded_rows(tiles) * ((size_t)in_channels + (size_t)panel_width(out_channels));
 }
 
 int txn_wino_tiles(const txn_wino_pass *p) { return ((p->dst_h + 1) / 2) * ((p->dst_w + 1) / 2); }
@@ -39,8 +37,9 @@ static void transform_kernel(const float g[3][3], float u[16]) {
     }
 }
 
-void txn_wino_pack_weights(const float *w, int cout, int cin, int backward, float *packed) {
-    const int K = backward ? cout : cin, N = backward ? cin : cout;
+void txn_wino_pack_weights(const float *w, int cout, int cin, int backward, int packed_in, float *packed) {
+    const int K = backward ? cout : cin, N = backward ? cin : cout, panels = panel_width(N) / PANEL;
+    memset(packed, 0, txn_wino_weight_floats(packed_in, N) * sizeof(float));
     for (int n = 0; n < N; n++) {
         for (int k = 0; k < K; k++) {
             float g[3][3], u[16];
@@ -50,7 +49,7 @@ void txn_wino_pack_weights(const float *w, int cout, int cin, int backward, floa
                                        : w[(((size_t)n * cin + k) * 3 + a) * 3 + b];
             transform_kernel(g, u);
             for (int xi = 0; xi < 16; xi++)
-                packed[(((size_t)xi * (N / PANEL) + n / PANEL) * K + k) * PANEL + n % PANEL] = u[xi];
+                packed[(((size_t)xi * panels + n / PANEL) * packed_in + k) * PANEL + n % PANEL] = u[xi];
         }
     }
 }
@@ -106,55 +105,23 @@ static void input_transform(const txn_wino_pass *p, int first, int count, int ro
     }
 }
 
-/* c[6][16] = a[6][K] (rows lda apart) · panel[K][16]. Rows are read through two pointers (rows 0-2 and 3-5) and
-   one stride, which x86 addressing covers (p, p + lda, p + 2 lda): with six pointers the compiler ran out of
-   registers and spilled them inside the loop. */
-__attribute__((noinline)) static void kernel_6x16(const float *a, size_t lda, const float *panel, int K, float *c, size_t ldc) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *p = a, *q = a + 3 * lda, *b = panel;
-    const ptrdiff_t s = (ptrdiff_t)lda;
-    for (int k = 0; k < K; k++, p++, q++, b += PANEL) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 x;
-        x = _mm256_broadcast_ss(p); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(p + s); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(p + 2 * s); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(q); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(q + s); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(q + 2 * s); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
-    }
-    _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01); c += ldc;
-    _mm256_storeu_ps(c, c10); _mm256_storeu_ps(c + 8, c11); c += ldc;
-    _mm256_storeu_ps(c, c20); _mm256_storeu_ps(c + 8, c21); c += ldc;
-    _mm256_storeu_ps(c, c30); _mm256_storeu_ps(c + 8, c31); c += ldc;
-    _mm256_storeu_ps(c, c40); _mm256_storeu_ps(c + 8, c41); c += ldc;
-    _mm256_storeu_ps(c, c50); _mm256_storeu_ps(c + 8, c51);
-}
-
 /* M[ξ] = V[ξ] · U[ξ] for the 16 points: panel by panel, so that one K x 16 panel of U stays in L1 while every
    row of V[ξ] (in L2) passes it. */
 static void products(const txn_wino_pass *p, int rows, const float *v, float *m) {
-    const int K = p->in_channels, N = p->out_channels, panels = N / PANEL;
-    for (int xi = 0; xi < 16; xi++) {
-        const float *vx = v + (size_t)xi * rows * K;
-        float *mx = m + (size_t)xi * rows * N;
-        for (int nb = 0; nb < panels; nb++) {
-            const float *panel = p->packed + ((size_t)xi * panels + nb) * K * PANEL;
-            for (int r = 0; r < rows; r += KERNEL_ROWS)
-                kernel_6x16(vx + (size_t)r * K, K, panel, K, mx + (size_t)r * N + nb * PANEL, N);
-        }
-    }
+    const int K = p->in_channels, N = panel_width(p->out_channels), panels = N / PANEL;
+    for (int xi = 0; xi < 16; xi++)
+        panel_products(v + (size_t)xi * rows * K, rows, K, p->packed + (size_t)xi * panels * K * PANEL, panels,
+                       m + (size_t)xi * rows * N, N);
 }
 
 /* Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 -1 -1], then bias and ReLU, into the tiles' places in dst. */
 static void output_transform(const txn_wino_pass *p, int first, int count, int rows, const float *m) {
-    const int N = p->out_channels, B = p->block, tiles_w = (p->dst_w + 1) / 2;
-    const size_t plane = (size_t)p->dst_h * p->dst_w * B, xi_stride = (size_t)rows * N;
+    const int N = p->out_channels, ldm = panel_width(N), B = p->block, tiles_w = (p->dst_w + 1) / 2;
+    const size_t xi_stride = (size_t)rows * ldm;
     const __m256 zero = _mm256_setzero_ps();
     for (int r = 0; r < count; r++) {
         const int t = first + r, y0 = 2 * (t / tiles_w), x0 = 2 * (t % tiles_w);
-        const float *row = m + (size_t)r * N;
+        const float *row = m + (size_t)r * ldm;
         for (int n = 0; n < N; n += 8) {
             __m256 s[16], q[8];
             for (int xi = 0; xi < 16; xi++) s[xi] = _mm256_loadu_ps(row + xi * xi_stride + n);
@@ -168,7 +135,7 @@ static void output_transform(const txn_wino_pass *p, int first, int count, int r
                 y[2 * i + 1] = _mm256_sub_ps(_mm256_sub_ps(q[4 * i + 1], q[4 * i + 2]), q[4 * i + 3]);
             }
             const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
-            float *base = p->dst + (size_t)(n / B) * plane + n % B;
+            float *base = p->dst + (ptrdiff_t)(n / B) * p->dst_plane + n % B;
             for (int i = 0; i < 2; i++) {
                 if (y0 + i >= p->dst_h) break;
                 for (int j = 0; j < 2; j++) {
@@ -183,11 +150,11 @@ static void output_transform(const txn_wino_pass *p, int first, int count, int r
 }
 
 int txn_wino_run(const txn_wino_pass *p, int first, int count, float *scratch) {
-    if ((p->block != 8 && p->block != 16) || p->in_channels % 8 != 0 || p->out_channels % PANEL != 0
+    if ((p->block != 8 && p->block != 16) || p->in_channels % 8 != 0 || p->out_channels % 8 != 0
         || p->in_channels % p->block != 0 || p->out_channels % p->block != 0 || count <= 0 || first < 0)
         return -1;
     const int rows = padded_rows(count);
-    float *v = scratch, *m = scratch + (size_t)16 * rows * p->in_channels;
+    float *v = scratch, *m = scratch + (size_t)16 * rows * p->in_channels;  /* M after V, as scratch_floats counts */
     input_transform(p, first, count, rows, v);
     products(p, rows, v, m);
     output_transform(p, first, count, rows, m);

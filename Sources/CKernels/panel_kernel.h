@@ -1,0 +1,50 @@
+/* The matrix-product kernel txn's C kernels share (Winograd's 16 products, the pointwise convolution): a row
+   panel of A times a K x 16 column panel of the packed weights, with AVX2 FMA. Internal to CKernels. */
+#ifndef TXN_PANEL_KERNEL_H
+#define TXN_PANEL_KERNEL_H
+#include <immintrin.h>
+#include <stddef.h>
+
+enum { KERNEL_ROWS = 6, PANEL = 16 };
+
+/* Rows of A the kernel computes at once, rounded up (the rows past the real ones are zero). */
+static inline int padded_rows(int rows) { return (rows + KERNEL_ROWS - 1) / KERNEL_ROWS * KERNEL_ROWS; }
+
+/* Output channels rounded up to whole 16-column panels: the packed weights and products are this wide. */
+static inline int panel_width(int channels) { return (channels + PANEL - 1) / PANEL * PANEL; }
+
+/* c[6][16] = a[6][K] (rows lda apart) · panel[K][16]. Rows are read through two pointers (rows 0-2 and 3-5) and
+   one stride, which x86 addressing covers (p, p + lda, p + 2 lda): with six pointers the compiler ran out of
+   registers and spilled them inside the loop. */
+__attribute__((noinline)) static void kernel_6x16(const float *a, size_t lda, const float *panel, int K, float *c, size_t ldc) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *p = a, *q = a + 3 * lda, *b = panel;
+    const ptrdiff_t s = (ptrdiff_t)lda;
+    for (int k = 0; k < K; k++, p++, q++, b += PANEL) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 x;
+        x = _mm256_broadcast_ss(p); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(p + s); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(p + 2 * s); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(q); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(q + s); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(q + 2 * s); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01); c += ldc;
+    _mm256_storeu_ps(c, c10); _mm256_storeu_ps(c + 8, c11); c += ldc;
+    _mm256_storeu_ps(c, c20); _mm256_storeu_ps(c + 8, c21); c += ldc;
+    _mm256_storeu_ps(c, c30); _mm256_storeu_ps(c + 8, c31); c += ldc;
+    _mm256_storeu_ps(c, c40); _mm256_storeu_ps(c + 8, c41); c += ldc;
+    _mm256_storeu_ps(c, c50); _mm256_storeu_ps(c + 8, c51);
+}
+
+/* m[rows][ldm] (columns [0, panels·16)) = a[rows][K] · packed[panels][K][16]; rows a multiple of KERNEL_ROWS. */
+static inline void panel_products(const float *a, int rows, int K, const float *packed, int panels, float *m, size_t ldm) {
+    for (int nb = 0; nb < panels; nb++) {
+        const float *panel = packed + (size_t)nb * K * PANEL;
+        for (int r = 0; r < rows; r += KERNEL_ROWS)
+            kernel_6x16(a + (size_t)r * K, K, panel, K, m + (size_t)r * ldm + nb * PANEL, ldm);
+    }
+}
+#endif

@@ -1,0 +1,49 @@
+/* 1x1 convolution on the channel-blocked layout: see pointwise.h. Inside one call: A[rows][K] the gathered
+   pixels (rows padded to the kernel's 6 with zeros), M[rows][N'] their products with U[N'/16][K][16]. */
+#include "pointwise.h"
+#include "panel_kernel.h"
+#include <string.h>
+
+size_t txn_pointwise_weight_floats(int in_channels, int out_channels) {
+    return (size_t)in_channels * (size_t)panel_width(out_channels);
+}
+
+void txn_pointwise_pack_weights(const float *w, int cout, int cin, int packed_in, float *packed) {
+    memset(packed, 0, txn_pointwise_weight_floats(packed_in, cout) * sizeof(float));
+    for (int n = 0; n < cout; n++)
+        for (int k = 0; k < cin; k++)
+            packed[((size_t)(n / PANEL) * packed_in + k) * PANEL + n % PANEL] = w[(size_t)n * cin + k];
+}
+
+size_t txn_pointwise_scratch_floats(int pixels, int in_channels, int out_channels) {
+    return (size_t)padded_rows(pixels) * ((size_t)in_channels + (size_t)panel_width(out_channels));
+}
+
+int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, float *scratch) {
+    const int K = p->in_channels, N = p->out_channels, B = p->block, ldm = panel_width(N);
+    if ((B != 8 && B != 16) || K % 8 != 0 || N % 8 != 0 || K % B != 0 || N % B != 0 || count <= 0 || first < 0)
+        return -1;
+    const int rows = padded_rows(count);
+    float *a = scratch, *m = scratch + (size_t)rows * K;
+    for (int r = 0; r < rows; r++) {
+        float *row = a + (size_t)r * K;
+        if (r >= count) {
+            memset(row, 0, (size_t)K * sizeof(float));
+            continue;
+        }
+        const float *pixel = p->src + (first + r) * B;
+        for (int k = 0; k < K; k += 8)
+            _mm256_storeu_ps(row + k, _mm256_loadu_ps(pixel + (ptrdiff_t)(k / B) * p->src_plane + k % B));
+    }
+    panel_products(a, rows, K, p->packed, ldm / PANEL, m, ldm);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r = 0; r < count; r++) {
+        const float *row = m + (size_t)r * ldm;
+        float *pixel = p->dst + (first + r) * B;
+        for (int n = 0; n < N; n += 8) {
+            const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
+            _mm256_storeu_ps(pixel + (ptrdiff_t)(n / B) * p->dst_plane + n % B, _mm256_add_ps(_mm256_loadu_ps(row + n), bias));
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,210 @@
+import CKernels
+
+/// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(2x2, 3x3) Winograd kernel, padded in any mode, in
+/// bands of rows so that it can write over its own input: a feature map of a 2048² texture is 640 MiB at 40
+/// channels, and in place one of them is all a layer holds. Each band's input rows, with their one-pixel border
+/// in the padding mode, are copied into a small buffer (so the kernel never sees the border), and the rows a band
+/// needs that an earlier band has already overwritten are taken from that band's copy, or (the first row, which a
+/// circular border wraps to at the end) from a copy made before the first write.
+public final class MapConvolution3x3: @unchecked Sendable {
+    public let inChannels: Int, outChannels: Int
+    private let packed: [Float], bias: [Float]
+    private let fixedBandRows: Int?
+
+    /// `weight`: PyTorch's [out][in][3][3]; `bias`: [out]. `rowsPerBand` (even) fixes the bands' height, which is
+    /// otherwise chosen for the cache (tests use it to cross many band borders on small maps).
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int, rowsPerBand: Int? = nil) throws {
+        guard inChannels > 0, outChannels > 0, weight.count == outChannels * inChannels * 9, bias.count == outChannels else {
+            throw TensorError.invalidShape("3x3 convolution \(inChannels)->\(outChannels): \(weight.count) weights, \(bias.count) biases")
+        }
+        if let rows = rowsPerBand, rows < 2 || rows % 2 != 0 {
+            throw TensorError.invalidArgument("rows per band must be even and at least 2, got \(rows)")
+        }
+        (self.inChannels, self.outChannels, fixedBandRows) = (inChannels, outChannels, rowsPerBand)
+        let (k, n) = (BlockedMap.blocks(inChannels) * BlockedMap.block, BlockedMap.blocks(outChannels) * BlockedMap.block)
+        packed = weight.withUnsafeBufferPointer { w in
+            [Float](unsafeUninitializedCapacity: txn_wino_weight_floats(Int32(k), Int32(n))) { out, count in
+                txn_wino_pack_weights(w.baseAddress!, Int32(outChannels), Int32(inChannels), 0, Int32(k), out.baseAddress!)
+                count = out.count
+            }
+        }
+        self.bias = bias + [Float](repeating: 0, count: n - outChannels)
+    }
+
+    /// Tiles one call computes: one transform point's patches of them (tiles x channels) stay in L2, as in
+    /// `WinogradConvolution`.
+    private var tilesPerCall: Int { max(6, (1 << 15) / max(paddedIn, paddedOut)) }
+    private var paddedIn: Int { BlockedMap.blocks(inChannels) * BlockedMap.block }
+    private var paddedOut: Int { BlockedMap.blocks(outChannels) * BlockedMap.block }
+
+    /// Rows of a band at this width: even (whole tiles), enough tiles for a few calls per thread.
+    func bandRows(height: Int, width: Int) -> Int {
+        if let fixedBandRows { return fixedBandRows }
+        let tilesPerRowPair = (width + 1) / 2
+        let pairs = (4 * Threads.count * tilesPerCall + tilesPerRowPair - 1) / tilesPerRowPair
+        return min(2 * max(1, pairs), height + height % 2)
+    }
+
+    /// The bytes `run` allocates at this size besides the maps: two band buffers, the first row and the scratch.
+    public func workBytes(height: Int, width: Int) throws -> Int {
+        let what = "a 3x3 convolution's bands at \(width)x\(height)"
+        let band = try MemoryBudget.product([2, bandRows(height: height, width: width) + 2, width + 2, paddedIn], for: what)
+        let row = try MemoryBudget.product([width, paddedIn], for: what)
+        let scratch = try MemoryBudget.product([Threads.count, txn_wino_scratch_floats(Int32(tilesPerCall), Int32(paddedIn), Int32(paddedOut))], for: what)
+        return try MemoryBudget.bytes(count: try MemoryBudget.sum([band, row, scratch], for: what), for: what)
+    }
+
+    /// `destination` may be `source` itself (same padded channels).
+    public func run(_ source: MapView, into destination: MapView, padding: PaddingMode) throws {
+        guard source.channels == inChannels, destination.channels == outChannels,
+              source.height == destination.height, source.width == destination.width else {
+            throw TensorError.shapeMismatch("3x3 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width) "
+                + "into \(destination.channels)x\(destination.height)x\(destination.width)")
+        }
+        let (h, w, b) = (source.height, source.width, BlockedMap.block)
+        let inPlace = source.isSame(as: destination)
+        let rowsPerBand = bandRows(height: h, width: w), paddedWidth = w + 2
+        let rowMap = PadIndexMap(size: h, pad: 1, mode: padding).map, columnMap = PadIndexMap(size: w, pad: 1, mode: padding).map
+        try MemoryBudget.require(try workBytes(height: h, width: w), for: "a 3x3 convolution's bands at \(w)x\(h)")
+        let bandFloats = source.blocks * (rowsPerBand + 2) * paddedWidth * b
+        let bands = [UnsafeMutablePointer<Float>.allocate(capacity: bandFloats), .allocate(capacity: bandFloats)]
+        let firstRow = UnsafeMutablePointer<Float>.allocate(capacity: source.blocks * w * b)
+        let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), Int32(paddedIn), Int32(paddedOut))
+        let threads = Threads.count
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
+        defer { bands.forEach { $0.deallocate() }; firstRow.deallocate(); scratch.deallocate() }
+
+        let src = source.base, plane = source.plane, rowFloats = w * b
+        if inPlace {
+            for kb in 0..<source.blocks { (firstRow + kb * rowFloats).update(from: src + kb * plane, count: rowFloats) }
+        }
+        var previous: (buffer: UnsafeMutablePointer<Float>, top: Int, rows: Int)? = nil
+        var top = 0, band = 0
+        while top < h {
+            let rows = min(rowsPerBand, h - top), buffer = bands[band % 2]
+            let bandPlane = (rows + 2) * paddedWidth * b
+            // Band row i is padded row top + i (image row top + i - 1).
+            parallelFor(source.blocks * (rows + 2)) { item in
+                let (kb, i) = (item / (rows + 2), item % (rows + 2))
+                let out = buffer + kb * bandPlane + i * paddedWidth * b
+                let s = Int(rowMap[top + i])
+                if s < 0 {
+                    out.update(repeating: 0, count: paddedWidth * b)
+                } else if inPlace && s < top {
+                    // Overwritten already: the previous band copied it (its row s − top' + 1), or it is row 0.
+                    if let p = previous, s >= p.top - 1 {
+                        out.update(from: p.buffer + kb * (p.rows + 2) * paddedWidth * b + (s - p.top + 1) * paddedWidth * b,
+                                   count: paddedWidth * b)
+                    } else {
+                        precondition(s == 0, "3x3 convolution in place: row \(s) was overwritten before band \(top) read it")
+                        Self.padRow(firstRow + kb * rowFloats, width: w, columnMap: columnMap, into: out)
+                    }
+                } else {
+                    Self.padRow(src + kb * plane + s * rowFloats, width: w, columnMap: columnMap, into: out)
+                }
+            }
+            try convolve(buffer, rows: rows, width: w, into: destination.base + top * rowFloats, plane: destination.plane,
+                         scratch: scratch, scratchPerThread: scratchPerThread, threads: threads)
+            previous = (buffer, top, rows)
+            top += rows
+            band += 1
+        }
+    }
+
+    /// One row of W pixels with its left and right border pixels from `columnMap` (−1: zero).
+    private static func padRow(_ row: UnsafeMutablePointer<Float>, width w: Int, columnMap: [Int32], into out: UnsafeMutablePointer<Float>) {
+        let b = BlockedMap.block
+        (out + b).update(from: row, count: w * b)
+        for (column, at) in [(columnMap[0], 0), (columnMap[w + 1], w + 1)] {
+            if column < 0 { (out + at * b).update(repeating: 0, count: b) } else { (out + at * b).update(from: row + Int(column) * b, count: b) }
+        }
+    }
+
+    /// The kernel over one band: its rows + 2 padded rows in `buffer` give `rows` output rows at `destination`.
+    private func convolve(_ buffer: UnsafeMutablePointer<Float>, rows: Int, width w: Int, into destination: UnsafeMutablePointer<Float>,
+                          plane: Int, scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int, threads: Int) throws {
+        let tiles = ((rows + 1) / 2) * ((w + 1) / 2), perThreadCall = tilesPerCall
+        let calls = threads * ((tiles + threads * perThreadCall - 1) / (threads * perThreadCall))
+        let perCall = (tiles + calls - 1) / calls
+        var succeeded = [Bool](repeating: true, count: threads)
+        packed.withUnsafeBufferPointer { u in
+            bias.withUnsafeBufferPointer { bias in
+                let pass = txn_wino_pass(
+                    src: buffer, src_h: Int32(rows + 2), src_w: Int32(w + 2), in_channels: Int32(paddedIn), origin: 0,
+                    packed: u.baseAddress, bias: bias.baseAddress, relu: 0, dst: destination, dst_h: Int32(rows),
+                    dst_w: Int32(w), out_channels: Int32(paddedOut), dst_plane: plane, block: Int32(BlockedMap.block))
+                succeeded.withUnsafeMutableBufferPointer { ok in
+                    parallelFor(threads) { worker in
+                        withUnsafePointer(to: pass) { pass in
+                            for call in stride(from: worker, to: calls, by: threads) {
+                                let first = call * perCall, count = min(perCall, tiles - first)
+                                if count > 0 && txn_wino_run(pass, Int32(first), Int32(count), scratch + worker * scratchPerThread) != 0 {
+                                    ok[worker] = false
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if succeeded.contains(false) { throw TensorError.invalidArgument("txn's Winograd kernel refused its arguments") }
+    }
+}
+
+/// A 1x1 convolution on blocked maps (`CKernels/pointwise.c`): per pixel the weight matrix times its channels,
+/// plus the bias. `destination` may be `source` itself (same padded channels).
+public final class MapConvolution1x1: @unchecked Sendable {
+    public let inChannels: Int, outChannels: Int
+    private let packed: [Float], bias: [Float]
+    /// Pixels one call computes: its gathered rows (pixels x channels) stay in L2.
+    private static let pixelsPerCall = 512
+
+    /// `weight`: PyTorch's [out][in] (or [out][in][1][1]); `bias`: [out].
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int) throws {
+        guard inChannels > 0, outChannels > 0, weight.count == outChannels * inChannels, bias.count == outChannels else {
+            throw TensorError.invalidShape("1x1 convolution \(inChannels)->\(outChannels): \(weight.count) weights, \(bias.count) biases")
+        }
+        (self.inChannels, self.outChannels) = (inChannels, outChannels)
+        let (k, n) = (BlockedMap.blocks(inChannels) * BlockedMap.block, BlockedMap.blocks(outChannels) * BlockedMap.block)
+        packed = weight.withUnsafeBufferPointer { w in
+            [Float](unsafeUninitializedCapacity: txn_pointwise_weight_floats(Int32(k), Int32(n))) { out, count in
+                txn_pointwise_pack_weights(w.baseAddress!, Int32(outChannels), Int32(inChannels), Int32(k), out.baseAddress!)
+                count = out.count
+            }
+        }
+        self.bias = bias + [Float](repeating: 0, count: n - outChannels)
+    }
+
+    public func run(_ source: MapView, into destination: MapView) throws {
+        guard source.channels == inChannels, destination.channels == outChannels,
+              source.height == destination.height, source.width == destination.width else {
+            throw TensorError.shapeMismatch("1x1 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width) "
+                + "into \(destination.channels)x\(destination.height)x\(destination.width)")
+        }
+        let pixels = source.height * source.width, perCall = Self.pixelsPerCall
+        let calls = (pixels + perCall - 1) / perCall, threads = min(Threads.count, calls)
+        let (k, n) = (source.paddedChannels, destination.paddedChannels)
+        let scratchPerThread = txn_pointwise_scratch_floats(Int32(perCall), Int32(k), Int32(n))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
+        defer { scratch.deallocate() }
+        var succeeded = [Bool](repeating: true, count: threads)
+        packed.withUnsafeBufferPointer { u in
+            bias.withUnsafeBufferPointer { bias in
+                let pass = txn_pointwise_pass(src: source.base, src_plane: source.plane, in_channels: Int32(k), packed: u.baseAddress,
+                                              bias: bias.baseAddress, dst: destination.base, dst_plane: destination.plane,
+                                              out_channels: Int32(n), block: Int32(BlockedMap.block))
+                succeeded.withUnsafeMutableBufferPointer { ok in
+                    parallelFor(threads) { worker in
+                        withUnsafePointer(to: pass) { pass in
+                            for call in stride(from: worker, to: calls, by: threads) {
+                                let first = call * perCall, count = min(perCall, pixels - first)
+                                if txn_pointwise_run(pass, first, Int32(count), scratch + worker * scratchPerThread) != 0 { ok[worker] = false }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if succeeded.contains(false) { throw TensorError.invalidArgument("txn's pointwise kernel refused its arguments") }
+    }
+}
