@@ -31,16 +31,14 @@ void txn_map8_moments(const float *block, ptrdiff_t first, ptrdiff_t count, doub
     _mm256_storeu_pd(squares, q0); _mm256_storeu_pd(squares + 4, q1);
 }
 
-void txn_map8_affine(float *block, ptrdiff_t first, ptrdiff_t count, const float *scale, const float *shift,
-                     int leaky, float slope) {
-    const __m256 a = _mm256_loadu_ps(scale), b = _mm256_loadu_ps(shift), k = _mm256_set1_ps(slope);
+void txn_map8_affine(const float *src, float *dst, ptrdiff_t count, const float *scale, const float *shift,
+                     const float *slope) {
+    const __m256 a = _mm256_loadu_ps(scale), b = _mm256_loadu_ps(shift), k = _mm256_loadu_ps(slope);
     const __m256 zero = _mm256_setzero_ps();
-    float *x = block + first * 8;
-    for (ptrdiff_t i = 0; i < count; i++, x += 8) {
-        __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(x), a, b);
-        /* LeakyReLU as max(v, 0) + slope * min(v, 0): exact, and the same for every slope in [0, 1]. */
-        if (leaky) v = _mm256_fmadd_ps(k, _mm256_min_ps(v, zero), _mm256_max_ps(v, zero));
-        _mm256_storeu_ps(x, v);
+    for (ptrdiff_t i = 0; i < count; i++, src += 8, dst += 8) {
+        const __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(src), a, b);
+        /* LeakyReLU as max(v, 0) + slope * min(v, 0): exact for every slope, and the identity for slope 1. */
+        _mm256_storeu_ps(dst, _mm256_fmadd_ps(k, _mm256_min_ps(v, zero), _mm256_max_ps(v, zero)));
     }
 }
 

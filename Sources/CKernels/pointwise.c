@@ -21,9 +21,11 @@ size_t txn_pointwise_scratch_floats(int pixels, int in_channels, int out_channel
 
 int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, float *scratch) {
     const int K = p->in_channels, N = p->out_channels, B = p->block, ldm = panel_width(N);
-    if ((B != 8 && B != 16) || K % 8 != 0 || N % 8 != 0 || K % B != 0 || N % B != 0 || count <= 0 || first < 0)
+    if ((B != 8 && B != 16) || K % 8 != 0 || N % 8 != 0 || K % B != 0 || N % B != 0 || count <= 0 || first < 0
+        || (p->scale == NULL) != (p->shift == NULL) || (p->scale == NULL) != (p->slope == NULL))
         return -1;
     const int rows = padded_rows(count);
+    const __m256 zero = _mm256_setzero_ps();
     float *a = scratch, *m = scratch + (size_t)rows * K;
     for (int r = 0; r < rows; r++) {
         float *row = a + (size_t)r * K;
@@ -32,11 +34,16 @@ int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, f
             continue;
         }
         const float *pixel = p->src + (first + r) * B;
-        for (int k = 0; k < K; k += 8)
-            _mm256_storeu_ps(row + k, _mm256_loadu_ps(pixel + (ptrdiff_t)(k / B) * p->src_plane + k % B));
+        for (int k = 0; k < K; k += 8) {
+            __m256 v = _mm256_loadu_ps(pixel + (ptrdiff_t)(k / B) * p->src_plane + k % B);
+            if (p->scale) {
+                v = _mm256_fmadd_ps(v, _mm256_loadu_ps(p->scale + k), _mm256_loadu_ps(p->shift + k));
+                v = _mm256_fmadd_ps(_mm256_loadu_ps(p->slope + k), _mm256_min_ps(v, zero), _mm256_max_ps(v, zero));
+            }
+            _mm256_storeu_ps(row + k, v);
+        }
     }
     panel_products(a, rows, K, p->packed, ldm / PANEL, m, ldm);
-    const __m256 zero = _mm256_setzero_ps();
     for (int r = 0; r < count; r++) {
         const float *row = m + (size_t)r * ldm;
         float *pixel = p->dst + (first + r) * B;

@@ -3,10 +3,11 @@ import TxnTensor
 /// The texture network's evaluation mode on txn's blocked maps (`BlockedMap`): how `TexNetGeneration` makes large
 /// images. The same function as `TextureNetwork.generate` (the channel-major reference, which the tests hold this
 /// to), computed so that a 2048² texture fits in far less memory and time: 3x3 convolutions by Winograd, in place
-/// in bands of rows; 1x1 convolutions in place; each normalisation as one statistics pass and one affine pass (with
-/// the LeakyReLU) in place; the coarse path's join normalisation applied before its upsampling (nearest x2 copies
-/// each pixel four times, so its per-channel mean and variance are those of the small map); the noise path's last
-/// convolution written straight into its channels of the joined map, so joining copies nothing.
+/// in bands of rows; 1x1 convolutions in place; each normalisation as one statistics pass, its affine map and
+/// LeakyReLU applied by the next convolution as it reads; the coarse path's join normalisation applied before its
+/// upsampling (nearest x2 copies each pixel four times, so its per-channel mean and variance are those of the small
+/// map); the noise path's last convolution written straight into its channels of the joined map, so joining copies
+/// nothing.
 enum MapGeneration {
     /// Whether the blocked path computes this architecture: each scale's channels are whole blocks, so that the
     /// join puts them side by side without moving channels within a block.
@@ -31,66 +32,76 @@ enum MapGeneration {
         return out
     }
 
-    /// One image, as a 3-channel map.
+    /// One image, as a 3-channel map. Each normalisation is left as a `ChannelAffine` for the next convolution to
+    /// apply as it reads (so the 40-channel maps of the finest scale are not rewritten once per normalisation),
+    /// except where the next layer is one whose statistics need the values themselves (a join normalisation).
     private static func image(_ network: TextureNetwork, noise: [ChannelMajor], sample: Int, padding: PaddingMode) throws -> BlockedMap {
         let a = network.architecture
-        var deep = try noiseBlock(network.noiseBlocks[0], noise[0], sample: sample, into: nil, padding: padding)
+        var (deep, pending) = try noiseBlock(network.noiseBlocks[0], noise[0], sample: sample, into: nil, padding: padding)
         for k in 1..<a.scales {
             let z = noise[k], deepBlocks = deep.blocks
-            try normalise(deep.whole, network.joinDeep[k - 1], leakySlope: nil)
+            // On the coarse map, before upsampling: its statistics are those of its nearest-neighbour x2 copy.
+            MapPasses.apply(pending, to: deep.whole)
+            MapPasses.apply(try evaluation(network.joinDeep[k - 1], of: deep.whole, leakySlope: 1), to: deep.whole)
             let joined = try BlockedMap(channels: a.joinedChannels(k), height: z.height, width: z.width)
             try MapPasses.upsample2(deep.whole, into: joined.blocks(0..<deepBlocks))
             deep = joined  // the coarse map is freed here, before the noise block's maps are made
             let fresh = joined.blocks(deepBlocks..<joined.blocks)
-            _ = try noiseBlock(network.noiseBlocks[k], z, sample: sample, into: fresh, padding: padding)
-            try normalise(fresh, network.joinNoise[k - 1], leakySlope: nil)
-            for unit in network.mergeBlocks[k - 1].units { try run(unit, joined.whole, into: joined.whole, padding: padding) }
+            let freshPending = try noiseBlock(network.noiseBlocks[k], z, sample: sample, into: fresh, padding: padding).pending
+            MapPasses.apply(freshPending, to: fresh)
+            pending = ChannelAffine.identity(channels: deepBlocks * BlockedMap.block)
+                .joined(try evaluation(network.joinNoise[k - 1], of: fresh, leakySlope: 1))
+            for unit in network.mergeBlocks[k - 1].units {
+                pending = try run(unit, joined.whole, into: joined.whole, reading: pending, padding: padding)!
+            }
         }
         let rgb = try BlockedMap(channels: 3, height: deep.height, width: deep.width)
-        try run(network.toRGB, deep.whole, into: rgb.whole, padding: padding)
+        _ = try run(network.toRGB, deep.whole, into: rgb.whole, reading: pending, padding: padding)
         return rgb
     }
 
     /// Scale k's noise through its block; the last unit writes into `destination` when given (the noise path's
-    /// channels of the joined map), else into a map of its own.
+    /// channels of the joined map), else into a map of its own. Returns the map it made and the last unit's
+    /// normalisation, not yet applied to it.
     private static func noiseBlock(_ block: ConvBlock, _ z: ChannelMajor, sample: Int, into destination: MapView?,
-                                   padding: PaddingMode) throws -> BlockedMap {
+                                   padding: PaddingMode) throws -> (map: BlockedMap, pending: ChannelAffine) {
         var x = try BlockedMap(z, sample: sample)
+        var pending: ChannelAffine? = nil
         for (i, unit) in block.units.enumerated() {
-            let last = i == block.units.count - 1
-            if last, let destination {
-                try run(unit, x.whole, into: destination, padding: padding)
-                return x
-            }
             let out = unit.conv.outChannels
+            if i == block.units.count - 1, let destination {
+                return (x, try run(unit, x.whole, into: destination, reading: pending, padding: padding)!)
+            }
             if BlockedMap.blocks(out) == x.blocks {
-                try run(unit, x.whole, into: x.whole(asChannels: out), padding: padding)
+                pending = try run(unit, x.whole, into: x.whole(asChannels: out), reading: pending, padding: padding)
                 x.relabel(channels: out)
             } else {
                 let y = try BlockedMap(channels: out, height: x.height, width: x.width)
-                try run(unit, x.whole, into: y.whole, padding: padding)
+                pending = try run(unit, x.whole, into: y.whole, reading: pending, padding: padding)
                 x = y
             }
         }
-        return x
+        return (x, pending!)
     }
 
-    /// One unit: its convolution, then its normalisation and LeakyReLU (none for the final one to RGB).
-    private static func run(_ unit: ConvUnit, _ x: MapView, into y: MapView, padding: PaddingMode) throws {
+    /// One unit's convolution of `x` read through `pending` (the previous normalisation). Returns its own
+    /// normalisation with the LeakyReLU, for the next layer to apply (nil for the final unit to RGB, which has none).
+    private static func run(_ unit: ConvUnit, _ x: MapView, into y: MapView, reading pending: ChannelAffine?,
+                            padding: PaddingMode) throws -> ChannelAffine? {
         let conv = unit.conv
         if unit.kernel == 3 {
             try MapConvolution3x3(weight: conv.weight.value, bias: conv.bias.value, inChannels: conv.inChannels,
-                                  outChannels: conv.outChannels).run(x, into: y, padding: padding)
+                                  outChannels: conv.outChannels).run(x, into: y, padding: padding, sourceAffine: pending)
         } else {
             try MapConvolution1x1(weight: conv.weight.value, bias: conv.bias.value, inChannels: conv.inChannels,
-                                  outChannels: conv.outChannels).run(x, into: y)
+                                  outChannels: conv.outChannels).run(x, into: y, sourceAffine: pending)
         }
-        if let norm = unit.norm { try normalise(y, norm, leakySlope: TexNetArchitecture.leakySlope) }
+        return try unit.norm.map { try evaluation($0, of: y, leakySlope: TexNetArchitecture.leakySlope) }
     }
 
-    /// A normalisation layer in evaluation mode on `x`, in place: instance norm with the map's own statistics,
-    /// batch norm with its running ones.
-    private static func normalise(_ x: MapView, _ norm: NormLayer, leakySlope: Float?) throws {
+    /// A normalisation layer in evaluation mode on `x`, as a per-channel affine map followed by LeakyReLU of
+    /// `leakySlope` (1: none): instance norm with the map's own statistics, batch norm with its running ones.
+    private static func evaluation(_ norm: NormLayer, of x: MapView, leakySlope: Float) throws -> ChannelAffine {
         let (gamma, beta) = (norm.weight.value, norm.bias.value)
         guard gamma.count == x.channels else {
             throw TensorError.shapeMismatch("normalisation of \(gamma.count) channels on a map of \(x.channels)")
@@ -109,7 +120,7 @@ enum MapGeneration {
             scale[c] = Float(Double(gamma[c]) / (variance[c] + Double(epsilon)).squareRoot())
             shift[c] = Float(Double(beta[c]) - mean[c] * Double(scale[c]))
         }
-        MapPasses.affine(x, scale: scale, shift: shift, leakySlope: leakySlope)
+        return ChannelAffine(scale: scale, shift: shift, slope: leakySlope)
     }
 
     /// What generating one `width` x `height` image holds at its peak, besides the noise: at each scale the joined

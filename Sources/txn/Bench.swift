@@ -5,12 +5,12 @@ import TxnSynthesis
 import TxnTensor
 import TxnVGG
 
-/// `txn bench` (VGG-19, the default) and `txn bench gan`. A group with a default subcommand rather than a command
+/// `txn bench` (VGG-19, the default), `txn bench gan` and `txn bench texnet`. A group with a default subcommand rather than a command
 /// with a subcommand: a parent's options (`--json`, `--repeats`) would otherwise take the subcommand's.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks: VGG-19 (the default) or the spatial GAN (`txn bench gan`); use a release build.",
-        subcommands: [BenchVGG.self, BenchGAN.self],
+        abstract: "Benchmarks: VGG-19 (the default), the spatial GAN (`txn bench gan`) or texture-network generation (`txn bench texnet`); use a release build.",
+        subcommands: [BenchVGG.self, BenchGAN.self, BenchTexNet.self],
         defaultSubcommand: BenchVGG.self)
 }
 

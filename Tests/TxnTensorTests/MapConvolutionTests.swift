@@ -60,16 +60,24 @@ final class MapConvolutionTests: XCTestCase {
         for mode in PaddingMode.allCases {
             for (cin, cout) in [(12, 12), (3, 8), (8, 20)] {
                 let x = values(cin * h * w), weight = values(cout * cin * 9, scale: 0.3), bias = values(cout)
-                let expected = convolution3x3(x, weight, bias, cin: cin, cout: cout, h: h, w: w, mode: mode)
-                for rows in [2, 4, nil] as [Int?] {
+                // Read through a normalisation's affine map and LeakyReLU, the border padded after it.
+                let scale = values(cin), shift = values(cin)
+                let affine = ChannelAffine(scale: scale, shift: shift, slope: 0.1)
+                let normalised = x.indices.map { i -> Float in
+                    let v = x[i] * scale[i / (h * w)] + shift[i / (h * w)]
+                    return v < 0 ? 0.1 * v : v
+                }
+                for (rows, read) in [(2, nil), (4, nil), (nil, nil), (2, affine), (nil, affine)] as [(Int?, ChannelAffine?)] {
+                    let expected = convolution3x3(read == nil ? x : normalised, weight, bias, cin: cin, cout: cout, h: h, w: w, mode: mode)
                     let conv = try MapConvolution3x3(weight: weight, bias: bias, inChannels: cin, outChannels: cout, rowsPerBand: rows)
                     let m = try map(x, channels: cin, height: h, width: w)
                     let inPlace = BlockedMap.blocks(cin) == BlockedMap.blocks(cout)
                     let out = inPlace ? m : try BlockedMap(channels: cout, height: h, width: w)
-                    try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, padding: mode)
+                    try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, padding: mode, sourceAffine: read)
                     out.relabel(channels: cout)
                     let (got, zeroPadding) = planes(out)
-                    assertClose(got, expected, "\(cin)->\(cout) \(mode), bands of \(rows.map(String.init) ?? "any") rows\(inPlace ? ", in place" : "")")
+                    assertClose(got, expected, "\(cin)->\(cout) \(mode), bands of \(rows.map(String.init) ?? "any") rows"
+                                + (inPlace ? ", in place" : "") + (read == nil ? "" : ", through an affine map"))
                     XCTAssertTrue(zeroPadding, "\(cin)->\(cout) \(mode): padding channels")
                 }
             }
@@ -80,8 +88,15 @@ final class MapConvolutionTests: XCTestCase {
 
     func testPointwiseInPlaceAndIntoAnotherMap() throws {
         let (h, w) = (5, 7)
-        for (cin, cout) in [(16, 16), (12, 3), (40, 40)] {
-            let x = values(cin * h * w), weight = values(cout * cin), bias = values(cout)
+        for (cin, cout, throughAffine) in [(16, 16, false), (12, 3, false), (40, 40, false), (12, 20, true), (40, 40, true)] {
+            var x = values(cin * h * w)
+            let weight = values(cout * cin), bias = values(cout)
+            let scale = values(cin), shift = values(cin)
+            let read = throughAffine ? ChannelAffine(scale: scale, shift: shift, slope: 0.2) : nil
+            let raw = x
+            if throughAffine {
+                x = x.indices.map { i in let v = x[i] * scale[i / (h * w)] + shift[i / (h * w)]; return v < 0 ? 0.2 * v : v }
+            }
             var expected = [Float](repeating: 0, count: cout * h * w)
             for o in 0..<cout { for p in 0..<(h * w) {
                 var s = Double(bias[o])
@@ -89,10 +104,10 @@ final class MapConvolutionTests: XCTestCase {
                 expected[o * h * w + p] = Float(s)
             }}
             let conv = try MapConvolution1x1(weight: weight, bias: bias, inChannels: cin, outChannels: cout)
-            let m = try map(x, channels: cin, height: h, width: w)
+            let m = try map(raw, channels: cin, height: h, width: w)
             let inPlace = BlockedMap.blocks(cin) == BlockedMap.blocks(cout)
             let out = inPlace ? m : try BlockedMap(channels: cout, height: h, width: w)
-            try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole)
+            try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, sourceAffine: read)
             out.relabel(channels: cout)
             let (got, zeroPadding) = planes(out)
             assertClose(got, expected, "\(cin)->\(cout)")
@@ -122,7 +137,7 @@ final class MapConvolutionTests: XCTestCase {
         }
 
         let scale = values(c), shift = values(c), slope: Float = 0.01
-        MapPasses.affine(m.whole, scale: scale, shift: shift, leakySlope: slope)
+        MapPasses.apply(ChannelAffine(scale: scale, shift: shift, slope: slope), to: m.whole)
         let want = (0..<(c * h * w)).map { i -> Float in
             let v = x[i] * scale[i / (h * w)] + shift[i / (h * w)]
             return v > 0 ? v : slope * v

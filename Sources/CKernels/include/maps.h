@@ -8,9 +8,10 @@
    squares[8], accumulated in double (in float over runs of 64 pixels, so that the additions stay vectorised). */
 void txn_map8_moments(const float *block, ptrdiff_t first, ptrdiff_t count, double *sums, double *squares);
 
-/* x = x * scale[c] + shift[c] for pixels [first, first + count), then, with `leaky`, x = x < 0 ? slope * x : x. */
-void txn_map8_affine(float *block, ptrdiff_t first, ptrdiff_t count, const float *scale, const float *shift,
-                     int leaky, float slope);
+/* dst = leaky(src * scale[c] + shift[c]) for `count` pixels, leaky(v) = v < 0 ? slope[c] * v : v (slope 1: none):
+   a normalisation's evaluation with its activation. dst may be src (in place) or a copy's destination. */
+void txn_map8_affine(const float *src, float *dst, ptrdiff_t count, const float *scale, const float *shift,
+                     const float *slope);
 
 /* Nearest-neighbour x2 upsampling of rows [first_row, first_row + rows) of a block w pixels wide into the block
    dst, 2w wide: every pixel becomes a 2x2 square. */

@@ -19,6 +19,9 @@ typedef struct {
     int in_channels;     /* the packed_in of the weights: a multiple of 8 and of B */
     const float *packed; /* from txn_pointwise_pack_weights */
     const float *bias;   /* out_channels floats, or NULL */
+    const float *scale, *shift, *slope; /* in_channels floats each, or all NULL: the source read as
+                                           leaky(src * scale + shift) (txn_map8_affine), a normalisation not yet
+                                           applied to it */
     float *dst;          /* blocked, channel blocks dst_plane floats apart */
     ptrdiff_t dst_plane;
     int out_channels;    /* a multiple of 8 and of B, at most the packed N' */

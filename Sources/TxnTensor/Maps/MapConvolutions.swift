@@ -1,3 +1,4 @@
+import Foundation
 import CKernels
 
 /// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(2x2, 3x3) Winograd kernel, padded in any mode, in
@@ -33,7 +34,9 @@ public final class MapConvolution3x3: @unchecked Sendable {
 
     /// Tiles one call computes: one transform point's patches of them (tiles x channels) stay in L2, as in
     /// `WinogradConvolution`.
-    private var tilesPerCall: Int { max(6, (1 << 15) / max(paddedIn, paddedOut)) }
+    private var tilesPerCall: Int {
+        if let t = ProcessInfo.processInfo.environment["TXN_EXP_TILES"].flatMap(Int.init) { return t }
+        return max(6, (1 << 15) / max(paddedIn, paddedOut)) }
     private var paddedIn: Int { BlockedMap.blocks(inChannels) * BlockedMap.block }
     private var paddedOut: Int { BlockedMap.blocks(outChannels) * BlockedMap.block }
 
@@ -54,9 +57,12 @@ public final class MapConvolution3x3: @unchecked Sendable {
         return try MemoryBudget.bytes(count: try MemoryBudget.sum([band, row, scratch], for: what), for: what)
     }
 
-    /// `destination` may be `source` itself (same padded channels).
-    public func run(_ source: MapView, into destination: MapView, padding: PaddingMode) throws {
-        guard source.channels == inChannels, destination.channels == outChannels,
+    /// `destination` may be `source` itself (same padded channels). `sourceAffine`: the source is read as this map
+    /// of its values (a normalisation not yet applied to it; the border is padded after it, as PyTorch pads the
+    /// normalised activations).
+    public func run(_ source: MapView, into destination: MapView, padding: PaddingMode, sourceAffine: ChannelAffine? = nil) throws {
+        let affine = sourceAffine ?? .identity(channels: source.paddedChannels)
+        guard affine.channels == source.paddedChannels, source.channels == inChannels, destination.channels == outChannels,
               source.height == destination.height, source.width == destination.width else {
             throw TensorError.shapeMismatch("3x3 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width) "
                 + "into \(destination.channels)x\(destination.height)x\(destination.width)")
@@ -84,8 +90,12 @@ public final class MapConvolution3x3: @unchecked Sendable {
             let rows = min(rowsPerBand, h - top), buffer = bands[band % 2]
             let bandPlane = (rows + 2) * paddedWidth * b
             // Band row i is padded row top + i (image row top + i - 1).
-            parallelFor(source.blocks * (rows + 2)) { item in
+            affine.withPointers { scale, shift, slope in parallelFor(source.blocks * (rows + 2)) { item in
                 let (kb, i) = (item / (rows + 2), item % (rows + 2))
+                let padRow = { (row: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) in
+                    Self.padRow(row, width: w, columnMap: columnMap, into: out,
+                                affine: (scale + kb * b, shift + kb * b, slope + kb * b))
+                }
                 let out = buffer + kb * bandPlane + i * paddedWidth * b
                 let s = Int(rowMap[top + i])
                 if s < 0 {
@@ -97,12 +107,12 @@ public final class MapConvolution3x3: @unchecked Sendable {
                                    count: paddedWidth * b)
                     } else {
                         precondition(s == 0, "3x3 convolution in place: row \(s) was overwritten before band \(top) read it")
-                        Self.padRow(firstRow + kb * rowFloats, width: w, columnMap: columnMap, into: out)
+                        padRow(firstRow + kb * rowFloats, out)
                     }
                 } else {
-                    Self.padRow(src + kb * plane + s * rowFloats, width: w, columnMap: columnMap, into: out)
+                    padRow(src + kb * plane + s * rowFloats, out)
                 }
-            }
+            }}
             try convolve(buffer, rows: rows, width: w, into: destination.base + top * rowFloats, plane: destination.plane,
                          scratch: scratch, scratchPerThread: scratchPerThread, threads: threads)
             previous = (buffer, top, rows)
@@ -111,12 +121,14 @@ public final class MapConvolution3x3: @unchecked Sendable {
         }
     }
 
-    /// One row of W pixels with its left and right border pixels from `columnMap` (−1: zero).
-    private static func padRow(_ row: UnsafeMutablePointer<Float>, width w: Int, columnMap: [Int32], into out: UnsafeMutablePointer<Float>) {
+    /// One row of W pixels, through the affine map, with its left and right border pixels from `columnMap`
+    /// (−1: zero).
+    private static func padRow(_ row: UnsafeMutablePointer<Float>, width w: Int, columnMap: [Int32], into out: UnsafeMutablePointer<Float>,
+                               affine: (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, slope: UnsafePointer<Float>)) {
         let b = BlockedMap.block
-        (out + b).update(from: row, count: w * b)
+        txn_map8_affine(row, out + b, w, affine.scale, affine.shift, affine.slope)
         for (column, at) in [(columnMap[0], 0), (columnMap[w + 1], w + 1)] {
-            if column < 0 { (out + at * b).update(repeating: 0, count: b) } else { (out + at * b).update(from: row + Int(column) * b, count: b) }
+            if column < 0 { (out + at * b).update(repeating: 0, count: b) } else { (out + at * b).update(from: out + (Int(column) + 1) * b, count: b) }
         }
     }
 
@@ -175,8 +187,9 @@ public final class MapConvolution1x1: @unchecked Sendable {
         self.bias = bias + [Float](repeating: 0, count: n - outChannels)
     }
 
-    public func run(_ source: MapView, into destination: MapView) throws {
-        guard source.channels == inChannels, destination.channels == outChannels,
+    /// `sourceAffine`: the source is read as this map of its values (a normalisation not yet applied to it).
+    public func run(_ source: MapView, into destination: MapView, sourceAffine: ChannelAffine? = nil) throws {
+        guard sourceAffine.map({ $0.channels == source.paddedChannels }) ?? true, source.channels == inChannels, destination.channels == outChannels,
               source.height == destination.height, source.width == destination.width else {
             throw TensorError.shapeMismatch("1x1 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width) "
                 + "into \(destination.channels)x\(destination.height)x\(destination.width)")
@@ -188,10 +201,13 @@ public final class MapConvolution1x1: @unchecked Sendable {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
         defer { scratch.deallocate() }
         var succeeded = [Bool](repeating: true, count: threads)
+        let affine = sourceAffine ?? .identity(channels: k)
         packed.withUnsafeBufferPointer { u in
-            bias.withUnsafeBufferPointer { bias in
+            bias.withUnsafeBufferPointer { bias in affine.withPointers { scale, shift, slope in
+                let applies = sourceAffine != nil
                 let pass = txn_pointwise_pass(src: source.base, src_plane: source.plane, in_channels: Int32(k), packed: u.baseAddress,
-                                              bias: bias.baseAddress, dst: destination.base, dst_plane: destination.plane,
+                                              bias: bias.baseAddress, scale: applies ? scale : nil, shift: applies ? shift : nil,
+                                              slope: applies ? slope : nil, dst: destination.base, dst_plane: destination.plane,
                                               out_channels: Int32(n), block: Int32(BlockedMap.block))
                 succeeded.withUnsafeMutableBufferPointer { ok in
                     parallelFor(threads) { worker in
@@ -203,7 +219,7 @@ public final class MapConvolution1x1: @unchecked Sendable {
                         }
                     }
                 }
-            }
+            }}
         }
         if succeeded.contains(false) { throw TensorError.invalidArgument("txn's pointwise kernel refused its arguments") }
     }

@@ -1,8 +1,46 @@
 import CKernels
 
+/// What a normalisation layer in evaluation mode does to each channel of a map, y = leaky(x·scale + shift) with
+/// leaky(v) = v < 0 ? slope·v : v (slope 1: no activation), kept as numbers so that the next convolution can apply
+/// it as it reads its input instead of in a pass of its own. One entry per padded channel; the padding channels
+/// have scale and shift 0, so they stay zero.
+public struct ChannelAffine {
+    public private(set) var scale: [Float], shift: [Float], slope: [Float]
+
+    /// For `channels` channels (padded to whole blocks with zeros).
+    public init(scale: [Float], shift: [Float], slope: Float) {
+        precondition(scale.count == shift.count)
+        let padding = [Float](repeating: 0, count: BlockedMap.blocks(scale.count) * BlockedMap.block - scale.count)
+        (self.scale, self.shift) = (scale + padding, shift + padding)
+        self.slope = [Float](repeating: slope, count: self.scale.count)
+    }
+
+    /// The identity on `channels` channels.
+    public static func identity(channels: Int) -> ChannelAffine {
+        ChannelAffine(scale: [Float](repeating: 1, count: channels), shift: [Float](repeating: 0, count: channels), slope: 1)
+    }
+
+    /// Padded channels.
+    public var channels: Int { scale.count }
+
+    /// `self` on the first channels and `other` on the next: the affine map of a concatenation (whole blocks).
+    public func joined(_ other: ChannelAffine) -> ChannelAffine {
+        var result = self
+        result.scale += other.scale; result.shift += other.shift; result.slope += other.slope
+        return result
+    }
+
+    func withPointers<R>(_ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) throws -> R) rethrows -> R {
+        try scale.withUnsafeBufferPointer { a in
+            try shift.withUnsafeBufferPointer { b in
+                try slope.withUnsafeBufferPointer { k in try body(a.baseAddress!, b.baseAddress!, k.baseAddress!) }
+            }
+        }
+    }
+}
+
 /// The elementwise passes around the convolutions on blocked maps (`CKernels/maps.c`): channel statistics, a
-/// per-channel affine map with an optional LeakyReLU (what a normalisation layer computes once its statistics are
-/// known), and nearest-neighbour x2 upsampling.
+/// `ChannelAffine` applied in place, and nearest-neighbour x2 upsampling.
 public enum MapPasses {
     /// Pixels one task of a pass covers: enough to amortise the task, few enough to share the work evenly.
     static let pixelsPerTask = 1 << 14
@@ -33,22 +71,17 @@ public enum MapPasses {
         return (mean, variance)
     }
 
-    /// x = x·scale[c] + shift[c] for every channel c (then LeakyReLU of `leakySlope`, if given), in place. The
-    /// padding channels get scale and shift 0, so they stay zero.
-    public static func affine(_ x: MapView, scale: [Float], shift: [Float], leakySlope: Float?) {
-        precondition(scale.count == x.channels && shift.count == x.channels)
-        let padding = [Float](repeating: 0, count: x.paddedChannels - x.channels)
-        let (a, c) = (scale + padding, shift + padding)
+    /// `affine` applied to `x` in place.
+    public static func apply(_ affine: ChannelAffine, to x: MapView) {
+        precondition(affine.channels == x.paddedChannels)
         let pixels = x.height * x.width, b = BlockedMap.block
         let chunks = (pixels + pixelsPerTask - 1) / pixelsPerTask
         let base = x.base, plane = x.plane
-        a.withUnsafeBufferPointer { a in
-            c.withUnsafeBufferPointer { c in
-                parallelFor(x.blocks * chunks) { task in
-                    let (kb, chunk) = (task / chunks, task % chunks), first = chunk * pixelsPerTask
-                    txn_map8_affine(base + kb * plane, first, min(pixelsPerTask, pixels - first), a.baseAddress! + kb * b,
-                                    c.baseAddress! + kb * b, leakySlope == nil ? 0 : 1, leakySlope ?? 0)
-                }
+        affine.withPointers { scale, shift, slope in
+            parallelFor(x.blocks * chunks) { task in
+                let (kb, chunk) = (task / chunks, task % chunks), first = chunk * pixelsPerTask
+                let at = base + kb * plane + first * b
+                txn_map8_affine(at, at, min(pixelsPerTask, pixels - first), scale + kb * b, shift + kb * b, slope + kb * b)
             }
         }
     }
