@@ -182,7 +182,7 @@ public final class GANTraining: @unchecked Sendable {
     /// are consistent by construction: both are written to temporary files first and renamed into place one right
     /// after the other (`Checkpoint.writePair`), so a process killed while checkpointing leaves the previous pair;
     /// and the resume file records the SHA-256 of the generator file written with it, so the one pair a kill
-    /// between the two renames can leave is recognised by resuming (`checkPair`) as mixed, never continued.
+    /// between the two renames can leave is recognised by resuming (`CheckpointPair.checkBelongs`) as mixed, never continued.
     public func save(generatorTo path: String) throws {
         var entries = trainer.discriminator.stateEntries
         for (prefix, params, moments) in [("adam.", trainer.generator.namedParameters, trainer.generatorMoments),
@@ -204,43 +204,8 @@ public final class GANTraining: @unchecked Sendable {
             }),
         ]
         try Checkpoint.writePair(generator.stateEntries, to: path, then: { hash in
-            entries + [CheckpointEntry(Self.generatorHashKey, shape: [4], integers: Self.hashWords(hash))]
+            entries + [CheckpointPair.hashEntry(hash)]
         }, to: Self.resumePath(for: path))
-    }
-
-    static let generatorHashKey = "train.generator_sha256"
-
-    /// A SHA-256 in hex as the four int64 words a checkpoint stores exactly.
-    static func hashWords(_ hex: String) -> [Int64] {
-        let digits = Array(hex)
-        return (0..<4).map { i in
-            Int64(bitPattern: UInt64(String(digits[min(16 * i, digits.count)..<min(16 * i + 16, digits.count)]), radix: 16) ?? 0)
-        }
-    }
-
-    static func hashHex(_ words: [Int64]) -> String {
-        words.map { w in
-            let h = String(UInt64(bitPattern: w), radix: 16)
-            return String(repeating: "0", count: 16 - h.count) + h
-        }.joined()
-    }
-
-    /// Throws unless the resume file `statePath` was written with the generator file `path` as it is now.
-    static func checkPair(_ reader: StateDictReader, generator path: String, iteration: Int64) throws {
-        guard reader.dict.shape(of: generatorHashKey) != nil else {
-            throw reader.error("records no hash of its generator (written by an older txn?), so nothing shows that it belongs to "
-                + "\(path); train afresh without --resume")
-        }
-        guard let recorded = try reader.tensor(generatorHashKey, shape: [4]).integers else {
-            throw reader.error("\(generatorHashKey) must be int64")
-        }
-        let actual = try Checkpoint.sha256(ofFileAt: path)
-        guard hashWords(actual) == recorded else {
-            throw reader.error("the checkpoint of iteration \(iteration) was written with another \(path) (SHA-256 "
-                + "\(hashHex(recorded).prefix(12))…, the file's is \(actual.prefix(12))…): the two files are from different "
-                + "checkpoints (a run killed between writing them, or a file replaced), and resuming would mix them. "
-                + "Train afresh without --resume, or put back the generator file of that checkpoint")
-        }
     }
 
     /// Continues the run saved at `path` (and its resume file) on `source`. Every number read from the files is
@@ -248,13 +213,13 @@ public final class GANTraining: @unchecked Sendable {
     public init(resuming path: String, source: Image, preset: GANPreset) throws {
         let statePath = Self.resumePath(for: path)
         do { try SafeFile.checkReadable(statePath) } catch let f as SafeFile.Failure where f.kind == .notFound {
-            throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn gan train`)")
+            throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of a training run)")
         } catch { throw GANError("\(error)") }
         let gDict = try Checkpoint.load(path), state = try Checkpoint.load(statePath)
         let reader = StateDictReader(gan: state, path: statePath)
         let iteration = try reader.integers("train.iteration", 0)[0]
         guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
-        try Self.checkPair(reader, generator: path, iteration: iteration)
+        try CheckpointPair.checkBelongs(reader, networkFile: path, iteration: iteration)
         let g = try Generator(stateDict: gDict, path: path)
         let d = try Discriminator(stateDict: state, path: statePath)
         let options = try Self.savedOptions(reader, generator: g, discriminator: d, preset: preset)

@@ -22,8 +22,6 @@ extension TexNetTraining {
     @discardableResult
     public static func removeStaleTemporaries(of path: String) -> [String] { CheckpointPair.removeStaleTemporaries(of: path) }
 
-    static let hashKey = "train.generator_sha256"
-
     /// Writes both files, each to a temporary first and renamed into place one right after the other
     /// (`Checkpoint.writePair`); the resume file records the SHA-256 of the generator file written with it, so a
     /// pair mixed by a kill between the two renames is recognised on resuming, never continued.
@@ -47,16 +45,8 @@ extension TexNetTraining {
             }),
         ]
         try Checkpoint.writePair(network.stateEntries, to: path, then: { hash in
-            entries + [CheckpointEntry(Self.hashKey, shape: [4], integers: Self.hashWords(hash))]
+            entries + [CheckpointPair.hashEntry(hash)]
         }, to: Self.resumePath(for: path))
-    }
-
-    /// A SHA-256 in hex as four int64 words (a checkpoint stores them exactly).
-    static func hashWords(_ hex: String) -> [Int64] {
-        let digits = Array(hex)
-        return (0..<4).map { i in
-            Int64(bitPattern: UInt64(String(digits[min(16 * i, digits.count)..<min(16 * i + 16, digits.count)]), radix: 16) ?? 0)
-        }
     }
 
     /// Continues the run saved at `path` (and its resume file) on `source`. Every number read from the files is
@@ -64,18 +54,18 @@ extension TexNetTraining {
     public convenience init(resuming path: String, source: Image, model: VGG19) throws {
         let statePath = Self.resumePath(for: path)
         do { try SafeFile.checkReadable(statePath) } catch let f as SafeFile.Failure where f.kind == .notFound {
-            throw TexNetError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn texnet train`)")
+            throw TexNetError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of a training run)")
         }
         let network = try TextureNetwork.load(path)
         let reader = StateDictReader(texNet: try Checkpoint.load(statePath), path: statePath)
         let iteration = try reader.integers("train.iteration", 0)[0]
         guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
-        guard try reader.integers(Self.hashKey, 4) == Self.hashWords(try Checkpoint.sha256(ofFileAt: path)) else {
-            throw reader.error("was written with another \(path) (its SHA-256 differs): the two files are from different "
-                + "checkpoints, and resuming would mix them. Train afresh without --resume")
-        }
+        try CheckpointPair.checkBelongs(reader, networkFile: path, iteration: iteration)
         let options = try Self.savedOptions(reader, network.architecture)
-        do { try options.validate(source: source) } catch let e as TexNetError { throw reader.error(e.message) }
+        // A saved option named as the file stores it (`size: …`), in no front end's spelling.
+        do { try options.validate(source: source) } catch let e as TexNetError {
+            throw reader.error(e.option.map { "\($0): \(e.reason)" } ?? e.reason)
+        }
         let moments = try network.namedParameters.map { name, p -> AdamMoments in
             var m = AdamMoments(count: p.count)
             m.m = try reader.floats("adam." + name + ".exp_avg", shape: p.shape)
