@@ -129,7 +129,7 @@ public final class TexNetTraining: @unchecked Sendable {
         let record = TexNetRecord(iteration: iteration, loss: result.loss,
                                   seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         guard record.loss.isFinite else {
-            throw TexNetError("training diverged at iteration \(iteration): the loss is \(record.loss); try a lower --lr")
+            throw TexNetError("training diverged at iteration \(iteration): the loss is \(record.loss); try a lower learning rate")
         }
         history.append(record)
         return record

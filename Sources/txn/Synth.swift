@@ -196,7 +196,7 @@ extension SynthesisError {
         switch field {
         case .weights: flag = "--layer-weights"
         case .source: flag = "SOURCE"
-        case .memory: return "\(message) (raise it with --max-memory MiB)"
+        case .memory: return "\(message) \(CommandLineMessage.raiseMemoryLimit)"
         case .learningRate: flag = "--lr"
         default: flag = "--" + field.rawValue.replacingOccurrences(of: "_", with: "-")
         }
