@@ -1,5 +1,26 @@
 import TxnFiles
 
+/// A kind of training run whose checkpoint is a `CheckpointPair` (the GAN's, the texture network's): it names its
+/// network file, and gets the pair's paths and checks from here, which every front end's train and save use.
+public protocol PairCheckpointed {
+    /// The network file in messages: "a generator checkpoint".
+    static var checkpointKind: String { get }
+}
+
+extension PairCheckpointed {
+    /// Where the resume state of the network file `path` lives: `N.pth` → `N.resume.pth`.
+    public static func resumePath(for path: String) -> String { CheckpointPair.resumePath(for: path) }
+
+    /// The one check of the output paths, before any work (`CheckpointPair.checkOutputs`); `resumeFile: false` for a
+    /// network saved without its training state (the notebook's `save` of a loaded network).
+    public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
+        try CheckpointPair.checkOutputs(path, kind: checkpointKind, resumeFile: resumeFile)
+    }
+
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> [String] { CheckpointPair.removeStaleTemporaries(of: path) }
+}
+
 /// A training run's checkpoint is a pair of files: the network (`N.pth`, a PyTorch state dict other tools load) and,
 /// beside it, everything else a resumed run needs (`N.resume.pth`), written together by `Checkpoint.writePair`. Their
 /// names and checks, for every kind of training (the GAN, the texture network).
@@ -35,7 +56,7 @@ public enum CheckpointPair {
 
     /// Throws (in the reader's error type) unless the resume file `reader` reads was written with the network file at
     /// `path` as it is now; `iteration` is the resume file's. Says what to do in no front end's terms.
-    public static func checkBelongs(_ reader: StateDictReader, networkFile path: String, iteration: Int64) throws {
+    public static func checkBelongs(_ reader: StateDictReader, networkFile path: String, iteration: Int) throws {
         guard reader.dict.shape(of: networkHashKey) != nil else {
             throw reader.error("records no hash of its network file (written by an older txn?), so nothing shows that it "
                 + "belongs to \(path); train afresh")

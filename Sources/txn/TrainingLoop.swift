@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import TxnFiles
+import TxnCheckpoint
 import TxnGAN
 import TxnImage
 import TxnTensor
 import TxnTexNet
 
 /// A training run as `txn gan train` and `txn texnet train` drive it, once it is set up (new or resumed).
-protocol CommandLineTraining: AnyObject {
+protocol CommandLineTraining: AnyObject, PairCheckpointed {
     associatedtype Record
     var iteration: Int { get }
     @discardableResult
@@ -16,15 +17,11 @@ protocol CommandLineTraining: AnyObject {
     func snapshot() throws -> Image
     /// Writes the checkpoint pair at `path` (the network and its resume file).
     func saveCheckpoint(_ path: String) throws
-    static func removeStaleTemporaries(of path: String) -> [String]
-    /// Checks the checkpoint pair's paths before any work.
-    static func checkPairOutputs(_ path: String) throws
     /// The terminal's progress line for an iteration.
     static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
 }
 
 extension GANTraining: CommandLineTraining {
-    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
     func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
     static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
         GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration,
@@ -33,7 +30,6 @@ extension GANTraining: CommandLineTraining {
 }
 
 extension TexNetTraining: CommandLineTraining {
-    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
     func saveCheckpoint(_ path: String) throws { try save(to: path) }
     static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
         TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
@@ -62,7 +58,7 @@ struct TrainingLoopOptions: ParsableArguments {
     /// Every output checked before the work (the checkpoint pair at `output`, the samples' folder), and what a run
     /// killed while writing a checkpoint left removed.
     func prepare<T: CommandLineTraining>(_ training: T.Type, output: String) throws {
-        do { try T.checkPairOutputs(output) } catch { throw ValidationError("-o \(error)") }
+        do { try T.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
         if let samples {
             do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
         }
