@@ -17,12 +17,15 @@ protocol CommandLineTraining: AnyObject, PairCheckpointed {
     func snapshot() throws -> Image
     /// Writes the checkpoint pair at `path` (the network and its resume file).
     func saveCheckpoint(_ path: String) throws
+    /// What the checkpoint holds, for the last line ("generator, 1234 parameters"), if it says more than its name.
+    var checkpointSummary: String? { get }
     /// The terminal's progress line for an iteration.
     static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
 }
 
 extension GANTraining: CommandLineTraining {
     func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
+    var checkpointSummary: String? { "generator, \(generator.parameterCount) parameters" }
     static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
         GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration,
                              remaining: secondsPerIteration * Double(total - r.iteration))
@@ -31,6 +34,7 @@ extension GANTraining: CommandLineTraining {
 
 extension TexNetTraining: CommandLineTraining {
     func saveCheckpoint(_ path: String) throws { try save(to: path) }
+    var checkpointSummary: String? { nil }
     static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
         TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
     }
@@ -50,6 +54,13 @@ struct TrainingLoopOptions: ParsableArguments {
     @Option(help: "Write a sample every --every iterations to this folder.")
     var samples: String?
 
+    /// `--steps` against the range of the run's options (each train command declares its own default and range).
+    static func checkSteps(_ steps: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(steps) else {
+            throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)")
+        }
+    }
+
     func validate() throws {
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
@@ -63,6 +74,14 @@ struct TrainingLoopOptions: ParsableArguments {
             do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
         }
         for name in T.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+    }
+
+    /// The run at -o continued (with --resume, and said so), or a fresh one.
+    func training<T: CommandLineTraining>(output: String, resumed: () throws -> T, fresh: () throws -> T) throws -> T {
+        guard resume else { return try fresh() }
+        let training = try resumed()
+        print("resuming \(output) at iteration \(training.iteration)")
+        return training
     }
 
     func loop(steps: Int, output: String) -> TrainingLoop {
@@ -80,8 +99,8 @@ struct TrainingLoop {
     var samples: String?
     var output: String
 
-    /// Runs `training` to `steps`; returns the iterations this run made and its seconds.
-    func run<T: CommandLineTraining>(_ training: T) throws -> (iterations: Int, seconds: Double) {
+    /// Runs `training` to `steps` and says what it wrote, after how many iterations of this run and how long.
+    func run<T: CommandLineTraining>(_ training: T) throws {
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let first = training.iteration
@@ -103,6 +122,7 @@ struct TrainingLoop {
         if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
         try training.saveCheckpoint(output)
         T.removeStaleTemporaries(of: output)
-        return (training.iteration - first, Date().timeIntervalSince(start))
+        print("wrote \(output)\(training.checkpointSummary.map { " (\($0))" } ?? "") and \(T.resumePath(for: output)) "
+            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
     }
 }
