@@ -45,8 +45,8 @@ public enum ResumeState {
         return (m, v)
     }
 
-    /// The saved history's rows of `columns` numbers (none when the file has no history), each checked: not negative,
-    /// a whole iteration from 1 to `iteration` first, and `rowIsValid` (the method's own bounds, which `expected`
+    /// The saved history's rows of `columns` numbers (none when the file has no history), each checked and named when
+    /// wrong: finite and not negative, a whole iteration from 1 to `iteration` first, and `rowIsValid` (the method's own bounds, which `expected`
     /// words after the common ones: "losses and seconds that are finite and not negative, D's means from 0 to 1").
     public static func history(_ reader: StateDictReader, columns: Int, iteration: Int, expected: String,
                                rowIsValid: ([Double]) -> Bool = { _ in true }) throws -> [[Double]] {
@@ -54,12 +54,12 @@ public enum ResumeState {
         guard shape.count == 2, shape[1] == columns else {
             throw reader.error("train.history has shape \(shape), expected [rows, \(columns)]")
         }
-        let values = try reader.finiteValues("train.history", shape: shape)
+        let values = try reader.tensor("train.history", shape: shape).values
         // The iteration as the file stores it (a float), so that the last one is never above the saved iteration.
         let last = Double(Float(iteration))
         return try stride(from: 0, to: values.count, by: columns).map { i in
             let v = values[i..<(i + columns)].map(Double.init)
-            guard v.allSatisfy({ $0 >= 0 }), v[0] >= 1, v[0] <= last, v[0] == v[0].rounded(), rowIsValid(v) else {
+            guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v[0] >= 1, v[0] <= last, v[0] == v[0].rounded(), rowIsValid(v) else {
                 throw reader.error("train.history row \(i / columns + 1) holds \(v.map { "\($0)" }.joined(separator: ", ")): "
                     + "expected an iteration from 1 to \(iteration), \(expected)")
             }
