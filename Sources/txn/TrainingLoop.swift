@@ -27,8 +27,7 @@ extension GANTraining: CommandLineTraining {
     func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
     var checkpointSummary: String? { "generator, \(generator.parameterCount) parameters" }
     static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
-        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration,
-                             remaining: secondsPerIteration * Double(total - r.iteration))
+        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
     }
 }
 
