@@ -84,7 +84,8 @@ let package = Package(
         .target(name: "TxnTexNet", dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis"],
                 swiftSettings: swiftFast),
         .target(name: "TxnNotebook",
-                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN", "TxnTexNet"],
+                dependencies: ["TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis", "TxnPlot", "TxnGAN",
+                               "TxnTexNet"],
                 swiftSettings: swiftFast),
         // `txn serve`: the web page (Hummingbird 2; the page is compiled in, from Page/). It speaks only notebook: a job
         // is notebook statements, and what it reads of the layers beneath comes through TxnNotebook (`Hosting`).
@@ -96,7 +97,8 @@ let package = Package(
         .executableTarget(
             name: "txn",
             dependencies: [
-                "CStartup", "CLibEdit", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnVGG", "TxnSynthesis", "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
+                "CStartup", "CLibEdit", "CDNNL", "COpenBLAS", "TxnFiles", "TxnTensor", "TxnImage", "TxnCheckpoint", "TxnVGG", "TxnSynthesis",
+                "TxnNotebook", "TxnGAN", "TxnServer", "TxnTexNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftFast),

@@ -28,6 +28,17 @@ static txn_codec_status begin_reading(const uint8_t *data, size_t size, int need
     return TXN_CODEC_OK;
 }
 
+/* A decoder's start (its limits required) and a header read's (no limits, no warnings), for either format. */
+static txn_codec_status begin_decoding(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
+                                       char *message, size_t message_size, char *warning, size_t warning_size) {
+    return begin_reading(data, size, 1, limits, out, sizeof *out, message, message_size, warning, warning_size);
+}
+
+static txn_codec_status begin_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
+                                     size_t message_size) {
+    return begin_reading(data, size, 0, NULL, out, sizeof *out, message, message_size, NULL, 0);
+}
+
 /* What a header read reports, for either format. */
 static void set_header(txn_image_header *out, uint32_t width, uint32_t height, int channels, int bit_depth,
                        int progressive) {
@@ -37,6 +48,24 @@ static void set_header(txn_image_header *out, uint32_t width, uint32_t height, i
     out->bit_depth = bit_depth;
     out->progressive = progressive ? 1 : 0;
 }
+
+/* What a decode reports, for either format: the pixels (the caller's from here on, released with txn_codec_free)
+ * and how they came out of the source. */
+static void set_decoded(txn_decoded *out, uint32_t width, uint32_t height, int channels, int bit_depth,
+                        int source_bit_depth, int flags, int warned, void *pixels, size_t pixels_size) {
+    out->width = width;
+    out->height = height;
+    out->channels = channels;
+    out->bit_depth = bit_depth;
+    out->source_bit_depth = source_bit_depth;
+    out->flags = flags | (warned ? TXN_CODEC_FLAG_WARNING : 0);
+    out->pixels = pixels;
+    out->pixels_size = pixels_size;
+}
+
+/* The two allocation failures every decoder reports, in one wording. */
+static const char too_large_message[] = "image does not fit in memory";
+static const char no_memory_message[] = "out of memory";
 
 static int host_is_little_endian(void) {
     const uint16_t one = 1;
@@ -138,7 +167,7 @@ static txn_codec_status png_check_signature(const uint8_t *data, size_t size, ch
 
 txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
                                      size_t message_size) {
-    txn_codec_status started = begin_reading(data, size, 0, NULL, out, sizeof *out, message, message_size, NULL, 0);
+    txn_codec_status started = begin_header(data, size, out, message, message_size);
     if (started != TXN_CODEC_OK) return started;
     txn_codec_status signature = png_check_signature(data, size, message, message_size);
     if (signature != TXN_CODEC_OK) return signature;
@@ -167,8 +196,7 @@ txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image
 
 txn_codec_status txn_png_decode(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
                                 char *message, size_t message_size, char *warning, size_t warning_size) {
-    txn_codec_status started = begin_reading(data, size, 1, limits, out, sizeof *out, message, message_size,
-                                             warning, warning_size);
+    txn_codec_status started = begin_decoding(data, size, limits, out, message, message_size, warning, warning_size);
     if (started != TXN_CODEC_OK) return started;
     txn_codec_status signature = png_check_signature(data, size, message, message_size);
     if (signature != TXN_CODEC_OK) return signature;
@@ -232,14 +260,14 @@ txn_codec_status txn_png_decode(const uint8_t *data, size_t size, const txn_deco
         png_error(png, "unexpected sample layout after expansion");
     }
     if (height > SIZE_MAX / row_bytes) {
-        copy_message(message, message_size, "image does not fit in memory");
+        copy_message(message, message_size, too_large_message);
         png_destroy_read_struct(&png, &info, NULL);
         return TXN_CODEC_TOO_LARGE;
     }
     pixels = (uint8_t *)malloc(row_bytes * height);
     rows = (png_bytep *)malloc(sizeof(png_bytep) * height);
     if (pixels == NULL || rows == NULL) {
-        copy_message(message, message_size, "out of memory");
+        copy_message(message, message_size, no_memory_message);
         free(pixels);
         free(rows);
         png_destroy_read_struct(&png, &info, NULL);
@@ -252,14 +280,7 @@ txn_codec_status txn_png_decode(const uint8_t *data, size_t size, const txn_deco
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
 
-    out->width = width;
-    out->height = height;
-    out->channels = channels;
-    out->bit_depth = out_depth;
-    out->source_bit_depth = bit_depth;
-    out->flags = flags | (context.warned ? TXN_CODEC_FLAG_WARNING : 0);
-    out->pixels = pixels;
-    out->pixels_size = row_bytes * height;
+    set_decoded(out, width, height, channels, out_depth, bit_depth, flags, context.warned, pixels, row_bytes * height);
     return TXN_CODEC_OK;
 }
 
@@ -283,7 +304,7 @@ txn_codec_status txn_png_encode_rgb8(const uint8_t *rgb, uint32_t width, uint32_
     png_alloc_size_t capacity = PNG_IMAGE_PNG_SIZE_MAX(image);
     uint8_t *buffer = (uint8_t *)malloc(capacity);
     if (buffer == NULL) {
-        copy_message(message, message_size, "out of memory");
+        copy_message(message, message_size, no_memory_message);
         return TXN_CODEC_NO_MEMORY;
     }
     png_alloc_size_t written = capacity;
@@ -316,6 +337,18 @@ typedef struct {
     int max_scans;
     uint64_t deadline_ns;
 } jpeg_context;
+
+/* The check both JPEG entry points make before libjpeg sees the data (as PNG's signature check). */
+static txn_codec_status jpeg_check_data(size_t size, char *message, size_t message_size) {
+    if (size > 0) return TXN_CODEC_OK;
+    copy_message(message, message_size, "empty JPEG data");
+    return TXN_CODEC_TRUNCATED;
+}
+
+/* What the longjmp path returns: the status a check set (a limit, the deadline), else corrupt data. */
+static txn_codec_status jpeg_failure(const jpeg_context *context) {
+    return context->status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context->status;
+}
 
 static void jpeg_on_error_exit(j_common_ptr cinfo) {
     jpeg_context *context = (jpeg_context *)cinfo->err;
@@ -383,18 +416,16 @@ static void jpeg_context_init(jpeg_context *context, struct jpeg_error_mgr **err
 
 txn_codec_status txn_jpeg_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
                                       size_t message_size) {
-    txn_codec_status started = begin_reading(data, size, 0, NULL, out, sizeof *out, message, message_size, NULL, 0);
+    txn_codec_status started = begin_header(data, size, out, message, message_size);
     if (started != TXN_CODEC_OK) return started;
-    if (size == 0) {
-        copy_message(message, message_size, "empty JPEG data");
-        return TXN_CODEC_TRUNCATED;
-    }
+    txn_codec_status nonempty = jpeg_check_data(size, message, message_size);
+    if (nonempty != TXN_CODEC_OK) return nonempty;
     struct jpeg_decompress_struct cinfo;
     jpeg_context context;
     jpeg_context_init(&context, &cinfo.err, message, message_size, NULL, 0);
     if (setjmp(context.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
+        return jpeg_failure(&context);
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
@@ -407,13 +438,10 @@ txn_codec_status txn_jpeg_read_header(const uint8_t *data, size_t size, txn_imag
 
 txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, const txn_decode_limits *limits, txn_decoded *out,
                                  char *message, size_t message_size, char *warning, size_t warning_size) {
-    txn_codec_status started = begin_reading(data, size, 1, limits, out, sizeof *out, message, message_size,
-                                             warning, warning_size);
+    txn_codec_status started = begin_decoding(data, size, limits, out, message, message_size, warning, warning_size);
     if (started != TXN_CODEC_OK) return started;
-    if (size == 0) {
-        copy_message(message, message_size, "empty JPEG data");
-        return TXN_CODEC_TRUNCATED;
-    }
+    txn_codec_status nonempty = jpeg_check_data(size, message, message_size);
+    if (nonempty != TXN_CODEC_OK) return nonempty;
 
     struct jpeg_decompress_struct cinfo;
     jpeg_context context;
@@ -425,7 +453,7 @@ txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, const txn_dec
     if (setjmp(context.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
-        return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
+        return jpeg_failure(&context);
     }
     jpeg_create_decompress(&cinfo);
     cinfo.progress = &context.progress;
@@ -456,13 +484,13 @@ txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, const txn_dec
     jpeg_start_decompress(&cinfo);
     size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
     if (stride == 0 || cinfo.output_height > SIZE_MAX / stride) {
-        copy_message(message, message_size, "image does not fit in memory");
+        copy_message(message, message_size, too_large_message);
         jpeg_destroy_decompress(&cinfo);
         return TXN_CODEC_TOO_LARGE;
     }
     pixels = (JSAMPLE *)malloc(stride * cinfo.output_height);
     if (pixels == NULL) {
-        copy_message(message, message_size, "out of memory");
+        copy_message(message, message_size, no_memory_message);
         jpeg_destroy_decompress(&cinfo);
         return TXN_CODEC_NO_MEMORY;
     }
@@ -472,14 +500,8 @@ txn_codec_status txn_jpeg_decode(const uint8_t *data, size_t size, const txn_dec
     }
     jpeg_finish_decompress(&cinfo);
 
-    out->width = cinfo.output_width;
-    out->height = cinfo.output_height;
-    out->channels = cinfo.output_components;
-    out->bit_depth = 8;
-    out->source_bit_depth = cinfo.data_precision;
-    out->flags = flags | (context.warned ? TXN_CODEC_FLAG_WARNING : 0);
-    out->pixels = pixels;
-    out->pixels_size = stride * cinfo.output_height;
+    set_decoded(out, cinfo.output_width, cinfo.output_height, cinfo.output_components, 8, cinfo.data_precision, flags,
+                context.warned, pixels, stride * cinfo.output_height);
     jpeg_destroy_decompress(&cinfo);
     return TXN_CODEC_OK;
 }
@@ -505,7 +527,7 @@ txn_codec_status txn_jpeg_encode_rgb8(const uint8_t *rgb, uint32_t width, uint32
     if (setjmp(context.jump)) {
         jpeg_destroy_compress(&cinfo);
         free(context.buffer);
-        return context.status == TXN_CODEC_OK ? TXN_CODEC_CORRUPT : context.status;
+        return jpeg_failure(&context);
     }
     jpeg_create_compress(&cinfo);
     jpeg_mem_dest(&cinfo, &context.buffer, &context.buffer_size);

@@ -27,7 +27,7 @@ public struct CropSampler: Sendable {
         guard window <= Double(min(source.width, source.height)) else {
             let shown = window < 1e18 ? "a \(Int(window))x\(Int(window)) crop" : "a crop of \(crop) pixels"
             throw GANError("\(shown) does not fit the \(source.width)x\(source.height) source"
-                           + (scaling > 1 ? " (crop \(crop) x scaling \(scaling))" : "") + "; use a smaller --crop")
+                           + (scaling > 1 ? " (crop \(crop) x scaling \(scaling))" : "") + "; use a smaller crop")
         }
         return Int(window)
     }

@@ -97,10 +97,10 @@ public final class GANTrainer: @unchecked Sendable {
 /// The progress line of training, one for every front end.
 public enum GANProgressLine {
     /// `iter 20/1000  D 1.21 (real 0.61, fake 0.60)  G 0.83  D(x) 0.55  D(G(z)) 0.45  0.41 s/it  6m42s left`
-    public static func line(_ r: GANRecord, total: Int, secondsPerIteration: Double, remaining: Double) -> String {
+    public static func line(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
-        let left = remaining.isFinite ? (remaining >= 60 ? "\(Int(remaining) / 60)m\(Int(remaining) % 60)s" : "\(Int(remaining.rounded()))s") : "?"
         return "iter \(r.iteration)/\(total)  D loss \(f(r.discriminatorLoss))  G loss \(f(r.generatorLoss))  "
-            + "D(real) \(f(r.meanReal))  D(fake) \(f(r.meanFake))  " + String(format: "%.2f s/it", secondsPerIteration) + "  \(left) left"
+            + "D(real) \(f(r.meanReal))  D(fake) \(f(r.meanFake))  "
+            + ProgressTiming.text(secondsPerIteration: secondsPerIteration, iterationsLeft: total - r.iteration)
     }
 }

@@ -166,81 +166,32 @@ public final class GANTraining: @unchecked Sendable {
 
     // MARK: checkpoints
 
-    /// Where the resume state of the generator file `path` lives: `G.pth` → `G.resume.pth` (`CheckpointPair`).
-    public static func resumePath(for path: String) -> String { CheckpointPair.resumePath(for: path) }
-
-    /// The one check of a checkpoint's output paths, made before any work (`CheckpointPair.checkOutputs`).
-    public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
-        try CheckpointPair.checkOutputs(path, kind: "a generator checkpoint", resumeFile: resumeFile)
-    }
-
-    @discardableResult
-    public static func removeStaleTemporaries(of path: String) -> [String] { CheckpointPair.removeStaleTemporaries(of: path) }
-
     /// Writes the generator (a PyTorch state dict with the seed's keys) and, beside it, everything else a resumed
     /// run needs: D, both Adam states, the iteration, the random stream, the options and the history. The two files
     /// are consistent by construction: both are written to temporary files first and renamed into place one right
     /// after the other (`Checkpoint.writePair`), so a process killed while checkpointing leaves the previous pair;
     /// and the resume file records the SHA-256 of the generator file written with it, so the one pair a kill
-    /// between the two renames can leave is recognised by resuming (`checkPair`) as mixed, never continued.
+    /// between the two renames can leave is recognised by resuming (`CheckpointPair.checkBelongs`) as mixed, never continued.
     public func save(generatorTo path: String) throws {
         var entries = trainer.discriminator.stateEntries
-        for (prefix, params, moments) in [("adam.", trainer.generator.namedParameters, trainer.generatorMoments),
-                                          ("adam.", trainer.discriminator.namedParameters, trainer.discriminatorMoments)] {
+        for (params, moments) in [(trainer.generator.namedParameters, trainer.generatorMoments),
+                                  (trainer.discriminator.namedParameters, trainer.discriminatorMoments)] {
             for (i, (name, p)) in params.enumerated() {
-                entries.append(CheckpointEntry(prefix + name + ".exp_avg", shape: p.shape, floats: moments[i].m))
-                entries.append(CheckpointEntry(prefix + name + ".exp_avg_sq", shape: p.shape, floats: moments[i].v))
+                entries += ResumeState.adamEntries(name, shape: p.shape, m: moments[i].m, v: moments[i].v)
             }
         }
         let o = options
+        entries += ResumeState.runEntries(iteration: trainer.iteration, rng: rng.state, seed: o.seed)
         entries += [
-            CheckpointEntry("train.iteration", shape: [], integers: [Int64(trainer.iteration)]),
-            CheckpointEntry("train.rng", shape: [], integers: [Int64(bitPattern: rng.state)]),
-            CheckpointEntry("train.seed", shape: [], integers: [Int64(bitPattern: o.seed)]),
             CheckpointEntry("train.crop_batch_augment", shape: [3], integers: [Int64(o.resolvedCrop), Int64(o.resolvedBatch), o.augment ? 1 : 0]),
             CheckpointEntry("train.scaling_lr", shape: [2], floats: [Float(o.scaling), o.resolvedLearningRate]),
-            CheckpointEntry("train.history", shape: [history.count, 6], floats: history.flatMap {
+            ResumeState.historyEntry(history.map {
                 [Float($0.iteration), Float($0.discriminatorLoss), Float($0.generatorLoss), Float($0.meanReal), Float($0.meanFake), Float($0.seconds)]
-            }),
+            }, columns: 6),
         ]
         try Checkpoint.writePair(generator.stateEntries, to: path, then: { hash in
-            entries + [CheckpointEntry(Self.generatorHashKey, shape: [4], integers: Self.hashWords(hash))]
+            entries + [CheckpointPair.hashEntry(hash)]
         }, to: Self.resumePath(for: path))
-    }
-
-    static let generatorHashKey = "train.generator_sha256"
-
-    /// A SHA-256 in hex as the four int64 words a checkpoint stores exactly.
-    static func hashWords(_ hex: String) -> [Int64] {
-        let digits = Array(hex)
-        return (0..<4).map { i in
-            Int64(bitPattern: UInt64(String(digits[min(16 * i, digits.count)..<min(16 * i + 16, digits.count)]), radix: 16) ?? 0)
-        }
-    }
-
-    static func hashHex(_ words: [Int64]) -> String {
-        words.map { w in
-            let h = String(UInt64(bitPattern: w), radix: 16)
-            return String(repeating: "0", count: 16 - h.count) + h
-        }.joined()
-    }
-
-    /// Throws unless the resume file `statePath` was written with the generator file `path` as it is now.
-    static func checkPair(_ reader: StateDictReader, generator path: String, iteration: Int64) throws {
-        guard reader.dict.shape(of: generatorHashKey) != nil else {
-            throw reader.error("records no hash of its generator (written by an older txn?), so nothing shows that it belongs to "
-                + "\(path); train afresh without --resume")
-        }
-        guard let recorded = try reader.tensor(generatorHashKey, shape: [4]).integers else {
-            throw reader.error("\(generatorHashKey) must be int64")
-        }
-        let actual = try Checkpoint.sha256(ofFileAt: path)
-        guard hashWords(actual) == recorded else {
-            throw reader.error("the checkpoint of iteration \(iteration) was written with another \(path) (SHA-256 "
-                + "\(hashHex(recorded).prefix(12))…, the file's is \(actual.prefix(12))…): the two files are from different "
-                + "checkpoints (a run killed between writing them, or a file replaced), and resuming would mix them. "
-                + "Train afresh without --resume, or put back the generator file of that checkpoint")
-        }
     }
 
     /// Continues the run saved at `path` (and its resume file) on `source`. Every number read from the files is
@@ -248,13 +199,12 @@ public final class GANTraining: @unchecked Sendable {
     public init(resuming path: String, source: Image, preset: GANPreset) throws {
         let statePath = Self.resumePath(for: path)
         do { try SafeFile.checkReadable(statePath) } catch let f as SafeFile.Failure where f.kind == .notFound {
-            throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn gan train`)")
+            throw GANError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of a training run)")
         } catch { throw GANError("\(error)") }
         let gDict = try Checkpoint.load(path), state = try Checkpoint.load(statePath)
         let reader = StateDictReader(gan: state, path: statePath)
-        let iteration = try reader.integers("train.iteration", 0)[0]
-        guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
-        try Self.checkPair(reader, generator: path, iteration: iteration)
+        let iteration = try ResumeState.iteration(reader)
+        try CheckpointPair.checkBelongs(reader, networkFile: path, iteration: iteration)
         let g = try Generator(stateDict: gDict, path: path)
         let d = try Discriminator(stateDict: state, path: statePath)
         let options = try Self.savedOptions(reader, generator: g, discriminator: d, preset: preset)
@@ -266,14 +216,14 @@ public final class GANTraining: @unchecked Sendable {
         let trainer = GANTrainer(generator: g, discriminator: d, settings: options.adamSettings)
         trainer.generatorMoments = try Self.savedMoments(reader, g.namedParameters)
         trainer.discriminatorMoments = try Self.savedMoments(reader, d.namedParameters)
-        trainer.iteration = Int(iteration)
+        trainer.iteration = iteration
         self.trainer = trainer
         self.options = options
         sampler = try options.sampler(source)
         rng = SplitMix64(seed: 0)
-        rng.state = UInt64(bitPattern: try reader.integers("train.rng", 0)[0])
+        rng.state = try ResumeState.rngState(reader)
         fixedNoise = options.fixedNoise(g)
-        history = try Self.savedHistory(reader, iteration: Int(iteration))
+        history = try Self.savedHistory(reader, iteration: iteration)
     }
 
     /// The options a resume file saved (checked later by `validate`, as a fresh run's are).
@@ -287,7 +237,7 @@ public final class GANTraining: @unchecked Sendable {
         }
         (options.crop, options.batch, options.augment) = (Int(cba[0]), Int(cba[1]), cba[2] != 0)
         (options.scaling, options.learningRate) = (Double(sl[0]), sl[1])
-        options.seed = UInt64(bitPattern: try reader.integers("train.seed", 0)[0])
+        options.seed = try ResumeState.seed(reader)
         (options.periodic, options.noiseLayout) = (g.periodic != nil, g.periodic?.layout)
         let arch = try GANArchitecture(generatorChannels: g.channels, discriminatorChannels: d.channels)
         options.preset = GANPreset.allCases.first { $0.architecture == arch } ?? preset
@@ -295,15 +245,11 @@ public final class GANTraining: @unchecked Sendable {
         return options
     }
 
-    /// Adam's moments of `params` from a resume file: finite, and the second ones not negative.
+    /// Adam's moments of `params` from a resume file (`ResumeState.adamMoments`).
     private static func savedMoments(_ reader: StateDictReader, _ params: [(name: String, parameter: Parameter)]) throws -> [AdamMoments] {
         try params.map { name, p in
             var m = AdamMoments(count: p.count)
-            m.m = try reader.tensor("adam." + name + ".exp_avg", shape: p.shape).values
-            m.v = try reader.tensor("adam." + name + ".exp_avg_sq", shape: p.shape).values
-            guard m.v.allSatisfy({ $0 >= 0 && $0.isFinite }), m.m.allSatisfy({ $0.isFinite }) else {
-                throw reader.error("adam.\(name) holds invalid moments")
-            }
+            (m.m, m.v) = try ResumeState.adamMoments(reader, name, shape: p.shape)
             return m
         }
     }
@@ -312,18 +258,10 @@ public final class GANTraining: @unchecked Sendable {
     /// losses and times, and D's means in [0, 1]; anything else (NaN, Inf, an iteration of 1e30) is an error
     /// naming the row.
     private static func savedHistory(_ reader: StateDictReader, iteration: Int) throws -> [GANRecord] {
-        guard let shape = reader.dict.shape(of: "train.history") else { return [] }
-        guard shape.count == 2, shape[1] == 6 else { throw reader.error("train.history has shape \(shape), expected [rows, 6]") }
-        let values = try reader.tensor("train.history", shape: shape).values
-        let last = Double(Float(iteration))
-        return try stride(from: 0, to: values.count, by: 6).map { i in
-            let v = values[i..<(i + 6)].map(Double.init)
-            guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v[0] >= 1, v[0] <= last, v[0] == v[0].rounded(),
-                  v[3] <= 1, v[4] <= 1 else {
-                throw reader.error("train.history row \(i / 6 + 1) holds \(v.map { "\($0)" }.joined(separator: ", ")): expected an "
-                    + "iteration from 1 to \(iteration), losses and seconds that are finite and not negative, D's means from 0 to 1")
-            }
-            return GANRecord(iteration: Int(v[0]), discriminatorLoss: v[1], generatorLoss: v[2], meanReal: v[3], meanFake: v[4], seconds: v[5])
+        try ResumeState.history(reader, columns: 6, iteration: iteration,
+                                expected: "losses and seconds that are finite and not negative, D's means from 0 to 1",
+                                rowIsValid: { $0[3] <= 1 && $0[4] <= 1 }).map { v in
+            GANRecord(iteration: Int(v[0]), discriminatorLoss: v[1], generatorLoss: v[2], meanReal: v[3], meanFake: v[4], seconds: v[5])
         }
     }
 }
@@ -341,4 +279,9 @@ public enum GANImages {
         }
         return Image(width: x.width, height: x.height, pixels: pixels)
     }
+}
+
+/// `G.pth` and `G.resume.pth`: resumePath, checkOutputs and removeStaleTemporaries come from `PairCheckpointed`.
+extension GANTraining: PairCheckpointed {
+    public static let checkpointKind = "a generator checkpoint"
 }

@@ -15,5 +15,7 @@ extension SafeFile {
         try readText(path, limit: MemoryBudget.limitBytes, limitHint: budgetHint)
     }
 
-    private static let budgetHint = " (the memory limit: raise it with --max-memory MiB or `set memory=MiB`)"
+    /// What the limit is, in no front end's words: a `tooLarge` failure of these reads is over the memory limit, and
+    /// each front end adds how it raises the limit (`--max-memory MiB`, `set memory=MiB`).
+    private static let budgetHint = " (the memory limit)"
 }

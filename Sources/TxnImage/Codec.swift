@@ -280,7 +280,10 @@ extension Image {
         do {
             return try SafeFile.read(path)
         } catch let failure as SafeFile.Failure {
-            throw ImageError(failure)
+            var error = ImageError(failure)
+            // The read's limit is the memory budget: the front end says how to raise it.
+            error.isOverMemoryLimit = failure.kind == .tooLarge
+            throw error
         } catch {
             throw ImageError(path: path, kind: .ioError, reason: "\(error)")
         }

@@ -1,4 +1,5 @@
 import TxnImage
+import TxnTensor
 
 /// What a long run reports after each iteration: one type for every front end (terminal, notebook
 /// report, web interface).
@@ -29,7 +30,7 @@ public struct SynthesisProgress: Sendable {
     public var line: String {
         let parts = zip(layers, layerLosses).map { "\($0) \(formatScientific($1))" }.joined(separator: " ")
         return (octaves > 1 ? "octave \(octave)/\(octaves) " : "") + "iter \(iteration)/\(totalIterations)  loss \(formatScientific(loss))  [\(parts)]  \(evaluations) evals  "
-            + formatFixed(secondsPerIteration, 2) + " s/it  " + formatDuration(remaining) + " left"
+            + ProgressTiming.text(secondsPerIteration: secondsPerIteration, remaining: remaining)
     }
 }
 
@@ -71,11 +72,6 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
     return s
 }
 
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : (s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s")
-}
 
 #if canImport(Glibc)
 import Glibc

@@ -9,20 +9,9 @@ import TxnVGG
 /// Checkpoints of a training run: the generator as a PyTorch state dict (`T.pth`, which `scripts/texnet.py` loads),
 /// and beside it everything else a resumed run needs (`T.resume.pth`): Adam's moments, the iteration, the random
 /// stream, the options and the history. A resumed run computes exactly what the uninterrupted one would have.
-extension TexNetTraining {
-    /// `T.pth` → `T.resume.pth` (`CheckpointPair`).
-    public static func resumePath(for path: String) -> String { CheckpointPair.resumePath(for: path) }
-
-    /// The one check of the output paths, before any work (`CheckpointPair.checkOutputs`); `resumeFile: false` for
-    /// a network saved without its training state (the notebook's `save` of a loaded network).
-    public static func checkOutputs(_ path: String, resumeFile: Bool = true) throws {
-        try CheckpointPair.checkOutputs(path, kind: "a texture network checkpoint", resumeFile: resumeFile)
-    }
-
-    @discardableResult
-    public static func removeStaleTemporaries(of path: String) -> [String] { CheckpointPair.removeStaleTemporaries(of: path) }
-
-    static let hashKey = "train.generator_sha256"
+/// (`T.pth` → `T.resume.pth`, its paths and checks: `PairCheckpointed`.)
+extension TexNetTraining: PairCheckpointed {
+    public static let checkpointKind = "a texture network checkpoint"
 
     /// Writes both files, each to a temporary first and renamed into place one right after the other
     /// (`Checkpoint.writePair`); the resume file records the SHA-256 of the generator file written with it, so a
@@ -30,33 +19,20 @@ extension TexNetTraining {
     public func save(to path: String) throws {
         var entries: [CheckpointEntry] = []
         for (i, (name, p)) in network.namedParameters.enumerated() {
-            entries.append(CheckpointEntry("adam." + name + ".exp_avg", shape: p.shape, floats: moments[i].m))
-            entries.append(CheckpointEntry("adam." + name + ".exp_avg_sq", shape: p.shape, floats: moments[i].v))
+            entries += ResumeState.adamEntries(name, shape: p.shape, m: moments[i].m, v: moments[i].v)
         }
         let o = options
+        entries += ResumeState.runEntries(iteration: iteration, rng: rng.state, seed: o.seed)
         entries += [
-            CheckpointEntry("train.iteration", shape: [], integers: [Int64(iteration)]),
-            CheckpointEntry("train.rng", shape: [], integers: [Int64(bitPattern: rng.state)]),
-            CheckpointEntry("train.seed", shape: [], integers: [Int64(bitPattern: o.seed)]),
             CheckpointEntry("train.size_batch_tile_loss", shape: [4], integers: [
                 Int64(o.resolvedSize), Int64(o.resolvedBatch), o.tile ? 1 : 0,
                 Int64(SynthesisOptions.Loss.allCases.firstIndex(of: o.loss)!)]),
             CheckpointEntry("train.lr", shape: [1], floats: [o.resolvedLearningRate]),
-            CheckpointEntry("train.history", shape: [history.count, 3], floats: history.flatMap {
-                [Float($0.iteration), Float($0.loss), Float($0.seconds)]
-            }),
+            ResumeState.historyEntry(history.map { [Float($0.iteration), Float($0.loss), Float($0.seconds)] }, columns: 3),
         ]
         try Checkpoint.writePair(network.stateEntries, to: path, then: { hash in
-            entries + [CheckpointEntry(Self.hashKey, shape: [4], integers: Self.hashWords(hash))]
+            entries + [CheckpointPair.hashEntry(hash)]
         }, to: Self.resumePath(for: path))
-    }
-
-    /// A SHA-256 in hex as four int64 words (a checkpoint stores them exactly).
-    static func hashWords(_ hex: String) -> [Int64] {
-        let digits = Array(hex)
-        return (0..<4).map { i in
-            Int64(bitPattern: UInt64(String(digits[min(16 * i, digits.count)..<min(16 * i + 16, digits.count)]), radix: 16) ?? 0)
-        }
     }
 
     /// Continues the run saved at `path` (and its resume file) on `source`. Every number read from the files is
@@ -64,30 +40,27 @@ extension TexNetTraining {
     public convenience init(resuming path: String, source: Image, model: VGG19) throws {
         let statePath = Self.resumePath(for: path)
         do { try SafeFile.checkReadable(statePath) } catch let f as SafeFile.Failure where f.kind == .notFound {
-            throw TexNetError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of `txn texnet train`)")
+            throw TexNetError("\(statePath): no resume state beside \(path) (it is written with every checkpoint of a training run)")
         }
         let network = try TextureNetwork.load(path)
         let reader = StateDictReader(texNet: try Checkpoint.load(statePath), path: statePath)
-        let iteration = try reader.integers("train.iteration", 0)[0]
-        guard iteration >= 0, iteration < Int64(Int32.max) else { throw reader.error("train.iteration \(iteration) is out of range") }
-        guard try reader.integers(Self.hashKey, 4) == Self.hashWords(try Checkpoint.sha256(ofFileAt: path)) else {
-            throw reader.error("was written with another \(path) (its SHA-256 differs): the two files are from different "
-                + "checkpoints, and resuming would mix them. Train afresh without --resume")
-        }
+        let iteration = try ResumeState.iteration(reader)
+        try CheckpointPair.checkBelongs(reader, networkFile: path, iteration: iteration)
         let options = try Self.savedOptions(reader, network.architecture)
-        do { try options.validate(source: source) } catch let e as TexNetError { throw reader.error(e.message) }
+        // A saved option named as the file stores it (`size: …`), in no front end's spelling.
+        do { try options.validate(source: source) } catch let e as TexNetError {
+            throw reader.error(e.option.map { "\($0): \(e.reason)" } ?? e.reason)
+        }
         let moments = try network.namedParameters.map { name, p -> AdamMoments in
             var m = AdamMoments(count: p.count)
-            m.m = try reader.floats("adam." + name + ".exp_avg", shape: p.shape)
-            m.v = try reader.floats("adam." + name + ".exp_avg_sq", shape: p.shape)
-            guard m.v.allSatisfy({ $0 >= 0 }) else { throw reader.error("adam.\(name).exp_avg_sq has negative values") }
+            (m.m, m.v) = try ResumeState.adamMoments(reader, name, shape: p.shape)
             return m
         }
         var rng = SplitMix64(seed: 0)
-        rng.state = UInt64(bitPattern: try reader.integers("train.rng", 0)[0])
+        rng.state = try ResumeState.rngState(reader)
         let objective = try TextureObjective(model: model, source: source, options: options.synthesisOptions)
         self.init(network: network, options: options, objective: objective, rng: rng, moments: moments,
-                  iteration: Int(iteration), history: try Self.savedHistory(reader, iteration: Int(iteration)))
+                  iteration: iteration, history: try Self.savedHistory(reader, iteration: iteration))
     }
 
     private static func savedOptions(_ reader: StateDictReader, _ a: TexNetArchitecture) throws -> TexNetTrainingOptions {
@@ -107,21 +80,12 @@ extension TexNetTraining {
         o.batch = batch == preset.batch ? nil : batch
         o.learningRate = lr == preset.learningRate ? nil : lr
         (o.tile, o.loss) = (v[2] == 1, SynthesisOptions.Loss.allCases[Int(v[3])])
-        o.seed = UInt64(bitPattern: try reader.integers("train.seed", 0)[0])
+        o.seed = try ResumeState.seed(reader)
         return o
     }
 
     private static func savedHistory(_ reader: StateDictReader, iteration: Int) throws -> [TexNetRecord] {
-        guard let shape = reader.dict.shape(of: "train.history") else { return [] }
-        guard shape.count == 2, shape[1] == 3 else { throw reader.error("train.history has shape \(shape), expected [rows, 3]") }
-        let values = try reader.floats("train.history", shape: shape)
-        return try stride(from: 0, to: values.count, by: 3).map { i in
-            let v = values[i..<(i + 3)].map(Double.init)
-            guard v.allSatisfy({ $0 >= 0 }), v[0] >= 1, v[0] <= Double(iteration), v[0] == v[0].rounded() else {
-                throw reader.error("train.history row \(i / 3 + 1) holds \(v.map { "\($0)" }.joined(separator: ", ")): expected an "
-                    + "iteration from 1 to \(iteration) and a loss and seconds that are not negative")
-            }
-            return TexNetRecord(iteration: Int(v[0]), loss: v[1], seconds: v[2])
-        }
+        try ResumeState.history(reader, columns: 3, iteration: iteration, expected: "a loss and seconds that are not negative")
+            .map { TexNetRecord(iteration: Int($0[0]), loss: $0[1], seconds: $0[2]) }
     }
 }

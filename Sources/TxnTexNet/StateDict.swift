@@ -34,10 +34,10 @@ extension TextureNetwork {
         guard scales >= 1, let first = dict.shape(of: "noise.0.conv1.weight") else {
             if dict.keys.contains(where: { $0.hasPrefix("generate.") }) {
                 throw reader.error("this is a GAN generator (keys generate.0.weight, …), not a texture network: "
-                    + "use it with `txn gan generate`, or give a file written by `txn texnet train`")
+                    + "load it as a GAN generator, or give a texture network's checkpoint")
             }
-            throw reader.error("no texture network here: expected keys noise.0.conv1.weight, …, to_rgb.weight (written by "
-                + "`txn texnet train`); found \(reader.keySummary)")
+            throw reader.error("no texture network here: expected keys noise.0.conv1.weight, …, to_rgb.weight (written by a "
+                + "texture network's training or save); found \(reader.keySummary)")
         }
         guard first.count == 4, first[2] == 3, first[3] == 3 else {
             throw reader.error("noise.0.conv1.weight has shape \(first); the first convolution is [width, noise channels, 3, 3]")

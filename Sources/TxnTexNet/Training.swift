@@ -129,7 +129,7 @@ public final class TexNetTraining: @unchecked Sendable {
         let record = TexNetRecord(iteration: iteration, loss: result.loss,
                                   seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         guard record.loss.isFinite else {
-            throw TexNetError("training diverged at iteration \(iteration): the loss is \(record.loss); try a lower --lr")
+            throw TexNetError("training diverged at iteration \(iteration): the loss is \(record.loss); try a lower learning rate")
         }
         history.append(record)
         return record
@@ -179,10 +179,8 @@ public final class TexNetTraining: @unchecked Sendable {
 /// `iter 20/1000  loss 1.234e+05  0.41 s/it  6m42s left`
 public enum TexNetProgressLine {
     public static func line(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
-        let remaining = secondsPerIteration * Double(total - r.iteration)
-        let left = remaining.isFinite ? (remaining >= 60 ? "\(Int(remaining) / 60)m\(Int(remaining) % 60)s" : "\(Int(remaining.rounded()))s") : "?"
-        return "iter \(r.iteration)/\(total)  loss " + String(format: "%.4g", r.loss)
-            + String(format: "  %.2f s/it", secondsPerIteration) + "  \(left) left"
+        "iter \(r.iteration)/\(total)  loss " + String(format: "%.4g", r.loss) + "  "
+            + ProgressTiming.text(secondsPerIteration: secondsPerIteration, iterationsLeft: total - r.iteration)
     }
 }
 

@@ -53,8 +53,6 @@ struct BenchVGG: ParsableCommand {
     var iterations: Int = 10
 
     @OptionGroup var reporting: BenchmarkReporting
-    var repeats: Int { reporting.repeats }
-    var json: Bool { reporting.json }
 
     @Flag(help: "Print the oneDNN implementation and memory of each layer.")
     var verbose = false
@@ -99,22 +97,22 @@ struct BenchVGG: ParsableCommand {
             return
         }
         let warnings = Machine.busyProcesses()
-        if !json {
+        if !reporting.json {
             for w in warnings { print("warning: \(w)") }
             print("txn bench: \(Threads.count) threads, \(reference ? "reference (im2col + OpenBLAS)" : "oneDNN \(algorithm)") on \(DNNLCPU.isaName) "
                 + "(channel blocks of \(DNNLCPU.block)), "
-                + "median of \(repeats); each size in its own process")
+                + "median of \(reporting.repeats); each size in its own process")
         }
         var results: [(Int, [String: Double])] = []
         for size in try parsedSizes() {
             let r = try runChild(size: size)
             results.append((size, r))
-            if !json { print(Self.line("", size, r)) }
+            if !reporting.json { print(Self.line("", size, r)) }
         }
         var theirs: [String: [String: Double]] = [:], peerNote: String?
         if peer {
             do { theirs = try runPeer() } catch { peerNote = "\(error)" }
-            if !json {
+            if !reporting.json {
                 if let peerNote { print("PyTorch not measured: \(peerNote)") }
                 for (size, mine) in results {
                     guard let t = theirs["\(size)"] else { continue }
@@ -123,7 +121,7 @@ struct BenchVGG: ParsableCommand {
                 }
             }
         }
-        if json {
+        if reporting.json {
             let sizesJSON = results.map { "\"\($0.0)\": \(Self.jsonObject($0.1))" }.joined(separator: ", ")
             let warn = warnings.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")
             var peerJSON = ""
@@ -163,7 +161,7 @@ struct BenchVGG: ParsableCommand {
     /// Runs scripts/bench_pytorch.py on the same sizes, threads, repeats and iterations.
     func runPeer() throws -> [String: [String: Double]] {
         let script = try PeerBenchmark.script("bench_pytorch.py", override: peerScript)
-        let out = try PeerBenchmark.run(script, ["--sizes", sizes, "--threads", "\(Threads.count)", "--repeats", "\(repeats)",
+        let out = try PeerBenchmark.run(script, ["--sizes", sizes, "--threads", "\(Threads.count)", "--repeats", "\(reporting.repeats)",
                                                  "--iterations", "\(iterations)"])
         guard let bySize = out["sizes"] as? [String: Any] else { throw ValidationError("\(script): no \"sizes\" in its output") }
         return bySize.compactMapValues { ($0 as? [String: Any])?.compactMapValues { ($0 as? NSNumber)?.doubleValue } }
@@ -175,7 +173,7 @@ struct BenchVGG: ParsableCommand {
 
     /// Runs one size in a fresh process (this executable) and reads its JSON line.
     func runChild(size: Int) throws -> [String: Double] {
-        var args = ["bench", "--child", "--sizes", "\(size)", "--repeats", "\(repeats)", "--iterations", "\(iterations)",
+        var args = ["bench", "--child", "--sizes", "\(size)", "--repeats", "\(reporting.repeats)", "--iterations", "\(iterations)",
                     "--algorithm", algorithm.rawValue, "--threads", "\(Threads.count)", "--weights", numeric.weightsPath]
         if reference { args.append("--reference") }
         if profile { args.append("--profile") }
@@ -208,8 +206,8 @@ struct BenchVGG: ParsableCommand {
         }
         let loss = try TextureLoss(network: network, source: source, layers: layers)
         _ = try loss.evaluate(network, image)  // warm-up: first touch of buffers, JIT kernels
-        let forward = try Machine.median(repeats) { _ in _ = try network.forward(image, layers: [VGG19.gatysDeepestLayer]) }
-        let eval = try Machine.median(repeats) { _ in _ = try loss.evaluate(network, image) }
+        let forward = try Machine.median(reporting.repeats) { _ in _ = try network.forward(image, layers: [VGG19.gatysDeepestLayer]) }
+        let eval = try Machine.median(reporting.repeats) { _ in _ = try loss.evaluate(network, image) }
         if profile, let plan = network as? VGGPlan { try printProfile(plan, loss: loss, image: image, evaluation: eval) }
         return (forward, eval)
         }()
@@ -248,19 +246,19 @@ struct BenchVGG: ParsableCommand {
 }
 
 extension BenchVGG {
-    /// Times `repeats` more evaluations stage by stage and prints milliseconds per evaluation. The remainder
+    /// Times `--repeats` more evaluations stage by stage and prints milliseconds per evaluation. The remainder
     /// ("loss and input") is the loss arithmetic and the input transform, outside the plan's stages.
     func printProfile(_ plan: VGGPlan, loss: TextureLoss, image: Tensor, evaluation: Double) throws {
         plan.profile = StageProfile(stages: plan.deepest + 1)
         var total = 0.0
-        for _ in 0..<repeats {
+        for _ in 0..<reporting.repeats {
             let t = DispatchTime.now().uptimeNanoseconds
             _ = try loss.evaluate(plan, image)
             total += Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
         }
         let seconds = plan.profile!.seconds
         plan.profile = nil
-        let ms = { (t: Double) in String(format: "%7.2f", 1000 * t / Double(repeats)) }
+        let ms = { (t: Double) in String(format: "%7.2f", 1000 * t / Double(reporting.repeats)) }
         print("  stage      forward   gram  gram-bwd  backward   (ms per evaluation)")
         var sums = [Double](repeating: 0, count: StageProfile.Phase.allCases.count)
         for s in 1..<seconds.count {

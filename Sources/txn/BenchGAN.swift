@@ -28,8 +28,6 @@ struct BenchGAN: ParsableCommand {
     var generate: Int = 1024
 
     @OptionGroup var reporting: BenchmarkReporting
-    var repeats: Int { reporting.repeats }
-    var json: Bool { reporting.json }
 
     @Flag(help: "Also time PyTorch (scripts/bench_pytorch_gan.py) on the same sizes and print the ratios.")
     var peer = false
@@ -61,11 +59,11 @@ struct BenchGAN: ParsableCommand {
             GANNoise.uniform(channels: arch.noiseChannels, batch: batch, height: cells, width: cells, rng: &rng)
         }
         try trainer.step(real: real, noise: noise())
-        let step = try Machine.median(repeats) { _ in try trainer.step(real: real, noise: noise()) }
+        let step = try Machine.median(reporting.repeats) { _ in try trainer.step(real: real, noise: noise()) }
         let z = GANNoise.uniform(channels: arch.noiseChannels, batch: 1, height: generate / arch.scale,
                                  width: generate / arch.scale, rng: &rng)
         _ = try trainer.generator.generate(z)
-        let gen = try Machine.median(repeats) { _ in _ = try trainer.generator.generate(z) }
+        let gen = try Machine.median(reporting.repeats) { _ in _ = try trainer.generator.generate(z) }
         let peak = Machine.peakRSSMiB()
         let mine: [String: Double] = ["train_step_s": step, "generate_\(generate)_s": gen, "peak_rss_mib": peak]
         var theirs: [String: Double]? = nil, peerNote: String? = nil
@@ -73,7 +71,7 @@ struct BenchGAN: ParsableCommand {
             do { theirs = try runPeer(crop: crop, batch: batch) } catch { peerNote = "\(error)" }
         }
         let genKey = "generate_\(generate)_s"
-        if json {
+        if reporting.json {
             func object(_ r: [String: Double]) -> String {
                 "{\"threads\":\(Threads.count),\"train_step_s\":\(String(format: "%.4f", r["train_step_s"] ?? .nan)),"
                     + "\"\(genKey)\":\(String(format: "%.4f", r[genKey] ?? .nan)),\"peak_rss_mib\":\(String(format: "%.1f", r["peak_rss_mib"] ?? .nan))}"
@@ -83,7 +81,7 @@ struct BenchGAN: ParsableCommand {
             let note = peerNote.map { ",\"pytorch_error\":\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? ""
             print("{\"txn\":\(object(mine)),\"pytorch\":\(other)\(note)}")
         } else {
-            print("txn bench gan: \(preset) preset (\(arch)), crop \(crop), batch \(batch), \(Threads.count) threads, median of \(repeats)")
+            print("txn bench gan: \(preset) preset (\(arch)), crop \(crop), batch \(batch), \(Threads.count) threads, median of \(reporting.repeats)")
             print(String(format: "txn      training iteration %.3f s   generate %dx%d %.3f s   peak RSS %.0f MiB", step, generate, generate, gen, peak))
             guard peer else { return }
             guard let t = theirs, let ts = t["train_step_s"], let tg = t[genKey], let tp = t["peak_rss_mib"] else {
@@ -99,7 +97,7 @@ struct BenchGAN: ParsableCommand {
     func runPeer(crop: Int, batch: Int) throws -> [String: Double] {
         let script = try PeerBenchmark.script("bench_pytorch_gan.py", override: peerScript)
         return try PeerBenchmark.run(script, ["--threads", "\(Threads.count)", "--crop", "\(crop)", "--batch", "\(batch)",
-                                              "--generate", "\(generate)", "--repeats", "\(repeats)"])
+                                              "--generate", "\(generate)", "--repeats", "\(reporting.repeats)"])
             .compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 }

@@ -29,10 +29,8 @@ struct Features: ParsableCommand {
 
     func run() throws {
         numeric.apply()
-        var decoded = try Image.load(image)
-        for note in decoded.notes { print("note: \(image): \(note)") }
-        if size > 0 { decoded.image = try decoded.image.resized(width: size, height: size) }
-        let img = decoded.image
+        var img = try loadInputImage(image)
+        if size > 0 { img = try img.resized(width: size, height: size) }
         let model = try VGG19.load(numeric.weightsPath, upTo: upTo, pooling: pooling, padding: padding)
         print(model.origin)
         let x = try Tensor(shape: [1, 3, img.height, img.width], data: img.pixels)

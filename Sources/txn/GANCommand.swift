@@ -68,8 +68,7 @@ struct GANTrain: ParsableCommand {
     @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
-        let range = GANTrainingOptions.stepRange
-        guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
+        try TrainingLoopOptions.checkSteps(steps, GANTrainingOptions.stepRange)
         if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
         if noiseSplit != nil && loop.resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
     }
@@ -80,16 +79,14 @@ struct GANTrain: ParsableCommand {
         try loop.prepare(GANTraining.self, output: output)
         let folder = parentPath(output)
         do { if !folder.isEmpty { try SafeFile.makeFolder(folder) } } catch { throw ValidationError("-o \(error)") }
-        let decoded = try Image.load(source)
-        for note in decoded.notes { print("note: \(source): \(note)") }
-        let training: GANTraining
-        if loop.resume {
-            training = try GANTraining(resuming: output, source: decoded.image, preset: preset)
+        let image = try loadInputImage(source)
+        let training = try loop.training(output: output, resumed: {
+            let training = try GANTraining(resuming: output, source: image, preset: preset)
             if periodic && training.generator.periodic == nil {
                 throw ValidationError("--periodic: \(output) was trained without periodic noise; a resumed run keeps its noise")
             }
-            print("resuming \(output) at iteration \(training.iteration)")
-        } else {
+            return training
+        }, fresh: {
             var options = GANTrainingOptions()
             options.preset = preset
             (options.crop, options.batch, options.scaling, options.augment) = (crop, batch, scaling, augment)
@@ -100,16 +97,14 @@ struct GANTrain: ParsableCommand {
                     throw ValidationError("--noise-split: \(error)")
                 }
             }
-            training = try GANTraining(source: decoded.image, options: options)
-        }
+            return try GANTraining(source: image, options: options)
+        })
         let o = training.options
         print("training \(o.preset) preset (\(GANArchitecture.describe(training)) on \(source) "
-            + "(\(decoded.image.width)x\(decoded.image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
+            + "(\(image.width)x\(image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
-        let (iterations, seconds) = try loop.loop(steps: steps, output: output).run(training)
-        print("wrote \(output) (generator, \(training.generator.parameterCount) parameters) and \(GANTraining.resumePath(for: output)) "
-            + String(format: "after %d iterations, %.1f s", iterations, seconds))
+        try loop.loop(steps: steps, output: output).run(training)
     }
 }
 
@@ -139,10 +134,8 @@ struct GANGenerate: ParsableCommand {
 
     func run() throws {
         numeric.apply()
-        try generated.write(size: size, tile: tile, load: { try Generator.load(generator) }) { g, w, h in
-            try ganRequest(generator, "--size") {
-                try GANGeneration.generate(g, width: w, height: h, seed: generated.seed, tile: tile)[0]
-            }
+        try generated.write(size: size, tile: tile, network: generator, load: { try Generator.load(generator) }) { g, w, h in
+            try GANGeneration.generate(g, width: w, height: h, seed: generated.seed, tile: tile)[0]
         }
     }
 }
@@ -189,7 +182,7 @@ struct GANAnimate: ParsableCommand {
             try SafeFile.checkWritable(output, createFolders: true)
         } catch { throw ValidationError("-o \(error)") }
         let g = try Generator.load(generator)
-        let images = try ganRequest(generator, "--size") {
+        let images = try generationRequest(generator) {
             try GANGeneration.animate(g, width: w, height: h, frames: frames, walk: walk, seed: seed)
         }
         try SafeFile.write(try GIF.encode(images, delay: delay), to: output, createFolders: true)
@@ -198,13 +191,3 @@ struct GANAnimate: ParsableCommand {
 }
 
 extension GANGeneration.Walk: ExpressibleByArgument {}
-
-/// Runs a generation request; its errors name what they are about: the generator file when its weights make no
-/// image, else the option (`--size`).
-func ganRequest<T>(_ generator: String, _ option: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as GANError {
-        throw e.concernsWeights ? GANError("\(generator): \(e.message)") : ValidationError("\(option): \(e.message)")
-    } catch let e as MemoryBudgetError {
-        throw ValidationError("\(option): \(e)")
-    }
-}

@@ -96,7 +96,11 @@ struct NotebookCommand: ParsableCommand {
         do {
             source = try SafeFile.readText(file)
         } catch let failure as SafeFile.Failure {
-            throw ValidationError(failure.kind == .notFound ? "\(file): no such notebook" : "\(failure)")
+            switch failure.kind {
+            case .notFound: throw ValidationError("\(file): no such notebook")
+            case .tooLarge: throw ValidationError("\(failure) \(CommandLineMessage.raiseMemoryLimit)")
+            default: throw ValidationError("\(failure)")
+            }
         }
         do { try interpreter.checkOverrides(declaredIn: source, file: file) } catch { throw ValidationError("\(error)") }
         let path = absolute(file)

@@ -135,11 +135,10 @@ struct Synth: ParsableCommand {
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        var decoded = try Image.load(self.source)
-        for note in decoded.notes { print("note: \(self.source): \(note)") }
+        var sourceImage = try loadInputImage(self.source)
         if let sourceSize {
             let (sw, sh) = try parseSize(sourceSize, "--source-size")
-            decoded.image = try decoded.image.resized(width: sw, height: sh)
+            sourceImage = try sourceImage.resized(width: sw, height: sh)
         }
         // The log's gram_loss is on the default layers, which the run's own may not reach.
         let deepest = try VGG19.deepestLayer(of: options.layers + (log != nil ? VGG19.gatysLayers : []))
@@ -147,10 +146,10 @@ struct Synth: ParsableCommand {
         let logFile: SynthesisLog?
         do { logFile = try log.map { try SynthesisLog(path: $0) } } catch { throw ValidationError("--log \(error)") }
         let synthesizer: Synthesizer
-        do { synthesizer = try Synthesizer(model: model, source: decoded.image, options: options) } catch let e as SynthesisError where !e.isOverMemoryLimit {
+        do { synthesizer = try Synthesizer(model: model, source: sourceImage, options: options) } catch let e as SynthesisError where !e.isOverMemoryLimit {
             throw ValidationError(e.asFlag)
         }
-        print("synthesising \(options.width)x\(options.height) from \(self.source) (\(decoded.image.width)x\(decoded.image.height)), "
+        print("synthesising \(options.width)x\(options.height) from \(self.source) (\(sourceImage.width)x\(sourceImage.height)), "
             + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
         print(synthesizer.memory.summary)
         Interrupt.install()
@@ -196,7 +195,7 @@ extension SynthesisError {
         switch field {
         case .weights: flag = "--layer-weights"
         case .source: flag = "SOURCE"
-        case .memory: return "\(message) (raise it with --max-memory MiB)"
+        case .memory: return "\(message) \(CommandLineMessage.raiseMemoryLimit)"
         case .learningRate: flag = "--lr"
         default: flag = "--" + field.rawValue.replacingOccurrences(of: "_", with: "-")
         }

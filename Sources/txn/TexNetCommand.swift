@@ -69,36 +69,30 @@ struct TexNetTrain: ParsableCommand {
     @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
-        let range = TexNetTrainingOptions.stepRange
-        guard range.contains(steps) else { throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)") }
+        try TrainingLoopOptions.checkSteps(steps, TexNetTrainingOptions.stepRange)
     }
 
     func run() throws {
         numeric.apply()
         try loop.prepare(TexNetTraining.self, output: output)
-        let decoded = try Image.load(source)
-        for note in decoded.notes { print("note: \(source): \(note)") }
+        let image = try loadInputImage(source)
         let model = try VGG19.load(numeric.weightsPath, upTo: try VGG19.deepestLayer(of: VGG19.gatysLayers))
-        let training: TexNetTraining
-        if loop.resume {
-            training = try TexNetTraining(resuming: output, source: decoded.image, model: model)
-            print("resuming \(output) at iteration \(training.iteration)")
-        } else {
+        let training = try loop.training(output: output, resumed: {
+            try TexNetTraining(resuming: output, source: image, model: model)
+        }, fresh: {
             var options = TexNetTrainingOptions()
             (options.preset, options.normalisation, options.size, options.batch) = (preset, norm, size, batch)
             (options.loss, options.tile, options.seed, options.learningRate) = (loss, tile, seed, lr)
-            do { training = try TexNetTraining(source: decoded.image, model: model, options: options) } catch let e as TexNetError {
-                throw ValidationError(e.message)
+            do { return try TexNetTraining(source: image, model: model, options: options) } catch let e as TexNetError {
+                throw ValidationError(e.commandLineMessage)
             }
-        }
+        })
         let o = training.options
         print("training a texture network (\(o.preset) preset: \(training.network.architecture), "
-            + "\(training.network.parameterCount) parameters) on \(source) (\(decoded.image.width)x\(decoded.image.height)): "
+            + "\(training.network.parameterCount) parameters) on \(source) (\(image.width)x\(image.height)): "
             + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
             + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
-        let (iterations, seconds) = try loop.loop(steps: steps, output: output).run(training)
-        print("wrote \(output) and \(TexNetTraining.resumePath(for: output)) "
-            + String(format: "after %d iterations, %.1f s", iterations, seconds))
+        try loop.loop(steps: steps, output: output).run(training)
     }
 }
 
@@ -122,12 +116,8 @@ struct TexNetGenerate: ParsableCommand {
 
     func run() throws {
         numeric.apply()
-        try generated.write(size: size, tile: tile, load: { try TextureNetwork.load(network) }) { net, w, h in
-            do { return try TexNetGeneration.generate(net, width: w, height: h, seed: generated.seed, tile: tile) } catch let e as TexNetError {
-                throw ValidationError(e.option == nil ? "\(network): \(e.message)" : e.message)
-            } catch let e as MemoryBudgetError {
-                throw ValidationError("--size: \(e)")
-            }
+        try generated.write(size: size, tile: tile, network: network, load: { try TextureNetwork.load(network) }) { net, w, h in
+            try TexNetGeneration.generate(net, width: w, height: h, seed: generated.seed, tile: tile)
         }
     }
 }

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import TxnFiles
+import TxnCheckpoint
 import TxnGAN
 import TxnImage
 import TxnTensor
 import TxnTexNet
 
 /// A training run as `txn gan train` and `txn texnet train` drive it, once it is set up (new or resumed).
-protocol CommandLineTraining: AnyObject {
+protocol CommandLineTraining: AnyObject, PairCheckpointed {
     associatedtype Record
     var iteration: Int { get }
     @discardableResult
@@ -16,25 +17,23 @@ protocol CommandLineTraining: AnyObject {
     func snapshot() throws -> Image
     /// Writes the checkpoint pair at `path` (the network and its resume file).
     func saveCheckpoint(_ path: String) throws
-    static func removeStaleTemporaries(of path: String) -> [String]
-    /// Checks the checkpoint pair's paths before any work.
-    static func checkPairOutputs(_ path: String) throws
+    /// What the checkpoint holds, for the last line ("generator, 1234 parameters"), if it says more than its name.
+    var checkpointSummary: String? { get }
     /// The terminal's progress line for an iteration.
     static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
 }
 
 extension GANTraining: CommandLineTraining {
-    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
     func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
+    var checkpointSummary: String? { "generator, \(generator.parameterCount) parameters" }
     static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
-        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration,
-                             remaining: secondsPerIteration * Double(total - r.iteration))
+        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
     }
 }
 
 extension TexNetTraining: CommandLineTraining {
-    static func checkPairOutputs(_ path: String) throws { try checkOutputs(path) }
     func saveCheckpoint(_ path: String) throws { try save(to: path) }
+    var checkpointSummary: String? { nil }
     static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
         TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
     }
@@ -54,6 +53,13 @@ struct TrainingLoopOptions: ParsableArguments {
     @Option(help: "Write a sample every --every iterations to this folder.")
     var samples: String?
 
+    /// `--steps` against the range of the run's options (each train command declares its own default and range).
+    static func checkSteps(_ steps: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(steps) else {
+            throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)")
+        }
+    }
+
     func validate() throws {
         guard every >= 1 else { throw ValidationError("--every must be at least 1") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more") }
@@ -62,11 +68,19 @@ struct TrainingLoopOptions: ParsableArguments {
     /// Every output checked before the work (the checkpoint pair at `output`, the samples' folder), and what a run
     /// killed while writing a checkpoint left removed.
     func prepare<T: CommandLineTraining>(_ training: T.Type, output: String) throws {
-        do { try T.checkPairOutputs(output) } catch { throw ValidationError("-o \(error)") }
+        do { try T.checkOutputs(output) } catch { throw ValidationError("-o \(error)") }
         if let samples {
             do { try SafeFile.makeFolder(samples) } catch { throw ValidationError("--samples \(error)") }
         }
         for name in T.removeStaleTemporaries(of: output) { print("removed \(name), left by a run that was killed while writing a checkpoint") }
+    }
+
+    /// The run at -o continued (with --resume, and said so), or a fresh one.
+    func training<T: CommandLineTraining>(output: String, resumed: () throws -> T, fresh: () throws -> T) throws -> T {
+        guard resume else { return try fresh() }
+        let training = try resumed()
+        print("resuming \(output) at iteration \(training.iteration)")
+        return training
     }
 
     func loop(steps: Int, output: String) -> TrainingLoop {
@@ -84,8 +98,8 @@ struct TrainingLoop {
     var samples: String?
     var output: String
 
-    /// Runs `training` to `steps`; returns the iterations this run made and its seconds.
-    func run<T: CommandLineTraining>(_ training: T) throws -> (iterations: Int, seconds: Double) {
+    /// Runs `training` to `steps` and says what it wrote, after how many iterations of this run and how long.
+    func run<T: CommandLineTraining>(_ training: T) throws {
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let first = training.iteration
@@ -107,6 +121,7 @@ struct TrainingLoop {
         if stopped { print("interrupted at iteration \(training.iteration): writing a checkpoint") }
         try training.saveCheckpoint(output)
         T.removeStaleTemporaries(of: output)
-        return (training.iteration - first, Date().timeIntervalSince(start))
+        print("wrote \(output)\(training.checkpointSummary.map { " (\($0))" } ?? "") and \(T.resumePath(for: output)) "
+            + String(format: "after %d iterations, %.1f s", training.iteration - first, Date().timeIntervalSince(start)))
     }
 }

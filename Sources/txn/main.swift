@@ -65,13 +65,15 @@ do {
     var command = try Txn.parseAsRoot()
     try command.run()
 } catch let error as MemoryLimitError where error.isOverMemoryLimit {
-    Txn.exit(withError: CommandLineMessage(text: "\(error) (raise it with --max-memory MiB)"))
+    Txn.exit(withError: CommandLineMessage(text: "\(error) \(CommandLineMessage.raiseMemoryLimit)"))
 } catch {
     Txn.exit(withError: error)
 }
 
 /// An error already phrased for the command line.
 struct CommandLineMessage: Error, CustomStringConvertible {
+    /// How the command line raises the memory limit, after an error over it.
+    static let raiseMemoryLimit = "(raise it with --max-memory MiB)"
     var text: String
     var description: String { text }
 }

@@ -59,7 +59,7 @@ final class RouteTests: XCTestCase {
         XCTAssertEqual(gatys.optimizer, GatysJob.pageDefaults["optimizer"] as? String)
         XCTAssertEqual(gatys.width, GatysJob.pageDefaults["size"] as? Int)
         let gan = try GANJob(parameters: ["source": .string("gravel")], sources: server.sources, limits: .init())
-        XCTAssertEqual([gan.steps, gan.size], [GANJob.pageDefaults["steps"] as? Int, GANJob.pageDefaults["size"] as? Int])
+        XCTAssertEqual([gan.request.steps, gan.request.size], [GANJob.pageDefaults["steps"] as? Int, GANJob.pageDefaults["size"] as? Int])
         XCTAssertEqual(gan.preset.rawValue, GANJob.pageDefaults["preset"] as? String)
     }
 }

@@ -58,8 +58,7 @@ private func trainGAN(_ g: GANValue, _ args: Arguments, _ session: CommandContex
     try loop.run(kept: "the networks keep what they learnt", iteration: { training.iteration }) {
         try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
             let sample = try loop.afterIteration(training.iteration) {
-                GANProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration,
-                                     remaining: perIteration * Double(loop.target - training.iteration))
+                GANProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration)
             }
             session.monitor?.ganProgress(r, loop.target, perIteration, sample)
         }

@@ -118,7 +118,8 @@ extension Interpreter {
         guard fileStack.count < 16 else { throw CommandError("notebooks run each other too deeply (16 levels)", at: .position(0)) }
         let source: String
         do { source = try SafeFile.readText(path) } catch let failure as SafeFile.Failure {
-            throw CommandError("cannot read \(displayPath(path)): \(failure.reason)", at: .position(0))
+            let hint = failure.kind == .tooLarge ? " " + raiseMemoryLimitInNotebook : ""
+            throw CommandError("cannot read \(displayPath(path)): \(failure.reason)\(hint)", at: .position(0))
         }
         let savedBase = baseDirectory
         baseDirectory = parentPath(path)

@@ -1,4 +1,5 @@
 import Foundation
+import TxnCheckpoint
 import TxnGAN
 import TxnFiles
 import TxnImage
@@ -18,13 +19,10 @@ public final class GeneratorRun<Training: AnyObject, Network: AnyObject>: @unche
     }
 }
 
-/// What `save` needs of a method's training run: its two files and their checks (TxnGAN and TxnTexNet declare them).
-public protocol NotebookRun: AnyObject {
+/// What `save` needs of a method's training run: its two files (their paths and checks: `PairCheckpointed`).
+public protocol NotebookRun: AnyObject, PairCheckpointed {
     /// Writes the network (`path`) and the training state beside it.
     func saveRun(to path: String) throws
-    static func resumePath(for path: String) -> String
-    static func checkOutputs(_ path: String, resumeFile: Bool) throws
-    @discardableResult static func removeStaleTemporaries(of path: String) -> [String]
 }
 
 /// A network alone, as `save` writes it: a PyTorch state dict.

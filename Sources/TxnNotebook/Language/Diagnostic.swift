@@ -56,8 +56,11 @@ public struct Diagnostic: Error, CustomStringConvertible, Equatable, Sendable {
 /// raises it (the command line says `--max-memory` instead).
 func notebookWording(_ error: Error) -> String {
     let overLimit = (error as? MemoryLimitError)?.isOverMemoryLimit == true
-    return "\(error)" + (overLimit ? " (raise it with `set memory=MiB`)" : "")
+    return "\(error)" + (overLimit ? " " + raiseMemoryLimitInNotebook : "")
 }
+
+/// How a notebook raises the memory limit, after an error over it.
+let raiseMemoryLimitInNotebook = "(raise it with `set memory=MiB`)"
 
 struct CommandError: Error, CustomStringConvertible {
     var message: String

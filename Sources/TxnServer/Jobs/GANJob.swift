@@ -8,78 +8,60 @@ import TxnNotebook
 /// the new size, seed and tiling, instantly.
 struct GANJob: GeneratorJobKind {
     static let method = "gan"
-    static let keys = ["method", "source", "preset", "steps", "crop", "batch", "size", "seed", "tile", "periodic", "from"]
+    static let keys = GeneratorJob.Request.keys + ["preset", "crop", "batch", "periodic"]
 
-    let source: SourceEntry
+    /// The source, steps, generated texture and `from`: what every generator job is asked.
+    let request: GeneratorJob.Request
     let preset: Hosting.GANPreset
-    let steps: Int
     let crop: Int, batch: Int
-    let size: Int
-    let seed: Int
-    let tile: Bool
     /// PSGAN's periodic noise channels (the preset's split).
     let periodic: Bool
-    /// A finished GAN job whose generator to use instead of training (a server-made id, never a path).
-    let from: String?
 
     /// 300 iterations: the small preset's samples show the texture's structure in a few minutes on two cores
     /// (`txn gan train` runs 1000, a notebook's `train` adds 100 at a time).
     static let defaultSteps = 300
-    static let defaultSize = 256
     static let defaultPreset = Hosting.GANOptions().preset
 
     /// What the page shows before the user changes anything (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
-        ["preset": defaultPreset.rawValue, "presets": Hosting.GANPreset.allCases.map(\.rawValue), "steps": defaultSteps,
-         "size": defaultSize, "seed": 0, "tile": false, "periodic": false]
+        GeneratorJob.Request.pageDefaults(steps: defaultSteps).merging(
+            ["preset": defaultPreset.rawValue, "presets": Hosting.GANPreset.allCases.map(\.rawValue), "periodic": false]) { $1 }
     }
 
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
-        source = entry
         guard let preset = Hosting.GANPreset(rawValue: try p.choice("preset", Hosting.GANPreset.allCases.map(\.rawValue), default: Self.defaultPreset.rawValue)) else {
             throw APIError.badRequest("'preset' is not known")
         }
         self.preset = preset
         let scale = preset.architecture.scale
-        steps = try p.int("steps", default: Self.defaultSteps, range: Hosting.GANOptions.stepRange.lowerBound...limits.steps)
+        request = try GeneratorJob.Request(p, source: entry, steps: (Self.defaultSteps, Hosting.GANOptions.stepRange.lowerBound),
+                                           smallestSize: scale, method: "GAN", limits: limits)
         crop = try p.int("crop", default: preset.crop, range: scale...2048)
         batch = try p.int("batch", default: preset.batch, range: 2...64)
-        size = try p.int("size", default: Self.defaultSize, range: scale...4096)
-        seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
-        tile = try p.bool("tile", default: false)
         periodic = try p.bool("periodic", default: false)
-        from = try p.string("from")
-        if let from, !JobID.isWellFormed(from) {
-            throw APIError.badRequest("'from' must be the id of a finished GAN job (from GET /api/jobs), got '\(from)'")
-        }
         guard crop % scale == 0 else { throw APIError.badRequest("'crop' must be a multiple of \(scale), got \(crop)") }
         guard crop <= min(entry.width, entry.height) else {
             throw APIError.badRequest("'crop' \(crop) does not fit the \(entry.width)x\(entry.height) source")
         }
-        guard crop * crop * batch <= limits.jobWork else {
-            throw APIError.badRequest("'crop' x 'batch' (\(crop)x\(crop) x \(batch)) is over this server's limit of \(limits.jobWork) pixels per job")
+        try limits.checkJobWork("'crop' x 'batch' (\(crop)x\(crop) x \(batch))", pixels: crop * crop * batch)
+        if request.tile && request.size % scale != 0 {
+            throw APIError.badRequest("'size' must be a multiple of \(scale) for a tileable texture")
         }
-        guard size * size <= limits.jobWork else {
-            throw APIError.badRequest("'size' \(size)x\(size) is over this server's limit of \(limits.jobWork) pixels per job")
-        }
-        if tile && size % scale != 0 { throw APIError.badRequest("'size' must be a multiple of \(scale) for a tileable texture") }
         // The notebook's own rules on the statements the job will run.
         try JobNotebook.check(GeneratorJob.statements(plan, jobID: "check", completedSteps: nil))
     }
 
     var parameters: [String: Any] {
-        var p: [String: Any] = ["source": source.id, "sourceName": source.name, "preset": preset.rawValue, "steps": steps,
-                                "crop": crop, "batch": batch, "size": size, "seed": seed, "tile": tile, "periodic": periodic]
-        if let from { p["from"] = from }
-        return p
+        request.parameters.merging(["preset": preset.rawValue, "crop": crop, "batch": batch, "periodic": periodic]) { $1 }
     }
 
     /// The job as `GeneratorJob` writes it.
     var plan: GeneratorJob.Plan {
-        GeneratorJob.Plan(source: source, make: "gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(seed)" + (periodic ? " periodic=true" : ""),
-                          load: "loadgan", network: "g", steps: steps, every: 50, size: size, seed: seed, tile: tile, from: from, trainedOn: crop)
+        GeneratorJob.Plan(request: request,
+                          make: "gan src preset=\(preset.rawValue) crop=\(crop) batch=\(batch) seed=\(request.seed)" + (periodic ? " periodic=true" : ""),
+                          load: "loadgan", network: "g", every: 50, trainedOn: crop)
     }
 
     var what: String { "a spatial GAN (\(preset.rawValue) preset)" }

@@ -31,7 +31,7 @@ struct GatysJob: JobKind {
     /// What the page shows before the user changes anything, and the ranges of its fields (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
         ["size": defaultSize, "sizeRange": [Hosting.OptimizeOptions.sizeRange.lowerBound, Hosting.OptimizeOptions.sizeRange.upperBound],
-         "steps": defaults.steps, "seed": 0, "optimizer": defaults.optimizer.name.rawValue,
+         "steps": defaults.steps, "seed": Parameters.defaultSeed, "optimizer": defaults.optimizer.name.rawValue,
          "optimizers": Hosting.OptimizeOptions.Optimizer.Name.allCases.map(\.rawValue), "layers": defaults.layers,
          "history": Hosting.OptimizeOptions.defaultHistory, "lr": Hosting.OptimizeOptions.defaultAdamLearningRate,
          "tile": false, "histmatch": defaults.histogramMatching]
@@ -53,13 +53,11 @@ struct GatysJob: JobKind {
         guard sizes.contains(width), sizes.contains(height) else {
             throw APIError.badRequest("'size' must be \(sizes.lowerBound) to \(sizes.upperBound) on each side, got \(width)x\(height)")
         }
-        guard width * height <= limits.jobWork else {
-            throw APIError.badRequest("'size' \(width)x\(height) is over this server's limit of \(limits.jobWork) pixels per job")
-        }
+        try limits.checkJobWork("'size' \(width)x\(height)", pixels: width * height)
         let defaults = Self.defaults
         steps = try p.int("steps", default: defaults.steps, range: Hosting.OptimizeOptions.stepsRange.lowerBound...limits.steps)
-        seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
-        tile = try p.bool("tile", default: false)
+        seed = try p.seed()
+        tile = try p.tile()
         optimizer = try p.choice("optimizer", Hosting.OptimizeOptions.Optimizer.Name.allCases.map(\.rawValue),
                                  default: defaults.optimizer.name.rawValue)
         layers = try p.words("layers", default: defaults.layers)

@@ -9,7 +9,7 @@ import TxnNotebook
 /// 1. `method` and `pageDefaults` (what the page's form starts from), read from the notebook's own declarations
 ///    (`Hosting` in TxnNotebook), never restated.
 /// 2. `init(parameters:…)`: read the keys with `Parameters` (it refuses unknown ones), check the work against
-///    `limits.jobWork`, then `JobNotebook.check(statements)`: the notebook's rules are the last word.
+///    `limits.checkJobWork`, then `JobNotebook.check(statements)`: the notebook's rules are the last word.
 /// 3. `statements`: the one place the job becomes notebook text, leaving its image in `JobNotebook.result`;
 ///    `notebook(jobID:completedSteps:)` frames them with `JobNotebook.text`.
 /// 4. `run(context)`: `JobNotebook.run(statements, context:…)` runs them with the job's monitor (progress, images,
@@ -233,6 +233,15 @@ struct Parameters {
         return nil
     }
 
+    /// Every job's seed of its noise: what a request that gives none runs with, and the range the notebook's seed takes.
+    static let defaultSeed = 0
+    static let seedRange = 0...Int(Int32.max)
+
+    func seed() throws -> Int { try int("seed", default: Self.defaultSeed, range: Self.seedRange) }
+
+    /// Every job's tiling switch, off unless asked for.
+    func tile() throws -> Bool { try bool("tile", default: false) }
+
     /// The required `source`: an id the server made (from GET /api/sources), never a path.
     func source(in sources: SourceStore) throws -> SourceEntry {
         guard let id = try string("source") else { throw APIError.badRequest("'source' is required: an id from GET /api/sources") }
@@ -290,6 +299,16 @@ struct Parameters {
         }
         guard !items.isEmpty, items.count <= 32 else { throw APIError.badRequest("'\(key)' must name 1 to 32 items") }
         return items
+    }
+}
+
+extension ServerSettings.Limits {
+    /// The per-job work limit, in one wording for every parameter it bounds: `what` names the parameters and their
+    /// numbers ("'size' 640x640").
+    func checkJobWork(_ what: String, pixels: Int) throws {
+        guard pixels <= jobWork else {
+            throw APIError.badRequest("\(what) is over this server's limit of \(jobWork) pixels per job")
+        }
     }
 }
 

@@ -8,71 +8,53 @@ import TxnNotebook
 /// network and generates at the new size, seed and tiling, at once.
 struct TexNetJob: GeneratorJobKind {
     static let method = "texnet"
-    static let keys = ["method", "source", "preset", "loss", "steps", "trainSize", "batch", "size", "seed", "tile", "from"]
+    static let keys = GeneratorJob.Request.keys + ["preset", "loss", "trainSize", "batch"]
 
-    let source: SourceEntry
+    /// The source, steps, generated texture and `from`: what every generator job is asked.
+    let request: GeneratorJob.Request
     let preset: Hosting.TexNetPreset
     let loss: Hosting.OptimizeOptions.Loss
-    let steps: Int
     /// The side of the training images, and the images per iteration.
     let trainSize: Int, batch: Int
-    /// The side of the generated texture.
-    let size: Int
-    let seed: Int
-    let tile: Bool
-    /// A finished texture network job whose network to use instead of training (a server-made id, never a path).
-    let from: String?
 
     /// 200 iterations: each evaluates VGG-19 once per image of the batch, so the small preset's 200 cost about
     /// what 800 Gatys iterations at the training size do.
     static let defaultSteps = 200
-    static let defaultSize = 256
     static let defaults = Hosting.TexNetOptions()
 
     /// What the page shows before the user changes anything (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
-        ["preset": defaults.preset.rawValue, "presets": Hosting.TexNetPreset.allCases.map(\.rawValue),
-         "loss": defaults.loss.rawValue, "losses": Hosting.OptimizeOptions.Loss.allCases.map(\.rawValue),
-         "steps": defaultSteps, "size": defaultSize, "seed": 0, "tile": false]
+        GeneratorJob.Request.pageDefaults(steps: defaultSteps).merging(
+            ["preset": defaults.preset.rawValue, "presets": Hosting.TexNetPreset.allCases.map(\.rawValue),
+             "loss": defaults.loss.rawValue, "losses": Hosting.OptimizeOptions.Loss.allCases.map(\.rawValue)]) { $1 }
     }
 
     init(parameters: [String: JSONValue], sources: SourceStore, limits: ServerSettings.Limits) throws {
         let p = try Parameters(parameters, allowed: Self.keys)
         let entry = try p.source(in: sources)
-        source = entry
         guard let preset = Hosting.TexNetPreset(rawValue: try p.choice("preset", Hosting.TexNetPreset.allCases.map(\.rawValue), default: Self.defaults.preset.rawValue)),
               let loss = Hosting.OptimizeOptions.Loss(rawValue: try p.choice("loss", Hosting.OptimizeOptions.Loss.allCases.map(\.rawValue), default: Self.defaults.loss.rawValue)) else {
             throw APIError.badRequest("'preset' or 'loss' is not known")
         }
         (self.preset, self.loss) = (preset, loss)
         let a = preset.architecture(Self.defaults.normalisation), period = a.period
-        steps = try p.int("steps", default: Self.defaultSteps, range: Hosting.TexNetOptions.stepRange.lowerBound...limits.steps)
+        request = try GeneratorJob.Request(p, source: entry, steps: (Self.defaultSteps, Hosting.TexNetOptions.stepRange.lowerBound),
+                                           smallestSize: 2 * period, method: "texture network", limits: limits)
         // By default the preset's training size, or the largest the source holds.
         let fits = min(entry.width, entry.height) / period * period
         trainSize = try p.int("trainSize", default: min(preset.size, fits), range: 2 * period...Hosting.TexNetOptions.sizeRange.upperBound)
         batch = try p.int("batch", default: preset.batch, range: Hosting.TexNetOptions.batchRange)
-        size = try p.int("size", default: Self.defaultSize, range: 2 * period...4096)
-        seed = try p.int("seed", default: 0, range: 0...Int(Int32.max))
-        tile = try p.bool("tile", default: false)
-        from = try p.string("from")
-        if let from, !JobID.isWellFormed(from) {
-            throw APIError.badRequest("'from' must be the id of a finished texture network job (from GET /api/jobs), got '\(from)'")
-        }
-        for (key, side) in [("trainSize", trainSize), ("size", size)] where side % period != 0 {
+        for (key, side) in [("trainSize", trainSize), ("size", request.size)] where side % period != 0 {
             throw APIError.badRequest("'\(key)' must be a multiple of \(period) (the \(preset.rawValue) preset's coarsest noise period), got \(side)")
         }
         guard trainSize <= min(entry.width, entry.height) else {
             throw APIError.badRequest("'trainSize' \(trainSize) does not fit the \(entry.width)x\(entry.height) source")
         }
-        guard trainSize * trainSize * batch <= limits.jobWork else {
-            throw APIError.badRequest("'trainSize' x 'batch' (\(trainSize)x\(trainSize) x \(batch)) is over this server's limit of \(limits.jobWork) pixels per job")
-        }
-        guard size * size <= limits.jobWork else {
-            throw APIError.badRequest("'size' \(size)x\(size) is over this server's limit of \(limits.jobWork) pixels per job")
-        }
+        try limits.checkJobWork("'trainSize' x 'batch' (\(trainSize)x\(trainSize) x \(batch))", pixels: trainSize * trainSize * batch)
         // The generator's own bound on what training and generating hold, against the memory budget.
-        for (key, bytes) in [("trainSize", try a.trainingBytes(size: trainSize, batch: batch)), ("size", try a.generationBytes(width: size, height: size))]
-        where bytes > Hosting.memoryLimitBytes {
+        let needs = [("trainSize", try a.trainingBytes(size: trainSize, batch: batch)),
+                     ("size", try a.generationBytes(width: request.size, height: request.size))]
+        for (key, bytes) in needs where bytes > Hosting.memoryLimitBytes {
             throw APIError.badRequest("'\(key)' needs \(bytes >> 20) MiB, over this server's memory limit of \(Hosting.memoryLimitBytes >> 20) MiB")
         }
         // The notebook's own rules on the statements the job will run.
@@ -80,16 +62,14 @@ struct TexNetJob: GeneratorJobKind {
     }
 
     var parameters: [String: Any] {
-        var p: [String: Any] = ["source": source.id, "sourceName": source.name, "preset": preset.rawValue, "loss": loss.rawValue,
-                                "steps": steps, "trainSize": trainSize, "batch": batch, "size": size, "seed": seed, "tile": tile]
-        if let from { p["from"] = from }
-        return p
+        request.parameters.merging(["preset": preset.rawValue, "loss": loss.rawValue, "trainSize": trainSize, "batch": batch]) { $1 }
     }
 
     /// The job as `GeneratorJob` writes it.
     var plan: GeneratorJob.Plan {
-        GeneratorJob.Plan(source: source, make: "texnet src preset=\(preset.rawValue) size=\(trainSize) batch=\(batch) loss=\(loss.rawValue) tile=\(tile) seed=\(seed)",
-                          load: "loadtexnet", network: "net", steps: steps, every: 25, size: size, seed: seed, tile: tile, from: from, trainedOn: trainSize)
+        GeneratorJob.Plan(request: request,
+                          make: "texnet src preset=\(preset.rawValue) size=\(trainSize) batch=\(batch) loss=\(loss.rawValue) tile=\(request.tile) seed=\(request.seed)",
+                          load: "loadtexnet", network: "net", every: 25, trainedOn: trainSize)
     }
 
     var what: String { "a texture network (\(preset.rawValue) preset)" }

@@ -30,65 +30,7 @@ enum Page {
     </figure>
   </section>
 
-  <section class="column" id="col-gatys" aria-labelledby="h-gatys">
-    <h2 id="h-gatys">Gatys et al. 2015</h2>
-    <form id="gatys-form" class="params">
-      <label for="gatys-size">Size (px)</label><input id="gatys-size" name="size" type="number">
-      <label for="gatys-steps">Steps</label><input id="gatys-steps" name="steps" type="number">
-      <label for="gatys-seed">Seed</label><input id="gatys-seed" name="seed" type="number" min="0">
-      <label for="gatys-optimizer">Optimiser</label>
-      <select id="gatys-optimizer" name="optimizer"></select>
-      <label for="gatys-layers">Layers</label><input id="gatys-layers" name="layers" type="text">
-      <label for="gatys-tile">Tileable</label><input id="gatys-tile" name="tile" type="checkbox">
-    </form>
-    <div class="buttons">
-      <button id="gatys-start" type="button">Start</button>
-      <button id="gatys-stop" type="button" disabled>Stop</button>
-    </div>
-    <p id="gatys-status" class="status" role="status">idle</p>
-    <figure><img id="gatys-image" alt="the Gatys result, updating live"><figcaption id="gatys-caption"></figcaption></figure>
-    <canvas id="gatys-curve" width="360" height="150" aria-label="loss curve (log scale)" data-points="0"></canvas>
-  </section>
-
-  <section class="column" id="col-gan" aria-labelledby="h-gan" hidden>
-    <h2 id="h-gan">Spatial GAN</h2>
-    <form id="gan-form" class="params">
-      <label for="gan-preset">Preset</label><select id="gan-preset" name="preset"></select>
-      <label for="gan-steps">Iterations</label><input id="gan-steps" name="steps" type="number">
-      <label for="gan-size">Generate size (px)</label><input id="gan-size" name="size" type="number">
-      <label for="gan-seed">Seed</label><input id="gan-seed" name="seed" type="number" min="0">
-      <label for="gan-tile">Tileable</label><input id="gan-tile" name="tile" type="checkbox">
-      <label for="gan-periodic" title="PSGAN's periodic noise channels: wave vectors learnt from a global code, for regular textures">Periodic noise</label><input id="gan-periodic" name="periodic" type="checkbox">
-    </form>
-    <div class="buttons">
-      <button id="gan-start" type="button">Train</button>
-      <button id="gan-stop" type="button" disabled>Stop</button>
-      <button id="gan-generate" type="button" disabled title="A new texture at this size, seed and tiling from the last trained generator, without training">Generate again</button>
-    </div>
-    <p id="gan-status" class="status" role="status">idle</p>
-    <figure><img id="gan-image" alt="GAN samples from a fixed noise, updating live"><figcaption id="gan-caption"></figcaption></figure>
-    <canvas id="gan-curve" width="360" height="150" aria-label="discriminator and generator losses" data-points="0"></canvas>
-  </section>
-
-  <section class="column" id="col-texnet" aria-labelledby="h-texnet" hidden>
-    <h2 id="h-texnet">Texture network</h2>
-    <form id="texnet-form" class="params">
-      <label for="texnet-preset">Preset</label><select id="texnet-preset" name="preset"></select>
-      <label for="texnet-loss" title="The texture loss the network is trained with: optimize's Gram matrices, sliced Wasserstein, or both">Loss</label><select id="texnet-loss" name="loss"></select>
-      <label for="texnet-steps">Iterations</label><input id="texnet-steps" name="steps" type="number">
-      <label for="texnet-size">Generate size (px)</label><input id="texnet-size" name="size" type="number">
-      <label for="texnet-seed">Seed</label><input id="texnet-seed" name="seed" type="number" min="0">
-      <label for="texnet-tile">Tileable</label><input id="texnet-tile" name="tile" type="checkbox">
-    </form>
-    <div class="buttons">
-      <button id="texnet-start" type="button">Train</button>
-      <button id="texnet-stop" type="button" disabled>Stop</button>
-      <button id="texnet-generate" type="button" disabled title="A new texture at this size, seed and tiling from the last trained network, without training">Generate again</button>
-    </div>
-    <p id="texnet-status" class="status" role="status">idle</p>
-    <figure><img id="texnet-image" alt="texture network samples from a fixed noise, updating live"><figcaption id="texnet-caption"></figcaption></figure>
-    <canvas id="texnet-curve" width="360" height="150" aria-label="texture loss (log scale)" data-points="0"></canvas>
-  </section>
+"""# + "\n" + methodColumns + "\n" + #"""
 </main>
 
 <section id="compare" aria-labelledby="h-compare">
@@ -104,6 +46,68 @@ enum Page {
 </body>
 </html>
 """#
+
+    /// The method columns of the page (Gatys, the spatial GAN, the texture network), each in the one frame below.
+    private static let methodColumns = [
+        methodColumn("gatys", title: "Gatys et al. 2015", hidden: false, fields: [
+            #"<label for="gatys-size">Size (px)</label><input id="gatys-size" name="size" type="number">"#,
+            #"<label for="gatys-steps">Steps</label><input id="gatys-steps" name="steps" type="number">"#,
+            #"<label for="gatys-seed">Seed</label><input id="gatys-seed" name="seed" type="number" min="0">"#,
+            #"<label for="gatys-optimizer">Optimiser</label>"#,
+            #"<select id="gatys-optimizer" name="optimizer"></select>"#,
+            #"<label for="gatys-layers">Layers</label><input id="gatys-layers" name="layers" type="text">"#,
+            #"<label for="gatys-tile">Tileable</label><input id="gatys-tile" name="tile" type="checkbox">"#,
+        ], start: "Start", generateAgain: nil,
+        imageAlt: "the Gatys result, updating live", curveLabel: "loss curve (log scale)"),
+        methodColumn("gan", title: "Spatial GAN", hidden: true, fields: [
+            #"<label for="gan-preset">Preset</label><select id="gan-preset" name="preset"></select>"#,
+            #"<label for="gan-steps">Iterations</label><input id="gan-steps" name="steps" type="number">"#,
+            #"<label for="gan-size">Generate size (px)</label><input id="gan-size" name="size" type="number">"#,
+            #"<label for="gan-seed">Seed</label><input id="gan-seed" name="seed" type="number" min="0">"#,
+            #"<label for="gan-tile">Tileable</label><input id="gan-tile" name="tile" type="checkbox">"#,
+            #"<label for="gan-periodic" title="PSGAN's periodic noise channels: wave vectors learnt from a global code, for regular textures">Periodic noise</label><input id="gan-periodic" name="periodic" type="checkbox">"#,
+        ], start: "Train", generateAgain: "A new texture at this size, seed and tiling from the last trained generator, without training",
+        imageAlt: "GAN samples from a fixed noise, updating live", curveLabel: "discriminator and generator losses"),
+        methodColumn("texnet", title: "Texture network", hidden: true, fields: [
+            #"<label for="texnet-preset">Preset</label><select id="texnet-preset" name="preset"></select>"#,
+            #"<label for="texnet-loss" title="The texture loss the network is trained with: optimize's Gram matrices, sliced Wasserstein, or both">Loss</label><select id="texnet-loss" name="loss"></select>"#,
+            #"<label for="texnet-steps">Iterations</label><input id="texnet-steps" name="steps" type="number">"#,
+            #"<label for="texnet-size">Generate size (px)</label><input id="texnet-size" name="size" type="number">"#,
+            #"<label for="texnet-seed">Seed</label><input id="texnet-seed" name="seed" type="number" min="0">"#,
+            #"<label for="texnet-tile">Tileable</label><input id="texnet-tile" name="tile" type="checkbox">"#,
+        ], start: "Train", generateAgain: "A new texture at this size, seed and tiling from the last trained network, without training",
+        imageAlt: "texture network samples from a fixed noise, updating live", curveLabel: "texture loss (log scale)"),
+    ].joined(separator: "\n\n")
+
+    /// A method's column, the same frame for every method: its form of parameters (`fields`, one line each), its
+    /// buttons (`start`, Stop, and for a method with a generator "Generate again", `generateAgain` its title), its
+    /// status line, the live image and the curve. The page's script finds each part by the ids made from `id`.
+    private static func methodColumn(_ id: String, title: String, hidden: Bool, fields: [String], start: String,
+                                     generateAgain: String?, imageAlt: String, curveLabel: String) -> String {
+        var lines = [
+            #"  <section class="column" id="col-\#(id)" aria-labelledby="h-\#(id)"\#(hidden ? " hidden" : "")>"#,
+            #"    <h2 id="h-\#(id)">\#(title)</h2>"#,
+            #"    <form id="\#(id)-form" class="params">"#,
+        ]
+        lines += fields.map { "      " + $0 }
+        lines += [
+            #"    </form>"#,
+            #"    <div class="buttons">"#,
+            #"      <button id="\#(id)-start" type="button">\#(start)</button>"#,
+            #"      <button id="\#(id)-stop" type="button" disabled>Stop</button>"#,
+        ]
+        if let generateAgain {
+            lines.append(#"      <button id="\#(id)-generate" type="button" disabled title="\#(generateAgain)">Generate again</button>"#)
+        }
+        lines += [
+            #"    </div>"#,
+            #"    <p id="\#(id)-status" class="status" role="status">idle</p>"#,
+            #"    <figure><img id="\#(id)-image" alt="\#(imageAlt)"><figcaption id="\#(id)-caption"></figcaption></figure>"#,
+            #"    <canvas id="\#(id)-curve" width="360" height="150" aria-label="\#(curveLabel)" data-points="0"></canvas>"#,
+            #"  </section>"#,
+        ]
+        return lines.joined(separator: "\n")
+    }
 
     static let style = #"""
 :root { --fg: #1d1f23; --muted: #5b6270; --line: #d5d9e0; --accent: #2457c5; --bg: #fafbfc; }

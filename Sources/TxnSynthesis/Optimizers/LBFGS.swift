@@ -8,16 +8,12 @@ public struct LBFGS {
 
     /// The curvature pairs, created at the first step (when the number of variables is known).
     private var pairs: CurvatureHistory?
-    private var x: [Float] = []
-    private var value = 0.0
-    private var gradient: [Float] = []
+    private var iterate = LBFGSIterate()
     /// Buffers reused every iteration: the gradient on the free variables, which variables are pinned at a
     /// bound (1) or free (0), and the search direction.
     private var free: [Float] = []
     private var pinned: [UInt8] = []
     private var direction: [Float] = []
-    private var started = false
-    private var iteration = 0
 
     /// The strong-Wolfe constants of the line search (c₁, c₂; Nocedal and Wright's choice for quasi-Newton methods),
     /// public so that `explain optimize` prints the values the search uses.
@@ -38,26 +34,16 @@ public struct LBFGS {
         public var converged: Bool
     }
 
-    /// The objective changed (the SW loss drew new directions): evaluates it again at the current
-    /// iterate, so that the next line search compares values of one function. The curvature pairs are
-    /// kept: they stay a fair model of the curvature, which new directions change little.
+    /// The objective changed: see `LBFGSIterate.objectiveChanged`.
     public mutating func objectiveChanged(_ f: Objective) throws {
-        guard started else { return }
-        (value, gradient) = try f.evaluate(x)
+        try iterate.objectiveChanged(f)
     }
 
     /// One L-BFGS iteration from `x0` (used on the first call only; later calls continue from the
     /// optimiser's own iterate, which is written back into `x0`).
     public mutating func step(_ x0: inout [Float], _ f: Objective) throws -> Step {
-        var evaluations = 0
-        if !started {
-            x = x0
-            f.project(&x)
-            (value, gradient) = try f.evaluate(x)
-            evaluations += 1
-            started = true
-        }
-        iteration += 1
+        var evaluations = try iterate.start(x0, f)
+        let (x, value, gradient) = (iterate.x, iterate.value, iterate.gradient)
 
         let n = x.count
         if pairs == nil || pairs!.count != n { pairs = CurvatureHistory(count: n, capacity: history) }
@@ -75,7 +61,7 @@ public struct LBFGS {
             free = gradient
             gmax = free.reduce(0) { max($0, abs($1)) }
         }
-        if gmax == 0 { x0 = x; return Step(value: value, evaluations: evaluations, converged: true) }
+        if gmax == 0 { return iterate.stationary(evaluations: evaluations, into: &x0) }
 
         // d = -H g on the free variables (the two-loop recursion, in vector-free form), masked, with gᵀd and max |d|.
         if direction.count != n { direction = [Float](repeating: 0, count: n) }
@@ -85,21 +71,14 @@ public struct LBFGS {
             pairs.removeAll()
             (gtd, dmax) = pairs.direction(free, into: &direction, pinned: nil, gradient: gradient)
         }
-        // Without curvature pairs d is the raw gradient (~1e6 per pixel at a loss of 1e9): start the
-        // line search at a step that moves the largest pixel by 0.05 and let it bracket from there.
-        let t = pairs.isEmpty ? 0.05 / Double(dmax) : 1.0
+        let t = LBFGSIterate.initialStep(hasPairs: !pairs.isEmpty, largestDirection: dmax)
 
         let search = try StrongWolfe.search(x: x, t: t, d: direction, value: value, gradient: gradient, gtd: gtd,
                                             maxEvaluations: maxLineSearchEvaluations, objective: f)
         evaluations += search.evaluations
         // Curvature pair from the step actually taken (the projected one).
         let sy = pairs.offer(xNew: search.x, x: x, gNew: search.gradient, g: gradient)
-        x = search.x
-        gradient = search.gradient
-        let improved = search.value < value
-        value = search.value
-        x0 = x
-        return Step(value: value, evaluations: evaluations, converged: !improved && search.evaluations > 0 && sy <= 0)
+        return iterate.accept(search, curvature: sy, evaluations: evaluations, into: &x0)
     }
 }
 

@@ -9,41 +9,27 @@ struct ReferenceLBFGS {
     private var s: [[Float]] = []
     private var y: [[Float]] = []
     private var rho: [Double] = []
-    private var x: [Float] = []
-    private var value = 0.0
-    private var gradient: [Float] = []
-    private var started = false
-    private var iteration = 0
+    private var iterate = LBFGSIterate()
 
     init(history: Int = LBFGS.defaultHistory) {
         self.history = max(1, history)
     }
 
-    /// The objective changed (the SW loss drew new directions): evaluates it again at the current
-    /// iterate, so that the next line search compares values of one function. The curvature pairs are
-    /// kept: they stay a fair model of the curvature, which new directions change little.
+    /// The objective changed: see `LBFGSIterate.objectiveChanged`.
     mutating func objectiveChanged(_ f: Objective) throws {
-        guard started else { return }
-        (value, gradient) = try f.evaluate(x)
+        try iterate.objectiveChanged(f)
     }
 
     /// One L-BFGS iteration from `x0` (used on the first call only; later calls continue from the
     /// optimiser's own iterate, which is written back into `x0`).
     mutating func step(_ x0: inout [Float], _ f: Objective) throws -> LBFGS.Step {
-        var evaluations = 0
-        if !started {
-            x = x0
-            f.project(&x)
-            (value, gradient) = try f.evaluate(x)
-            evaluations += 1
-            started = true
-        }
-        iteration += 1
+        var evaluations = try iterate.start(x0, f)
+        let (x, value, gradient) = (iterate.x, iterate.value, iterate.gradient)
 
         var free = gradient
         f.maskActive(&free, x: x, gradient: gradient)
         let gmax = free.reduce(0) { max($0, abs($1)) }
-        if gmax == 0 { x0 = x; return LBFGS.Step(value: value, evaluations: evaluations, converged: true) }
+        if gmax == 0 { return iterate.stationary(evaluations: evaluations, into: &x0) }
 
         // Two-loop recursion: d = -H g on the free variables.
         var d = CurvatureHistory.referenceTwoLoop(s: s, y: y, rho: rho, g: free).map { -$0 }
@@ -56,10 +42,8 @@ struct ReferenceLBFGS {
             d = free.map { -$0 }
             gtd = dot(gradient, d)
         }
-        // Without curvature pairs d is the raw gradient (~1e6 per pixel at a loss of 1e9): start the
-        // line search at a step that moves the largest pixel by 0.05 and let it bracket from there.
         let dmax = d.reduce(Float(0)) { max($0, abs($1)) }
-        let t = s.isEmpty ? 0.05 / Double(dmax) : 1.0
+        let t = LBFGSIterate.initialStep(hasPairs: !s.isEmpty, largestDirection: dmax)
 
         let search = try StrongWolfe.search(x: x, t: t, d: d, value: value, gradient: gradient, gtd: gtd,
                                             maxEvaluations: maxLineSearchEvaluations, objective: f,
@@ -74,12 +58,7 @@ struct ReferenceLBFGS {
             if s.count == history { s.removeFirst(); y.removeFirst(); rho.removeFirst() }
             s.append(sk); y.append(yk); rho.append(1 / sy)
         }
-        let improved = search.value < value
-        x = newX
-        value = search.value
-        gradient = newG
-        x0 = x
-        return LBFGS.Step(value: value, evaluations: evaluations, converged: !improved && search.evaluations > 0 && sy <= 0)
+        return iterate.accept(search, curvature: sy, evaluations: evaluations, into: &x0)
     }
 }
 
