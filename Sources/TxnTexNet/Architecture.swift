@@ -175,7 +175,6 @@ public struct TexNetError: Error, CustomStringConvertible, Equatable {
     public let reason: String
     public init(_ message: String) { (option, reason) = (nil, message) }
     public init(option: String, _ reason: String) { (self.option, self.reason) = (option, reason) }
-    /// The command line's wording: `--size: …`.
-    public var message: String { option.map { "--\($0): " + reason } ?? reason }
-    public var description: String { message }
+    /// Neutral wording, `size: …`; each front end names the option in its own spelling instead.
+    public var description: String { option.map { "\($0): " + reason } ?? reason }
 }

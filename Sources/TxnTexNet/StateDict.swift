@@ -45,7 +45,7 @@ extension TextureNetwork {
         let normalisation: TexNetNormalisation = dict.shape(of: "noise.0.norm1.running_mean") != nil ? .batch : .instance
         let a: TexNetArchitecture
         do { a = try TexNetArchitecture(scales: scales, width: first[0], noiseChannels: first[1], normalisation: normalisation) }
-        catch let e as TexNetError { throw reader.error(e.message) }
+        catch let e as TexNetError { throw reader.error(e.reason) }
         func block(_ prefix: String, _ cin: Int, _ cout: Int) throws -> ConvBlock {
             try ConvBlock(units: zip(ConvBlock.kernels.enumerated(), ConvBlock.unitPrefixes(prefix)).map { ik, p in
                 let (i, k) = ik

@@ -1,4 +1,3 @@
-import Foundation
 import CKernels
 
 /// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(2x2, 3x3) Winograd kernel, padded in any mode, in
@@ -33,10 +32,9 @@ public final class MapConvolution3x3: @unchecked Sendable {
     }
 
     /// Tiles one call computes: one transform point's patches of them (tiles x channels) stay in L2, as in
-    /// `WinogradConvolution`.
-    private var tilesPerCall: Int {
-        if let t = ProcessInfo.processInfo.environment["TXN_EXP_TILES"].flatMap(Int.init) { return t }
-        return max(6, (1 << 15) / max(paddedIn, paddedOut)) }
+    /// `WinogradConvolution`. (For the texture network's 40 channels that is 682 tiles; 24, 48 and 96 measured the
+    /// same within the machine's noise: `txn bench texnet`, 2048², three rounds, AMD EPYC Zen 3.)
+    private var tilesPerCall: Int { max(6, (1 << 15) / max(paddedIn, paddedOut)) }
     private var paddedIn: Int { BlockedMap.blocks(inChannels) * BlockedMap.block }
     private var paddedOut: Int { BlockedMap.blocks(outChannels) * BlockedMap.block }
 
