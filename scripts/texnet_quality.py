@@ -311,13 +311,25 @@ def montage(a, texture, session, runs, finals):
     early = [curve[i] for i in sorted({len(curve) // 6, len(curve) // 3, (2 * len(curve)) // 3}) if i < len(curve) - 1]
     items = [(("crop", 1), "source crop"), (session.gatys_image, "Gatys 200 it"),
              (finals["gan"][0], f"GAN {a.minutes:g} min"), (finals["texnet"][0], f"texnet {a.minutes:g} min")]
-    items += [(p["samples"][0], f"texnet {p['seconds'] / 60:.1f} min") for p in early]
+    items += [(p["samples"][0], f"texnet {p['seconds']:.0f} s") for p in early]
     dest = Path(a.docs) / f"texnet_quality_{texture}.png"
     dest.parent.mkdir(parents=True, exist_ok=True)
     names = ", ".join(session.image(item) for item, _ in items)
     labels = ", ".join(quote(label) for _, label in items)
     session.statements += [f"montage_{texture} = montage [{names}] labels=[{labels}] height=160",
                            f"save montage_{texture} {quote(dest)}"]
+
+
+def remake_montages(a, results):
+    """The montages of finished textures again from their recorded samples, in one txn process."""
+    session = Session(results[0]["source"])
+    session.statements = []
+    for r in results:
+        session.statements.append(f"src = load {quote(r['source'])}")
+        session.names = {}
+        session.gatys_image = r["gatys"]["image"]
+        montage(a, r["texture"], session, r, {m: r[m]["samples"] for m in METHODS})
+    session.run(a.lock)
 
 
 def svg_curve(results, dest):
@@ -410,7 +422,7 @@ def main():
     ap.add_argument("--out", default="/tmp/txn-texq")
     ap.add_argument("--docs", default=str(ROOT / "docs"))
     ap.add_argument("--skip-existing", action="store_true")
-    ap.add_argument("--report-only", action="store_true", help="only rewrite the table and the curve from OUT/summary.json")
+    ap.add_argument("--report-only", action="store_true", help="only rewrite the table, the curve and the montages from OUT/summary.json")
     a = ap.parse_args()
     if a.seeds < 2 or a.curve_seeds < 1 or a.crop_pairs < 1 or a.minutes <= 0:
         ap.error("--seeds must be at least 2, --curve-seeds and --crop-pairs at least 1, --minutes positive")
@@ -419,6 +431,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     if a.report_only:
         results = json.loads((out / "summary.json").read_text())
+        remake_montages(a, results)
         (out / "summary.md").write_text(markdown(results))
         svg_curve(results, Path(a.docs) / "texnet_quality_curve.svg")
         print(markdown(results), end="")
