@@ -335,7 +335,7 @@ def remake_montages(a, results):
 def svg_curve(results, dest):
     """SW against training seconds (log scale: the first minutes fall by orders of magnitude) for every texture and
     method, median over the seeds of each point, with each texture's Gatys-200 as a dotted line: a plain SVG."""
-    w, h, pad = 680, 400, 56
+    w, h, pad, right = 760, 400, 56, 136  # the right margin holds the line labels
     series = [(r["texture"], m, [(p["seconds"], median(p["sw"])) for p in r[m]["curve"]]) for r in results for m in METHODS]
     ys = [y for _, _, pts in series for _, y in pts] + [r["gatys"]["sw"] for r in results]
     x1 = max(x for _, _, pts in series for x, _ in pts)
@@ -343,14 +343,14 @@ def svg_curve(results, dest):
     hi = max(hi, lo + 1)
 
     def px(x, y):
-        return pad + (w - 2 * pad) * x / x1, h - pad - (h - 2 * pad) * (math.log10(y) - lo) / (hi - lo)
+        return pad + (w - pad - right) * x / x1, h - pad - (h - 2 * pad) * (math.log10(y) - lo) / (hi - lo)
 
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
            f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="black"/>',
+           f'<line x1="{pad}" y1="{h - pad}" x2="{w - right}" y2="{h - pad}" stroke="black"/>',
            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="black"/>',
-           f'<text x="{w / 2}" y="{h - 14}" text-anchor="middle">training seconds (wall clock, 2 cores)</text>',
+           f'<text x="{(w - right + pad) / 2}" y="{h - 14}" text-anchor="middle">training seconds (wall clock, 2 cores)</text>',
            f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" text-anchor="middle">'
            'sliced Wasserstein to the source (log)</text>']
     for k in range(5):
@@ -361,12 +361,12 @@ def svg_curve(results, dest):
             y = m * 10.0 ** e
             if 10.0 ** lo <= y <= 10.0 ** hi:
                 gy = px(0, y)[1]
-                out.append(f'<line x1="{pad}" y1="{gy:.1f}" x2="{w - pad}" y2="{gy:.1f}" stroke="#ddd"/>')
+                out.append(f'<line x1="{pad}" y1="{gy:.1f}" x2="{w - right}" y2="{gy:.1f}" stroke="#ddd"/>')
                 out.append(f'<text x="{pad - 4}" y="{gy + 4:.1f}" text-anchor="end">{y:g}</text>')
     for i, r in enumerate(results):
         c = colours[i % len(colours)]
         gy = px(0, r["gatys"]["sw"])[1]
-        out.append(f'<line x1="{pad}" y1="{gy:.1f}" x2="{w - pad}" y2="{gy:.1f}" stroke="{c}" stroke-dasharray="2,3"/>')
+        out.append(f'<line x1="{pad}" y1="{gy:.1f}" x2="{w - right}" y2="{gy:.1f}" stroke="{c}" stroke-dasharray="2,3"/>')
         for texture, m, pts in (s for s in series if s[0] == r["texture"]):
             dash = "" if m == "texnet" else ' stroke-dasharray="6,3"'
             path = " ".join("%.1f,%.1f" % px(x, y) for x, y in pts)
@@ -431,10 +431,10 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     if a.report_only:
         results = json.loads((out / "summary.json").read_text())
-        remake_montages(a, results)
         (out / "summary.md").write_text(markdown(results))
         svg_curve(results, Path(a.docs) / "texnet_quality_curve.svg")
-        print(markdown(results), end="")
+        print(markdown(results), end="", flush=True)
+        remake_montages(a, results)
         return
     results = []
     for texture in a.textures.split(","):
