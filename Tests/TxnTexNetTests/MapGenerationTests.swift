@@ -30,6 +30,23 @@ final class MapGenerationTests: XCTestCase {
         }
     }
 
+    /// At 256² the finest scale's 3x3 convolutions run in place in several bands of rows (about 86 rows each at two
+    /// threads), so this crosses band borders and both image edges of the real sizes.
+    func testBlockedMapsComputeTheReferenceImagesAcrossBandsOfRows() throws {
+        let a = TexNetPreset.small.architecture()
+        var rng = SplitMix64(seed: 5)
+        let net = TextureNetwork(a, rng: &rng)
+        for (_, p) in net.namedParameters { for i in p.value.indices { p.value[i] += 0.3 * (rng.nextUnit() - 0.5) } }
+        let z = try NoisePyramid.draw(a, batch: 1, height: 256, width: 256, rng: &rng)
+        for padding in [PaddingMode.reflect, .circular] {
+            let reference = try net.generate(z, padding: padding)
+            let blocked = try MapGeneration.generate(net, noise: z, padding: padding)
+            let scale = reference.data.map { abs($0) }.max()!
+            let worst = zip(blocked.data, reference.data).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst / scale, 2e-5, "\(padding): worst \(worst) of \(scale)")
+        }
+    }
+
     func testGenerationTakesTheBlockedPathForThePresetsAndPlansItsMemory() throws {
         for preset in TexNetPreset.allCases {
             let a = preset.architecture()
