@@ -47,8 +47,13 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
         // on Zen 3) beside what else passes through, so each 16-column panel of the weights, held in L1, meets all
         // of them from there. At 256 KiB (T = 128 for 512 channels) a 512-channel layer at 32² took 28 ms against
         // 15 ms at T = 64 (2 threads, `/tmp` C harness of the kernel alone, AMD EPYC Zen 3).
-        let widest = max(inChannels, outChannels)
-        tilesPerCall = max(6, min((1 << 15) / widest, Self.tiles(height: height + 2, width: width + 2)))
+        tilesPerCall = min(Self.tilesPerCall(inChannels: inChannels, outChannels: outChannels),
+                           max(6, Self.tiles(height: height + 2, width: width + 2)))
+    }
+
+    /// Tiles one call of the kernel computes, the rule for every caller.
+    static func tilesPerCall(inChannels: Int, outChannels: Int) -> Int {
+        max(6, (1 << 15) / max(inChannels, outChannels))
     }
 
     static func tiles(height: Int, width: Int) -> Int { ((height + 1) / 2) * ((width + 1) / 2) }
@@ -90,31 +95,36 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                      outChannels: Int) throws {
         if scratch == nil { try bindScratchpad(DNNLArena(bytes: scratchpadBytes)) }
         let scratch = self.scratch!.pointer
-        let threads = min(Threads.count, plannedThreads)
-        let tiles = Self.tiles(height: destinationHeight, width: destinationWidth)
-        // As many calls per thread as its tiles need, split evenly so neither thread waits for the other.
-        let calls = threads * ((tiles + threads * tilesPerCall - 1) / (threads * tilesPerCall))
-        let perCall = (tiles + calls - 1) / calls
-        let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), Int32(inChannels), Int32(outChannels))
-        // One scratch slot per worker: `parallelFor` runs each worker's calls on one thread at a time.
-        var succeeded = [Bool](repeating: true, count: threads)
-        weights.withUnsafeBufferPointer { w in
-            (bias ?? []).withUnsafeBufferPointer { b in
+        try weights.withUnsafeBufferPointer { w in
+            try (bias ?? []).withUnsafeBufferPointer { b in
                 let pass = txn_wino_pass(
                     src: source, src_h: Int32(sourceHeight), src_w: Int32(sourceWidth), in_channels: Int32(inChannels),
                     origin: Int32(origin), packed: w.baseAddress, bias: bias == nil ? nil : b.baseAddress,
                     relu: relu ? 1 : 0, dst: destination, dst_h: Int32(destinationHeight), dst_w: Int32(destinationWidth),
                     out_channels: Int32(outChannels), dst_plane: destinationHeight * destinationWidth * block, block: Int32(block))
-                succeeded.withUnsafeMutableBufferPointer { ok in
-                    parallelFor(threads) { worker in
-                        withUnsafePointer(to: pass) { pass in
-                            for call in stride(from: worker, to: calls, by: threads) {
-                                let first = call * perCall, count = min(perCall, tiles - first)
-                                if count > 0 && txn_wino_run(pass, Int32(first), Int32(count),
-                                                             scratch + worker * scratchPerThread) != 0 {
-                                    ok[worker] = false
-                                }
-                            }
+                try Self.run(pass, tilesPerCall: tilesPerCall, scratch: scratch, threads: min(Threads.count, plannedThreads))
+            }
+        }
+    }
+
+    /// Runs every tile of `pass` on `threads` workers in calls of at most `tilesPerCall` tiles, each worker with its
+    /// own scratch slot (`scratch` holds `threads` of them, `txn_wino_scratch_floats(tilesPerCall, …)` each).
+    static func run(_ pass: txn_wino_pass, tilesPerCall: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) throws {
+        var pass = pass
+        let tiles = Int(txn_wino_tiles(&pass))
+        // As many calls per thread as its tiles need, split evenly so neither thread waits for the other.
+        let calls = threads * ((tiles + threads * tilesPerCall - 1) / (threads * tilesPerCall))
+        let perCall = (tiles + calls - 1) / calls
+        let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), pass.in_channels, pass.out_channels)
+        // One scratch slot per worker: `parallelFor` runs each worker's calls on one thread at a time.
+        var succeeded = [Bool](repeating: true, count: threads)
+        succeeded.withUnsafeMutableBufferPointer { ok in
+            parallelFor(threads) { worker in
+                withUnsafePointer(to: pass) { pass in
+                    for call in stride(from: worker, to: calls, by: threads) {
+                        let first = call * perCall, count = min(perCall, tiles - first)
+                        if count > 0 && txn_wino_run(pass, Int32(first), Int32(count), scratch + worker * scratchPerThread) != 0 {
+                            ok[worker] = false
                         }
                     }
                 }

@@ -31,12 +31,11 @@ public final class MapConvolution3x3: @unchecked Sendable {
         self.bias = bias + [Float](repeating: 0, count: n - outChannels)
     }
 
-    /// Tiles one call computes: one transform point's patches of them (tiles x channels) stay in L2, as in
-    /// `WinogradConvolution`. (For the texture network's 40 channels that is 682 tiles; 24, 48 and 96 measured the
-    /// same within the machine's noise: `txn bench texnet`, 2048², three rounds, AMD EPYC Zen 3.)
-    private var tilesPerCall: Int { max(6, (1 << 15) / max(paddedIn, paddedOut)) }
     private var paddedIn: Int { BlockedMap.blocks(inChannels) * BlockedMap.block }
     private var paddedOut: Int { BlockedMap.blocks(outChannels) * BlockedMap.block }
+    /// `WinogradConvolution`'s rule. (For the texture network's 40 channels that is 682 tiles; 24, 48 and 96
+    /// measured the same within the machine's noise: `txn bench texnet`, 2048², three rounds, AMD EPYC Zen 3.)
+    private var tilesPerCall: Int { WinogradConvolution.tilesPerCall(inChannels: paddedIn, outChannels: paddedOut) }
 
     /// Rows of a band at this width: even (whole tiles), enough tiles for a few calls per thread.
     func bandRows(height: Int, width: Int) -> Int {
@@ -112,7 +111,7 @@ public final class MapConvolution3x3: @unchecked Sendable {
                 }
             }}
             try convolve(buffer, rows: rows, width: w, into: destination.base + top * rowFloats, plane: destination.plane,
-                         scratch: scratch, scratchPerThread: scratchPerThread, threads: threads)
+                         scratch: scratch, threads: threads)
             previous = (buffer, top, rows)
             top += rows
             band += 1
@@ -132,32 +131,16 @@ public final class MapConvolution3x3: @unchecked Sendable {
 
     /// The kernel over one band: its rows + 2 padded rows in `buffer` give `rows` output rows at `destination`.
     private func convolve(_ buffer: UnsafeMutablePointer<Float>, rows: Int, width w: Int, into destination: UnsafeMutablePointer<Float>,
-                          plane: Int, scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int, threads: Int) throws {
-        let tiles = ((rows + 1) / 2) * ((w + 1) / 2), perThreadCall = tilesPerCall
-        let calls = threads * ((tiles + threads * perThreadCall - 1) / (threads * perThreadCall))
-        let perCall = (tiles + calls - 1) / calls
-        var succeeded = [Bool](repeating: true, count: threads)
-        packed.withUnsafeBufferPointer { u in
-            bias.withUnsafeBufferPointer { bias in
+                          plane: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) throws {
+        try packed.withUnsafeBufferPointer { u in
+            try bias.withUnsafeBufferPointer { bias in
                 let pass = txn_wino_pass(
                     src: buffer, src_h: Int32(rows + 2), src_w: Int32(w + 2), in_channels: Int32(paddedIn), origin: 0,
                     packed: u.baseAddress, bias: bias.baseAddress, relu: 0, dst: destination, dst_h: Int32(rows),
                     dst_w: Int32(w), out_channels: Int32(paddedOut), dst_plane: plane, block: Int32(BlockedMap.block))
-                succeeded.withUnsafeMutableBufferPointer { ok in
-                    parallelFor(threads) { worker in
-                        withUnsafePointer(to: pass) { pass in
-                            for call in stride(from: worker, to: calls, by: threads) {
-                                let first = call * perCall, count = min(perCall, tiles - first)
-                                if count > 0 && txn_wino_run(pass, Int32(first), Int32(count), scratch + worker * scratchPerThread) != 0 {
-                                    ok[worker] = false
-                                }
-                            }
-                        }
-                    }
-                }
+                try WinogradConvolution.run(pass, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads)
             }
         }
-        if succeeded.contains(false) { throw TensorError.invalidArgument("txn's Winograd kernel refused its arguments") }
     }
 }
 
