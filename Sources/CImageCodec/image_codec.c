@@ -165,6 +165,19 @@ static txn_codec_status png_check_signature(const uint8_t *data, size_t size, ch
     return TXN_CODEC_OK;
 }
 
+/* The read and info structs both PNG entry points start from, errors and warnings going to `context`. Returns 0
+ * (nothing left allocated) when either cannot be had; the caller's setjmp comes after, in the caller's own frame. */
+static int png_open(png_context *context, png_structp *png, png_infop *info) {
+    *png = png_create_read_struct(PNG_LIBPNG_VER_STRING, context, png_on_error, png_on_warning);
+    if (*png == NULL) return 0;
+    *info = png_create_info_struct(*png);
+    if (*info == NULL) {
+        png_destroy_read_struct(png, NULL, NULL);
+        return 0;
+    }
+    return 1;
+}
+
 txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image_header *out, char *message,
                                      size_t message_size) {
     txn_codec_status started = begin_header(data, size, out, message, message_size);
@@ -172,13 +185,9 @@ txn_codec_status txn_png_read_header(const uint8_t *data, size_t size, txn_image
     txn_codec_status signature = png_check_signature(data, size, message, message_size);
     if (signature != TXN_CODEC_OK) return signature;
     png_context context = {data, size, 0, 0, message, message_size, NULL, 0, 0, 0, 0};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, png_on_error, png_on_warning);
-    if (png == NULL) return TXN_CODEC_NO_MEMORY;
-    png_infop info = png_create_info_struct(png);
-    if (info == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return TXN_CODEC_NO_MEMORY;
-    }
+    png_structp png = NULL;
+    png_infop info = NULL;
+    if (!png_open(&context, &png, &info)) return TXN_CODEC_NO_MEMORY;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
         return context.truncated ? TXN_CODEC_TRUNCATED : TXN_CODEC_CORRUPT;
@@ -202,13 +211,9 @@ txn_codec_status txn_png_decode(const uint8_t *data, size_t size, const txn_deco
     if (signature != TXN_CODEC_OK) return signature;
 
     png_context context = {data, size, 0, 0, message, message_size, warning, warning_size, 0, limits->deadline_ns, 0};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, png_on_error, png_on_warning);
-    if (png == NULL) return TXN_CODEC_NO_MEMORY;
-    png_infop info = png_create_info_struct(png);
-    if (info == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return TXN_CODEC_NO_MEMORY;
-    }
+    png_structp png = NULL;
+    png_infop info = NULL;
+    if (!png_open(&context, &png, &info)) return TXN_CODEC_NO_MEMORY;
 
     /* volatile: these are assigned after setjmp and must be freed on the longjmp path. */
     uint8_t *volatile pixels = NULL;
