@@ -4,39 +4,27 @@ import TxnFiles
 import TxnCheckpoint
 import TxnGAN
 import TxnImage
+import TxnNotebook
 import TxnTensor
 import TxnTexNet
 
-/// A training run as `txn gan train` and `txn texnet train` drive it, once it is set up (new or resumed).
-protocol CommandLineTraining: AnyObject, PairCheckpointed {
-    associatedtype Record
-    var iteration: Int { get }
-    @discardableResult
-    func train(until target: Int, shouldStop: () -> Bool, report: (Record, Double) throws -> Void) throws -> Bool
-    /// The sample image of the current networks (`--samples`).
-    func snapshot() throws -> Image
+/// A training run as `txn gan train` and `txn texnet train` drive it, once it is set up (new or resumed): the
+/// notebook's `GeneratorTraining` (iterations, sample, progress line) and its checkpoint pair.
+protocol CommandLineTraining: GeneratorTraining, PairCheckpointed {
     /// Writes the checkpoint pair at `path` (the network and its resume file).
     func saveCheckpoint(_ path: String) throws
     /// What the checkpoint holds, for the last line ("generator, 1234 parameters"), if it says more than its name.
     var checkpointSummary: String? { get }
-    /// The terminal's progress line for an iteration.
-    static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
 }
 
 extension GANTraining: CommandLineTraining {
     func saveCheckpoint(_ path: String) throws { try save(generatorTo: path) }
     var checkpointSummary: String? { "generator, \(generator.parameterCount) parameters" }
-    static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
-        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
-    }
 }
 
 extension TexNetTraining: CommandLineTraining {
     func saveCheckpoint(_ path: String) throws { try save(to: path) }
     var checkpointSummary: String? { nil }
-    static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
-        TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
-    }
 }
 
 /// The options of the loop, declared once for both train commands.

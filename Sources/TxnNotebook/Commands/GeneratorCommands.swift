@@ -49,46 +49,51 @@ private func runTrain(_ args: Arguments, _ session: CommandContext) throws -> Va
 }
 
 private func trainGAN(_ g: GANValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
-    guard let training = g.training else {
-        throw CommandError("network: \(g.label) holds no training state (load it with its source beside G.resume.pth, or make one with `gan`)", at: args.ref("network"))
-    }
-    let loop = try NotebookTrainingLoop(args, session, from: training.iteration, sample: training.snapshot,
-                                        keep: { g.samples.append(($0, $1)) })
-    session.print("training \(loop.steps) iterations: crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch), \(Threads.count) threads")
-    try loop.run(kept: "the networks keep what they learnt", iteration: { training.iteration }) {
-        try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
-            let sample = try loop.afterIteration(training.iteration) {
-                GANProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration)
-            }
-            session.monitor?.ganProgress(r, loop.target, perIteration, sample)
-        }
+    try trainGenerator(g, args, session, resumeFile: "G.resume.pth", maker: "gan", kept: "the networks keep what they learnt",
+                       progress: \.ganProgress) { training, _ in
+        "crop \(training.options.resolvedCrop), batch \(training.options.resolvedBatch)"
     }
     return .gan(g)
 }
 
 private func trainTexNet(_ t: TexNetValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
-    guard let training = t.training else {
-        throw CommandError("network: \(t.label) holds no training state (load it with its source beside T.resume.pth, or make one with `texnet`)",
-                           at: args.ref("network"))
-    }
-    let loop = try NotebookTrainingLoop(args, session, from: training.iteration, sample: training.snapshot,
-                                        keep: { t.samples.append(($0, $1)) })
-    guard TexNetTrainingOptions.stepRange.contains(loop.steps) else {
-        throw CommandError("steps: a texture network trains \(TexNetTrainingOptions.stepRange) iterations at a time", at: args.ref("steps"))
-    }
-    let o = training.options
-    session.print("training \(loop.steps) iterations: size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss, \(Threads.count) threads")
-    try loop.run(kept: "the network keeps what it learnt", iteration: { training.iteration }) {
-        try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
-            let sample = try loop.afterIteration(training.iteration) {
-                TexNetProgressLine.line(r, total: loop.target, secondsPerIteration: perIteration)
-            }
-            session.monitor?.texnetProgress(r, loop.target, perIteration, sample)
+    try trainGenerator(t, args, session, resumeFile: "T.resume.pth", maker: "texnet", kept: "the network keeps what it learnt",
+                       progress: \.texnetProgress) { training, loop in
+        guard TexNetTrainingOptions.stepRange.contains(loop.steps) else {
+            throw CommandError("steps: a texture network trains \(TexNetTrainingOptions.stepRange) iterations at a time", at: args.ref("steps"))
         }
+        let o = training.options
+        return "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss"
     }
     return .texnet(t)
 }
 
+/// `train` of either method: refuses a network loaded without its training state (`resumeFile` and the `maker`
+/// command say how to get one), checks and describes the run (`settings`, checks of the method's own first), then
+/// trains `steps` more iterations, with the progress lines and samples of `NotebookTrainingLoop` and the monitor's
+/// `progress` callback. `kept` says what an interruption keeps.
+private func trainGenerator<T: GeneratorTraining, N: AnyObject>(
+    _ g: GeneratorRun<T, N>, _ args: Arguments, _ session: CommandContext, resumeFile: String, maker: String, kept: String,
+    progress: KeyPath<RunMonitor, (T.Record, Int, Double, Image?) -> Void>,
+    settings: (T, NotebookTrainingLoop) throws -> String
+) throws {
+    guard let training = g.training else {
+        throw CommandError("network: \(g.label) holds no training state (load it with its source beside \(resumeFile), or make one with `\(maker)`)",
+                           at: args.ref("network"))
+    }
+    let loop = try NotebookTrainingLoop(args, session, from: training.iteration, sample: training.snapshot,
+                                        keep: { g.samples.append(($0, $1)) })
+    let described = try settings(training, loop)
+    session.print("training \(loop.steps) iterations: \(described), \(Threads.count) threads")
+    try loop.run(kept: kept, iteration: { training.iteration }) {
+        try training.train(until: loop.target, shouldStop: loop.shouldStop) { r, perIteration in
+            let sample = try loop.afterIteration(training.iteration) {
+                T.progressLine(r, total: loop.target, secondsPerIteration: perIteration)
+            }
+            session.monitor?[keyPath: progress](r, loop.target, perIteration, sample)
+        }
+    }
+}
 
 // MARK: generate
 
@@ -111,31 +116,36 @@ private func runGenerate(_ args: Arguments, _ session: CommandContext) throws ->
 }
 
 private func generateGAN(_ g: GANValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
-    let (w, h) = try args.size("size")
-    let tile = try args.bool("tile")
-    let image: Image
-    do {
-        image = try GANGeneration.generate(g.generator, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)[0]
-    } catch let e as GANError {
-        throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
-                           at: e.concernsWeights ? args.ref("network") : tile ? args.ref("tile") : args.ref("size"))
+    try generateImage(args, session) { w, h, seed, tile in
+        do {
+            return try GANGeneration.generate(g.generator, width: w, height: h, seed: seed, tile: tile)[0]
+        } catch let e as GANError {
+            throw CommandError(e.concernsWeights ? "\(g.label): \(e.message)" : e.message,
+                               at: e.concernsWeights ? args.ref("network") : tile ? args.ref("tile") : args.ref("size"))
+        }
     }
-    session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
-    return .image(image)
 }
 
 private func generateTexNet(_ t: TexNetValue, _ args: Arguments, _ session: CommandContext) throws -> Value {
+    try generateImage(args, session) { w, h, seed, tile in
+        do {
+            return try TexNetGeneration.generate(t.network, width: w, height: h, seed: seed, tile: tile)
+        } catch let e as TexNetError {
+            // A size the noise pyramid cannot make is the size's; values that are not finite are the weights'.
+            throw e.option == nil ? CommandError("\(t.label): \(e.reason)", at: args.ref("network")) : args.texnetError(e, fallback: "size")
+        } catch let e as MemoryLimitError {
+            throw CommandError("size: \(notebookWording(e))", at: args.ref("size"))
+        }
+    }
+}
+
+/// `generate` of either method: reads size, tile and seed, asks the method's network for the image (`make`, which
+/// phrases its refusals at the keys they are about) and shows it.
+private func generateImage(_ args: Arguments, _ session: CommandContext,
+                           _ make: (_ width: Int, _ height: Int, _ seed: UInt64, _ tile: Bool) throws -> Image) throws -> Value {
     let (w, h) = try args.size("size")
     let tile = try args.bool("tile")
-    let image: Image
-    do {
-        image = try TexNetGeneration.generate(t.network, width: w, height: h, seed: try args.seed(session: session.seed), tile: tile)
-    } catch let e as TexNetError {
-        // A size the noise pyramid cannot make is the size's; values that are not finite are the weights'.
-        throw e.option == nil ? CommandError("\(t.label): \(e.reason)", at: args.ref("network")) : args.texnetError(e, fallback: "size")
-    } catch let e as MemoryLimitError {
-        throw CommandError("size: \(notebookWording(e))", at: args.ref("size"))
-    }
+    let image = try make(w, h, try args.seed(session: session.seed), tile)
     session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
     return .image(image)
 }

@@ -4,6 +4,7 @@ import TxnGAN
 import TxnFiles
 import TxnImage
 import TxnTensor
+import TxnTexNet
 
 /// A generator a session trains (a GAN's, a texture network's): its training run, or only the network when it was
 /// loaded without its training state. A reference: `train g` moves the network of every variable naming g.
@@ -16,6 +17,32 @@ public final class GeneratorRun<Training: AnyObject, Network: AnyObject>: @unche
 
     init(training: Training?, network: Network, label: String) {
         (self.training, self.network, self.label) = (training, network, label)
+    }
+}
+
+/// A generator's training run as every front end drives it (the notebook's `train`, `txn gan train`, `txn texnet
+/// train`): iterations up to a target with a record each, a sample from its fixed noise, and the terminal's line.
+public protocol GeneratorTraining: AnyObject {
+    associatedtype Record
+    var iteration: Int { get }
+    /// Trains until iteration `target` or until `shouldStop`; returns whether it stopped early.
+    @discardableResult
+    func train(until target: Int, shouldStop: () -> Bool, report: (Record, Double) throws -> Void) throws -> Bool
+    /// The sample image of the current networks, from the run's fixed noise.
+    func snapshot() throws -> Image
+    /// The progress line of an iteration.
+    static func progressLine(_ r: Record, total: Int, secondsPerIteration: Double) -> String
+}
+
+extension GANTraining: GeneratorTraining {
+    public static func progressLine(_ r: GANRecord, total: Int, secondsPerIteration: Double) -> String {
+        GANProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
+    }
+}
+
+extension TexNetTraining: GeneratorTraining {
+    public static func progressLine(_ r: TexNetRecord, total: Int, secondsPerIteration: Double) -> String {
+        TexNetProgressLine.line(r, total: total, secondsPerIteration: secondsPerIteration)
     }
 }
 
