@@ -10,7 +10,7 @@ struct GANCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gan",
         abstract: "Train a spatial GAN on one texture and generate textures of any size from it.",
-        subcommands: [GANTrain.self, GANGenerate.self, GANAnimate.self])
+        subcommands: [GANTrain.self, GenerateCommand<Generator>.self, GANAnimate.self])
 }
 
 struct GANTrain: ParsableCommand {
@@ -114,29 +114,15 @@ extension GANArchitecture {
     }
 }
 
-struct GANGenerate: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "generate",
-        abstract: "Generate a texture of any size from a trained generator (txn's or the seed project's .pth).")
-
-    @OptionGroup var numeric: NumericOptions
-
-    @Argument(help: "Generator checkpoint (.pth).")
-    var generator: String
-
-    @OptionGroup var generated: GeneratedTextureOptions
-
-    @Option(parsing: .unconditional, help: "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped).")
-    var size: String = "256"
-
-    @Flag(help: "Make the texture tile seamlessly (the size must be a multiple of the scale).")
-    var tile = false
-
-    func run() throws {
-        numeric.apply()
-        try generated.write(size: size, tile: tile, network: generator, load: { try Generator.load(generator) }) { g, w, h in
-            try GANGeneration.generate(g, width: w, height: h, seed: generated.seed, tile: tile)[0]
-        }
+extension Generator: CommandLineGenerating {
+    static let generateAbstract = "Generate a texture of any size from a trained generator (txn's or the seed project's .pth)."
+    static let checkpointHelp = "Generator checkpoint (.pth)."
+    static let checkpointName = "generator"
+    static let sizeHelp = "Size: N or WxH (multiples of the generator's scale, 32 for the seed's, are exact; others are cropped)."
+    static let tileHelp = "Make the texture tile seamlessly (the size must be a multiple of the scale)."
+    static func loadCheckpoint(_ path: String) throws -> Generator { try load(path) }
+    func generate(width: Int, height: Int, seed: UInt64, tile: Bool) throws -> Image {
+        try GANGeneration.generate(self, width: width, height: height, seed: seed, tile: tile)[0]
     }
 }
 

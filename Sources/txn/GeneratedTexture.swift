@@ -7,8 +7,8 @@ import TxnTensor
 import TxnTexNet
 
 /// What `txn gan generate` and `txn texnet generate` share: a network makes a texture of a given size from a seeded
-/// noise, written to -o. Each command declares its own --size and --tile (what sizes are exact, what tiling means for
-/// its network); the output, the seed and the steps around the network are these.
+/// noise, written to -o. Each network says what its --size and --tile mean (what sizes are exact, what tiling does:
+/// `CommandLineGenerating`); the output, the seed and the steps around the network are these.
 struct GeneratedTextureOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
     var output: String
@@ -29,6 +29,47 @@ struct GeneratedTextureOptions: ParsableArguments {
         let seconds = Date().timeIntervalSince(start)
         try image.save(output, createFolders: true)
         print(String(format: "wrote %@ (%dx%d%@) in %.2f s", output, w, h, tile ? ", tileable" : "", seconds))
+    }
+}
+
+/// A network `txn gan generate` or `txn texnet generate` makes textures with: what its command says of it (each
+/// declares what sizes are exact and what tiling means for it), how it loads and how it generates.
+protocol CommandLineGenerating: AnyObject {
+    /// The command's abstract.
+    static var generateAbstract: String { get }
+    /// The checkpoint argument's help, and its name in the usage line and errors (`<generator>`).
+    static var checkpointHelp: String { get }
+    static var checkpointName: String { get }
+    static var sizeHelp: String { get }
+    static var tileHelp: String { get }
+    static func loadCheckpoint(_ path: String) throws -> Self
+    func generate(width: Int, height: Int, seed: UInt64, tile: Bool) throws -> Image
+}
+
+/// `txn gan generate` and `txn texnet generate`: one command, over the network it generates with.
+struct GenerateCommand<Network: CommandLineGenerating>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "generate", abstract: Network.generateAbstract)
+    }
+
+    @OptionGroup var numeric: NumericOptions
+
+    @Argument(help: ArgumentHelp(Network.checkpointHelp, valueName: Network.checkpointName))
+    var network: String
+
+    @OptionGroup var generated: GeneratedTextureOptions
+
+    @Option(parsing: .unconditional, help: ArgumentHelp(Network.sizeHelp))
+    var size: String = "256"
+
+    @Flag(help: ArgumentHelp(Network.tileHelp))
+    var tile = false
+
+    func run() throws {
+        numeric.apply()
+        try generated.write(size: size, tile: tile, network: network, load: { try Network.loadCheckpoint(network) }) { net, w, h in
+            try net.generate(width: w, height: h, seed: generated.seed, tile: tile)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ struct TexNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "texnet",
         abstract: "Train a texture network (Ulyanov et al. 2016) with the Gatys loss, and generate textures of any size from it.",
-        subcommands: [TexNetTrain.self, TexNetGenerate.self])
+        subcommands: [TexNetTrain.self, GenerateCommand<TextureNetwork>.self])
 }
 
 extension TexNetPreset: ExpressibleByArgument {}
@@ -96,28 +96,14 @@ struct TexNetTrain: ParsableCommand {
     }
 }
 
-struct TexNetGenerate: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "generate",
-        abstract: "Generate a texture of any size the noise pyramid can make from a trained texture network.")
-
-    @OptionGroup var numeric: NumericOptions
-
-    @Argument(help: "Texture network checkpoint (.pth).")
-    var network: String
-
-    @OptionGroup var generated: GeneratedTextureOptions
-
-    @Option(parsing: .unconditional, help: "Size: N or WxH, multiples of the coarsest noise period (16 for small, 32 for paper).")
-    var size: String = "256"
-
-    @Flag(help: "Make the texture tile seamlessly (circular padding).")
-    var tile = false
-
-    func run() throws {
-        numeric.apply()
-        try generated.write(size: size, tile: tile, network: network, load: { try TextureNetwork.load(network) }) { net, w, h in
-            try TexNetGeneration.generate(net, width: w, height: h, seed: generated.seed, tile: tile)
-        }
+extension TextureNetwork: CommandLineGenerating {
+    static let generateAbstract = "Generate a texture of any size the noise pyramid can make from a trained texture network."
+    static let checkpointHelp = "Texture network checkpoint (.pth)."
+    static let checkpointName = "network"
+    static let sizeHelp = "Size: N or WxH, multiples of the coarsest noise period (16 for small, 32 for paper)."
+    static let tileHelp = "Make the texture tile seamlessly (circular padding)."
+    static func loadCheckpoint(_ path: String) throws -> TextureNetwork { try load(path) }
+    func generate(width: Int, height: Int, seed: UInt64, tile: Bool) throws -> Image {
+        try TexNetGeneration.generate(self, width: width, height: height, seed: seed, tile: tile)
     }
 }
