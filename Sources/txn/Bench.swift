@@ -34,7 +34,9 @@ struct BenchmarkReporting: ParsableArguments {
 
 /// Times the texture model, per square size: forward to pool4, one loss evaluation (forward +
 /// backward), one L-BFGS iteration, with achieved GFLOP/s and the peak memory of the process.
-struct BenchVGG: ParsableCommand {
+struct BenchVGG: ParsableCommand, PeerBenchmarked {
+    static let peerScriptName = "bench_pytorch.py"
+
     static let configuration = CommandConfiguration(
         commandName: "vgg",
         abstract: "Benchmark VGG-19 forward, forward+backward and L-BFGS iterations up to pool4 (use a release build).",
@@ -66,11 +68,7 @@ struct BenchVGG: ParsableCommand {
     @Option(help: "Convolution algorithm: auto (Winograd where oneDNN has it and it pays), direct or winograd.")
     var algorithm: ConvAlgorithm = SynthesisOptions().algorithm
 
-    @Flag(help: "Also time PyTorch (scripts/bench_pytorch.py) on the same sizes and print the ratios txn/PyTorch.")
-    var peer = false
-
-    @Option(help: "The PyTorch benchmark script for --peer (default: scripts/bench_pytorch.py next to the sources).")
-    var peerScript: String?
+    @OptionGroup var pytorch: PeerBenchmarkOptions<BenchVGG>
 
     @Flag(help: .hidden)
     var child = false
@@ -110,7 +108,7 @@ struct BenchVGG: ParsableCommand {
             if !reporting.json { print(Self.line("", size, r)) }
         }
         var theirs: [String: [String: Double]] = [:], peerNote: String?
-        if peer {
+        if pytorch.peer {
             do { theirs = try runPeer() } catch { peerNote = "\(error)" }
             if !reporting.json {
                 if let peerNote { print("PyTorch not measured: \(peerNote)") }
@@ -125,7 +123,7 @@ struct BenchVGG: ParsableCommand {
             let sizesJSON = results.map { "\"\($0.0)\": \(Self.jsonObject($0.1))" }.joined(separator: ", ")
             let warn = warnings.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")
             var peerJSON = ""
-            if peer {
+            if pytorch.peer {
                 let sizes = theirs.keys.sorted().map { "\"\($0)\": \(Self.jsonObject(theirs[$0]!))" }.joined(separator: ", ")
                 let note = peerNote.map { ", \"pytorch_error\": \"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? ""
                 peerJSON = ", \"pytorch\": {\(sizes)}\(note)"
@@ -160,7 +158,7 @@ struct BenchVGG: ParsableCommand {
 
     /// Runs scripts/bench_pytorch.py on the same sizes, threads, repeats and iterations.
     func runPeer() throws -> [String: [String: Double]] {
-        let script = try PeerBenchmark.script("bench_pytorch.py", override: peerScript)
+        let script = try pytorch.script()
         let out = try PeerBenchmark.run(script, ["--sizes", sizes, "--threads", "\(Threads.count)", "--repeats", "\(reporting.repeats)",
                                                  "--iterations", "\(iterations)"])
         guard let bySize = out["sizes"] as? [String: Any] else { throw ValidationError("\(script): no \"sizes\" in its output") }

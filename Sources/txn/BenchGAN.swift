@@ -5,7 +5,9 @@ import TxnTensor
 
 /// Times the spatial GAN: one full training iteration and one generation of 1024x1024, as the PyTorch side
 /// (scripts/bench_pytorch_gan.py) does, with the same networks, crop and batch.
-struct BenchGAN: ParsableCommand {
+struct BenchGAN: ParsableCommand, PeerBenchmarked {
+    static let peerScriptName = "bench_pytorch_gan.py"
+
     static let configuration = CommandConfiguration(
         commandName: "gan",
         abstract: "Benchmark a GAN training iteration and 1024x1024 generation (use a release build).",
@@ -29,11 +31,7 @@ struct BenchGAN: ParsableCommand {
 
     @OptionGroup var reporting: BenchmarkReporting
 
-    @Flag(help: "Also time PyTorch (scripts/bench_pytorch_gan.py) on the same sizes and print the ratios.")
-    var peer = false
-
-    @Option(help: "The PyTorch benchmark script for --peer (default: scripts/bench_pytorch_gan.py next to the sources).")
-    var peerScript: String?
+    @OptionGroup var pytorch: PeerBenchmarkOptions<BenchGAN>
 
     func validate() throws {
         guard generate >= 32, generate <= 8192, generate % 32 == 0 else {
@@ -67,7 +65,7 @@ struct BenchGAN: ParsableCommand {
         let peak = Machine.peakRSSMiB()
         let mine: [String: Double] = ["train_step_s": step, "generate_\(generate)_s": gen, "peak_rss_mib": peak]
         var theirs: [String: Double]? = nil, peerNote: String? = nil
-        if peer {
+        if pytorch.peer {
             do { theirs = try runPeer(crop: crop, batch: batch) } catch { peerNote = "\(error)" }
         }
         let genKey = "generate_\(generate)_s"
@@ -76,14 +74,14 @@ struct BenchGAN: ParsableCommand {
                 "{\"threads\":\(Threads.count),\"train_step_s\":\(String(format: "%.4f", r["train_step_s"] ?? .nan)),"
                     + "\"\(genKey)\":\(String(format: "%.4f", r[genKey] ?? .nan)),\"peak_rss_mib\":\(String(format: "%.1f", r["peak_rss_mib"] ?? .nan))}"
             }
-            guard peer else { print(object(mine)); return }
+            guard pytorch.peer else { print(object(mine)); return }
             let other = theirs.map(object) ?? "null"
             let note = peerNote.map { ",\"pytorch_error\":\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? ""
             print("{\"txn\":\(object(mine)),\"pytorch\":\(other)\(note)}")
         } else {
             print("txn bench gan: \(preset) preset (\(arch)), crop \(crop), batch \(batch), \(Threads.count) threads, median of \(reporting.repeats)")
             print(String(format: "txn      training iteration %.3f s   generate %dx%d %.3f s   peak RSS %.0f MiB", step, generate, generate, gen, peak))
-            guard peer else { return }
+            guard pytorch.peer else { return }
             guard let t = theirs, let ts = t["train_step_s"], let tg = t[genKey], let tp = t["peak_rss_mib"] else {
                 print("PyTorch  not measured: \(peerNote ?? "no numbers")")
                 return
@@ -95,7 +93,7 @@ struct BenchGAN: ParsableCommand {
 
     /// Runs the PyTorch benchmark after txn's and reads its numbers.
     func runPeer(crop: Int, batch: Int) throws -> [String: Double] {
-        let script = try PeerBenchmark.script("bench_pytorch_gan.py", override: peerScript)
+        let script = try pytorch.script()
         return try PeerBenchmark.run(script, ["--threads", "\(Threads.count)", "--crop", "\(crop)", "--batch", "\(batch)",
                                               "--generate", "\(generate)", "--repeats", "\(reporting.repeats)"])
             .compactMapValues { ($0 as? NSNumber)?.doubleValue }

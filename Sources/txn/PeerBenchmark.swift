@@ -38,3 +38,20 @@ enum PeerBenchmark {
         return try ChildProcess.run("/usr/bin/env", ["python3"] + args, environment: environment)
     }
 }
+
+/// A benchmark with a PyTorch side: the script in scripts/ that measures the same work.
+protocol PeerBenchmarked {
+    static var peerScriptName: String { get }
+}
+
+/// `--peer` and `--peer-script`, declared once for every benchmark with a PyTorch side (`Benchmark`'s script).
+struct PeerBenchmarkOptions<Benchmark: PeerBenchmarked>: ParsableArguments {
+    @Flag(help: "Also time PyTorch (scripts/\(Benchmark.peerScriptName)) on the same sizes and print the ratios txn/PyTorch.")
+    var peer = false
+
+    @Option(help: "The PyTorch benchmark script for --peer (default: scripts/\(Benchmark.peerScriptName) next to the sources).")
+    var peerScript: String?
+
+    /// The script --peer runs: --peer-script, or the benchmark's own next to the sources.
+    func script() throws -> String { try PeerBenchmark.script(Benchmark.peerScriptName, override: peerScript) }
+}
