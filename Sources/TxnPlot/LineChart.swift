@@ -11,12 +11,11 @@ import Darwin
 struct LineChart {
     static let margin = 12
     static let tickLength = 5
-    static let titleScale = 2
     static let labelScale = 1
     static let lineWidth = 2.0
     static let legendPadding = 6
     static let legendSwatch = 18
-    static let legendRow = 8 * labelScale + 5
+    static let legendRow = Canvas.textHeight(scale: labelScale) + 5
 
     let series: [(label: String, values: [Double])]
     let title: String, xLabel: String, yLabel: String
@@ -49,7 +48,7 @@ struct LineChart {
         let labelHeight = Canvas.textHeight(scale: LineChart.labelScale)
         let widestYLabel = yScale.labels.map { Canvas.textWidth($0, scale: LineChart.labelScale) }.max() ?? 0
         let lastXLabel = Canvas.textWidth(xScale.ticks.last?.label ?? "", scale: LineChart.labelScale)
-        plotTop = LineChart.margin + (title.isEmpty ? 0 : Canvas.textHeight(scale: LineChart.titleScale) + 12)
+        plotTop = LineChart.margin + (title.isEmpty ? 0 : Canvas.textHeight(scale: FigureText.titleScale) + 12)
         plotLeft = LineChart.margin + (yLabel.isEmpty ? 0 : labelHeight + 8) + widestYLabel + LineChart.tickLength + 4
         plotRight = width - 1 - LineChart.margin - max(lastXLabel / 2, 4)
         plotBottom = height - 1 - LineChart.margin - (xLabel.isEmpty ? 0 : labelHeight + 6)
@@ -78,12 +77,11 @@ struct LineChart {
 
     static let frameColor = RGB(0.25, 0.25, 0.25)
     static let gridColor = RGB(0.88, 0.88, 0.88)
-    static let textColor = RGB(0.1, 0.1, 0.1)
 
     func render() -> Canvas {
         var canvas = Canvas(width: width, height: height)
         guard plotRight > plotLeft + 10, plotBottom > plotTop + 10 else {
-            canvas.text("chart too small", x: 2, y: 2, color: LineChart.textColor)
+            canvas.text("chart too small", x: 2, y: 2, color: FigureText.color)
             return canvas
         }
         drawAxes(on: &canvas)
@@ -92,7 +90,7 @@ struct LineChart {
         }
         if !hasData {
             let message = series.isEmpty ? "no series" : (logY ? "no positive values" : "no finite values")
-            let scale = LineChart.titleScale
+            let scale = FigureText.titleScale
             canvas.text(message, x: (plotLeft + plotRight - Canvas.textWidth(message, scale: scale)) / 2,
                         y: (plotTop + plotBottom - Canvas.textHeight(scale: scale)) / 2, scale: scale,
                         color: LineChart.frameColor)
@@ -106,10 +104,10 @@ struct LineChart {
         let scale = LineChart.labelScale, labelHeight = Canvas.textHeight(scale: scale)
         let capHeight = 7 * scale
         if !title.isEmpty {
-            let title = Canvas.shortened(self.title, toWidth: width - 2 * LineChart.margin, scale: LineChart.titleScale)
-            let titleWidth = Canvas.textWidth(title, scale: LineChart.titleScale)
+            let title = Canvas.shortened(self.title, toWidth: width - 2 * LineChart.margin, scale: FigureText.titleScale)
+            let titleWidth = Canvas.textWidth(title, scale: FigureText.titleScale)
             canvas.text(title, x: max(LineChart.margin, (plotLeft + plotRight - titleWidth) / 2), y: LineChart.margin,
-                        scale: LineChart.titleScale, color: LineChart.textColor)
+                        scale: FigureText.titleScale, color: FigureText.color)
         }
         // Grid lines first, so the frame and the series draw over them.
         for tick in yScale.ticks where tick.label != nil {
@@ -128,7 +126,7 @@ struct LineChart {
             canvas.line(x0: plotLeft - length, y0: y, x1: plotLeft - 1, y1: y, color: LineChart.frameColor)
             if let label = tick.label {
                 canvas.text(label, x: plotLeft - LineChart.tickLength - 4 - Canvas.textWidth(label, scale: scale),
-                            y: y - capHeight / 2, scale: scale, color: LineChart.textColor)
+                            y: y - capHeight / 2, scale: scale, color: FigureText.color)
             }
         }
         for tick in xScale.ticks {
@@ -137,17 +135,17 @@ struct LineChart {
                         color: LineChart.frameColor)
             if let label = tick.label {
                 canvas.text(label, x: x - Canvas.textWidth(label, scale: scale) / 2,
-                            y: plotBottom + LineChart.tickLength + 4, scale: scale, color: LineChart.textColor)
+                            y: plotBottom + LineChart.tickLength + 4, scale: scale, color: FigureText.color)
             }
         }
         if !xLabel.isEmpty {
             canvas.text(xLabel, x: (plotLeft + plotRight - Canvas.textWidth(xLabel, scale: scale)) / 2,
-                        y: height - LineChart.margin - labelHeight, scale: scale, color: LineChart.textColor)
+                        y: height - LineChart.margin - labelHeight, scale: scale, color: FigureText.color)
         }
         if !yLabel.isEmpty {
             canvas.verticalText(yLabel, x: LineChart.margin,
                                 y: (plotTop + plotBottom + Canvas.textWidth(yLabel, scale: scale)) / 2,
-                                scale: scale, color: LineChart.textColor)
+                                scale: scale, color: FigureText.color)
         }
     }
 
@@ -241,7 +239,7 @@ struct LineChart {
             canvas.polyline([(swatchLeft, middle), (swatchLeft + Double(LineChart.legendSwatch), middle)],
                             color: SeriesPalette.color(entry.offset), lineWidth: LineChart.lineWidth)
             canvas.text(label, x: frame.x + padding + LineChart.legendSwatch + 6, y: y, scale: scale,
-                        color: LineChart.textColor)
+                        color: FigureText.color)
         }
     }
 }

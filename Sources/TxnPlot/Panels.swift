@@ -3,9 +3,6 @@ import TxnImage
 // Layout and drawing of `Plot.heatmap`, `Plot.grid` and `Plot.sideBySide`. Each layout is computed before any
 // drawing so tests can check sizes and positions directly.
 
-let panelTextColor = RGB(0.1, 0.1, 0.1)
-let panelTitleScale = 2
-
 /// Maps one plane of values to colours, stretching its own finite min...max over the colormap. Non-finite values
 /// are drawn grey; a constant plane gets the low colour (it has no contrast to show, and for a feature map a
 /// constant channel is usually a dead, all-zero one).
@@ -56,9 +53,9 @@ struct Heatmap {
         self.columns = columns
         self.title = title
         cell = max(1, size / max(rows, columns, 1))
-        let titleHeight = title.isEmpty ? 0 : Canvas.textHeight(scale: panelTitleScale) + Heatmap.titleGap
+        let titleHeight = title.isEmpty ? 0 : Canvas.textHeight(scale: FigureText.titleScale) + Heatmap.titleGap
         let contentWidth = columns * cell + Heatmap.barGap + Heatmap.barWidth + Heatmap.labelGap + labelWidth
-        let titleWidth = Canvas.textWidth(title, scale: panelTitleScale)
+        let titleWidth = Canvas.textWidth(title, scale: FigureText.titleScale)
         width = max(contentWidth, titleWidth) + 2 * Heatmap.margin
         mapX = (width - contentWidth) / 2
         mapY = Heatmap.margin + titleHeight
@@ -69,8 +66,8 @@ struct Heatmap {
         let (colors, _, _) = colorize(values, colormap: colormap)
         var canvas = Canvas(width: width, height: height)
         if !title.isEmpty {
-            canvas.text(title, x: (width - Canvas.textWidth(title, scale: panelTitleScale)) / 2, y: Heatmap.margin,
-                        scale: panelTitleScale, color: panelTextColor)
+            canvas.text(title, x: (width - Canvas.textWidth(title, scale: FigureText.titleScale)) / 2, y: Heatmap.margin,
+                        scale: FigureText.titleScale, color: FigureText.color)
         }
         for row in 0..<rows {
             for column in 0..<columns {
@@ -86,9 +83,9 @@ struct Heatmap {
         canvas.rect(x: barX - 1, y: mapY - 1, width: Heatmap.barWidth + 2, height: barHeight + 2,
                     color: RGB(0.4, 0.4, 0.4), filled: false)
         let labelX = barX + Heatmap.barWidth + Heatmap.labelGap
-        canvas.text(maximumLabel, x: labelX, y: mapY, scale: Heatmap.labelScale, color: panelTextColor)
+        canvas.text(maximumLabel, x: labelX, y: mapY, scale: Heatmap.labelScale, color: FigureText.color)
         canvas.text(minimumLabel, x: labelX, y: mapY + barHeight - 7 * Heatmap.labelScale,
-                    scale: Heatmap.labelScale, color: panelTextColor)
+                    scale: Heatmap.labelScale, color: FigureText.color)
         return canvas
     }
 }
@@ -131,10 +128,10 @@ struct FeatureGrid {
             cellHeight = max(1, (planeHeight * target + longer / 2) / longer)
         }
         self.title = shown < channels ? "\(title) (\(shown) of \(channels))" : title
-        let titleHeight = self.title.isEmpty ? 0 : Canvas.textHeight(scale: panelTitleScale) + FeatureGrid.titleGap
+        let titleHeight = self.title.isEmpty ? 0 : Canvas.textHeight(scale: FigureText.titleScale) + FeatureGrid.titleGap
         let gridWidth = shown == 0 ? 0 : self.columns * cellWidth + (self.columns - 1) * FeatureGrid.gap
         let gridHeight = shown == 0 ? 0 : rows * cellHeight + (rows - 1) * FeatureGrid.gap
-        width = max(gridWidth, Canvas.textWidth(self.title, scale: panelTitleScale)) + 2 * FeatureGrid.margin
+        width = max(gridWidth, Canvas.textWidth(self.title, scale: FigureText.titleScale)) + 2 * FeatureGrid.margin
         height = FeatureGrid.margin + titleHeight + gridHeight + FeatureGrid.margin
         gridX = (width - gridWidth) / 2
         gridY = FeatureGrid.margin + titleHeight
@@ -148,8 +145,8 @@ struct FeatureGrid {
     func render(_ planes: [[Float]], colormap: Colormap) -> Canvas {
         var canvas = Canvas(width: width, height: height)
         if !title.isEmpty {
-            canvas.text(title, x: (width - Canvas.textWidth(title, scale: panelTitleScale)) / 2,
-                        y: FeatureGrid.margin, scale: panelTitleScale, color: panelTextColor)
+            canvas.text(title, x: (width - Canvas.textWidth(title, scale: FigureText.titleScale)) / 2,
+                        y: FeatureGrid.margin, scale: FigureText.titleScale, color: FigureText.color)
         }
         // Grey cells can be white or black at their edges, so the gaps need a colour that is neither.
         if colormap == .grey, shown > 0 {
@@ -209,7 +206,7 @@ struct SideBySide {
             let caption = captions[index]
             canvas.text(caption, x: x + (scaledWidth - Canvas.textWidth(caption, scale: captionScale)) / 2,
                         y: SideBySide.margin + imageHeight + SideBySide.captionGap, scale: captionScale,
-                        color: panelTextColor)
+                        color: FigureText.color)
             x += scaledWidth + SideBySide.gap
         }
         return canvas

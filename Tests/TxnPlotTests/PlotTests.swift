@@ -63,7 +63,7 @@ final class LineChartTests: XCTestCase {
             let x = chart.plotLeft - LineChart.tickLength - 4 - width
             let y = Int(chart.pixelY(axis: tick.position).rounded()) - 3
             var alone = Canvas(width: width, height: height)
-            alone.text(label, x: 0, y: 0, color: LineChart.textColor)
+            alone.text(label, x: 0, y: 0, color: FigureText.color)
             var ink = 0
             for dy in 0..<height {
                 for dx in 0..<width {
