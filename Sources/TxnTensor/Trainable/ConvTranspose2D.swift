@@ -5,7 +5,9 @@
 /// forward:          y = fold(Wᵀ · x) + b                  (each input pixel scatters a k×k stamp)
 /// backward data:    dx = W · unfold(dy)
 /// backward weights: dW += x · unfold(dy)ᵀ,  db += Σ dy
-public struct ConvTranspose2D: Sendable {
+public struct ConvTranspose2D: PatchLayer, Sendable {
+    public static let isTransposed = true
+
     public let weight: Parameter
     public let bias: Parameter
     public let geometry: PatchGeometry
@@ -103,18 +105,6 @@ public struct ConvTranspose2D: Sendable {
                 }
             }
         }
-    }
-
-    /// What runs this layer on an input of this size (forward / backward-data / backward-weights), for `txn doctor`.
-    public func implementations(batch: Int, height: Int, width: Int) -> String {
-        primitives(batch: batch, height: height, width: width)?.implementations ?? "gemm (im2col + sgemm)"
-    }
-
-    /// oneDNN's primitives for this layer on an input of this size, or nil: the GEMM path.
-    func primitives(batch: Int, height: Int, width: Int) -> DNNLStridedConv? {
-        DNNLStridedConv.kernels(.init(kind: .deconvolution, inChannels: inChannels, outChannels: outChannels, batch: batch,
-                                      height: height, width: width,
-                                      geometry: .init(kernel: geometry.kernel, stride: geometry.stride, padding: geometry.padding)))
     }
 
     /// Both backward passes of one layer: accumulates dL/dW and dL/db, and returns dL/dx when `data`. On oneDNN's

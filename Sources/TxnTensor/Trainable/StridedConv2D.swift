@@ -4,7 +4,9 @@
 /// forward:          y = W · unfold(x) + b                       [O, N·Ho·Wo]
 /// backward data:    dx = fold(Wᵀ · dy)
 /// backward weights: dW += dy · unfold(x)ᵀ,  db += Σ dy
-public struct StridedConv2D: Sendable {
+public struct StridedConv2D: PatchLayer, Sendable {
+    public static let isTransposed = false
+
     public let weight: Parameter
     public let bias: Parameter
     public let geometry: PatchGeometry
@@ -44,18 +46,6 @@ public struct StridedConv2D: Sendable {
     public struct KeptInput: Sendable {
         let columns: [Float]?
         let blocked: [Float]?
-    }
-
-    /// What runs this layer on an input of this size (forward / backward-data / backward-weights), for `txn doctor`.
-    public func implementations(batch: Int, height: Int, width: Int) -> String {
-        primitives(batch: batch, height: height, width: width)?.implementations ?? "gemm (im2col + sgemm)"
-    }
-
-    /// oneDNN's primitives for this layer on an input of this size, or nil: the GEMM path.
-    func primitives(batch: Int, height: Int, width: Int) -> DNNLStridedConv? {
-        DNNLStridedConv.kernels(.init(kind: .convolution, inChannels: inChannels, outChannels: outChannels, batch: batch,
-                                      height: height, width: width,
-                                      geometry: .init(kernel: geometry.kernel, stride: geometry.stride, padding: geometry.padding)))
     }
 
     /// `forward`, also returning what `backward(_:input:kept:…)` needs of the input for the weight gradient.
