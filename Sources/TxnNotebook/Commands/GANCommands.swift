@@ -68,8 +68,9 @@ private func ganCommand() -> CommandSpec {
         run: runGan)
 }
 
-private func runGan(_ args: Arguments, _ session: CommandContext) throws -> Value {
-    let source = try args.image("source")
+/// The options of a `gan` statement, read once for the command and for `explain` (the noise split, which needs
+/// the checks of `gan` itself, apart).
+func ganOptions(_ args: Arguments, sessionSeed: UInt64) throws -> GANTrainingOptions {
     var o = GANTrainingOptions()
     o.preset = try args.choice("preset")
     if args.has("crop") { o.crop = try args.int("crop") }
@@ -77,8 +78,14 @@ private func runGan(_ args: Arguments, _ session: CommandContext) throws -> Valu
     o.scaling = try args.number("scaling")
     o.augment = try args.bool("augment")
     if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
-    o.seed = try args.seed(session: session.seed)
+    o.seed = try args.seed(session: sessionSeed)
     o.periodic = try args.bool("periodic")
+    return o
+}
+
+private func runGan(_ args: Arguments, _ session: CommandContext) throws -> Value {
+    let source = try args.image("source")
+    var o = try ganOptions(args, sessionSeed: session.seed)
     if args.has("split") {
         guard o.periodic else { throw CommandError("split: the noise split needs periodic=true", at: args.ref("split")) }
         do { o.noiseLayout = try NoiseLayout(parsing: try args.string("split"), defaultHidden: o.preset.periodicLayout.hidden) } catch let e as GANError {

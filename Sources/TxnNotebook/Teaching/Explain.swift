@@ -145,11 +145,7 @@ struct StepMath {
               weights ~ N(0, \(compact(GANArchitecture.initialStd))²), biases 0; both networks are fully convolutional: any size
             """ }, shapes: { args, interp in
                 let source = try args.image("source")
-                var o = GANTrainingOptions()
-                o.preset = try args.choice("preset")
-                if args.has("crop") { o.crop = try args.int("crop") }
-                if args.has("batch") { o.batch = try args.int("batch") }
-                if args.has("lr") { o.learningRate = Float(try args.number("lr")) }
+                let o = try ganOptions(args, sessionSeed: interp.seed)
                 return GANShapes.networks(o.preset.architecture, crop: o.resolvedCrop, batch: o.resolvedBatch,
                                           source: "\(args.label(0, "the source")) \(source.width) × \(source.height)")
             }),
