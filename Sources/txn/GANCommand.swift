@@ -36,11 +36,6 @@ struct GANTrain: ParsableCommand {
     @Option(help: "Preset: \(GANPreset.allCases.map(\.summary).joined(separator: "; ")).")
     var preset: GANPreset = defaults.preset
 
-    /// 1000, a real run from the command line (the small preset's recognisable samples; see `GANPreset.learningRate`).
-    /// The notebook's `train` adds 100 at a time and the web page asks for 300: each front end's own choice.
-    @Option(parsing: .unconditional, help: "Training iterations (with --resume: the total to reach).")
-    var steps: Int = 1000
-
     @Option(parsing: .unconditional, help: "Crop size (default: the preset's).")
     var crop: Int?
 
@@ -68,7 +63,7 @@ struct GANTrain: ParsableCommand {
     @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
-        try TrainingLoopOptions.checkSteps(steps, GANTrainingOptions.stepRange)
+        try loop.checkSteps(GANTrainingOptions.stepRange)
         if noiseSplit != nil && !periodic { throw ValidationError("--noise-split needs --periodic") }
         if noiseSplit != nil && loop.resume { throw ValidationError("--noise-split: a resumed run keeps the split of its checkpoint") }
     }
@@ -102,9 +97,9 @@ struct GANTrain: ParsableCommand {
         let o = training.options
         print("training \(o.preset) preset (\(GANArchitecture.describe(training)) on \(source) "
             + "(\(image.width)x\(image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
-            + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads"
+            + "\(loop.steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))
-        try loop.loop(steps: steps, output: output).run(training)
+        try loop.loop(output: output).run(training)
     }
 }
 

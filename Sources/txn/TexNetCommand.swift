@@ -51,9 +51,6 @@ struct TexNetTrain: ParsableCommand {
     @Option(parsing: .unconditional, help: "Images per iteration (default: the preset's).")
     var batch: Int?
 
-    @Option(parsing: .unconditional, help: "Training iterations (with --resume: the total to reach).")
-    var steps: Int = 1000
-
     @Option(help: "Texture loss: gram, sw or gram+sw.")
     var loss: SynthesisOptions.Loss = defaults.loss
 
@@ -69,7 +66,7 @@ struct TexNetTrain: ParsableCommand {
     @OptionGroup var loop: TrainingLoopOptions
 
     func validate() throws {
-        try TrainingLoopOptions.checkSteps(steps, TexNetTrainingOptions.stepRange)
+        try loop.checkSteps(TexNetTrainingOptions.stepRange)
     }
 
     func run() throws {
@@ -91,8 +88,8 @@ struct TexNetTrain: ParsableCommand {
         print("training a texture network (\(o.preset) preset: \(training.network.architecture), "
             + "\(training.network.parameterCount) parameters) on \(source) (\(image.width)x\(image.height)): "
             + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
-            + "\(steps) iterations, seed \(o.seed), \(Threads.count) threads")
-        try loop.loop(steps: steps, output: output).run(training)
+            + "\(loop.steps) iterations, seed \(o.seed), \(Threads.count) threads")
+        try loop.loop(output: output).run(training)
     }
 }
 

@@ -29,6 +29,12 @@ extension TexNetTraining: CommandLineTraining {
 
 /// The options of the loop, declared once for both train commands.
 struct TrainingLoopOptions: ParsableArguments {
+    /// 1000 for either method: a real run from the command line (the GAN's small preset makes recognisable samples by
+    /// then; see `GANPreset.learningRate`). The notebook's `train` adds 100 at a time and the web page asks for 300:
+    /// each front end's own choice. The range is each method's (`checkSteps`).
+    @Option(parsing: .unconditional, help: "Training iterations (with --resume: the total to reach).")
+    var steps: Int = 1000
+
     @Flag(help: "Continue the run saved at -o.")
     var resume = false
 
@@ -41,8 +47,8 @@ struct TrainingLoopOptions: ParsableArguments {
     @Option(help: "Write a sample every --every iterations to this folder.")
     var samples: String?
 
-    /// `--steps` against the range of the run's options (each train command declares its own default and range).
-    static func checkSteps(_ steps: Int, _ range: ClosedRange<Int>) throws {
+    /// `--steps` against the range of the run's options (each method declares its own: `GANTrainingOptions.stepRange`).
+    func checkSteps(_ range: ClosedRange<Int>) throws {
         guard range.contains(steps) else {
             throw ValidationError("--steps must be between \(range.lowerBound) and \(range.upperBound), got \(steps)")
         }
@@ -71,7 +77,7 @@ struct TrainingLoopOptions: ParsableArguments {
         return training
     }
 
-    func loop(steps: Int, output: String) -> TrainingLoop {
+    func loop(output: String) -> TrainingLoop {
         TrainingLoop(steps: steps, every: every, checkpointEvery: checkpointEvery, samples: samples, output: output)
     }
 }
