@@ -1,5 +1,6 @@
 import Foundation
 import TxnImage
+import TxnTensor
 
 /// Coarse-to-fine synthesis (Snelgrove 2017; texturize): the large structures are settled at a low
 /// resolution, where an iteration is cheap and the network's receptive field covers more of the image,
@@ -59,5 +60,91 @@ public enum Octaves {
             }
         }
         return Image(width: width, height: height, pixels: out)
+    }
+
+    /// The start of the next octave: the coarse result upsampled (bilinear), plus the band of detail that
+    /// upsampling cannot make, drawn as noise with the source's own amount of it and its colours.
+    ///
+    /// A bilinear upsample has none of the finest octave's frequencies, so the shallow layers' Gram matrices
+    /// (conv1_1, pool1, pool2), which measure exactly that band, start far from the source's: gravel at
+    /// 256² → 512² began its octave at a loss of 2.7e8, against 6.8e4 at the end of the coarse one and 4.8e8 from
+    /// plain noise, and L-BFGS spent its first 20 or so fine iterations, the expensive ones, restoring energy.
+    /// Here the band is white noise high-passed the same way as the source's band (`detailBand`), three fields mixed so that their 3x3 colour covariance is the source
+    /// band's (a grey source gets grey detail: independent noise per channel would be colour noise, which
+    /// conv1_1 sees at once). The noise carries no structure; the optimisation makes it into the texture's detail.
+    public static func upsampledWithDetail(_ coarse: Image, width: Int, height: Int, wrap: Bool,
+                                           source: Image, seed: UInt64) throws -> Image {
+        var image = bilinear(coarse, width: width, height: height, wrap: wrap)
+        let mixing = colourFactor(covariance(of: detailBand(source, wrap: wrap)))
+        var rng = SplitMix64(seed: seed)
+        let noise = Image(width: width, height: height, pixels: (0..<(3 * width * height)).map { _ in rng.nextGaussian() })
+        var band = detailBand(noise, wrap: wrap)
+        let plane = width * height
+        for c in 0..<3 {
+            // Unit variance per field, so that the mixed fields' covariance is the factor's product.
+            let drawn = covariance(of: band)[c][c].squareRoot()
+            let scale = drawn > 0 ? Float(1 / drawn) : 0
+            for i in (c * plane)..<((c + 1) * plane) { band.pixels[i] *= scale }
+        }
+        band.pixels.withUnsafeBufferPointer { n in
+            for c in 0..<3 {
+                let (a, b, d) = (Float(mixing[c][0]), Float(mixing[c][1]), Float(mixing[c][2]))
+                for i in 0..<plane { image.pixels[c * plane + i] += a * n[i] + b * n[plane + i] + d * n[2 * plane + i] }
+            }
+        }
+        return image
+    }
+
+    /// The 3x3 covariance of an image's channels (means removed).
+    static func covariance(of image: Image) -> [[Double]] {
+        let plane = image.width * image.height
+        guard plane > 0 else { return Array(repeating: [0, 0, 0], count: 3) }
+        let p = image.pixels
+        let means = (0..<3).map { c in (0..<plane).reduce(0.0) { $0 + Double(p[c * plane + $1]) } / Double(plane) }
+        return (0..<3).map { a in (0..<3).map { b in
+            var sum = 0.0
+            for i in 0..<plane { sum += (Double(p[a * plane + i]) - means[a]) * (Double(p[b * plane + i]) - means[b]) }
+            return sum / Double(plane)
+        } }
+    }
+
+    /// A lower-triangular L with L·Lᵀ = the covariance, taken apart where it is singular (a grey source's three
+    /// channels are one): a pivot that would be zero or negative after the earlier columns becomes 0.
+    static func colourFactor(_ c: [[Double]]) -> [[Double]] {
+        var l = Array(repeating: [0.0, 0.0, 0.0], count: 3)
+        let tiny = 1e-9 * max(c[0][0], c[1][1], c[2][2], 0)
+        for j in 0..<3 {
+            let pivot = c[j][j] - (0..<j).reduce(0.0) { $0 + l[j][$1] * l[j][$1] }
+            guard pivot > tiny else { continue }
+            l[j][j] = pivot.squareRoot()
+            for i in (j + 1)..<3 {
+                l[i][j] = (c[i][j] - (0..<j).reduce(0.0) { $0 + l[i][$1] * l[j][$1] }) / l[j][j]
+            }
+        }
+        return l
+    }
+
+    /// What an image holds beyond a blur of about one pixel: itself minus its binomial [1 4 6 4 1]/16 blur (the
+    /// finest octave of its detail). The borders wrap with `wrap` (a tileable image stays tileable, its detail
+    /// too) and are clamped otherwise; any size works, odd ones included.
+    static func detailBand(_ image: Image, wrap: Bool) -> Image {
+        let (w, h) = (image.width, image.height)
+        let taps: [(offset: Int, weight: Float)] = [(-2, 1 / 16), (-1, 4 / 16), (0, 6 / 16), (1, 4 / 16), (2, 1 / 16)]
+        func index(_ i: Int, _ n: Int) -> Int { wrap ? ((i % n) + n) % n : min(max(i, 0), n - 1) }
+        var rows = [Float](repeating: 0, count: image.pixels.count)
+        var band = image
+        image.pixels.withUnsafeBufferPointer { p in
+            for plane in 0..<3 {
+                let base = plane * w * h
+                for y in 0..<h { for x in 0..<w {
+                    rows[base + y * w + x] = taps.reduce(0) { $0 + $1.weight * p[base + y * w + index(x + $1.offset, w)] }
+                } }
+                for y in 0..<h { for x in 0..<w {
+                    let blurred = taps.reduce(0) { $0 + $1.weight * rows[base + index(y + $1.offset, h) * w + x] }
+                    band.pixels[base + y * w + x] = p[base + y * w + x] - blurred
+                } }
+            }
+        }
+        return band
     }
 }

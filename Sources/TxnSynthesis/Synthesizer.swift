@@ -191,8 +191,9 @@ public final class Synthesizer {
             o.reportsGramLoss = false
             // Each octave draws its own SW directions.
             o.seed = options.seed &+ UInt64(i)
-            if let previous { o.initialisation = .image(Octaves.bilinear(previous, width: o.width, height: o.height, wrap: wrap)) }
-            let result = try Synthesizer(model: model, source: try octaveSource(i), options: o).run(progress: progress.map { report in
+            let octaveSource = try octaveSource(i)
+            if let previous { o.initialisation = .image(try startOfOctave(previous, width: o.width, height: o.height, source: octaveSource, octave: i)) }
+            let result = try Synthesizer(model: model, source: octaveSource, options: o).run(progress: progress.map { report in
                 { p in var p = p; p.octave = i + 1; p.octaves = self.octaves; report(p) }
             }, shouldStop: shouldStop)
             history += result.history
@@ -205,7 +206,7 @@ public final class Synthesizer {
                                        distance: try distance(of: image))
             }
         }
-        let first = Octaves.bilinear(previous!, width: options.width, height: options.height, wrap: wrap)
+        let first = try startOfOctave(previous!, width: options.width, height: options.height, source: source, octave: octaves - 1)
         var result = try optimize(from: first, progress: progress.map { report in
             { p in var p = p; p.octave = self.octaves; p.octaves = self.octaves; report(p) }
         }, shouldStop: shouldStop)
@@ -213,6 +214,12 @@ public final class Synthesizer {
         result.evaluations += evaluations
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result
+    }
+
+    /// Octave `i`'s starting image from the previous octave's result (`Octaves.upsampledWithDetail`).
+    func startOfOctave(_ previous: Image, width: Int, height: Int, source: Image, octave i: Int) throws -> Image {
+        return try Octaves.upsampledWithDetail(previous, width: width, height: height, wrap: options.padding == .circular,
+                                               source: source, seed: options.seed &+ 0x0C7A_7E00 &+ UInt64(i))
     }
 
     /// The texture distance of a full-size image to the source, when measured.

@@ -24,6 +24,55 @@ final class OctaveTests: XCTestCase {
         XCTAssertEqual(Set(Octaves.bilinear(flat, width: 6, height: 10, wrap: true).pixels), [0.25])
     }
 
+    func testUpsamplingAddsTheSourcesDetailBandAsNoise() throws {
+        // A source whose red and green are one pattern (a checkerboard on a ramp, which wraps with a jump) at
+        // amplitudes 0.1 and 0.3, so that their detail is fully correlated; blue is flat: no detail.
+        let (sw, sh) = (32, 24)
+        var pixels = [Float](repeating: 0, count: 3 * sw * sh)
+        for c in 0..<3 { for y in 0..<sh { for x in 0..<sw {
+            let amplitude: Float = [0.1, 0.3, 0][c], sign: Float = (x + y) % 2 == 0 ? 1 : -1
+            pixels[(c * sh + y) * sw + x] = 0.5 + amplitude * (sign + Float(x) / 10)
+        } } }
+        let source = Image(width: sw, height: sh, pixels: pixels)
+        let wanted = Octaves.covariance(of: Octaves.detailBand(source, wrap: true))
+        XCTAssertGreaterThan(wanted[0][0], 0.005)
+        let coarse = Image(width: 20, height: 10, pixels: (0..<600).map { Float($0 % 7) / 7 })
+        let start = try Octaves.upsampledWithDetail(coarse, width: 40, height: 20, wrap: true, source: source, seed: 5)
+        let plain = Octaves.bilinear(coarse, width: 40, height: 20, wrap: true)
+        let added = Image(width: 40, height: 20, pixels: zip(start.pixels, plain.pixels).map { $0 - $1 })
+        // The added detail has the source band's colour covariance: the same amounts, red and green moving together
+        // (one noise field, scaled), nothing in blue.
+        let got = Octaves.covariance(of: added)
+        for a in 0..<3 { for b in 0..<3 {
+            XCTAssertEqual(got[a][b], wanted[a][b], accuracy: 1e-6 + 1e-3 * abs(wanted[a][b]), "covariance [\(a)][\(b)]")
+        } }
+        for i in 0..<800 { XCTAssertEqual(added.pixels[800 + i], 3 * added.pixels[i], accuracy: 1e-5) }
+        XCTAssertEqual(Array(added.pixels[1600..<2400]), [Float](repeating: 0, count: 800))
+        // It is high-passed: at half size little of it is left.
+        let half = Octaves.covariance(of: try added.resized(width: 20, height: 10))
+        XCTAssertLessThan(half[1][1], 0.25 * got[1][1])
+        // The band wraps: on a torus a flat image with one bright pixel in its corner has detail in the opposite
+        // corner too; with clamped borders it does not.
+        var dot = Image(width: 8, height: 6, pixels: [Float](repeating: 0.5, count: 144))
+        dot.pixels[0] = 1
+        XCTAssertLessThan(Octaves.detailBand(dot, wrap: true).pixels[47], 0)
+        XCTAssertEqual(Octaves.detailBand(dot, wrap: false).pixels[47], 0, accuracy: 1e-7)
+        // Same seed, same bytes; another seed, other noise.
+        XCTAssertEqual(try Octaves.upsampledWithDetail(coarse, width: 40, height: 20, wrap: true, source: source, seed: 5), start)
+        XCTAssertNotEqual(try Octaves.upsampledWithDetail(coarse, width: 40, height: 20, wrap: true, source: source, seed: 6), start)
+    }
+
+    func testColourFactorReproducesTheCovariance() {
+        // A full-rank covariance: L·Lᵀ gives it back; a rank-one one (a grey source): one column, no NaN.
+        let full = [[4.0, 2, 0.4], [2, 5, 1], [0.4, 1, 3]]
+        let l = Octaves.colourFactor(full)
+        for a in 0..<3 { for b in 0..<3 {
+            XCTAssertEqual((0..<3).reduce(0.0) { $0 + l[a][$1] * l[b][$1] }, full[a][b], accuracy: 1e-12)
+        } }
+        XCTAssertEqual(Octaves.colourFactor([[4, 4, 4], [4, 4, 4], [4, 4, 4]]), [[2, 0, 0], [2, 0, 0], [2, 0, 0]])
+        XCTAssertEqual(Octaves.colourFactor([[0, 0, 0], [0, 0, 0], [0, 0, 0]]), [[0, 0, 0], [0, 0, 0], [0, 0, 0]])
+    }
+
     func testOctavesRunCoarseToFineWithTheirOwnSteps() throws {
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         let src = try Image.load(Paths.repoRoot + "/Notebooks/data/ihc.png").image.resized(width: 64, height: 64)
