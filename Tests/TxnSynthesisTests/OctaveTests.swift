@@ -40,11 +40,12 @@ final class OctaveTests: XCTestCase {
         let start = try Octaves.upsampledWithDetail(coarse, width: 40, height: 20, wrap: true, source: source, seed: 5)
         let plain = Octaves.bilinear(coarse, width: 40, height: 20, wrap: true)
         let added = Image(width: 40, height: 20, pixels: zip(start.pixels, plain.pixels).map { $0 - $1 })
-        // The added detail has the source band's colour covariance: the same amounts, red and green moving together
-        // (one noise field, scaled), nothing in blue.
-        let got = Octaves.covariance(of: added)
+        // The added detail has the source band's colour covariance, scaled by the amplitude squared: red and green
+        // moving together (one noise field, scaled), nothing in blue.
+        let got = Octaves.covariance(of: added), k = Octaves.detailAmplitude * Octaves.detailAmplitude
+        XCTAssertEqual(Octaves.detailAmplitude, 0.5)
         for a in 0..<3 { for b in 0..<3 {
-            XCTAssertEqual(got[a][b], wanted[a][b], accuracy: 1e-6 + 1e-3 * abs(wanted[a][b]), "covariance [\(a)][\(b)]")
+            XCTAssertEqual(got[a][b], k * wanted[a][b], accuracy: 1e-6 + 1e-3 * abs(wanted[a][b]), "covariance [\(a)][\(b)]")
         } }
         for i in 0..<800 { XCTAssertEqual(added.pixels[800 + i], 3 * added.pixels[i], accuracy: 1e-5) }
         XCTAssertEqual(Array(added.pixels[1600..<2400]), [Float](repeating: 0, count: 800))
