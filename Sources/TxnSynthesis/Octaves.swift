@@ -75,9 +75,9 @@ public enum Octaves {
     /// (conv1_1, pool1, pool2), which measure exactly that band, start far from the source's: gravel at
     /// 256² → 512² began its octave at a loss of 2.7e8, against 6.8e4 at the end of the coarse one and 4.8e8 from
     /// plain noise, and L-BFGS spent its first 20 or so fine iterations, the expensive ones, restoring energy.
-    /// Here the band is white noise high-passed the same way as the source's band (`detailBand`), three fields mixed so that their 3x3 colour covariance is the source
-    /// band's (a grey source gets grey detail: independent noise per channel would be colour noise, which
-    /// conv1_1 sees at once). The noise carries no structure; the optimisation makes it into the texture's detail.
+    /// Here the band is white noise high-passed the same way as the source's band (`detailBand`), three fields
+    /// mixed so that their 3x3 colour covariance is the source band's (a grey source gets grey detail: independent
+    /// noise per channel would be colour noise, which conv1_1 sees at once). The noise carries no structure; the optimisation makes it into the texture's detail.
     public static func upsampledWithDetail(_ coarse: Image, width: Int, height: Int, wrap: Bool,
                                            source: Image, seed: UInt64) throws -> Image {
         var image = bilinear(coarse, width: width, height: height, wrap: wrap)
@@ -86,10 +86,11 @@ public enum Octaves {
         let noise = Image(width: width, height: height, pixels: (0..<(3 * width * height)).map { _ in rng.nextGaussian() })
         var band = detailBand(noise, wrap: wrap)
         let plane = width * height
+        let drawn = covariance(of: band)
         for c in 0..<3 {
-            // Unit variance per field, so that the mixed fields' covariance is the factor's product.
-            let drawn = covariance(of: band)[c][c].squareRoot()
-            let scale = drawn > 0 ? Float(detailAmplitude / drawn) : 0
+            // Unit variance per field (times the amplitude), so that the mixed fields' covariance is the factor's product.
+            let deviation = drawn[c][c].squareRoot()
+            let scale = deviation > 0 ? Float(detailAmplitude / deviation) : 0
             for i in (c * plane)..<((c + 1) * plane) { band.pixels[i] *= scale }
         }
         band.pixels.withUnsafeBufferPointer { n in

@@ -217,8 +217,9 @@ public final class Synthesizer {
     }
 
     /// Octave `i`'s starting image from the previous octave's result (`Octaves.upsampledWithDetail`).
+    /// Its noise has a seed stream of its own, apart from the octaves' SW directions (seed + i).
     func startOfOctave(_ previous: Image, width: Int, height: Int, source: Image, octave i: Int) throws -> Image {
-        return try Octaves.upsampledWithDetail(previous, width: width, height: height, wrap: options.padding == .circular,
+        try Octaves.upsampledWithDetail(previous, width: width, height: height, wrap: options.padding == .circular,
                                                source: source, seed: options.seed &+ 0x0C7A_7E00 &+ UInt64(i))
     }
 
