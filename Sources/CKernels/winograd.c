@@ -7,6 +7,7 @@
    zero), so that the kernel reads a K x 16 panel contiguously. */
 #include "winograd.h"
 #include "panel_kernel.h"
+#include "winograd_input.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -51,24 +52,6 @@ void txn_wino_pack_weights(const float *w, int cout, int cin, int backward, int 
             for (int xi = 0; xi < 16; xi++)
                 packed[(((size_t)xi * panels + n / PANEL) * packed_in + k) * PANEL + n % PANEL] = u[xi];
         }
-    }
-}
-
-/* V = Bᵀ d B with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for 8 channels at once. */
-static inline void transform_patch(__m256 d[16]) {
-    for (int j = 0; j < 4; j++) {
-        __m256 d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j];
-        d[j] = _mm256_sub_ps(d0, d2);
-        d[4 + j] = _mm256_add_ps(d1, d2);
-        d[8 + j] = _mm256_sub_ps(d2, d1);
-        d[12 + j] = _mm256_sub_ps(d1, d3);
-    }
-    for (int i = 0; i < 4; i++) {
-        __m256 t0 = d[4 * i], t1 = d[4 * i + 1], t2 = d[4 * i + 2], t3 = d[4 * i + 3];
-        d[4 * i] = _mm256_sub_ps(t0, t2);
-        d[4 * i + 1] = _mm256_add_ps(t1, t2);
-        d[4 * i + 2] = _mm256_sub_ps(t2, t1);
-        d[4 * i + 3] = _mm256_sub_ps(t1, t3);
     }
 }
 

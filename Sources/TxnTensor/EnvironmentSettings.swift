@@ -23,6 +23,9 @@ public enum EnvironmentSettings {
     public static let parentProcess = Variable(name: "TXN_PARENT_PID", meaning: "is set by txn in its benchmark children")
     /// Where `txn serve` keeps uploads by default (the XDG base directory; ~/.cache when unset).
     public static let cacheHome = Variable(name: "XDG_CACHE_HOME", meaning: "holds txn serve's uploads (txn/serve)")
+    /// "0" keeps the GAN discriminator's 4x4 stride-2 convolutions on oneDNN's direct kernels where txn would run its
+    /// own Winograd kernel (AVX2), for A/B measurements.
+    public static let ganWinograd = Variable(name: "TXN_GAN_WINOGRAD", meaning: "set to 0 keeps the discriminator on oneDNN's direct kernels")
     /// oneDNN's own cap on the instruction set it dispatches to, which `txn doctor` reports.
     public static let oneDNNISACap = Variable(name: "ONEDNN_MAX_CPU_ISA", meaning: "caps what oneDNN dispatches to")
 

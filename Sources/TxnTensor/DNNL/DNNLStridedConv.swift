@@ -14,8 +14,9 @@ import Foundation
 /// A reorder of a 33 MB activation took 1.5 ms.
 ///
 /// Only layers whose channel counts are whole blocks (no padded blocks) run here, and only where oneDNN has a JIT
-/// implementation (`DNNLPrimitive.create` refuses its reference loops); everything else stays on the GEMM path. `TXN_GAN_PRIMITIVES=0` turns this off, for A/B
-/// measurements.
+/// implementation (`DNNLPrimitive.create` refuses its reference loops); everything else stays on the GEMM path.
+/// Where oneDNN runs at AVX2, the convolutions' three passes run on txn's own Winograd kernel (`StridedWinograd`)
+/// between the same reorders.
 final class DNNLStridedConv: @unchecked Sendable {
     enum Kind: Hashable, Sendable { case convolution, deconvolution }
 
@@ -39,6 +40,8 @@ final class DNNLStridedConv: @unchecked Sendable {
     let sourceToBlocked: DNNLPrimitive, sourceToPlain: DNNLPrimitive
     let destinationToBlocked: DNNLPrimitive, destinationToPlain: DNNLPrimitive
     let weightsForForward: DNNLPrimitive, weightsForBackwardData: DNNLPrimitive, weightGradientToPlain: DNNLPrimitive
+    /// txn's Winograd kernel for the three passes, where it is preferred (`StridedWinograd.preferred`).
+    let winograd: StridedWinograd?
 
     private init(_ shape: Shape) throws {
         self.shape = shape
@@ -95,6 +98,8 @@ final class DNNLStridedConv: @unchecked Sendable {
         weightsForForward = try .reorder(from: weightsPlain, to: f.desc(dnnl_query_weights_md))
         weightsForBackwardData = try .reorder(from: weightsPlain, to: bd.desc(dnnl_query_weights_md))
         weightGradientToPlain = try .reorder(from: bw.desc(dnnl_query_diff_weights_md), to: weightsPlain)
+        winograd = deconv || !StridedWinograd.preferred ? nil
+            : StridedWinograd(batch: n, inChannels: i, outChannels: o, height: h, width: w, geometry: g)
     }
 
     // MARK: the cache
@@ -120,7 +125,8 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// oneDNN's implementations of the three passes, for `txn doctor`.
     var implementations: String {
-        "\(forward.implementation) / \(backwardData.implementation) / \(backwardWeights.implementation)"
+        if winograd != nil { return "winograd:txn / winograd:txn / winograd:txn" }
+        return "\(forward.implementation) / \(backwardData.implementation) / \(backwardWeights.implementation)"
     }
 
     // MARK: running
@@ -169,13 +175,15 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// dst = layer(src) + bias, both blocked.
     func forward(source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>) throws -> [Float] {
-        try run(forward, weights: weights, reorderedBy: weightsForForward, input: (DNNL_ARG_SRC, sourceBlocked, source),
+        if let winograd { return try winograd.forward(source: source, weights: weights, bias: bias) }
+        return try run(forward, weights: weights, reorderedBy: weightsForForward, input: (DNNL_ARG_SRC, sourceBlocked, source),
                 output: (DNNL_ARG_DST, destinationBlocked), extra: [(DNNL_ARG_BIAS, biasPlain, bias)])
     }
 
     /// dL/dsrc (blocked) from dL/ddst (blocked).
     func backwardData(gradOutput: [Float], weights: UnsafePointer<Float>) throws -> [Float] {
-        try run(backwardData, weights: weights, reorderedBy: weightsForBackwardData,
+        if let winograd { return try winograd.backwardData(gradOutput: gradOutput, weights: weights) }
+        return try run(backwardData, weights: weights, reorderedBy: weightsForBackwardData,
                 input: (DNNL_ARG_DIFF_DST, destinationBlocked, gradOutput), output: (DNNL_ARG_DIFF_SRC, sourceBlocked))
     }
 
@@ -218,6 +226,7 @@ final class DNNLStridedConv: @unchecked Sendable {
     }
 
     func weightGradients(source: [Float], gradOutput: [Float]) throws -> (weights: [Float], bias: [Float]) {
+        if let winograd { return try winograd.weightGradients(source: source, gradOutput: gradOutput) }
         let wd = backwardWeights.desc(dnnl_query_diff_weights_md)
         var dw = unfilledFloats(Self.size(wd)), db = unfilledFloats(shape.outChannels)
         try source.withUnsafeBufferPointer { s in

@@ -1,0 +1,138 @@
+import CKernels
+
+/// The GAN discriminator's 4×4 stride-2 convolutions by txn's F(3x3, 2x2) Winograd kernel (`winograd_s2.c`), on
+/// the blocked layout `DNNLStridedConv` reorders to: forward (bias fused), backward-data and backward-weights. A
+/// stride-2 4×4 convolution is four 2×2 ones over the input's stride-2 phases, and F(3x3, 2x2) takes 16
+/// multiplications per 9 outputs of each where a direct convolution takes 36.
+///
+/// Used where oneDNN dispatches to AVX2 (8-channel blocks): there its direct kernels ran these layers at 75–116
+/// GFLOP/s, while a matrix product on this machine peaks at about 125 (OpenBLAS: 130 at 2048³), so fewer
+/// multiplications were the only room left. In isolation (batch 8, 2 threads, AMD EPYC Zen 3, medians of a noisy
+/// machine, ms, Winograd / oneDNN 2.6 `jit:avx2`): 64→128 at 128²: forward 52/74, backward-data 52/91,
+/// backward-weights 97/116; 128→256 at 64²: 50/83, 50/82, 72/98; 256→512 at 32²: 52/84, 56/87, 97/92.
+/// AVX-512 machines keep oneDNN's kernels, which this 8-wide kernel has not been measured against.
+/// `TXN_GAN_WINOGRAD=0` turns it off, for A/B measurements.
+final class StridedWinograd: @unchecked Sendable {
+    let shape: txn_ws2_shape
+
+    /// The kernel for a 4×4 stride-2 padding-1 convolution on this input, or nil where it does not apply.
+    init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, geometry: DNNLStridedConv.Shape.Geometry,
+          block: Int = DNNLCPU.block) {
+        guard geometry == .init(kernel: 4, stride: 2, padding: 1), DNNLCPU.supportedBlocks.contains(block),
+              inChannels % block == 0, outChannels % block == 0, batch > 0, height >= 2, width >= 2,
+              [batch, inChannels, outChannels, height, width].allSatisfy({ $0 <= Int(Int32.max) / 64 })
+        else { return nil }
+        shape = txn_ws2_shape(batch: Int32(batch), in_channels: Int32(inChannels), out_channels: Int32(outChannels),
+                              height: Int32(height), width: Int32(width), block: Int32(block))
+    }
+
+    /// Where the rule above picks this kernel: oneDNN at AVX2, unless turned off.
+    static var preferred: Bool { DNNLCPU.block == 8 && EnvironmentSettings.ganWinograd.value != "0" }
+
+    private var outputCount: Int { Int(shape.batch) * Int(shape.out_channels) * Int(shape.height / 2) * Int(shape.width / 2) }
+    private var inputCount: Int { Int(shape.batch) * Int(shape.in_channels) * Int(shape.height) * Int(shape.width) }
+
+    /// dst = layer(src) + bias, both blocked.
+    func forward(source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>) throws -> [Float] {
+        try run(Int32(TXN_WS2_FORWARD), source: source, weights: weights, bias: bias, count: outputCount)
+    }
+
+    /// dL/dsrc (blocked) from dL/ddst (blocked).
+    func backwardData(gradOutput: [Float], weights: UnsafePointer<Float>) throws -> [Float] {
+        try run(Int32(TXN_WS2_BACKWARD_DATA), source: gradOutput, weights: weights, bias: nil, count: inputCount)
+    }
+
+    private func run(_ pass: Int32, source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                     count: Int) throws -> [Float] {
+        var shape = self.shape
+        let packed = pack(pass, weights)
+        let threads = Threads.count, tiles = Int(txn_ws2_tiles(&shape, pass)), most = Int(txn_ws2_tiles_per_call(&shape, pass))
+        // As many calls per thread as its tiles need, split evenly so neither thread waits for the other.
+        let calls = threads * ((tiles + threads * most - 1) / (threads * most))
+        let perCall = (tiles + calls - 1) / calls
+        let scratchPerThread = txn_ws2_scratch_floats(&shape, pass, Int32(perCall))
+        var scratch = unfilledFloats(scratchPerThread * threads), out = unfilledFloats(count)  // the passes write all of out
+        let ok = withUnsafePointer(to: shape) { shape in
+            source.withUnsafeBufferPointer { src in
+                packed.withUnsafeBufferPointer { u in
+                    scratch.withUnsafeMutableBufferPointer { s in
+                        out.withUnsafeMutableBufferPointer { o in
+                            Self.onEveryWorker(threads) { worker in
+                                stride(from: worker, to: calls, by: threads).allSatisfy { call in
+                                    let first = call * perCall, n = min(perCall, tiles - first)
+                                    return n <= 0 || txn_ws2_run(shape, pass, src.baseAddress, u.baseAddress, bias, o.baseAddress,
+                                                                 Int32(first), Int32(n), s.baseAddress! + worker * scratchPerThread) == 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard ok else { throw TensorError.invalidArgument("txn's strided Winograd kernel refused \(self)") }
+        return out
+    }
+
+    /// Runs `body(worker)` for every worker at once; true when every one returned true.
+    private static func onEveryWorker(_ threads: Int, _ body: (Int) -> Bool) -> Bool {
+        var succeeded = [Bool](repeating: true, count: threads)
+        succeeded.withUnsafeMutableBufferPointer { ok in
+            parallelFor(threads) { worker in ok[worker] = body(worker) }
+        }
+        return !succeeded.contains(false)
+    }
+
+    /// The weights transformed for a pass, packed by every thread over disjoint channel ranges.
+    private func pack(_ pass: Int32, _ weights: UnsafePointer<Float>) -> [Float] {
+        var shape = self.shape
+        var packed = unfilledFloats(txn_ws2_weight_floats(&shape, pass))  // every entry is written
+        let channels = Int(pass == Int32(TXN_WS2_FORWARD) ? shape.in_channels : shape.out_channels)
+        withUnsafePointer(to: shape) { shape in
+            packed.withUnsafeMutableBufferPointer { p in
+                parallelRanges(channels, minChunk: 8) { r in
+                    txn_ws2_pack_weights(shape, pass, weights, Int32(r.lowerBound), Int32(r.count), p.baseAddress)
+                }
+            }
+        }
+        return packed
+    }
+
+    /// dL/dW in PyTorch's [out][in][4][4] and dL/db, from the blocked input and output gradient.
+    func weightGradients(source: [Float], gradOutput: [Float]) throws -> (weights: [Float], bias: [Float]) {
+        var shape = self.shape
+        let threads = min(Threads.count, 16), points = 16
+        var transformed = unfilledFloats(txn_ws2_gradient_floats(&shape))
+        // Each worker takes its own transform points: no two write the same part of the transformed gradient.
+        let scratchPerThread = txn_ws2_gradient_scratch_floats(&shape, Int32((points + threads - 1) / threads))
+        var scratch = unfilledFloats(scratchPerThread * threads)
+        let ok = withUnsafePointer(to: shape) { shape in
+            source.withUnsafeBufferPointer { src in
+                gradOutput.withUnsafeBufferPointer { dy in
+                    transformed.withUnsafeMutableBufferPointer { du in
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            Self.onEveryWorker(threads) { worker in
+                                let first = points * worker / threads, n = points * (worker + 1) / threads - first
+                                return n <= 0 || txn_ws2_accumulate_gradient(shape, src.baseAddress, dy.baseAddress, Int32(first), Int32(n),
+                                                                             du.baseAddress, s.baseAddress! + worker * scratchPerThread) == 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard ok else { throw TensorError.invalidArgument("txn's strided Winograd kernel refused \(self)") }
+        var dw = unfilledFloats(Int(shape.out_channels) * Int(shape.in_channels) * 16), db = unfilledFloats(Int(shape.out_channels))
+        transformed.withUnsafeBufferPointer { du in
+            gradOutput.withUnsafeBufferPointer { dy in
+                txn_ws2_finish_gradient(&shape, du.baseAddress, dy.baseAddress, &dw, &db)
+            }
+        }
+        return (dw, db)
+    }
+}
+
+extension StridedWinograd: CustomStringConvertible {
+    var description: String {
+        "4x4 stride-2 convolution \(shape.in_channels)->\(shape.out_channels) at \(shape.height)x\(shape.width), batch \(shape.batch)"
+    }
+}
