@@ -325,8 +325,8 @@ int txn_ws2_accumulate_gradient(const txn_ws2_shape *s, const float *src, const 
     return 0;
 }
 
-void txn_ws2_finish_gradient(const txn_ws2_shape *s, const float *du, const float *grad_out, float *dw, float *db) {
-    const int O = s->out_channels, C = s->in_channels, K = 4 * C, rows = gradient_rows(s), B = s->block;
+void txn_ws2_finish_gradient(const txn_ws2_shape *s, const float *du, float *dw) {
+    const int O = s->out_channels, C = s->in_channels, K = 4 * C, rows = gradient_rows(s);
     const size_t point = (size_t)rows * K;
     for (int o = 0; o < O; o++)
         for (int c = 0; c < C; c++)
@@ -347,13 +347,15 @@ void txn_ws2_finish_gradient(const txn_ws2_shape *s, const float *du, const floa
                     taps[(2 * a + b) * 4 + 2 + bc] = 0.5f * (t[a][1] - t[a][2]) - t[a][3];
                 }
             }
-    const int oh = output_h(s), ow = output_w(s);
-    for (int o = 0; o < O; o += 8) {
+}
+
+void txn_ws2_channel_sums(const float *src, int batch, int channels, int height, int width, int block, float *sums) {
+    for (int c = 0; c < channels; c += 8) {
         __m256 sum = _mm256_setzero_ps();
-        for (int n = 0; n < s->batch; n++) {
-            const float *plane = plane_of(grad_out, n, o, O, oh, ow, B);
-            for (int i = 0; i < oh * ow; i++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(plane + (size_t)i * B));
+        for (int n = 0; n < batch; n++) {
+            const float *plane = plane_of(src, n, c, channels, height, width, block);
+            for (int i = 0; i < height * width; i++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(plane + (size_t)i * block));
         }
-        _mm256_storeu_ps(db + o, sum);
+        _mm256_storeu_ps(sums + c, sum);
     }
 }

@@ -16,7 +16,10 @@
      flipped 2x2 taps, so one pass over the output gradient computes all four (K = out, N = 4·in) and writes
      each phase's values to its own rows and columns of the input gradient;
    - backward-weights: the transformed output gradients times the transformed input patches, summed over tiles
-     (one product per transform point), then taken back through the kernel transform's transpose. */
+     (one product per transform point), then taken back through the kernel transform's transpose.
+   A transposed convolution (the generator's layers) is this convolution's adjoint, with the same weights: its
+   backward-data is this forward pass over its output gradient, its weight gradient this one with the roles of
+   input and output gradient swapped. */
 
 typedef struct {
     int batch, in_channels, out_channels; /* channels: multiples of 8 and of the block */
@@ -60,6 +63,10 @@ size_t txn_ws2_gradient_scratch_floats(const txn_ws2_shape *shape, int points);
 int txn_ws2_accumulate_gradient(const txn_ws2_shape *shape, const float *src, const float *grad_out, int first_point,
                                 int points, float *du, float *scratch);
 
-/* dW ([out][in][4][4], overwritten) from the 16 points of dU, and db (out floats, overwritten) from grad_out. */
-void txn_ws2_finish_gradient(const txn_ws2_shape *shape, const float *du, const float *grad_out, float *dw, float *db);
+/* dW ([out][in][4][4], overwritten) from the 16 points of dU. */
+void txn_ws2_finish_gradient(const txn_ws2_shape *shape, const float *du, float *dw);
+
+/* sums[c] = the sum of channel c of a blocked map over the batch and the pixels (a bias gradient); channels a
+   multiple of 8 and of the block. */
+void txn_ws2_channel_sums(const float *src, int batch, int channels, int height, int width, int block, float *sums);
 #endif

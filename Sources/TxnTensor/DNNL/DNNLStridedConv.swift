@@ -40,8 +40,10 @@ final class DNNLStridedConv: @unchecked Sendable {
     let sourceToBlocked: DNNLPrimitive, sourceToPlain: DNNLPrimitive
     let destinationToBlocked: DNNLPrimitive, destinationToPlain: DNNLPrimitive
     let weightsForForward: DNNLPrimitive, weightsForBackwardData: DNNLPrimitive, weightGradientToPlain: DNNLPrimitive
-    /// txn's Winograd kernel for the three passes, where it is preferred (`StridedWinograd.preferred`).
+    /// txn's Winograd kernel where it is preferred (`StridedWinograd.preferred`): a convolution's three passes, a
+    /// transposed convolution's two backward ones.
     let winograd: StridedWinograd?
+    let outputHeight: Int, outputWidth: Int
 
     private init(_ shape: Shape) throws {
         self.shape = shape
@@ -98,8 +100,11 @@ final class DNNLStridedConv: @unchecked Sendable {
         weightsForForward = try .reorder(from: weightsPlain, to: f.desc(dnnl_query_weights_md))
         weightsForBackwardData = try .reorder(from: weightsPlain, to: bd.desc(dnnl_query_weights_md))
         weightGradientToPlain = try .reorder(from: bw.desc(dnnl_query_diff_weights_md), to: weightsPlain)
-        winograd = deconv || !StridedWinograd.preferred ? nil
+        // A transposed convolution is the adjoint of the convolution from its output back to its input.
+        winograd = !StridedWinograd.preferred ? nil
+            : deconv ? StridedWinograd(batch: n, inChannels: o, outChannels: i, height: ho, width: wo, geometry: g)
             : StridedWinograd(batch: n, inChannels: i, outChannels: o, height: h, width: w, geometry: g)
+        (outputHeight, outputWidth) = (ho, wo)
     }
 
     // MARK: the cache
@@ -125,7 +130,10 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// oneDNN's implementations of the three passes, for `txn doctor`.
     var implementations: String {
-        if winograd != nil { return "winograd:txn / winograd:txn / winograd:txn" }
+        if winograd != nil {
+            return shape.kind == .convolution ? "winograd:txn / winograd:txn / winograd:txn"
+                : "\(forward.implementation) / winograd:txn / winograd:txn"
+        }
         return "\(forward.implementation) / \(backwardData.implementation) / \(backwardWeights.implementation)"
     }
 
@@ -175,14 +183,17 @@ final class DNNLStridedConv: @unchecked Sendable {
 
     /// dst = layer(src) + bias, both blocked.
     func forward(source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>) throws -> [Float] {
-        if let winograd { return try winograd.forward(source: source, weights: weights, bias: bias) }
+        if let winograd, shape.kind == .convolution { return try winograd.forward(source: source, weights: weights, bias: bias) }
         return try run(forward, weights: weights, reorderedBy: weightsForForward, input: (DNNL_ARG_SRC, sourceBlocked, source),
                 output: (DNNL_ARG_DST, destinationBlocked), extra: [(DNNL_ARG_BIAS, biasPlain, bias)])
     }
 
     /// dL/dsrc (blocked) from dL/ddst (blocked).
     func backwardData(gradOutput: [Float], weights: UnsafePointer<Float>) throws -> [Float] {
-        if let winograd { return try winograd.backwardData(gradOutput: gradOutput, weights: weights) }
+        if let winograd {
+            return shape.kind == .convolution ? try winograd.backwardData(gradOutput: gradOutput, weights: weights)
+                : try winograd.forward(source: gradOutput, weights: weights, bias: nil)
+        }
         return try run(backwardData, weights: weights, reorderedBy: weightsForBackwardData,
                 input: (DNNL_ARG_DIFF_DST, destinationBlocked, gradOutput), output: (DNNL_ARG_DIFF_SRC, sourceBlocked))
     }
@@ -226,7 +237,12 @@ final class DNNLStridedConv: @unchecked Sendable {
     }
 
     func weightGradients(source: [Float], gradOutput: [Float]) throws -> (weights: [Float], bias: [Float]) {
-        if let winograd { return try winograd.weightGradients(source: source, gradOutput: gradOutput) }
+        if let winograd {
+            let weights = shape.kind == .convolution ? try winograd.weightGradients(source: source, gradOutput: gradOutput)
+                : try winograd.weightGradients(source: gradOutput, gradOutput: source)
+            return (weights, StridedWinograd.channelSums(gradOutput, batch: shape.batch, channels: shape.outChannels,
+                                                         height: outputHeight, width: outputWidth))
+        }
         let wd = backwardWeights.desc(dnnl_query_diff_weights_md)
         var dw = unfilledFloats(Self.size(wd)), db = unfilledFloats(shape.outChannels)
         try source.withUnsafeBufferPointer { s in

@@ -32,8 +32,8 @@ final class StridedWinograd: @unchecked Sendable {
     private var outputCount: Int { Int(shape.batch) * Int(shape.out_channels) * Int(shape.height / 2) * Int(shape.width / 2) }
     private var inputCount: Int { Int(shape.batch) * Int(shape.in_channels) * Int(shape.height) * Int(shape.width) }
 
-    /// dst = layer(src) + bias, both blocked.
-    func forward(source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>) throws -> [Float] {
+    /// dst = layer(src) + bias (when given), both blocked. Also a transposed convolution's backward-data.
+    func forward(source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?) throws -> [Float] {
         try run(Int32(TXN_WS2_FORWARD), source: source, weights: weights, bias: bias, count: outputCount)
     }
 
@@ -97,8 +97,9 @@ final class StridedWinograd: @unchecked Sendable {
         return packed
     }
 
-    /// dL/dW in PyTorch's [out][in][4][4] and dL/db, from the blocked input and output gradient.
-    func weightGradients(source: [Float], gradOutput: [Float]) throws -> (weights: [Float], bias: [Float]) {
+    /// dL/dW in PyTorch's [out][in][4][4], from the blocked input and output gradient. A transposed convolution's
+    /// weight gradient is this one with its output gradient as `source` and its input as `gradOutput`.
+    func weightGradients(source: [Float], gradOutput: [Float]) throws -> [Float] {
         var shape = self.shape
         let threads = min(Threads.count, 16), points = 16
         var transformed = unfilledFloats(txn_ws2_gradient_floats(&shape))
@@ -121,13 +122,20 @@ final class StridedWinograd: @unchecked Sendable {
             }
         }
         guard ok else { throw TensorError.invalidArgument("txn's strided Winograd kernel refused \(self)") }
-        var dw = unfilledFloats(Int(shape.out_channels) * Int(shape.in_channels) * 16), db = unfilledFloats(Int(shape.out_channels))
-        transformed.withUnsafeBufferPointer { du in
-            gradOutput.withUnsafeBufferPointer { dy in
-                txn_ws2_finish_gradient(&shape, du.baseAddress, dy.baseAddress, &dw, &db)
-            }
+        var dw = unfilledFloats(Int(shape.out_channels) * Int(shape.in_channels) * 16)
+        transformed.withUnsafeBufferPointer { du in txn_ws2_finish_gradient(&shape, du.baseAddress, &dw) }
+        return dw
+    }
+
+    /// The sum of each channel of a blocked map over the batch and the pixels: a bias gradient.
+    static func channelSums(_ blocked: [Float], batch: Int, channels: Int, height: Int, width: Int,
+                            block: Int = DNNLCPU.block) -> [Float] {
+        precondition(blocked.count == batch * channels * height * width && channels % block == 0 && channels % 8 == 0)
+        var sums = unfilledFloats(channels)
+        blocked.withUnsafeBufferPointer {
+            txn_ws2_channel_sums($0.baseAddress, Int32(batch), Int32(channels), Int32(height), Int32(width), Int32(block), &sums)
         }
-        return (dw, db)
+        return sums
     }
 }
 
