@@ -233,7 +233,7 @@ int txn_ws2_run(const txn_ws2_shape *s, int pass, const float *src, const float 
     for (int xi = 0; xi < 16; xi++)
         panel_products(v + (size_t)xi * rows * K, rows, K, packed + (size_t)xi * panels * K * PANEL, panels,
                        m + (size_t)xi * rows * N, N);
-    output_transform(&g, pass == TXN_WS2_FORWARD ? bias : NULL, first, count, rows, m);
+    output_transform(&g, bias, first, count, rows, m);
     return 0;
 }
 

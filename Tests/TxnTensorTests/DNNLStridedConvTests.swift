@@ -77,6 +77,7 @@ final class DNNLStridedConvTests: XCTestCase {
         let (a, b) = (conv(), conv())
         try requirePrimitives(a.primitives(batch: n, height: h, width: w))
         let x = batch(&rng, i, n, h, w)
+        assertClose(try a.forward(x, primitives: true).data, try b.forward(x, primitives: false).data, "forward")
         let dy = batch(&rng, o, n, 2 * h, 2 * w)
         for _ in 0..<2 {
             let da = try a.backward(dy, input: x, data: true, primitives: true)!

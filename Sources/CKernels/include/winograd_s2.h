@@ -45,8 +45,9 @@ size_t txn_ws2_scratch_floats(const txn_ws2_shape *shape, int pass, int tiles);
 /* Tiles one call should compute at most. */
 int txn_ws2_tiles_per_call(const txn_ws2_shape *shape, int pass);
 
-/* Computes tiles [first, first + count) of a pass. Forward: src is the input, dst the output (+ bias, which may be
-   NULL); backward-data: src is the output gradient, dst the input gradient. Every value of dst belonging to these
+/* Computes tiles [first, first + count) of a pass. Forward: src is the input, dst the output; backward-data: src
+   is the output gradient, dst the input gradient. `bias` (per channel of dst, or NULL) is added to dst: a transposed
+   convolution's forward is this backward-data pass plus its bias. Every value of dst belonging to these
    tiles is written; calls on disjoint tile ranges may run at once, each with its own scratch. Returns 0, or -1 for
    arguments it does not take. */
 int txn_ws2_run(const txn_ws2_shape *shape, int pass, const float *src, const float *packed, const float *bias,

@@ -131,8 +131,7 @@ final class DNNLStridedConv: @unchecked Sendable {
     /// oneDNN's implementations of the three passes, for `txn doctor`.
     var implementations: String {
         if winograd != nil {
-            return shape.kind == .convolution ? "winograd:txn / winograd:txn / winograd:txn"
-                : "\(forward.implementation) / winograd:txn / winograd:txn"
+            return "winograd:txn / winograd:txn / winograd:txn"
         }
         return "\(forward.implementation) / \(backwardData.implementation) / \(backwardWeights.implementation)"
     }
@@ -186,6 +185,21 @@ final class DNNLStridedConv: @unchecked Sendable {
         if let winograd, shape.kind == .convolution { return try winograd.forward(source: source, weights: weights, bias: bias) }
         return try run(forward, weights: weights, reorderedBy: weightsForForward, input: (DNNL_ARG_SRC, sourceBlocked, source),
                 output: (DNNL_ARG_DST, destinationBlocked), extra: [(DNNL_ARG_BIAS, biasPlain, bias)])
+    }
+
+    /// A transposed convolution's forward on the Winograd kernel, channel-major in and out (bias added), or nil where
+    /// that kernel does not run this layer.
+    func transposedForward(_ x: ChannelMajor, weight: Parameter, bias: Parameter) throws -> ChannelMajor? {
+        guard shape.kind == .deconvolution, let winograd else { return nil }
+        let xb = try x.data.withUnsafeBufferPointer { try blockedSource($0.baseAddress!) }
+        let yb = try weight.value.withUnsafeBufferPointer { w in
+            try bias.value.withUnsafeBufferPointer { b in
+                try winograd.backwardData(gradOutput: xb, weights: w.baseAddress!, bias: b.baseAddress!)
+            }
+        }
+        var y = ChannelMajor(unfilled: shape.outChannels, batch: x.batch, height: outputHeight, width: outputWidth)  // the reorder writes all
+        try y.data.withUnsafeMutableBufferPointer { try plainDestination(yb, into: $0.baseAddress!) }
+        return y
     }
 
     /// dL/dsrc (blocked) from dL/ddst (blocked).

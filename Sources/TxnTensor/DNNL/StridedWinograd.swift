@@ -1,7 +1,8 @@
 import CKernels
 
-/// The GAN discriminator's 4×4 stride-2 convolutions by txn's F(3x3, 2x2) Winograd kernel (`winograd_s2.c`), on
-/// the blocked layout `DNNLStridedConv` reorders to: forward (bias fused), backward-data and backward-weights. A
+/// The GAN's 4×4 stride-2 convolutions by txn's F(3x3, 2x2) Winograd kernel (`winograd_s2.c`), on the blocked
+/// layout `DNNLStridedConv` reorders to: the discriminator's forward (bias fused), backward-data and
+/// backward-weights, and the same three for the generator's transposed convolutions, their adjoints. A
 /// stride-2 4×4 convolution is four 2×2 ones over the input's stride-2 phases, and F(3x3, 2x2) takes 16
 /// multiplications per 9 outputs of each where a direct convolution takes 36.
 ///
@@ -37,9 +38,9 @@ final class StridedWinograd: @unchecked Sendable {
         try run(Int32(TXN_WS2_FORWARD), source: source, weights: weights, bias: bias, count: outputCount)
     }
 
-    /// dL/dsrc (blocked) from dL/ddst (blocked).
-    func backwardData(gradOutput: [Float], weights: UnsafePointer<Float>) throws -> [Float] {
-        try run(Int32(TXN_WS2_BACKWARD_DATA), source: gradOutput, weights: weights, bias: nil, count: inputCount)
+    /// dL/dsrc (blocked) from dL/ddst (blocked). Also a transposed convolution's forward, with its bias.
+    func backwardData(gradOutput: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>? = nil) throws -> [Float] {
+        try run(Int32(TXN_WS2_BACKWARD_DATA), source: gradOutput, weights: weights, bias: bias, count: inputCount)
     }
 
     private func run(_ pass: Int32, source: [Float], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

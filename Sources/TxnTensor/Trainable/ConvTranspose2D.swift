@@ -25,7 +25,9 @@ public struct ConvTranspose2D: PatchLayer, Sendable {
         (geometry.transposedSize(height), geometry.transposedSize(width))
     }
 
-    public func forward(_ x: ChannelMajor) throws -> ChannelMajor {
+    /// On txn's Winograd kernel where it runs this layer (`DNNLStridedConv.transposedForward`), else on the banded
+    /// stamps below; `primitives: false` keeps to the stamps.
+    public func forward(_ x: ChannelMajor, primitives: Bool = true) throws -> ChannelMajor {
         guard x.channels == inChannels else {
             throw TensorError.shapeMismatch("transposed convolution expects \(inChannels) channels, got \(x.channels)")
         }
@@ -33,6 +35,10 @@ public struct ConvTranspose2D: PatchLayer, Sendable {
         // The fold below assumes the output's convolution maps back onto exactly the input grid.
         guard ho > 0, wo > 0, geometry.convolvedSize(ho) == x.height, geometry.convolvedSize(wo) == x.width else {
             throw TensorError.invalidArgument("transposed convolution cannot map \(x.height)x\(x.width)")
+        }
+        if primitives, let k = self.primitives(batch: x.batch, height: x.height, width: x.width),
+           let y = try k.transposedForward(x, weight: weight, bias: bias) {
+            return y
         }
         var y = ChannelMajor(unfilled: outChannels, batch: x.batch, height: ho, width: wo)
         y.fillChannels(bias.value)  // the stamps add onto the bias
