@@ -62,10 +62,10 @@ size_t txn_ws2_scratch_floats(const txn_ws2_shape *s, int pass, int tiles) {
 }
 
 int txn_ws2_tiles_per_call(const txn_ws2_shape *s, int pass) {
-    /* The products run in K_CHUNK-deep slices, so what must stay in L2 is one slice of the call's rows (240 x 256
-       floats, 240 KiB), not a whole point's patches. Fewer, larger calls matter for the wide layers: the packed
-       weights (32 MiB for 256 -> 512 channels) stream from memory once per call. 8 x 256 -> 512 at 32²: 32 tiles
-       per call 136 ms forward + backward-data, 144 tiles 108 ms (2 threads, AMD EPYC Zen 3, noisy). */
+    /* Fewer, larger calls than the 3x3 kernel's rule (one point's patches in L2, 32768 floats) matter for the wide
+       layers: the packed weights (32 MiB for 256 -> 512 channels) stream from memory once per call. 8 x 256 -> 512
+       at 32², forward + backward-data, medians of 5 in 3 interleaved runs: 32 tiles per call 112-122 ms, 240 (144
+       used: the 288 tiles split over 2 threads) 89-93 ms (AMD EPYC Zen 3). */
     (void)s; (void)pass;
     return 240;
 }

@@ -68,6 +68,7 @@ struct Doctor: ParsableCommand {
         print("channel block: \(DNNLCPU.block) (layout nChw\(DNNLCPU.block)c)")
         print("Winograd: \(ConvAlgorithm.winogradKernel); "
             + "default algorithm \(SynthesisOptions().algorithm)")
+        print("GAN 4x4 stride-2 layers: " + (StridedWinograd.preferred ? "txn's F(3x3, 2x2) Winograd (AVX2)" : "oneDNN's direct kernels"))
         section("threads")
         let env = ProcessInfo.processInfo.environment
         print("txn: \(Threads.count); OMP_WAIT_POLICY=\(env["OMP_WAIT_POLICY"] ?? "-") GOMP_SPINCOUNT=\(env["GOMP_SPINCOUNT"] ?? "-")")
@@ -91,8 +92,8 @@ struct Doctor: ParsableCommand {
 
     private func printGAN() {
         let batch = preset.batch, crop = preset.crop, architecture = preset.architecture
-        section("GAN layers, preset \(preset) (batch \(batch), crop \(crop); oneDNN's forward / backward-data / backward-weights "
-            + "where the channels are whole blocks, else the GEMM path; matrix products on \(LayerProducts.library))")
+        section("GAN layers, preset \(preset) (batch \(batch), crop \(crop); forward / backward-data / backward-weights on oneDNN "
+            + "or txn's Winograd where the channels are whole blocks, else the GEMM path; matrix products on \(LayerProducts.library))")
         var rng = SplitMix64(seed: 0)
         let generator = Generator(channels: architecture.generatorChannels, rng: &rng)
         let discriminator = Discriminator(channels: architecture.discriminatorChannels, rng: &rng)

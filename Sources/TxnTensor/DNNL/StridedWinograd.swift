@@ -13,7 +13,7 @@ import CKernels
 /// backward-weights 97/116; 128→256 at 64²: 50/83, 50/82, 72/98; 256→512 at 32²: 52/84, 56/87, 97/92.
 /// AVX-512 machines keep oneDNN's kernels, which this 8-wide kernel has not been measured against.
 /// `TXN_GAN_WINOGRAD=0` turns it off, for A/B measurements.
-final class StridedWinograd: @unchecked Sendable {
+public final class StridedWinograd: @unchecked Sendable {
     let shape: txn_ws2_shape
 
     /// The kernel for a 4×4 stride-2 padding-1 convolution on this input, or nil where it does not apply.
@@ -28,7 +28,7 @@ final class StridedWinograd: @unchecked Sendable {
     }
 
     /// Where the rule above picks this kernel: oneDNN at AVX2, unless turned off.
-    static var preferred: Bool { DNNLCPU.block == 8 && EnvironmentSettings.ganWinograd.value != "0" }
+    public static var preferred: Bool { DNNLCPU.block == 8 && EnvironmentSettings.ganWinograd.value != "0" }
 
     private var outputCount: Int { Int(shape.batch) * Int(shape.out_channels) * Int(shape.height / 2) * Int(shape.width / 2) }
     private var inputCount: Int { Int(shape.batch) * Int(shape.in_channels) * Int(shape.height) * Int(shape.width) }
@@ -141,7 +141,7 @@ final class StridedWinograd: @unchecked Sendable {
 }
 
 extension StridedWinograd: CustomStringConvertible {
-    var description: String {
+    public var description: String {
         "4x4 stride-2 convolution \(shape.in_channels)->\(shape.out_channels) at \(shape.height)x\(shape.width), batch \(shape.batch)"
     }
 }
