@@ -52,17 +52,30 @@ public final class StridedWinograd: @unchecked Sendable {
         let calls = threads * ((tiles + threads * most - 1) / (threads * most))
         let perCall = (tiles + calls - 1) / calls
         let scratchPerThread = txn_ws2_scratch_floats(&shape, pass, Int32(perCall))
-        var scratch = unfilledFloats(scratchPerThread * threads), out = unfilledFloats(count)  // the passes write all of out
-        let ok = withUnsafePointer(to: shape) { shape in
-            source.withUnsafeBufferPointer { src in
-                packed.withUnsafeBufferPointer { u in
-                    scratch.withUnsafeMutableBufferPointer { s in
-                        out.withUnsafeMutableBufferPointer { o in
-                            Self.onEveryWorker(threads) { worker in
-                                stride(from: worker, to: calls, by: threads).allSatisfy { call in
-                                    let first = call * perCall, n = min(perCall, tiles - first)
-                                    return n <= 0 || txn_ws2_run(shape, pass, src.baseAddress, u.baseAddress, bias, o.baseAddress,
-                                                                 Int32(first), Int32(n), s.baseAddress! + worker * scratchPerThread) == 0
+        var out = unfilledFloats(count)  // the passes write all of out
+        try onEveryWorker(threads, scratch: scratchPerThread, reading: source, packed, writing: &out) { shape, src, u, o, s, worker in
+            stride(from: worker, to: calls, by: threads).allSatisfy { call in
+                let first = call * perCall, n = min(perCall, tiles - first)
+                return n <= 0 || txn_ws2_run(shape, pass, src, u, bias, o, Int32(first), Int32(n), s) == 0
+            }
+        }
+        return out
+    }
+
+    /// Runs `body(shape, a, b, output, scratch slot, worker)` on `threads` workers at once, each with its own slot of
+    /// `scratch` floats; throws unless every worker returned true (the kernel took its arguments).
+    private func onEveryWorker(_ threads: Int, scratch: Int, reading a: [Float], _ b: [Float], writing output: inout [Float],
+                               _ body: (UnsafePointer<txn_ws2_shape>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Bool) throws {
+        var slots = unfilledFloats(scratch * threads), succeeded = [Bool](repeating: true, count: threads)
+        withUnsafePointer(to: shape) { shape in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    output.withUnsafeMutableBufferPointer { o in
+                        slots.withUnsafeMutableBufferPointer { s in
+                            succeeded.withUnsafeMutableBufferPointer { ok in
+                                parallelFor(threads) { worker in
+                                    ok[worker] = body(shape, a.baseAddress!, b.baseAddress!, o.baseAddress!, s.baseAddress! + worker * scratch, worker)
                                 }
                             }
                         }
@@ -70,17 +83,7 @@ public final class StridedWinograd: @unchecked Sendable {
                 }
             }
         }
-        guard ok else { throw TensorError.invalidArgument("txn's strided Winograd kernel refused \(self)") }
-        return out
-    }
-
-    /// Runs `body(worker)` for every worker at once; true when every one returned true.
-    private static func onEveryWorker(_ threads: Int, _ body: (Int) -> Bool) -> Bool {
-        var succeeded = [Bool](repeating: true, count: threads)
-        succeeded.withUnsafeMutableBufferPointer { ok in
-            parallelFor(threads) { worker in ok[worker] = body(worker) }
-        }
-        return !succeeded.contains(false)
+        guard !succeeded.contains(false) else { throw TensorError.invalidArgument("txn's strided Winograd kernel refused \(self)") }
     }
 
     /// The weights transformed for a pass, packed by every thread over disjoint channel ranges.
@@ -106,23 +109,10 @@ public final class StridedWinograd: @unchecked Sendable {
         var transformed = unfilledFloats(txn_ws2_gradient_floats(&shape))
         // Each worker takes its own transform points: no two write the same part of the transformed gradient.
         let scratchPerThread = txn_ws2_gradient_scratch_floats(&shape, Int32((points + threads - 1) / threads))
-        var scratch = unfilledFloats(scratchPerThread * threads)
-        let ok = withUnsafePointer(to: shape) { shape in
-            source.withUnsafeBufferPointer { src in
-                gradOutput.withUnsafeBufferPointer { dy in
-                    transformed.withUnsafeMutableBufferPointer { du in
-                        scratch.withUnsafeMutableBufferPointer { s in
-                            Self.onEveryWorker(threads) { worker in
-                                let first = points * worker / threads, n = points * (worker + 1) / threads - first
-                                return n <= 0 || txn_ws2_accumulate_gradient(shape, src.baseAddress, dy.baseAddress, Int32(first), Int32(n),
-                                                                             du.baseAddress, s.baseAddress! + worker * scratchPerThread) == 0
-                            }
-                        }
-                    }
-                }
-            }
+        try onEveryWorker(threads, scratch: scratchPerThread, reading: source, gradOutput, writing: &transformed) { shape, src, dy, du, s, worker in
+            let first = points * worker / threads, n = points * (worker + 1) / threads - first
+            return n <= 0 || txn_ws2_accumulate_gradient(shape, src, dy, Int32(first), Int32(n), du, s) == 0
         }
-        guard ok else { throw TensorError.invalidArgument("txn's strided Winograd kernel refused \(self)") }
         var dw = unfilledFloats(Int(shape.out_channels) * Int(shape.in_channels) * 16)
         transformed.withUnsafeBufferPointer { du in txn_ws2_finish_gradient(&shape, du.baseAddress, &dw) }
         return dw
