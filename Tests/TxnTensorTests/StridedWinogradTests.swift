@@ -85,5 +85,12 @@ final class StridedWinogradTests: XCTestCase {
                                      geometry: .init(kernel: 4, stride: 2, padding: 1), block: 16))
         XCTAssertNil(StridedWinograd(batch: 1, inChannels: 16, outChannels: 16, height: 1, width: 8,
                                      geometry: .init(kernel: 4, stride: 2, padding: 1)))
+        // Sizes past the kernel's 32-bit indices or the memory budget stay on the other paths.
+        XCTAssertNil(StridedWinograd(batch: 16, inChannels: 16, outChannels: 16, height: 1 << 15, width: 1 << 15,
+                                     geometry: .init(kernel: 4, stride: 2, padding: 1)))
+        XCTAssertNil(StridedWinograd(batch: 1, inChannels: 1 << 20, outChannels: 1 << 20, height: 8, width: 8,
+                                     geometry: .init(kernel: 4, stride: 2, padding: 1)))
+        XCTAssertNil(StridedWinograd(batch: .max, inChannels: 16, outChannels: 16, height: .max, width: 8,
+                                     geometry: .init(kernel: 4, stride: 2, padding: 1)))
     }
 }

@@ -16,12 +16,21 @@ import CKernels
 public final class StridedWinograd: @unchecked Sendable {
     let shape: txn_ws2_shape
 
-    /// The kernel for a 4×4 stride-2 padding-1 convolution on this input, or nil where it does not apply.
+    /// The kernel for a 4×4 stride-2 padding-1 convolution on this input, or nil where it does not apply: other
+    /// geometries, partial blocks, and sizes whose element counts (the C kernel's `int` tile and channel indices) or
+    /// transformed weights and gradients (four times the weights, per pass) would not fit `Int32` or the memory
+    /// budget; those layers stay on oneDNN or the GEMM path, which check their own sizes.
     init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, geometry: DNNLStridedConv.Shape.Geometry,
           block: Int = DNNLCPU.block) {
+        let what = "the strided Winograd kernel"
         guard geometry == .init(kernel: 4, stride: 2, padding: 1), DNNLCPU.supportedBlocks.contains(block),
               inChannels % block == 0, outChannels % block == 0, batch > 0, height >= 2, width >= 2,
-              [batch, inChannels, outChannels, height, width].allSatisfy({ $0 <= Int(Int32.max) / 64 })
+              inChannels <= 1 << 24, outChannels <= 1 << 24, height <= 1 << 30, width <= 1 << 30,
+              let cells = try? MemoryBudget.product([batch, height / 2 + 4, width / 2 + 4], for: what), cells <= Int(Int32.max),
+              let transformed = try? MemoryBudget.product([16, 4 * inChannels + 16, outChannels + 16], for: what),
+              (try? MemoryBudget.requireFloats([transformed], copies: 2, for: what)) != nil,
+              // Each thread's scratch: at most 256 tiles' 16 transform points of the widest pass's K + N.
+              (try? MemoryBudget.requireFloats([16, 256, 8 * inChannels + outChannels + 32], copies: max(1, Threads.count), for: what)) != nil
         else { return nil }
         shape = txn_ws2_shape(batch: Int32(batch), in_channels: Int32(inChannels), out_channels: Int32(outChannels),
                               height: Int32(height), width: Int32(width), block: Int32(block))
