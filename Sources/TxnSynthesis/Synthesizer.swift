@@ -220,7 +220,7 @@ public final class Synthesizer {
     /// Its noise has a seed stream of its own, apart from the octaves' SW directions (seed + i).
     func startOfOctave(_ previous: Image, width: Int, height: Int, source: Image, octave i: Int) throws -> Image {
         try Octaves.upsampledWithDetail(previous, width: width, height: height, wrap: options.padding == .circular,
-                                               source: source, seed: options.seed &+ 0x0C7A_7E00 &+ UInt64(i))
+                                        source: source, seed: options.seed &+ 0x0C7A_7E00 &+ UInt64(i))
     }
 
     /// The texture distance of a full-size image to the source, when measured.

@@ -59,3 +59,9 @@ public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Int) -> Void) 
     parallelRanges(count, minChunk: minChunk) { r in for i in r { body(i) } }
 }
 
+/// `items` split into calls of at most `most` items for `threads` workers, each worker taking every `threads`-th
+/// call: as many calls per worker as its items need, all of one size, so that no worker waits for another.
+func evenCalls(items: Int, atMost most: Int, threads: Int) -> (calls: Int, perCall: Int) {
+    let calls = threads * ((items + threads * most - 1) / (threads * most))
+    return (calls, (items + calls - 1) / calls)
+}

@@ -57,9 +57,7 @@ public final class StridedWinograd: @unchecked Sendable {
         var shape = self.shape
         let packed = pack(pass, weights)
         let threads = Threads.count, tiles = Int(txn_ws2_tiles(&shape, pass)), most = Int(txn_ws2_tiles_per_call(&shape, pass))
-        // As many calls per thread as its tiles need, split evenly so neither thread waits for the other.
-        let calls = threads * ((tiles + threads * most - 1) / (threads * most))
-        let perCall = (tiles + calls - 1) / calls
+        let (calls, perCall) = evenCalls(items: tiles, atMost: most, threads: threads)
         let scratchPerThread = txn_ws2_scratch_floats(&shape, pass, Int32(perCall))
         var out = unfilledFloats(count)  // the passes write all of out
         try onEveryWorker(threads, scratch: scratchPerThread, reading: source, packed, writing: &out) { shape, src, u, o, s, worker in

@@ -112,9 +112,7 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
     static func run(_ pass: txn_wino_pass, tilesPerCall: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) throws {
         var pass = pass
         let tiles = Int(txn_wino_tiles(&pass))
-        // As many calls per thread as its tiles need, split evenly so neither thread waits for the other.
-        let calls = threads * ((tiles + threads * tilesPerCall - 1) / (threads * tilesPerCall))
-        let perCall = (tiles + calls - 1) / calls
+        let (calls, perCall) = evenCalls(items: tiles, atMost: tilesPerCall, threads: threads)
         let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), pass.in_channels, pass.out_channels)
         // One scratch slot per worker: `parallelFor` runs each worker's calls on one thread at a time.
         var succeeded = [Bool](repeating: true, count: threads)
