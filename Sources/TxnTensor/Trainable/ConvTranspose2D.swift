@@ -12,17 +12,11 @@ public struct ConvTranspose2D: PatchLayer, Sendable {
     public let bias: Parameter
     public let geometry: PatchGeometry
 
-    public var inChannels: Int { weight.shape[0] }
-    public var outChannels: Int { weight.shape[1] }
     var stampRows: Int { outChannels * geometry.kernel * geometry.kernel }
 
     public init(weight: Parameter, bias: Parameter, geometry: PatchGeometry) throws {
-        try geometry.checkParameters(weight: weight.shape, bias: bias.shape, layer: "transposed convolution", layout: "in, out", biasAxis: 1)
+        try Self.checkParameters(weight: weight, bias: bias, geometry: geometry)
         (self.weight, self.bias, self.geometry) = (weight, bias, geometry)
-    }
-
-    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        (geometry.transposedSize(height), geometry.transposedSize(width))
     }
 
     /// On txn's Winograd kernel where it runs this layer (`DNNLStridedConv.transposedForward`), else on the banded

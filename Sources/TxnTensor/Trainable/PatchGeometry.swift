@@ -158,17 +158,3 @@ public struct PatchGeometry: Sendable, Equatable {
         out[2 * last + 1] += t2[last]
     }
 }
-
-extension PatchGeometry {
-    /// The shapes a strided or transposed convolution's parameters must have on this geometry: a weight
-    /// [a, b, k, k] (`layout` names a and b, as PyTorch orders them for the `layer`) and a bias as long as its
-    /// `biasAxis` (the output channels).
-    func checkParameters(weight: [Int], bias: [Int], layer: String, layout: String, biasAxis: Int) throws {
-        guard weight.count == 4, weight[2] == kernel, weight[3] == kernel else {
-            throw TensorError.invalidShape("\(layer) weight must be [\(layout), \(kernel), \(kernel)], got \(weight)")
-        }
-        guard bias == [weight[biasAxis]] else {
-            throw TensorError.invalidShape("\(layer) bias must be [\(weight[biasAxis])], got \(bias)")
-        }
-    }
-}

@@ -11,17 +11,11 @@ public struct StridedConv2D: PatchLayer, Sendable {
     public let bias: Parameter
     public let geometry: PatchGeometry
 
-    public var outChannels: Int { weight.shape[0] }
-    public var inChannels: Int { weight.shape[1] }
     var patchRows: Int { inChannels * geometry.kernel * geometry.kernel }
 
     public init(weight: Parameter, bias: Parameter, geometry: PatchGeometry) throws {
-        try geometry.checkParameters(weight: weight.shape, bias: bias.shape, layer: "convolution", layout: "out, in", biasAxis: 0)
+        try Self.checkParameters(weight: weight, bias: bias, geometry: geometry)
         (self.weight, self.bias, self.geometry) = (weight, bias, geometry)
-    }
-
-    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        (geometry.convolvedSize(height), geometry.convolvedSize(width))
     }
 
     private func columns(_ x: ChannelMajor) -> [Float] {
