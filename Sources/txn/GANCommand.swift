@@ -24,8 +24,7 @@ struct GANTrain: ParsableCommand {
 
     @OptionGroup var numeric: NumericOptions
 
-    @Argument(help: "Source texture (PNG or JPEG).")
-    var source: String
+    @OptionGroup var input: SourceTextureArgument
 
     @Option(name: .shortAndLong, help: "Generator checkpoint to write (.pth).")
     var output: String
@@ -74,7 +73,7 @@ struct GANTrain: ParsableCommand {
         try loop.prepare(GANTraining.self, output: output)
         let folder = parentPath(output)
         do { if !folder.isEmpty { try SafeFile.makeFolder(folder) } } catch { throw ValidationError("-o \(error)") }
-        let image = try loadInputImage(source)
+        let image = try loadInputImage(input.source)
         let training = try loop.training(output: output, resumed: {
             let training = try GANTraining(resuming: output, source: image, preset: preset)
             if periodic && training.generator.periodic == nil {
@@ -95,7 +94,7 @@ struct GANTrain: ParsableCommand {
             return try GANTraining(source: image, options: options)
         })
         let o = training.options
-        print("training \(o.preset) preset (\(GANArchitecture.describe(training)) on \(source) "
+        print("training \(o.preset) preset (\(GANArchitecture.describe(training)) on \(input.source) "
             + "(\(image.width)x\(image.height)): crop \(o.resolvedCrop), batch \(o.resolvedBatch), "
             + "\(loop.steps) iterations, seed \(o.seed), \(Threads.count) threads"
             + (training.generator.periodic.map { ", periodic noise (\($0.layout))" } ?? ""))

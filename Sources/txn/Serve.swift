@@ -23,8 +23,7 @@ struct Serve: ParsableCommand {
     @Flag(help: "Open the page in a browser (xdg-open).")
     var open = false
 
-    @Option(help: "Threads for the numeric code (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption
 
     @Option(help: "Folder of shipped textures (default: Notebooks/data of this checkout).")
     var sources: String?
@@ -49,7 +48,6 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535, got \(port)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard (1...4096).contains(maxUploadMib) else { throw ValidationError("--max-upload-mib must be 1 to 4096") }
         guard maxJobPixels >= 256 else { throw ValidationError("--max-job-pixels must be at least 256 (16x16)") }
         guard (0...1000).contains(maxQueued) else { throw ValidationError("--max-queued must be 0 to 1000") }
@@ -58,7 +56,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Threads.count = threads }
+        threading.apply()
         // As many descriptors as the hard limit allows: the connection limit is half of them (`connectionLimit`).
         var descriptors = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &descriptors) == 0, descriptors.rlim_cur < descriptors.rlim_max {

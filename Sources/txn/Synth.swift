@@ -14,8 +14,7 @@ struct Synth: ParsableCommand {
 
     @OptionGroup var numeric: NumericOptions
 
-    @Argument(help: "Source texture (PNG or JPEG).")
-    var source: String
+    @OptionGroup var input: SourceTextureArgument
 
     @Option(name: .shortAndLong, help: "Output image (.png or .jpg).")
     var output: String = "texture.png"
@@ -135,7 +134,7 @@ struct Synth: ParsableCommand {
 
         // Known before the run, not after it: an output that cannot be written would lose the whole run.
         do { try SafeFile.checkWritable(output, createFolders: true) } catch { throw ValidationError("-o \(error)") }
-        var sourceImage = try loadInputImage(self.source)
+        var sourceImage = try loadInputImage(input.source)
         if let sourceSize {
             let (sw, sh) = try parseSize(sourceSize, "--source-size")
             sourceImage = try sourceImage.resized(width: sw, height: sh)
@@ -149,7 +148,7 @@ struct Synth: ParsableCommand {
         do { synthesizer = try Synthesizer(model: model, source: sourceImage, options: options) } catch let e as SynthesisError where !e.isOverMemoryLimit {
             throw ValidationError(e.asFlag)
         }
-        print("synthesising \(options.width)x\(options.height) from \(self.source) (\(sourceImage.width)x\(sourceImage.height)), "
+        print("synthesising \(options.width)x\(options.height) from \(input.source) (\(sourceImage.width)x\(sourceImage.height)), "
             + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
         print(synthesizer.memory.summary)
         Interrupt.install()

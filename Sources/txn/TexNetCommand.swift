@@ -31,8 +31,7 @@ struct TexNetTrain: ParsableCommand {
 
     @OptionGroup var numeric: NumericOptions
 
-    @Argument(help: "Source texture (PNG or JPEG).")
-    var source: String
+    @OptionGroup var input: SourceTextureArgument
 
     @Option(name: .shortAndLong, help: "Texture network checkpoint to write (.pth).")
     var output: String
@@ -72,7 +71,7 @@ struct TexNetTrain: ParsableCommand {
     func run() throws {
         numeric.apply()
         try loop.prepare(TexNetTraining.self, output: output)
-        let image = try loadInputImage(source)
+        let image = try loadInputImage(input.source)
         let model = try VGG19.load(numeric.weightsPath, upTo: try VGG19.deepestLayer(of: VGG19.gatysLayers))
         let training = try loop.training(output: output, resumed: {
             try TexNetTraining(resuming: output, source: image, model: model)
@@ -86,7 +85,7 @@ struct TexNetTrain: ParsableCommand {
         })
         let o = training.options
         print("training a texture network (\(o.preset) preset: \(training.network.architecture), "
-            + "\(training.network.parameterCount) parameters) on \(source) (\(image.width)x\(image.height)): "
+            + "\(training.network.parameterCount) parameters) on \(input.source) (\(image.width)x\(image.height)): "
             + "size \(o.resolvedSize), batch \(o.resolvedBatch), \(o.loss.rawValue) loss\(o.tile ? ", tileable" : ""), "
             + "\(loop.steps) iterations, seed \(o.seed), \(Threads.count) threads")
         try loop.loop(output: output).run(training)

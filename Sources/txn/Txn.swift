@@ -24,10 +24,31 @@ struct Txn: ParsableCommand {
     )
 }
 
-/// Options every numeric subcommand shares.
-struct NumericOptions: ParsableArguments {
+/// `--threads`, for every command that computes, the server included.
+struct ThreadsOption: ParsableArguments {
     @Option(name: .long, help: "Threads for convolutions and BLAS (default: all cores).")
     var threads: Int?
+
+    func validate() throws {
+        if let threads, !Threads.allowedRange.contains(threads) {
+            throw ValidationError("--threads must be \(Threads.allowedRange.lowerBound)…\(Threads.allowedRange.upperBound), got \(threads)")
+        }
+    }
+
+    func apply() {
+        if let threads { Threads.count = threads }
+    }
+}
+
+/// The source texture argument of the commands that learn from one.
+struct SourceTextureArgument: ParsableArguments {
+    @Argument(help: "Source texture (PNG or JPEG).")
+    var source: String
+}
+
+/// Options every numeric subcommand shares.
+struct NumericOptions: ParsableArguments {
+    @OptionGroup var threading: ThreadsOption
 
     @Option(name: .long, help: "VGG-19 checkpoint (.pth), default Models/vgg_normalised.pth.")
     var weights: String?
@@ -36,9 +57,6 @@ struct NumericOptions: ParsableArguments {
     var maxMemory: Int?
 
     func validate() throws {
-        if let threads, !Threads.allowedRange.contains(threads) {
-            throw ValidationError("--threads must be \(Threads.allowedRange.lowerBound)…\(Threads.allowedRange.upperBound), got \(threads)")
-        }
         if let maxMemory {
             guard maxMemory >= 1, !maxMemory.multipliedReportingOverflow(by: MemoryBudget.mebibyte).overflow else {
                 throw ValidationError("--max-memory must be a positive number of MiB, got \(maxMemory)")
@@ -47,7 +65,7 @@ struct NumericOptions: ParsableArguments {
     }
 
     func apply() {
-        if let threads { Threads.count = threads }
+        threading.apply()
         if let maxMemory { try? MemoryBudget.setLimit(mebibytes: maxMemory) }
     }
 
