@@ -175,8 +175,7 @@ private func runAnimate(_ args: Arguments, _ session: CommandContext) throws -> 
     session.print("wrote \(session.displayPath(path)) (\(frames) frames of \(w)x\(h))")
     let shown = stride(from: 0, to: frames, by: max(1, frames / 6)).prefix(6).map { (label: "frame \($0 + 1)", image: images[$0]) }
     let strip = try Plot.sideBySide(Array(shown), height: min(h, 160))
-    session.output.show(strip, caption: "frames")
-    return .image(strip)
+    return session.imageResult(strip, caption: "frames")
 }
 
 extension CommandContext {

@@ -146,6 +146,5 @@ private func generateImage(_ args: Arguments, _ session: CommandContext,
     let (w, h) = try args.size("size")
     let tile = try args.bool("tile")
     let image = try make(w, h, try args.seed(session: session.seed), tile)
-    session.output.show(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
-    return .image(image)
+    return session.imageResult(image, caption: "generated \(w)x\(h)" + (tile ? ", tileable" : ""))
 }

@@ -123,8 +123,7 @@ private func runPlot(_ args: Arguments, _ session: CommandContext) throws -> Val
         try picture.save(full, createFolders: true)
         session.print("wrote \(session.displayPath(full))")
     }
-    session.output.show(picture, caption: title)
-    return .image(picture)
+    return session.imageResult(picture, caption: title)
 }
 
 // MARK: tile
@@ -141,8 +140,7 @@ private func runTile(_ args: Arguments, _ session: CommandContext) throws -> Val
     let image = try args.image("image")
     let (c, r) = try args.size("grid")
     let tiled = try image.tiled(columns: c, rows: r)
-    session.output.show(tiled, caption: "\(c)x\(r) tiles")
-    return .image(tiled)
+    return session.imageResult(tiled, caption: "\(c)x\(r) tiles")
 }
 
 // MARK: compare
@@ -178,8 +176,7 @@ private func histmatchCommand() -> CommandSpec {
 
 private func runHistmatch(_ args: Arguments, _ session: CommandContext) throws -> Value {
     let matched = try args.image("image").histogramMatched(to: try args.image("reference"))
-    session.output.show(matched, caption: "histogram matched")
-    return .image(matched)
+    return session.imageResult(matched, caption: "histogram matched")
 }
 
 // MARK: montage
@@ -215,8 +212,7 @@ private func runMontage(_ args: Arguments, _ session: CommandContext) throws -> 
     }
     let picture = try Plot.sideBySide(Array(zip(labels, images)).map { (label: $0.0, image: $0.1) },
                                   height: try args.int("height"))
-    session.output.show(picture, caption: labels.joined(separator: " | "))
-    return .image(picture)
+    return session.imageResult(picture, caption: labels.joined(separator: " | "))
 }
 
 // MARK: vars

@@ -111,8 +111,7 @@ private func runLoad(_ args: Arguments, _ session: CommandContext) throws -> Val
     do { decoded = try Image.load(path, maxPixels: maxPixels) } catch { throw CommandError("\(error)", at: args.ref("path")) }
     session.print("\(session.displayPath(path)): \(decoded.image.width)x\(decoded.image.height) \(decoded.format.rawValue.uppercased())")
     for note in decoded.notes { session.print("note: \(note)") }
-    session.output.show(decoded.image, caption: session.displayPath(path))
-    return .image(decoded.image)
+    return session.imageResult(decoded.image, caption: session.displayPath(path))
 }
 
 // MARK: preprocess
@@ -176,8 +175,7 @@ private func runPreprocess(_ args: Arguments, _ session: CommandContext) throws 
         let (mean, std) = x.meanAndStd()
         session.print("network input: \(m.vgg.convention); mean \(formatNumber(mean)), std \(formatNumber(std))")
     }
-    session.output.show(image, caption: "preprocessed \(w)x\(h)")
-    return .image(image)
+    return session.imageResult(image, caption: "preprocessed \(w)x\(h)")
 }
 
 // MARK: extract
@@ -303,8 +301,7 @@ private func runNoise(_ args: Arguments, _ session: CommandContext) throws -> Va
     }
     let image = Image(width: w, height: h, pixels: pixels)
     session.print("noise \(w)x\(h), seed \(seed)")
-    session.output.show(image, caption: "noise")
-    return .image(image)
+    return session.imageResult(image, caption: "noise")
 }
 
 // MARK: optimize

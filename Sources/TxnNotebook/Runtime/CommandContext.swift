@@ -43,4 +43,12 @@ protocol CommandContext: AnyObject {
     func requestQuit()
 }
 
+extension CommandContext {
+    /// A command's image result: shown in the output with its caption, and returned as the statement's value.
+    func imageResult(_ image: Image, caption: String) -> Value {
+        output.show(image, caption: caption)
+        return .image(image)
+    }
+}
+
 extension Interpreter: CommandContext {}
