@@ -58,7 +58,7 @@ final class MapConvolutionTests: XCTestCase {
     func testThreeByThreeInPlaceAcrossBandsAndIntoAnotherMapInEveryPaddingMode() throws {
         let (h, w) = (11, 9)
         for mode in PaddingMode.allCases {
-            for (cin, cout) in [(12, 12), (3, 8), (8, 20)] {
+            for (cin, cout) in [(12, 12), (3, 8), (8, 20), (40, 40)] {
                 let x = values(cin * h * w), weight = values(cout * cin * 9, scale: 0.3), bias = values(cout)
                 // Read through a normalisation's affine map and LeakyReLU, the border padded after it.
                 let scale = values(cin), shift = values(cin)
@@ -67,7 +67,7 @@ final class MapConvolutionTests: XCTestCase {
                     let v = x[i] * scale[i / (h * w)] + shift[i / (h * w)]
                     return v < 0 ? 0.1 * v : v
                 }
-                for (rows, read) in [(2, nil), (4, nil), (nil, nil), (2, affine), (nil, affine)] as [(Int?, ChannelAffine?)] {
+                for (rows, read) in [(2, nil), (4, nil), (6, nil), (nil, nil), (2, affine), (nil, affine)] as [(Int?, ChannelAffine?)] {
                     let expected = convolution3x3(read == nil ? x : normalised, weight, bias, cin: cin, cout: cout, h: h, w: w, mode: mode)
                     let conv = try MapConvolution3x3(weight: weight, bias: bias, inChannels: cin, outChannels: cout, rowsPerBand: rows)
                     let m = try map(x, channels: cin, height: h, width: w)

@@ -107,13 +107,14 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
         }
     }
 
-    /// Runs every tile of `pass` on `threads` workers in calls of at most `tilesPerCall` tiles, each worker with its
-    /// own scratch slot (`scratch` holds `threads` of them, `txn_wino_scratch_floats(tilesPerCall, …)` each).
-    static func run(_ pass: txn_wino_pass, tilesPerCall: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) throws {
-        var pass = pass
-        let tiles = Int(txn_wino_tiles(&pass))
+    /// Runs every tile of `pass` on `threads` workers in calls of at most `tilesPerCall` tiles of `tile`'s kernel,
+    /// each worker with its own scratch slot (`scratch` holds `threads` of them, `tile.scratchFloats(tilesPerCall, …)`
+    /// each).
+    static func run(_ pass: txn_wino_pass, tile: WinogradTile = .f2x2, tilesPerCall: Int, scratch: UnsafeMutablePointer<Float>,
+                    threads: Int) throws {
+        let tiles = tile.tiles(pass)
         let (calls, perCall) = evenCalls(items: tiles, atMost: tilesPerCall, threads: threads)
-        let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), pass.in_channels, pass.out_channels)
+        let scratchPerThread = tile.scratchFloats(tiles: tilesPerCall, inChannels: Int(pass.in_channels), outChannels: Int(pass.out_channels))
         // One scratch slot per worker: `parallelFor` runs each worker's calls on one thread at a time.
         var succeeded = [Bool](repeating: true, count: threads)
         succeeded.withUnsafeMutableBufferPointer { ok in
@@ -121,7 +122,7 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                 withUnsafePointer(to: pass) { pass in
                     for call in stride(from: worker, to: calls, by: threads) {
                         let first = call * perCall, count = min(perCall, tiles - first)
-                        if count > 0 && txn_wino_run(pass, Int32(first), Int32(count), scratch + worker * scratchPerThread) != 0 {
+                        if count > 0 && !tile.run(pass, first: first, count: count, scratch: scratch + worker * scratchPerThread) {
                             ok[worker] = false
                         }
                     }

@@ -1,6 +1,6 @@
 import CKernels
 
-/// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(2x2, 3x3) Winograd kernel, padded in any mode, in
+/// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(4x4, 3x3) Winograd kernel, padded in any mode, in
 /// bands of rows so that it can write over its own input: a feature map of a 2048² texture is 640 MiB at 40
 /// channels, and in place one of them is all a layer holds. Each band's input rows, with their one-pixel border
 /// in the padding mode, are copied into a small buffer (so the kernel never sees the border), and the rows a band
@@ -10,6 +10,11 @@ public final class MapConvolution3x3: @unchecked Sendable {
     public let inChannels: Int, outChannels: Int
     private let packed: [Float], bias: [Float]
     private let fixedBandRows: Int?
+    /// F(4x4, 3x3): on the texture network's 40-channel 2048² maps it took 0.61-0.78 s a layer against F(2x2, 3x3)'s
+    /// 0.92-0.99 s (a C harness of the banded layer, 2 threads, AMD EPYC Zen 3), since there the transforms and the
+    /// memory they stream, not the products, bound the time. Its rounding (about 6e-6 of the largest output against
+    /// 3e-7) is far below what an 8-bit image shows.
+    static let tile = WinogradTile.f4x4
 
     /// `weight`: PyTorch's [out][in][3][3]; `bias`: [out]. `rowsPerBand` (even) fixes the bands' height, which is
     /// otherwise chosen for the cache (tests use it to cross many band borders on small maps).
@@ -23,26 +28,30 @@ public final class MapConvolution3x3: @unchecked Sendable {
         (self.inChannels, self.outChannels, fixedBandRows) = (inChannels, outChannels, rowsPerBand)
         let (k, n) = (BlockedMap.blocks(inChannels) * BlockedMap.block, BlockedMap.blocks(outChannels) * BlockedMap.block)
         packed = weight.withUnsafeBufferPointer { w in
-            [Float](unsafeUninitializedCapacity: txn_wino_weight_floats(Int32(k), Int32(n))) { out, count in
-                txn_wino_pack_weights(w.baseAddress!, Int32(outChannels), Int32(inChannels), 0, Int32(k), out.baseAddress!)
-                count = out.count
-            }
+            Self.tile.packWeights(w.baseAddress!, outChannels: outChannels, inChannels: inChannels, backward: false, packedIn: k)
         }
         self.bias = bias + [Float](repeating: 0, count: n - outChannels)
     }
 
     private var paddedIn: Int { BlockedMap.blocks(inChannels) * BlockedMap.block }
     private var paddedOut: Int { BlockedMap.blocks(outChannels) * BlockedMap.block }
-    /// `WinogradConvolution`'s rule. (For the texture network's 40 channels that is 682 tiles; 24, 48 and 96
-    /// measured the same within the machine's noise: `txn bench texnet`, 2048², three rounds, AMD EPYC Zen 3.)
-    private var tilesPerCall: Int { WinogradConvolution.tilesPerCall(inChannels: paddedIn, outChannels: paddedOut) }
+    /// One call's transformed patches and products (36 points x (K + N) floats a tile) in about 512 KiB, L2 on Zen 3:
+    /// 41 tiles for the texture network's 40 channels (24, 48 and 96 took the same within the machine's noise in
+    /// the harness above; 682, F(2x2, 3x3)'s rule, was slower).
+    private var tilesPerCall: Int { max(6, (1 << 17) / (36 * (paddedIn + paddedOut + 8))) }
 
-    /// Rows of a band at this width: even (whole tiles), enough tiles for a few calls per thread.
+    /// Rows of a band at this width: whole tiles, at least 32 (so the two border rows each band copies again stay
+    /// a small part of it: 16-row bands took 0.78 s against 0.61-0.73 s for 32 to 128 rows in the harness) and
+    /// enough tiles for a few calls per thread.
     func bandRows(height: Int, width: Int) -> Int {
         if let fixedBandRows { return fixedBandRows }
-        let tilesPerRowPair = (width + 1) / 2
-        let pairs = (4 * Threads.count * tilesPerCall + tilesPerRowPair - 1) / tilesPerRowPair
-        return min(2 * max(1, pairs), height + height % 2)
+        let side = Self.tile.side, tilesPerTileRow = (width + side - 1) / side
+        let tileRows = (4 * Threads.count * tilesPerCall + tilesPerTileRow - 1) / tilesPerTileRow
+        return min(max(32, side * tileRows), (height + side - 1) / side * side)
+    }
+
+    private var scratchPerThread: Int {
+        Self.tile.scratchFloats(tiles: tilesPerCall, inChannels: paddedIn, outChannels: paddedOut)
     }
 
     /// The bytes `run` allocates at this size besides the maps: two band buffers, the first row and the scratch.
@@ -50,7 +59,7 @@ public final class MapConvolution3x3: @unchecked Sendable {
         let what = "a 3x3 convolution's bands at \(width)x\(height)"
         let band = try MemoryBudget.product([2, bandRows(height: height, width: width) + 2, width + 2, paddedIn], for: what)
         let row = try MemoryBudget.product([width, paddedIn], for: what)
-        let scratch = try MemoryBudget.product([Threads.count, txn_wino_scratch_floats(Int32(tilesPerCall), Int32(paddedIn), Int32(paddedOut))], for: what)
+        let scratch = try MemoryBudget.product([Threads.count, scratchPerThread], for: what)
         return try MemoryBudget.bytes(count: try MemoryBudget.sum([band, row, scratch], for: what), for: what)
     }
 
@@ -72,7 +81,6 @@ public final class MapConvolution3x3: @unchecked Sendable {
         let bandFloats = source.blocks * (rowsPerBand + 2) * paddedWidth * b
         let bands = [UnsafeMutablePointer<Float>.allocate(capacity: bandFloats), .allocate(capacity: bandFloats)]
         let firstRow = UnsafeMutablePointer<Float>.allocate(capacity: source.blocks * w * b)
-        let scratchPerThread = txn_wino_scratch_floats(Int32(tilesPerCall), Int32(paddedIn), Int32(paddedOut))
         let threads = Threads.count
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
         defer { bands.forEach { $0.deallocate() }; firstRow.deallocate(); scratch.deallocate() }
@@ -138,7 +146,7 @@ public final class MapConvolution3x3: @unchecked Sendable {
                     src: buffer, src_h: Int32(rows + 2), src_w: Int32(w + 2), in_channels: Int32(paddedIn), origin: 0,
                     packed: u.baseAddress, bias: bias.baseAddress, relu: 0, dst: destination, dst_h: Int32(rows),
                     dst_w: Int32(w), out_channels: Int32(paddedOut), dst_plane: plane, block: Int32(BlockedMap.block))
-                try WinogradConvolution.run(pass, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads)
+                try WinogradConvolution.run(pass, tile: Self.tile, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads)
             }
         }
     }

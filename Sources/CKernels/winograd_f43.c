@@ -1,0 +1,162 @@
+/* F(4x4, 3x3) Winograd convolution on the channel-blocked layout: see winograd_f43.h. AVX2 and FMA. Layouts inside
+   one call, as in winograd.c but with 36 transform points:
+     V[36][rows][K]  the transformed 6x6 input patches, a row per tile
+     M[36][rows][N]  their products with the transformed weights
+   and the packed weights U[36][N'/16][K][16]. */
+#include "winograd_f43.h"
+#include "panel_kernel.h"
+#include <stdint.h>
+#include <string.h>
+
+enum { POINTS = 36 };
+
+/* Floats from one transform point's plane of V or M to the next: the plane plus one cache line, so that the 36
+   loads or stores of one tile's transform do not all fall in one L1 set (planes a multiple of 4 KiB apart did:
+   the transforms ran 2x slower). */
+static inline size_t point_stride(int rows, int width) { return (size_t)rows * width + 16; }
+
+size_t txn_wino43_weight_floats(int in_channels, int out_channels) {
+    return (size_t)POINTS * (size_t)in_channels * (size_t)panel_width(out_channels);
+}
+
+size_t txn_wino43_scratch_floats(int tiles, int in_channels, int out_channels) {
+    const int rows = padded_rows(tiles);
+    return (size_t)POINTS * (point_stride(rows, in_channels) + point_stride(rows, panel_width(out_channels)));
+}
+
+int txn_wino43_tiles(const txn_wino_pass *p) { return ((p->dst_h + 3) / 4) * ((p->dst_w + 3) / 4); }
+
+/* U = G g Gᵀ, in double (the weights are transformed once), with
+   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
+static void transform_kernel(const float g[3][3], float u[POINTS]) {
+    static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    double t[6][3];
+    for (int i = 0; i < 6; i++)
+        for (int c = 0; c < 3; c++) t[i][c] = G[i][0] * g[0][c] + G[i][1] * g[1][c] + G[i][2] * g[2][c];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) u[i * 6 + j] = (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+}
+
+void txn_wino43_pack_weights(const float *w, int cout, int cin, int backward, int packed_in, float *packed) {
+    const int K = backward ? cout : cin, N = backward ? cin : cout, panels = panel_width(N) / PANEL;
+    memset(packed, 0, txn_wino43_weight_floats(packed_in, N) * sizeof(float));
+    for (int n = 0; n < N; n++) {
+        for (int k = 0; k < K; k++) {
+            float g[3][3], u[POINTS];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    g[a][b] = backward ? w[(((size_t)k * cin + n) * 3 + 2 - a) * 3 + 2 - b]
+                                       : w[(((size_t)n * cin + k) * 3 + a) * 3 + b];
+            transform_kernel(g, u);
+            for (int xi = 0; xi < POINTS; xi++)
+                packed[(((size_t)xi * panels + n / PANEL) * packed_in + k) * PANEL + n % PANEL] = u[xi];
+        }
+    }
+}
+
+/* Bᵀ on six vectors (in[0], in[s], …, in[5s]) into out[0], out[s], …, with
+   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
+static inline void input_1d(const __m256 *in, __m256 *out, int s) {
+    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), five = _mm256_set1_ps(5);
+    const __m256 d0 = in[0], d1 = in[s], d2 = in[2 * s], d3 = in[3 * s], d4 = in[4 * s], d5 = in[5 * s];
+    const __m256 d31 = _mm256_sub_ps(d3, d1), d42 = _mm256_sub_ps(d4, d2);
+    out[0] = _mm256_fmadd_ps(four, d0, _mm256_fnmadd_ps(five, d2, d4));
+    out[s] = _mm256_fnmadd_ps(four, _mm256_add_ps(d1, d2), _mm256_add_ps(d3, d4));
+    out[2 * s] = _mm256_fmadd_ps(four, _mm256_sub_ps(d1, d2), _mm256_sub_ps(d4, d3));
+    out[3 * s] = _mm256_fmadd_ps(two, d31, d42);
+    out[4 * s] = _mm256_fnmadd_ps(two, d31, d42);
+    out[5 * s] = _mm256_fmadd_ps(four, d1, _mm256_fnmadd_ps(five, d3, d5));
+}
+
+/* Aᵀ on six vectors into four, with Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
+static inline void output_1d(const __m256 *in, int is, __m256 *out, int os) {
+    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
+    const __m256 p12 = _mm256_add_ps(in[is], in[2 * is]), m12 = _mm256_sub_ps(in[is], in[2 * is]);
+    const __m256 p34 = _mm256_add_ps(in[3 * is], in[4 * is]), m34 = _mm256_sub_ps(in[3 * is], in[4 * is]);
+    out[0] = _mm256_add_ps(_mm256_add_ps(in[0], p12), p34);
+    out[os] = _mm256_fmadd_ps(two, m34, m12);
+    out[2 * os] = _mm256_fmadd_ps(four, p34, p12);
+    out[3 * os] = _mm256_add_ps(_mm256_fmadd_ps(eight, m34, m12), in[5 * is]);
+}
+
+/* Transforms the patches of tiles [first, first + count) into V; rows past the last tile of the pass are zero. */
+static void input_transform(const txn_wino_pass *p, int first, int count, int rows, float *v) {
+    const int K = p->in_channels, B = p->block, tiles_w = (p->dst_w + 3) / 4, tiles = txn_wino43_tiles(p);
+    const size_t plane = (size_t)p->src_h * p->src_w * B, xi_stride = point_stride(rows, K);
+    for (int r = 0; r < rows; r++) {
+        const int t = first + r;
+        float *row = v + (size_t)r * K;
+        if (r >= count || t >= tiles) {
+            for (int xi = 0; xi < POINTS; xi++)
+                for (int k = 0; k < K; k += 8) _mm256_storeu_ps(row + xi * xi_stride + k, _mm256_setzero_ps());
+            continue;
+        }
+        const int y0 = 4 * (t / tiles_w) + p->origin, x0 = 4 * (t % tiles_w) + p->origin;
+        const int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= p->src_h && x0 + 6 <= p->src_w;
+        for (int k = 0; k < K; k += 8) {
+            const float *base = p->src + (size_t)(k / B) * plane + k % B;
+            __m256 d[POINTS], e[POINTS];
+            for (int i = 0; i < 6; i++) {
+                const int y = y0 + i;
+                for (int j = 0; j < 6; j++) {
+                    const int x = x0 + j;
+                    if (inside || (y >= 0 && y < p->src_h && x >= 0 && x < p->src_w))
+                        d[6 * i + j] = _mm256_loadu_ps(base + ((size_t)y * p->src_w + x) * B);
+                    else
+                        d[6 * i + j] = _mm256_setzero_ps();
+                }
+            }
+            for (int j = 0; j < 6; j++) input_1d(d + j, e + j, 6);      /* Bᵀ d: down each column */
+            for (int i = 0; i < 6; i++) input_1d(e + 6 * i, d + 6 * i, 1); /* (Bᵀ d) B: along each row */
+            for (int xi = 0; xi < POINTS; xi++) _mm256_storeu_ps(row + xi * xi_stride + k, d[xi]);
+        }
+    }
+}
+
+/* M[ξ] = V[ξ] · U[ξ] for the 36 points, panel by panel (as winograd.c). */
+static void products(const txn_wino_pass *p, int rows, const float *v, float *m) {
+    const int K = p->in_channels, N = panel_width(p->out_channels), panels = N / PANEL;
+    for (int xi = 0; xi < POINTS; xi++)
+        panel_products(v + xi * point_stride(rows, K), rows, K, p->packed + (size_t)xi * panels * K * PANEL, panels,
+                       m + xi * point_stride(rows, N), N);
+}
+
+/* Y = Aᵀ M A, then bias and ReLU, into the tiles' places in dst. */
+static void output_transform(const txn_wino_pass *p, int first, int count, int rows, const float *m) {
+    const int N = p->out_channels, ldm = panel_width(N), B = p->block, tiles_w = (p->dst_w + 3) / 4;
+    const size_t xi_stride = point_stride(rows, ldm);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r = 0; r < count; r++) {
+        const int t = first + r, y0 = 4 * (t / tiles_w), x0 = 4 * (t % tiles_w);
+        const int rows_here = p->dst_h - y0 < 4 ? p->dst_h - y0 : 4, columns_here = p->dst_w - x0 < 4 ? p->dst_w - x0 : 4;
+        const float *row = m + (size_t)r * ldm;
+        for (int n = 0; n < N; n += 8) {
+            __m256 s[POINTS], q[24], y[16];
+            for (int xi = 0; xi < POINTS; xi++) s[xi] = _mm256_loadu_ps(row + xi * xi_stride + n);
+            for (int j = 0; j < 6; j++) output_1d(s + j, 6, q + j, 6);     /* Aᵀ M: q[4][6] */
+            for (int i = 0; i < 4; i++) output_1d(q + 6 * i, 1, y + 4 * i, 1); /* (Aᵀ M) A: y[4][4] */
+            const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
+            float *base = p->dst + (ptrdiff_t)(n / B) * p->dst_plane + n % B;
+            for (int i = 0; i < rows_here; i++) {
+                for (int j = 0; j < columns_here; j++) {
+                    __m256 value = _mm256_add_ps(y[4 * i + j], bias);
+                    if (p->relu) value = _mm256_max_ps(value, zero);
+                    _mm256_storeu_ps(base + ((size_t)(y0 + i) * p->dst_w + x0 + j) * B, value);
+                }
+            }
+        }
+    }
+}
+
+int txn_wino43_run(const txn_wino_pass *p, int first, int count, float *scratch) {
+    if ((p->block != 8 && p->block != 16) || p->in_channels % 8 != 0 || p->out_channels % 8 != 0
+        || p->in_channels % p->block != 0 || p->out_channels % p->block != 0 || count <= 0 || first < 0)
+        return -1;
+    const int rows = padded_rows(count);
+    float *v = scratch, *m = scratch + POINTS * point_stride(rows, p->in_channels); /* as scratch_floats counts */
+    input_transform(p, first, count, rows, v);
+    products(p, rows, v, m);
+    output_transform(p, first, count, rows, m);
+    return 0;
+}
