@@ -10,10 +10,8 @@
 
 enum { POINTS = 36 };
 
-/* Floats from one transform point's plane of V or M to the next: the plane plus one cache line, so that the 36
-   loads or stores of one tile's transform do not all fall in one L1 set (planes a multiple of 4 KiB apart did:
-   the transforms ran 2x slower). */
-static inline size_t point_stride(int rows, int width) { return (size_t)rows * width + 16; }
+/* Floats from one transform point's plane of V or M to the next. */
+static inline size_t point_stride(int rows, int width) { return (size_t)rows * width; }
 
 size_t txn_wino43_weight_floats(int in_channels, int out_channels) {
     return (size_t)POINTS * (size_t)in_channels * (size_t)panel_width(out_channels);
