@@ -1,6 +1,7 @@
 import CKernels
 
-/// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(4x4, 3x3) Winograd kernel, padded in any mode, in
+/// A 3x3 stride-1 "same" convolution on blocked maps by txn's F(4x4, 3x3) Winograd kernel (directly from a single
+/// 8-channel block, `direct3x3.c`), padded in any mode, in
 /// bands of rows so that it can write over its own input: a feature map of a 2048² texture is 640 MiB at 40
 /// channels, and in place one of them is all a layer holds. Each band's input rows, with their one-pixel border
 /// in the padding mode, are copied into a small buffer (so the kernel never sees the border), and the rows a band
@@ -15,6 +16,10 @@ public final class MapConvolution3x3: @unchecked Sendable {
     /// memory they stream, not the products, bound the time. Its rounding (about 6e-6 of the largest output against
     /// 3e-7) is far below what an 8-bit image shows.
     static let tile = WinogradTile.f4x4
+    /// From one 8-channel block, directly: there each tile's transforms cost more than its products, and the texture
+    /// network's noise blocks took 58 ms a 2048² layer against F(4x4, 3x3)'s 94 (C harness, 2 threads, AMD EPYC
+    /// Zen 3).
+    private let direct: Bool
 
     /// `weight`: PyTorch's [out][in][3][3]; `bias`: [out]. `rowsPerBand` (even) fixes the bands' height, which is
     /// otherwise chosen for the cache (tests use it to cross many band borders on small maps).
@@ -27,8 +32,15 @@ public final class MapConvolution3x3: @unchecked Sendable {
         }
         (self.inChannels, self.outChannels, fixedBandRows) = (inChannels, outChannels, rowsPerBand)
         let (k, n) = (BlockedMap.blocks(inChannels) * BlockedMap.block, BlockedMap.blocks(outChannels) * BlockedMap.block)
-        packed = weight.withUnsafeBufferPointer { w in
-            Self.tile.packWeights(w.baseAddress!, outChannels: outChannels, inChannels: inChannels, backward: false, packedIn: k)
+        direct = k == 8 && BlockedMap.block == 8
+        packed = weight.withUnsafeBufferPointer { [direct] w in
+            if direct {
+                return [Float](unsafeUninitializedCapacity: txn_direct3x3_weight_floats(Int32(n))) { out, count in
+                    txn_direct3x3_pack_weights(w.baseAddress!, Int32(outChannels), Int32(inChannels), out.baseAddress!)
+                    count = out.count
+                }
+            }
+            return Self.tile.packWeights(w.baseAddress!, outChannels: outChannels, inChannels: inChannels, backward: false, packedIn: k)
         }
         self.bias = bias + [Float](repeating: 0, count: n - outChannels)
     }
@@ -51,7 +63,7 @@ public final class MapConvolution3x3: @unchecked Sendable {
     }
 
     private var scratchPerThread: Int {
-        Self.tile.scratchFloats(tiles: tilesPerCall, inChannels: paddedIn, outChannels: paddedOut)
+        direct ? 0 : Self.tile.scratchFloats(tiles: tilesPerCall, inChannels: paddedIn, outChannels: paddedOut)
     }
 
     /// The bytes `run` allocates at this size besides the maps: two band buffers, the first row and the scratch.
@@ -146,7 +158,17 @@ public final class MapConvolution3x3: @unchecked Sendable {
                     src: buffer, src_h: Int32(rows + 2), src_w: Int32(w + 2), in_channels: Int32(paddedIn), origin: 0,
                     packed: u.baseAddress, bias: bias.baseAddress, relu: 0, dst: destination, dst_h: Int32(rows),
                     dst_w: Int32(w), out_channels: Int32(paddedOut), dst_plane: plane, block: Int32(BlockedMap.block))
-                try WinogradConvolution.run(pass, tile: Self.tile, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads)
+                if direct {
+                    try withUnsafePointer(to: pass) { pass in
+                        // The kernel checks the pass once, here (no rows): every range of rows below then passes.
+                        guard txn_direct3x3_run(pass, 0, 0) == 0 else {
+                            throw TensorError.invalidArgument("txn's direct 3x3 kernel refused its arguments")
+                        }
+                        parallelRanges(rows) { r in _ = txn_direct3x3_run(pass, Int32(r.lowerBound), Int32(r.count)) }
+                    }
+                } else {
+                    try WinogradConvolution.run(pass, tile: Self.tile, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads)
+                }
             }
         }
     }
