@@ -49,14 +49,43 @@ __attribute__((noinline)) static void kernel_6x16(const float *a, size_t lda, co
     _mm256_storeu_ps(c, c50); _mm256_storeu_ps(c + 8, c51);
 }
 
-/* m[rows][ldm] (columns [0, panels·16)) = a[rows][K] · packed[panels][K][16]; rows a multiple of KERNEL_ROWS. (Slicing
+/* c[6][8] = a[6][K] · the first 8 columns of panel[K][16]: the last panel of an output 8 columns past whole panels
+   (the texture network's 40 channels), which kernel_6x16 would compute twice as wide, half of it for nothing. */
+__attribute__((noinline)) static void kernel_6x8(const float *a, size_t lda, const float *panel, int K, float *c, size_t ldc) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    const float *p = a, *q = a + 3 * lda, *b = panel;
+    const ptrdiff_t s = (ptrdiff_t)lda;
+    for (int k = 0; k < K; k++, p++, q++, b += PANEL) {
+        const __m256 b0 = _mm256_loadu_ps(b);
+        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p), b0, c0);
+        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + s), b0, c1);
+        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 2 * s), b0, c2);
+        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(q), b0, c3);
+        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + s), b0, c4);
+        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + 2 * s), b0, c5);
+    }
+    _mm256_storeu_ps(c, c0); c += ldc;
+    _mm256_storeu_ps(c, c1); c += ldc;
+    _mm256_storeu_ps(c, c2); c += ldc;
+    _mm256_storeu_ps(c, c3); c += ldc;
+    _mm256_storeu_ps(c, c4); c += ldc;
+    _mm256_storeu_ps(c, c5);
+}
+
+/* m[rows][ldm] (columns [0, columns)) = a[rows][K] · packed[panels][K][16], columns a multiple of 8 (the panels past
+   them zero); rows a multiple of KERNEL_ROWS. (Slicing
    K into 256-deep passes, so that a panel slice stays in L1, measured slower: GAN training 2.73-3.01 s against
    2.50-2.54 s, the accumulating stores costing more than the panel's L2 reads.) */
-static inline void panel_products(const float *a, int rows, int K, const float *packed, int panels, float *m, size_t ldm) {
-    for (int nb = 0; nb < panels; nb++) {
+static inline void panel_products(const float *a, int rows, int K, const float *packed, int columns, float *m, size_t ldm) {
+    for (int nb = 0; nb * PANEL < columns; nb++) {
         const float *panel = packed + (size_t)nb * K * PANEL;
-        for (int r = 0; r < rows; r += KERNEL_ROWS)
-            kernel_6x16(a + (size_t)r * K, K, panel, K, m + (size_t)r * ldm + nb * PANEL, ldm, 0);
+        const int half = columns - nb * PANEL == 8;
+        for (int r = 0; r < rows; r += KERNEL_ROWS) {
+            if (half)
+                kernel_6x8(a + (size_t)r * K, K, panel, K, m + (size_t)r * ldm + nb * PANEL, ldm);
+            else
+                kernel_6x16(a + (size_t)r * K, K, panel, K, m + (size_t)r * ldm + nb * PANEL, ldm, 0);
+        }
     }
 }
 #endif

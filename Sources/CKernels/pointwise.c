@@ -43,7 +43,7 @@ int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, f
             _mm256_storeu_ps(row + k, v);
         }
     }
-    panel_products(a, rows, K, p->packed, ldm / PANEL, m, ldm);
+    panel_products(a, rows, K, p->packed, N, m, ldm);
     for (int r = 0; r < count; r++) {
         const float *row = m + (size_t)r * ldm;
         float *pixel = p->dst + (first + r) * B;

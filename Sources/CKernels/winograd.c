@@ -93,7 +93,7 @@ static void input_transform(const txn_wino_pass *p, int first, int count, int ro
 static void products(const txn_wino_pass *p, int rows, const float *v, float *m) {
     const int K = p->in_channels, N = panel_width(p->out_channels), panels = N / PANEL;
     for (int xi = 0; xi < 16; xi++)
-        panel_products(v + (size_t)xi * rows * K, rows, K, p->packed + (size_t)xi * panels * K * PANEL, panels,
+        panel_products(v + (size_t)xi * rows * K, rows, K, p->packed + (size_t)xi * panels * K * PANEL, p->out_channels,
                        m + (size_t)xi * rows * N, N);
 }
 

@@ -231,7 +231,7 @@ int txn_ws2_run(const txn_ws2_shape *s, int pass, const float *src, const float 
     float *v = scratch, *m = scratch + (size_t)16 * rows * K;
     input_transform(&g, first, count, rows, v);
     for (int xi = 0; xi < 16; xi++)
-        panel_products(v + (size_t)xi * rows * K, rows, K, packed + (size_t)xi * panels * K * PANEL, panels,
+        panel_products(v + (size_t)xi * rows * K, rows, K, packed + (size_t)xi * panels * K * PANEL, pass_N(s, pass),
                        m + (size_t)xi * rows * N, N);
     output_transform(&g, bias, first, count, rows, m);
     return 0;
