@@ -7,6 +7,14 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     public init(seed: UInt64) { state = seed }
 
+    /// The generator `draws` draws further on, at once: each draw only adds a constant to the state, so a stream can
+    /// be filled in parallel pieces that give exactly the bytes of one sequential pass.
+    public func skipped(_ draws: Int) -> SplitMix64 {
+        var copy = self
+        copy.state &+= 0x9E37_79B9_7F4A_7C15 &* UInt64(draws)
+        return copy
+    }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -12,7 +12,14 @@ public enum NoisePyramid {
         return (0..<a.scales).map { k in
             let (h, w) = (a.noiseSide(height, scale: k), a.noiseSide(width, scale: k))
             var z = ChannelMajor(zeros: a.noiseChannels, batch: batch, height: h, width: w)
-            for i in z.data.indices { z.data[i] = rng.nextUnit() }
+            let start = rng, count = z.data.count
+            z.data.withUnsafeMutableBufferPointer { values in
+                parallelRanges(count, minChunk: 1 << 16) { range in
+                    var piece = start.skipped(range.lowerBound)
+                    for i in range { values[i] = piece.nextUnit() }
+                }
+            }
+            rng = start.skipped(count)
             return z
         }
     }

@@ -196,8 +196,11 @@ public enum TexNetGeneration {
         var rng = SplitMix64(seed: seed)
         let noise = try NoisePyramid.draw(a, batch: 1, height: height, width: width, rng: &rng)
         let padding: PaddingMode = tile ? .circular : .reflect
-        let y = MapGeneration.supports(a) ? try MapGeneration.generate(network, noise: noise, padding: padding)
+        var y = MapGeneration.supports(a) ? try MapGeneration.generate(network, noise: noise, padding: padding)
             : try network.generate(noise, padding: padding)
-        return Image(width: width, height: height, pixels: y.data.map { min(max($0, 0), 1) })
+        y.data.withUnsafeMutableBufferPointer { values in
+            parallelRanges(values.count, minChunk: 1 << 16) { range in for i in range { values[i] = min(max(values[i], 0), 1) } }
+        }
+        return Image(width: width, height: height, pixels: y.data)
     }
 }

@@ -91,6 +91,23 @@ final class GeneratorTests: XCTestCase {
         XCTAssertNotEqual(i1.pixels, try TexNetGeneration.generate(n1, width: 16, height: 8, seed: 10, tile: true).pixels)
     }
 
+    /// The noise is filled in parallel pieces (each from the stream skipped ahead to its start): it must be exactly
+    /// the one sequential stream, scale after scale, and leave the generator where that stream ends.
+    func testNoiseFilledInPiecesIsTheOneSequentialStream() throws {
+        let a = try TexNetArchitecture(scales: 3, width: 8, noiseChannels: 3)
+        var rng = SplitMix64(seed: 11), sequential = SplitMix64(seed: 11)
+        let noise = try NoisePyramid.draw(a, batch: 2, height: 512, width: 384, rng: &rng)
+        XCTAssertGreaterThan(noise[2].data.count, 2 << 16, "large enough to be filled in more than one piece")
+        for z in noise {
+            let expected = (0..<z.data.count).map { _ in sequential.nextUnit() }
+            XCTAssertEqual(z.data, expected)
+        }
+        XCTAssertEqual(rng.next(), sequential.next())
+        var skipped = SplitMix64(seed: 3).skipped(1000), stepped = SplitMix64(seed: 3)
+        for _ in 0..<1000 { _ = stepped.next() }
+        XCTAssertEqual(skipped.next(), stepped.next())
+    }
+
     func testCircularPaddingCommutesWithShiftingTheNoise() throws {
         // With circular padding every layer is shift-equivariant on the torus: noise rolled by one coarsest period
         // gives the image rolled by the same amount, so the texture has no seam anywhere.
