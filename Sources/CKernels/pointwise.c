@@ -19,7 +19,7 @@ size_t txn_pointwise_scratch_floats(int pixels, int in_channels, int out_channel
     return (size_t)padded_rows(pixels) * ((size_t)in_channels + (size_t)panel_width(out_channels));
 }
 
-int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, float *scratch) {
+int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, float *scratch, double *moments) {
     const int K = p->in_channels, N = p->out_channels, B = p->block, ldm = panel_width(N);
     if ((B != 8 && B != 16) || K % 8 != 0 || N % 8 != 0 || K % B != 0 || N % B != 0 || count <= 0 || first < 0
         || (p->scale == NULL) != (p->shift == NULL) || (p->scale == NULL) != (p->slope == NULL))
@@ -44,12 +44,25 @@ int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, f
         }
     }
     panel_products(a, rows, K, p->packed, N, m, ldm);
-    for (int r = 0; r < count; r++) {
-        const float *row = m + (size_t)r * ldm;
-        float *pixel = p->dst + (first + r) * B;
-        for (int n = 0; n < N; n += 8) {
-            const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
-            _mm256_storeu_ps(pixel + (ptrdiff_t)(n / B) * p->dst_plane + n % B, _mm256_add_ps(_mm256_loadu_ps(row + n), bias));
+    for (int n = 0; n < N; n += 8) {
+        const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
+        float *channels = p->dst + (ptrdiff_t)(n / B) * p->dst_plane + n % B;
+        for (int start = 0; start < count; start += 64) {
+            __m256 sum = zero, squares = zero; /* over at most 64 pixels, in float */
+            for (int r = start; r < count && r < start + 64; r++) {
+                const __m256 value = _mm256_add_ps(_mm256_loadu_ps(m + (size_t)r * ldm + n), bias);
+                _mm256_storeu_ps(channels + (first + r) * B, value);
+                sum = _mm256_add_ps(sum, value);
+                squares = _mm256_fmadd_ps(value, value, squares);
+            }
+            if (moments) {
+                double s[8], q[8];
+                _mm256_storeu_pd(s, _mm256_cvtps_pd(_mm256_castps256_ps128(sum)));
+                _mm256_storeu_pd(s + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(sum, 1)));
+                _mm256_storeu_pd(q, _mm256_cvtps_pd(_mm256_castps256_ps128(squares)));
+                _mm256_storeu_pd(q + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(squares, 1)));
+                for (int c = 0; c < 8; c++) { moments[n + c] += s[c]; moments[N + n + c] += q[c]; }
+            }
         }
     }
     return 0;

@@ -121,7 +121,16 @@ static void products(const txn_wino_pass *p, int rows, const float *v, float *m)
 }
 
 /* Y = Aᵀ M A, then bias and ReLU, into the tiles' places in dst. */
-static void output_transform(const txn_wino_pass *p, int first, int count, int rows, const float *m) {
+/* Adds the lanes of `sum` and `squares` (8 channels' float partial sums) to moments[n..n+8) and moments[N + n..). */
+static inline void add_moments(double *moments, int N, int n, __m256 sum, __m256 squares) {
+    double *s = moments + n, *q = moments + N + n;
+    _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), _mm256_cvtps_pd(_mm256_castps256_ps128(sum))));
+    _mm256_storeu_pd(s + 4, _mm256_add_pd(_mm256_loadu_pd(s + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(sum, 1))));
+    _mm256_storeu_pd(q, _mm256_add_pd(_mm256_loadu_pd(q), _mm256_cvtps_pd(_mm256_castps256_ps128(squares))));
+    _mm256_storeu_pd(q + 4, _mm256_add_pd(_mm256_loadu_pd(q + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(squares, 1))));
+}
+
+static void output_transform(const txn_wino_pass *p, int first, int count, int rows, const float *m, double *moments) {
     const int N = p->out_channels, ldm = panel_width(N), B = p->block, tiles_w = (p->dst_w + 3) / 4;
     const size_t xi_stride = point_stride(rows, ldm);
     const __m256 zero = _mm256_setzero_ps();
@@ -140,19 +149,23 @@ static void output_transform(const txn_wino_pass *p, int first, int count, int r
             for (int i = 0; i < 4; i++) output_1d(q + 6 * i, 1, y + 4 * i, 1); /* (Aᵀ M) A: y[4][4] */
             const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
             float *base = p->dst + (ptrdiff_t)(n / B) * p->dst_plane + n % B;
+            __m256 sum = zero, squares = zero; /* over this tile's (at most 16) pixels, in float */
             for (int i = 0; i < rows_here; i++) {
                 for (int j = 0; j < columns_here; j++) {
                     __m256 value = _mm256_add_ps(y[4 * i + j], bias);
                     if (p->relu) value = _mm256_max_ps(value, zero);
                     float *at = base + ((size_t)(y0 + i) * p->dst_w + x0 + j) * B;
                     if (stream) _mm256_stream_ps(at, value); else _mm256_storeu_ps(at, value);
+                    sum = _mm256_add_ps(sum, value);
+                    squares = _mm256_fmadd_ps(value, value, squares);
                 }
             }
+            if (moments) add_moments(moments, N, n, sum, squares);
         }
     }
 }
 
-int txn_wino43_run(const txn_wino_pass *p, int first, int count, float *scratch) {
+int txn_wino43_run(const txn_wino_pass *p, int first, int count, float *scratch, double *moments) {
     if ((p->block != 8 && p->block != 16) || p->in_channels % 8 != 0 || p->out_channels % 8 != 0
         || p->in_channels % p->block != 0 || p->out_channels % p->block != 0 || count <= 0 || first < 0)
         return -1;
@@ -160,7 +173,7 @@ int txn_wino43_run(const txn_wino_pass *p, int first, int count, float *scratch)
     float *v = scratch, *m = scratch + POINTS * point_stride(rows, p->in_channels); /* as scratch_floats counts */
     input_transform(p, first, count, rows, v);
     products(p, rows, v, m);
-    output_transform(p, first, count, rows, m);
+    output_transform(p, first, count, rows, m, moments);
     _mm_sfence(); /* the streamed stores are visible before the call returns */
     return 0;
 }

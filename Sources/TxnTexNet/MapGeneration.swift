@@ -89,19 +89,22 @@ enum MapGeneration {
     private static func run(_ unit: ConvUnit, _ x: MapView, into y: MapView, reading pending: ChannelAffine?,
                             padding: PaddingMode) throws -> ChannelAffine? {
         let conv = unit.conv
-        if unit.kernel == 3 {
-            try MapConvolution3x3(weight: conv.weight.value, bias: conv.bias.value, inChannels: conv.inChannels,
-                                  outChannels: conv.outChannels).run(x, into: y, padding: padding, sourceAffine: pending)
-        } else {
-            try MapConvolution1x1(weight: conv.weight.value, bias: conv.bias.value, inChannels: conv.inChannels,
-                                  outChannels: conv.outChannels).run(x, into: y, sourceAffine: pending)
-        }
-        return try unit.norm.map { try evaluation($0, of: y, leakySlope: TexNetArchitecture.leakySlope) }
+        // An instance normalisation's statistics are summed by the convolution as it writes its output.
+        let wanted: Bool
+        if case .instance? = unit.norm { wanted = true } else { wanted = false }
+        let moments = unit.kernel == 3
+            ? try MapConvolution3x3(weight: conv.weight.value, bias: conv.bias.value, inChannels: conv.inChannels,
+                                    outChannels: conv.outChannels).run(x, into: y, padding: padding, sourceAffine: pending, moments: wanted)
+            : try MapConvolution1x1(weight: conv.weight.value, bias: conv.bias.value, inChannels: conv.inChannels,
+                                    outChannels: conv.outChannels).run(x, into: y, sourceAffine: pending, moments: wanted)
+        return try unit.norm.map { try evaluation($0, of: y, leakySlope: TexNetArchitecture.leakySlope, moments: moments) }
     }
 
     /// A normalisation layer in evaluation mode on `x`, as a per-channel affine map followed by LeakyReLU of
-    /// `leakySlope` (1: none): instance norm with the map's own statistics, batch norm with its running ones.
-    private static func evaluation(_ norm: NormLayer, of x: MapView, leakySlope: Float) throws -> ChannelAffine {
+    /// `leakySlope` (1: none): instance norm with the map's own statistics (`moments` when its maker kept them),
+    /// batch norm with its running ones.
+    private static func evaluation(_ norm: NormLayer, of x: MapView, leakySlope: Float,
+                                   moments: (mean: [Double], variance: [Double])? = nil) throws -> ChannelAffine {
         let (gamma, beta) = (norm.weight.value, norm.bias.value)
         guard gamma.count == x.channels else {
             throw TensorError.shapeMismatch("normalisation of \(gamma.count) channels on a map of \(x.channels)")
@@ -109,7 +112,7 @@ enum MapGeneration {
         let mean: [Double], variance: [Double], epsilon: Float
         switch norm {
         case .instance(let n):
-            (mean, variance) = MapPasses.moments(x)
+            (mean, variance) = moments ?? MapPasses.moments(x)
             epsilon = n.epsilon
         case .batch(let n):
             (mean, variance) = (n.runningMean.map(Double.init), n.runningVar.map(Double.init))

@@ -55,6 +55,20 @@ final class MapConvolutionTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst / scale, tolerance, "\(what): worst difference \(worst) of \(scale)")
     }
 
+    /// The mean and variance a convolution kept as it wrote its output, against those of the reference output.
+    func assertMoments(_ kept: (mean: [Double], variance: [Double])?, _ expected: [Float], channels: Int, _ what: String) {
+        guard let kept else { return XCTFail("\(what): no moments kept") }
+        let pixels = expected.count / channels
+        XCTAssertEqual(kept.mean.count, channels, what)
+        for c in 0..<channels {
+            let plane = expected[(c * pixels)..<((c + 1) * pixels)].map(Double.init)
+            let mean = plane.reduce(0, +) / Double(pixels)
+            let variance = plane.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(pixels)
+            XCTAssertEqual(kept.mean[c], mean, accuracy: 1e-5 * max(1, abs(mean)), "\(what): mean of channel \(c)")
+            XCTAssertEqual(kept.variance[c], variance, accuracy: 1e-4 * max(1, variance), "\(what): variance of channel \(c)")
+        }
+    }
+
     func testThreeByThreeInPlaceAcrossBandsAndIntoAnotherMapInEveryPaddingMode() throws {
         let (h, w) = (11, 9)
         for mode in PaddingMode.allCases {
@@ -73,9 +87,11 @@ final class MapConvolutionTests: XCTestCase {
                     let m = try map(x, channels: cin, height: h, width: w)
                     let inPlace = BlockedMap.blocks(cin) == BlockedMap.blocks(cout)
                     let out = inPlace ? m : try BlockedMap(channels: cout, height: h, width: w)
-                    try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, padding: mode, sourceAffine: read)
+                    let kept = try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, padding: mode,
+                                            sourceAffine: read, moments: true)
                     out.relabel(channels: cout)
                     let (got, zeroPadding) = planes(out)
+                    assertMoments(kept, expected, channels: cout, "\(cin)->\(cout) \(mode)")
                     assertClose(got, expected, "\(cin)->\(cout) \(mode), bands of \(rows.map(String.init) ?? "any") rows"
                                 + (inPlace ? ", in place" : "") + (read == nil ? "" : ", through an affine map"))
                     XCTAssertTrue(zeroPadding, "\(cin)->\(cout) \(mode): padding channels")
@@ -107,9 +123,10 @@ final class MapConvolutionTests: XCTestCase {
             let m = try map(raw, channels: cin, height: h, width: w)
             let inPlace = BlockedMap.blocks(cin) == BlockedMap.blocks(cout)
             let out = inPlace ? m : try BlockedMap(channels: cout, height: h, width: w)
-            try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, sourceAffine: read)
+            let kept = try conv.run(m.whole, into: inPlace ? m.whole(asChannels: cout) : out.whole, sourceAffine: read, moments: true)
             out.relabel(channels: cout)
             let (got, zeroPadding) = planes(out)
+            assertMoments(kept, expected, channels: cout, "\(cin)->\(cout)")
             assertClose(got, expected, "\(cin)->\(cout)")
             XCTAssertTrue(zeroPadding, "\(cin)->\(cout): padding channels")
         }

@@ -32,6 +32,7 @@ typedef struct {
 size_t txn_pointwise_scratch_floats(int pixels, int in_channels, int out_channels);
 
 /* Computes pixels [first, first + count). Calls on disjoint pixel ranges may run at once, each with its own
-   scratch. Returns 0, or -1 for arguments it does not take. */
-int txn_pointwise_run(const txn_pointwise_pass *pass, ptrdiff_t first, int count, float *scratch);
+   scratch. `moments`, when not NULL, is 2 * out_channels doubles to which each output channel's sum and sum of
+   squares over the values written are added (as txn_wino43_run). Returns 0, or -1 for arguments it does not take. */
+int txn_pointwise_run(const txn_pointwise_pass *pass, ptrdiff_t first, int count, float *scratch, double *moments);
 #endif

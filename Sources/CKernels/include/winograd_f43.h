@@ -24,7 +24,9 @@ int txn_wino43_tiles(const txn_wino_pass *pass);
 size_t txn_wino43_scratch_floats(int tiles, int in_channels, int out_channels);
 
 /* Computes tiles [first, first + count) of the pass (row-major over the output's 4x4 tiles). Calls on disjoint
-   tile ranges may run at the same time, each with its own scratch. Returns 0, or -1 for arguments it does not
-   take (as txn_wino_run). */
-int txn_wino43_run(const txn_wino_pass *pass, int first, int count, float *scratch);
+   tile ranges may run at the same time, each with its own scratch. `moments`, when not NULL, is 2 * out_channels
+   doubles to which each output channel's sum (first half) and sum of squares (second half) over the values written
+   are added: the statistics a normalisation after this layer needs, without another pass over the map (a call
+   needs its own, like its scratch). Returns 0, or -1 for arguments it does not take (as txn_wino_run). */
+int txn_wino43_run(const txn_wino_pass *pass, int first, int count, float *scratch, double *moments);
 #endif

@@ -109,9 +109,9 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
 
     /// Runs every tile of `pass` on `threads` workers in calls of at most `tilesPerCall` tiles of `tile`'s kernel,
     /// each worker with its own scratch slot (`scratch` holds `threads` of them, `tile.scratchFloats(tilesPerCall, …)`
-    /// each).
+    /// each). `moments`: `threads` slots of 2·out_channels doubles, one per worker (`WinogradTile.run`).
     static func run(_ pass: txn_wino_pass, tile: WinogradTile = .f2x2, tilesPerCall: Int, scratch: UnsafeMutablePointer<Float>,
-                    threads: Int) throws {
+                    threads: Int, moments: UnsafeMutablePointer<Double>? = nil) throws {
         let tiles = tile.tiles(pass)
         let (calls, perCall) = evenCalls(items: tiles, atMost: tilesPerCall, threads: threads)
         let scratchPerThread = tile.scratchFloats(tiles: tilesPerCall, inChannels: Int(pass.in_channels), outChannels: Int(pass.out_channels))
@@ -122,7 +122,8 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                 withUnsafePointer(to: pass) { pass in
                     for call in stride(from: worker, to: calls, by: threads) {
                         let first = call * perCall, count = min(perCall, tiles - first)
-                        if count > 0 && !tile.run(pass, first: first, count: count, scratch: scratch + worker * scratchPerThread) {
+                        let slot = moments.map { $0 + worker * 2 * Int(pass.pointee.out_channels) }
+                        if count > 0 && !tile.run(pass, first: first, count: count, scratch: scratch + worker * scratchPerThread, moments: slot) {
                             ok[worker] = false
                         }
                     }

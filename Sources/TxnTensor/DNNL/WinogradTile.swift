@@ -38,8 +38,11 @@ public enum WinogradTile: Sendable {
         }
     }
 
-    func run(_ pass: UnsafePointer<txn_wino_pass>, first: Int, count: Int, scratch: UnsafeMutablePointer<Float>) -> Bool {
-        (self == .f2x2 ? txn_wino_run(pass, Int32(first), Int32(count), scratch)
-            : txn_wino43_run(pass, Int32(first), Int32(count), scratch)) == 0
+    /// `moments`: where F(4x4, 3x3) adds each output channel's sum and sum of squares (F(2x2, 3x3) keeps none).
+    func run(_ pass: UnsafePointer<txn_wino_pass>, first: Int, count: Int, scratch: UnsafeMutablePointer<Float>,
+             moments: UnsafeMutablePointer<Double>? = nil) -> Bool {
+        precondition(moments == nil || self == .f4x4, "F(2x2, 3x3) keeps no moments")
+        return (self == .f2x2 ? txn_wino_run(pass, Int32(first), Int32(count), scratch)
+            : txn_wino43_run(pass, Int32(first), Int32(count), scratch, moments)) == 0
     }
 }

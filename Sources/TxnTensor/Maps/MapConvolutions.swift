@@ -77,8 +77,11 @@ public final class MapConvolution3x3: @unchecked Sendable {
 
     /// `destination` may be `source` itself (same padded channels). `sourceAffine`: the source is read as this map
     /// of its values (a normalisation not yet applied to it; the border is padded after it, as PyTorch pads the
-    /// normalised activations).
-    public func run(_ source: MapView, into destination: MapView, padding: PaddingMode, sourceAffine: ChannelAffine? = nil) throws {
+    /// normalised activations). `moments`: also return each output channel's mean and variance (what
+    /// `MapPasses.moments` of the destination gives), summed as the kernel writes them where it can.
+    @discardableResult
+    public func run(_ source: MapView, into destination: MapView, padding: PaddingMode, sourceAffine: ChannelAffine? = nil,
+                    moments: Bool = false) throws -> (mean: [Double], variance: [Double])? {
         let affine = sourceAffine ?? .identity(channels: source.paddedChannels)
         guard affine.channels == source.paddedChannels, source.channels == inChannels, destination.channels == outChannels,
               source.height == destination.height, source.width == destination.width else {
@@ -97,6 +100,8 @@ public final class MapConvolution3x3: @unchecked Sendable {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
         defer { bands.forEach { $0.deallocate() }; firstRow.deallocate(); scratch.deallocate() }
 
+        // One slot of sums per worker, kept across the bands.
+        var workerSums = [Double](repeating: 0, count: moments && !direct ? threads * 2 * paddedOut : 0)
         let src = source.base, plane = source.plane, rowFloats = w * b
         if inPlace {
             for kb in 0..<source.blocks { (firstRow + kb * rowFloats).update(from: src + kb * plane, count: rowFloats) }
@@ -130,12 +135,17 @@ public final class MapConvolution3x3: @unchecked Sendable {
                     padRow(src + kb * plane + s * rowFloats, out)
                 }
             }}
-            try convolve(buffer, rows: rows, width: w, into: destination.base + top * rowFloats, plane: destination.plane,
-                         scratch: scratch, threads: threads)
+            try workerSums.withUnsafeMutableBufferPointer { sums in
+                try convolve(buffer, rows: rows, width: w, into: destination.base + top * rowFloats, plane: destination.plane,
+                             scratch: scratch, threads: threads, moments: sums.isEmpty ? nil : sums.baseAddress)
+            }
             previous = (buffer, top, rows)
             top += rows
             band += 1
         }
+        guard moments else { return nil }
+        if direct { return MapPasses.moments(destination) }
+        return MapPasses.moments(workerSums: workerSums, workers: threads, stride: paddedOut, channels: outChannels, pixels: h * w)
     }
 
     /// One row of W pixels, through the affine map, with its left and right border pixels from `columnMap`
@@ -151,7 +161,7 @@ public final class MapConvolution3x3: @unchecked Sendable {
 
     /// The kernel over one band: its rows + 2 padded rows in `buffer` give `rows` output rows at `destination`.
     private func convolve(_ buffer: UnsafeMutablePointer<Float>, rows: Int, width w: Int, into destination: UnsafeMutablePointer<Float>,
-                          plane: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) throws {
+                          plane: Int, scratch: UnsafeMutablePointer<Float>, threads: Int, moments: UnsafeMutablePointer<Double>?) throws {
         try packed.withUnsafeBufferPointer { u in
             try bias.withUnsafeBufferPointer { bias in
                 let pass = txn_wino_pass(
@@ -167,7 +177,8 @@ public final class MapConvolution3x3: @unchecked Sendable {
                         parallelRanges(rows) { r in _ = txn_direct3x3_run(pass, Int32(r.lowerBound), Int32(r.count)) }
                     }
                 } else {
-                    try WinogradConvolution.run(pass, tile: Self.tile, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads)
+                    try WinogradConvolution.run(pass, tile: Self.tile, tilesPerCall: tilesPerCall, scratch: scratch, threads: threads,
+                                                moments: moments)
                 }
             }
         }
@@ -199,7 +210,10 @@ public final class MapConvolution1x1: @unchecked Sendable {
     }
 
     /// `sourceAffine`: the source is read as this map of its values (a normalisation not yet applied to it).
-    public func run(_ source: MapView, into destination: MapView, sourceAffine: ChannelAffine? = nil) throws {
+    /// `moments`: also return each output channel's mean and variance, summed as the kernel writes them.
+    @discardableResult
+    public func run(_ source: MapView, into destination: MapView, sourceAffine: ChannelAffine? = nil,
+                    moments: Bool = false) throws -> (mean: [Double], variance: [Double])? {
         guard sourceAffine.map({ $0.channels == source.paddedChannels }) ?? true, source.channels == inChannels, destination.channels == outChannels,
               source.height == destination.height, source.width == destination.width else {
             throw TensorError.shapeMismatch("1x1 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width) "
@@ -212,6 +226,7 @@ public final class MapConvolution1x1: @unchecked Sendable {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
         defer { scratch.deallocate() }
         var succeeded = [Bool](repeating: true, count: threads)
+        var workerSums = [Double](repeating: 0, count: moments ? threads * 2 * n : 0)
         let affine = sourceAffine ?? .identity(channels: k)
         packed.withUnsafeBufferPointer { u in
             bias.withUnsafeBufferPointer { bias in affine.withPointers { scale, shift, slope in
@@ -220,18 +235,20 @@ public final class MapConvolution1x1: @unchecked Sendable {
                                               bias: bias.baseAddress, scale: applies ? scale : nil, shift: applies ? shift : nil,
                                               slope: applies ? slope : nil, dst: destination.base, dst_plane: destination.plane,
                                               out_channels: Int32(n), block: Int32(BlockedMap.block))
-                succeeded.withUnsafeMutableBufferPointer { ok in
+                succeeded.withUnsafeMutableBufferPointer { ok in workerSums.withUnsafeMutableBufferPointer { sums in
                     parallelFor(threads) { worker in
                         withUnsafePointer(to: pass) { pass in
+                            let slot = moments ? sums.baseAddress! + worker * 2 * n : nil
                             for call in stride(from: worker, to: calls, by: threads) {
                                 let first = call * perCall, count = min(perCall, pixels - first)
-                                if txn_pointwise_run(pass, first, Int32(count), scratch + worker * scratchPerThread) != 0 { ok[worker] = false }
+                                if txn_pointwise_run(pass, first, Int32(count), scratch + worker * scratchPerThread, slot) != 0 { ok[worker] = false }
                             }
                         }
                     }
-                }
+                }}
             }}
         }
         if succeeded.contains(false) { throw TensorError.invalidArgument("txn's pointwise kernel refused its arguments") }
+        return moments ? MapPasses.moments(workerSums: workerSums, workers: threads, stride: n, channels: outChannels, pixels: pixels) : nil
     }
 }

@@ -60,15 +60,28 @@ public enum MapPasses {
                 }
             }
         }
-        var mean = [Double](repeating: 0, count: x.channels), variance = mean
+        var sum = [Double](repeating: 0, count: x.channels), square = sum
         for c in 0..<x.channels {
             let (kb, lane) = (c / b, c % b)
-            var (s, q) = (0.0, 0.0)
-            for chunk in 0..<chunks { s += sums[(kb * chunks + chunk) * b + lane]; q += squares[(kb * chunks + chunk) * b + lane] }
-            mean[c] = s / Double(pixels)
-            variance[c] = max(0, q / Double(pixels) - mean[c] * mean[c])
+            for chunk in 0..<chunks { sum[c] += sums[(kb * chunks + chunk) * b + lane]; square[c] += squares[(kb * chunks + chunk) * b + lane] }
         }
-        return (mean, variance)
+        return moments(sums: sum, squares: square, pixels: pixels)
+    }
+
+    /// Mean and biased variance from each channel's sum and sum of squares over `pixels` values.
+    public static func moments(sums: [Double], squares: [Double], pixels: Int) -> (mean: [Double], variance: [Double]) {
+        let mean = sums.map { $0 / Double(pixels) }
+        return (mean, zip(squares, mean).map { max(0, $0 / Double(pixels) - $1 * $1) })
+    }
+
+    /// The moments of the first `channels` channels from per-worker sums kept by a kernel as it wrote a map
+    /// (`workers` slots of 2·`stride` doubles: sums, then sums of squares).
+    static func moments(workerSums: [Double], workers: Int, stride: Int, channels: Int, pixels: Int) -> (mean: [Double], variance: [Double]) {
+        var sum = [Double](repeating: 0, count: channels), square = sum
+        for w in 0..<workers {
+            for c in 0..<channels { sum[c] += workerSums[2 * stride * w + c]; square[c] += workerSums[2 * stride * w + stride + c] }
+        }
+        return moments(sums: sum, squares: square, pixels: pixels)
     }
 
     /// `affine` applied to `x` in place.
