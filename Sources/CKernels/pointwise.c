@@ -47,11 +47,19 @@ int txn_pointwise_run(const txn_pointwise_pass *p, ptrdiff_t first, int count, f
     for (int n = 0; n < N; n += 8) {
         const __m256 bias = p->bias ? _mm256_loadu_ps(p->bias + n) : zero;
         float *channels = p->dst + (ptrdiff_t)(n / B) * p->dst_plane + n % B;
+        const int lanes = p->planes - n < 8 ? p->planes - n : 8; /* with planes: the channels of this group kept */
+        if (p->planes && lanes <= 0) continue;
         for (int start = 0; start < count; start += 64) {
             __m256 sum = zero, squares = zero; /* over at most 64 pixels, in float */
             for (int r = start; r < count && r < start + 64; r++) {
                 const __m256 value = _mm256_add_ps(_mm256_loadu_ps(m + (size_t)r * ldm + n), bias);
-                _mm256_storeu_ps(channels + (first + r) * B, value);
+                if (p->planes) {
+                    float v[8];
+                    _mm256_storeu_ps(v, value);
+                    for (int c = 0; c < lanes; c++) p->dst[(ptrdiff_t)(n + c) * p->dst_plane + first + r] = v[c];
+                } else {
+                    _mm256_storeu_ps(channels + (first + r) * B, value);
+                }
                 sum = _mm256_add_ps(sum, value);
                 squares = _mm256_fmadd_ps(value, value, squares);
             }

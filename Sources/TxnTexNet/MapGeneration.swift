@@ -21,9 +21,9 @@ enum MapGeneration {
         let finest = noise[a.scales - 1], pixels = finest.height * finest.width
         var out = ChannelMajor(zeros: 3, batch: finest.batch, height: finest.height, width: finest.width)
         for sample in 0..<finest.batch {
-            let rgb = try image(network, noise: noise, sample: sample, padding: padding)
-            out.data.withUnsafeMutableBufferPointer { o in
-                rgb.whole.map.copyPlanes(count: 3, into: o.baseAddress! + sample * pixels, stride: finest.batch * pixels)
+            try out.data.withUnsafeMutableBufferPointer { o in
+                try image(network, noise: noise, sample: sample, padding: padding, into: o.baseAddress! + sample * pixels,
+                          stride: finest.batch * pixels)
             }
         }
         guard out.data.allSatisfy({ $0.isFinite }) else {
@@ -32,10 +32,12 @@ enum MapGeneration {
         return out
     }
 
-    /// One image, as a 3-channel map. Each normalisation is left as a `ChannelAffine` for the next convolution to
-    /// apply as it reads (so the 40-channel maps of the finest scale are not rewritten once per normalisation),
-    /// except where the next layer is one whose statistics need the values themselves (a join normalisation).
-    private static func image(_ network: TextureNetwork, noise: [ChannelMajor], sample: Int, padding: PaddingMode) throws -> BlockedMap {
+    /// One image, into its 3 planes `stride` floats apart (the last convolution writes them). Each normalisation is
+    /// left as a `ChannelAffine` for the next convolution to apply as it reads (so the 40-channel maps of the finest
+    /// scale are not rewritten once per normalisation), except where the next layer is one whose statistics need the
+    /// values themselves (a join normalisation).
+    private static func image(_ network: TextureNetwork, noise: [ChannelMajor], sample: Int, padding: PaddingMode,
+                              into planes: UnsafeMutablePointer<Float>, stride: Int) throws {
         let a = network.architecture
         var (deep, pending) = try noiseBlock(network.noiseBlocks[0], noise[0], sample: sample, into: nil, padding: padding)
         for k in 1..<a.scales {
@@ -55,9 +57,10 @@ enum MapGeneration {
                 pending = try run(unit, joined.whole, into: joined.whole, reading: pending, padding: padding)!
             }
         }
-        let rgb = try BlockedMap(channels: 3, height: deep.height, width: deep.width)
-        _ = try run(network.toRGB, deep.whole, into: rgb.whole, reading: pending, padding: padding)
-        return rgb
+        let toRGB = network.toRGB.conv
+        precondition(network.toRGB.kernel == 1 && network.toRGB.norm == nil, "the final unit is a 1x1 convolution to RGB")
+        try MapConvolution1x1(weight: toRGB.weight.value, bias: toRGB.bias.value, inChannels: toRGB.inChannels, outChannels: toRGB.outChannels)
+            .run(deep.whole, intoPlanes: planes, stride: stride, sourceAffine: pending)
     }
 
     /// Scale k's noise through its block; the last unit writes into `destination` when given (the noise path's
@@ -128,7 +131,7 @@ enum MapGeneration {
 
     /// What generating one `width` x `height` image holds at its peak, besides the noise: at each scale the joined
     /// map with either the coarse map it is upsampled from or the noise block's maps and a 3x3 convolution's bands;
-    /// at the end the last map, the RGB map and the image's planes.
+    /// at the end the last map and the image's planes.
     static func peakBytes(_ a: TexNetArchitecture, width w: Int, height h: Int) throws -> Int {
         let what = "generating \(w)x\(h) with the texture network"
         func map(_ c: Int, _ k: Int) throws -> Int {
@@ -149,8 +152,8 @@ enum MapGeneration {
             let work = try bands(max(a.joinedChannels(k), a.noiseChannels), k)
             peak = max(peak, try MemoryBudget.sum([joined, max(coarse, try MemoryBudget.sum([noiseMaps, work], for: what))], for: what))
         }
-        let last = try map(a.joinedChannels(a.scales - 1), a.scales - 1), rgb = try map(3, a.scales - 1)
+        let last = try map(a.joinedChannels(a.scales - 1), a.scales - 1)
         let planes = try MemoryBudget.bytes(count: try MemoryBudget.product([3, h, w], for: what), for: what)
-        return max(peak, try MemoryBudget.sum([last, rgb, planes], for: what))
+        return max(peak, try MemoryBudget.sum([last, planes], for: what))
     }
 }

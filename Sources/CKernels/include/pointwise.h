@@ -22,10 +22,12 @@ typedef struct {
     const float *scale, *shift, *slope; /* in_channels floats each, or all NULL: the source read as
                                            leaky(src * scale + shift) (txn_map8_affine), a normalisation not yet
                                            applied to it */
-    float *dst;          /* blocked, channel blocks dst_plane floats apart */
+    float *dst;          /* blocked, channel blocks dst_plane floats apart; or planes (below) */
     ptrdiff_t dst_plane;
     int out_channels;    /* a multiple of 8 and of B, at most the packed N' */
     int block;           /* B: 8 or 16 */
+    int planes;          /* 0: dst is blocked; else dst is the first `planes` output channels as planes [c][pixel],
+                            dst_plane floats apart (an image's), the rest dropped */
 } txn_pointwise_pass;
 
 /* Floats of the scratch one call of `pixels` pixels needs. */

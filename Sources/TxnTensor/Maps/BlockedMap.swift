@@ -69,19 +69,6 @@ public final class BlockedMap: @unchecked Sendable {
         }
     }
 
-    /// Channels [0, count) as planes, [count][H][W], into `out` at `offset` (sample-major or channel-major batches
-    /// alike: plane c goes to offset + c·stride).
-    public func copyPlanes(count: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
-        precondition(count <= channels)
-        let (pixels, b, base) = (height * width, Self.block, storage)
-        parallelRanges(pixels, minChunk: 4096) { range in
-            for c in 0..<count {
-                let src = base + (c / b) * pixels * b + c % b, dst = out + c * stride
-                for p in range { dst[p] = src[p * b] }
-            }
-        }
-    }
-
     /// The whole map.
     public var whole: MapView { MapView(self, blocks: 0..<blocks, channels: channels) }
 

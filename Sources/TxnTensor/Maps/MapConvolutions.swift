@@ -214,14 +214,27 @@ public final class MapConvolution1x1: @unchecked Sendable {
     @discardableResult
     public func run(_ source: MapView, into destination: MapView, sourceAffine: ChannelAffine? = nil,
                     moments: Bool = false) throws -> (mean: [Double], variance: [Double])? {
-        guard sourceAffine.map({ $0.channels == source.paddedChannels }) ?? true, source.channels == inChannels, destination.channels == outChannels,
-              source.height == destination.height, source.width == destination.width else {
+        guard destination.channels == outChannels, source.height == destination.height, source.width == destination.width else {
             throw TensorError.shapeMismatch("1x1 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width) "
                 + "into \(destination.channels)x\(destination.height)x\(destination.width)")
         }
+        return try compute(source, into: destination.base, plane: destination.plane, planes: 0, sourceAffine: sourceAffine, moments: moments)
+    }
+
+    /// The output as `outChannels` planes of an image (the texture network's RGB), `stride` floats apart from
+    /// `planes`, instead of a blocked map that would be copied into them.
+    public func run(_ source: MapView, intoPlanes planes: UnsafeMutablePointer<Float>, stride: Int, sourceAffine: ChannelAffine? = nil) throws {
+        try compute(source, into: planes, plane: stride, planes: outChannels, sourceAffine: sourceAffine, moments: false)
+    }
+
+    private func compute(_ source: MapView, into destination: UnsafeMutablePointer<Float>, plane: Int, planes: Int,
+                         sourceAffine: ChannelAffine?, moments: Bool) throws -> (mean: [Double], variance: [Double])? {
+        guard sourceAffine.map({ $0.channels == source.paddedChannels }) ?? true, source.channels == inChannels else {
+            throw TensorError.shapeMismatch("1x1 convolution \(inChannels)->\(outChannels) from \(source.channels)x\(source.height)x\(source.width)")
+        }
         let pixels = source.height * source.width, perCall = Self.pixelsPerCall
         let calls = (pixels + perCall - 1) / perCall, threads = min(Threads.count, calls)
-        let (k, n) = (source.paddedChannels, destination.paddedChannels)
+        let (k, n) = (source.paddedChannels, BlockedMap.blocks(outChannels) * BlockedMap.block)
         let scratchPerThread = txn_pointwise_scratch_floats(Int32(perCall), Int32(k), Int32(n))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * scratchPerThread)
         defer { scratch.deallocate() }
@@ -233,8 +246,8 @@ public final class MapConvolution1x1: @unchecked Sendable {
                 let applies = sourceAffine != nil
                 let pass = txn_pointwise_pass(src: source.base, src_plane: source.plane, in_channels: Int32(k), packed: u.baseAddress,
                                               bias: bias.baseAddress, scale: applies ? scale : nil, shift: applies ? shift : nil,
-                                              slope: applies ? slope : nil, dst: destination.base, dst_plane: destination.plane,
-                                              out_channels: Int32(n), block: Int32(BlockedMap.block))
+                                              slope: applies ? slope : nil, dst: destination, dst_plane: plane,
+                                              out_channels: Int32(n), block: Int32(BlockedMap.block), planes: Int32(planes))
                 succeeded.withUnsafeMutableBufferPointer { ok in workerSums.withUnsafeMutableBufferPointer { sums in
                     parallelFor(threads) { worker in
                         withUnsafePointer(to: pass) { pass in
