@@ -8,6 +8,7 @@
 #include "winograd.h"
 #include "panel_kernel.h"
 #include "winograd_input.h"
+#include "winograd_tiles.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -22,7 +23,7 @@ size_t txn_wino_scratch_floats(int tiles, int in_channels, int out_channels) {
 int txn_wino_tiles(const txn_wino_pass *p) { return ((p->dst_h + 1) / 2) * ((p->dst_w + 1) / 2); }
 
 /* U = G g Gᵀ with G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
-static void transform_kernel(const float g[3][3], float u[16]) {
+static void transform_kernel(const float g[3][3], float *u) {
     float t[4][3];
     for (int c = 0; c < 3; c++) {
         t[0][c] = g[0][c];
@@ -39,53 +40,12 @@ static void transform_kernel(const float g[3][3], float u[16]) {
 }
 
 void txn_wino_pack_weights(const float *w, int cout, int cin, int backward, int packed_in, float *packed) {
-    const int K = backward ? cout : cin, N = backward ? cin : cout, panels = panel_width(N) / PANEL;
-    memset(packed, 0, txn_wino_weight_floats(packed_in, N) * sizeof(float));
-    for (int n = 0; n < N; n++) {
-        for (int k = 0; k < K; k++) {
-            float g[3][3], u[16];
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    g[a][b] = backward ? w[(((size_t)k * cin + n) * 3 + 2 - a) * 3 + 2 - b]
-                                       : w[(((size_t)n * cin + k) * 3 + a) * 3 + b];
-            transform_kernel(g, u);
-            for (int xi = 0; xi < 16; xi++)
-                packed[(((size_t)xi * panels + n / PANEL) * packed_in + k) * PANEL + n % PANEL] = u[xi];
-        }
-    }
+    pack_3x3_weights(w, cout, cin, backward, packed_in, 16, transform_kernel, packed);
 }
 
 /* Transforms the patches of tiles [first, first + count) into V; rows past the last tile of the pass are zero. */
 static void input_transform(const txn_wino_pass *p, int first, int count, int rows, float *v) {
-    const int K = p->in_channels, B = p->block, tiles_w = (p->dst_w + 1) / 2, tiles = txn_wino_tiles(p);
-    const size_t plane = (size_t)p->src_h * p->src_w * B, xi_stride = (size_t)rows * K;
-    for (int r = 0; r < rows; r++) {
-        const int t = first + r;
-        float *row = v + (size_t)r * K;
-        if (r >= count || t >= tiles) {
-            for (int xi = 0; xi < 16; xi++)
-                for (int k = 0; k < K; k += 8) _mm256_storeu_ps(row + xi * xi_stride + k, _mm256_setzero_ps());
-            continue;
-        }
-        const int y0 = 2 * (t / tiles_w) + p->origin, x0 = 2 * (t % tiles_w) + p->origin;
-        const int inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= p->src_h && x0 + 4 <= p->src_w;
-        for (int k = 0; k < K; k += 8) {
-            const float *base = p->src + (size_t)(k / B) * plane + k % B;
-            __m256 d[16];
-            for (int i = 0; i < 4; i++) {
-                const int y = y0 + i;
-                for (int j = 0; j < 4; j++) {
-                    const int x = x0 + j;
-                    if (inside || (y >= 0 && y < p->src_h && x >= 0 && x < p->src_w))
-                        d[4 * i + j] = _mm256_loadu_ps(base + ((size_t)y * p->src_w + x) * B);
-                    else
-                        d[4 * i + j] = _mm256_setzero_ps();
-                }
-            }
-            transform_patch(d);
-            for (int xi = 0; xi < 16; xi++) _mm256_storeu_ps(row + xi * xi_stride + k, d[xi]);
-        }
-    }
+    transform_tiles(p, first, count, rows, v, 2, 4, (p->dst_w + 1) / 2, txn_wino_tiles(p), transform_patch);
 }
 
 /* M[ξ] = V[ξ] · U[ξ] for the 16 points: panel by panel, so that one K x 16 panel of U stays in L1 while every

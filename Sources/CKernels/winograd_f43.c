@@ -5,28 +5,25 @@
    and the packed weights U[36][N'/16][K][16]. */
 #include "winograd_f43.h"
 #include "panel_kernel.h"
+#include "winograd_tiles.h"
 #include <stdint.h>
 #include <string.h>
 
 enum { POINTS = 36 };
-
-/* Floats from one transform point's plane of V or M to the next. */
-static inline size_t point_stride(int rows, int width) { return (size_t)rows * width; }
 
 size_t txn_wino43_weight_floats(int in_channels, int out_channels) {
     return (size_t)POINTS * (size_t)in_channels * (size_t)panel_width(out_channels);
 }
 
 size_t txn_wino43_scratch_floats(int tiles, int in_channels, int out_channels) {
-    const int rows = padded_rows(tiles);
-    return (size_t)POINTS * (point_stride(rows, in_channels) + point_stride(rows, panel_width(out_channels)));
+    return (size_t)POINTS * (size_t)padded_rows(tiles) * ((size_t)in_channels + (size_t)panel_width(out_channels));
 }
 
 int txn_wino43_tiles(const txn_wino_pass *p) { return ((p->dst_h + 3) / 4) * ((p->dst_w + 3) / 4); }
 
 /* U = G g Gᵀ, in double (the weights are transformed once), with
    G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. */
-static void transform_kernel(const float g[3][3], float u[POINTS]) {
+static void transform_kernel(const float g[3][3], float *u) {
     static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
     double t[6][3];
@@ -37,20 +34,7 @@ static void transform_kernel(const float g[3][3], float u[POINTS]) {
 }
 
 void txn_wino43_pack_weights(const float *w, int cout, int cin, int backward, int packed_in, float *packed) {
-    const int K = backward ? cout : cin, N = backward ? cin : cout, panels = panel_width(N) / PANEL;
-    memset(packed, 0, txn_wino43_weight_floats(packed_in, N) * sizeof(float));
-    for (int n = 0; n < N; n++) {
-        for (int k = 0; k < K; k++) {
-            float g[3][3], u[POINTS];
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    g[a][b] = backward ? w[(((size_t)k * cin + n) * 3 + 2 - a) * 3 + 2 - b]
-                                       : w[(((size_t)n * cin + k) * 3 + a) * 3 + b];
-            transform_kernel(g, u);
-            for (int xi = 0; xi < POINTS; xi++)
-                packed[(((size_t)xi * panels + n / PANEL) * packed_in + k) * PANEL + n % PANEL] = u[xi];
-        }
-    }
+    pack_3x3_weights(w, cout, cin, backward, packed_in, POINTS, transform_kernel, packed);
 }
 
 /* Bᵀ on six vectors (in[0], in[s], …, in[5s]) into out[0], out[s], …, with
@@ -78,46 +62,23 @@ static inline void output_1d(const __m256 *in, int is, __m256 *out, int os) {
     out[3 * os] = _mm256_add_ps(_mm256_fmadd_ps(eight, m34, m12), in[5 * is]);
 }
 
-/* Transforms the patches of tiles [first, first + count) into V; rows past the last tile of the pass are zero. */
+/* Bᵀ d B of one 6x6 patch, 8 channels at once: down each column, then along each row. */
+static inline void transform_patch(__m256 *d) {
+    __m256 e[POINTS];
+    for (int j = 0; j < 6; j++) input_1d(d + j, e + j, 6);
+    for (int i = 0; i < 6; i++) input_1d(e + 6 * i, d + 6 * i, 1);
+}
+
 static void input_transform(const txn_wino_pass *p, int first, int count, int rows, float *v) {
-    const int K = p->in_channels, B = p->block, tiles_w = (p->dst_w + 3) / 4, tiles = txn_wino43_tiles(p);
-    const size_t plane = (size_t)p->src_h * p->src_w * B, xi_stride = point_stride(rows, K);
-    for (int r = 0; r < rows; r++) {
-        const int t = first + r;
-        float *row = v + (size_t)r * K;
-        if (r >= count || t >= tiles) {
-            for (int xi = 0; xi < POINTS; xi++)
-                for (int k = 0; k < K; k += 8) _mm256_storeu_ps(row + xi * xi_stride + k, _mm256_setzero_ps());
-            continue;
-        }
-        const int y0 = 4 * (t / tiles_w) + p->origin, x0 = 4 * (t % tiles_w) + p->origin;
-        const int inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= p->src_h && x0 + 6 <= p->src_w;
-        for (int k = 0; k < K; k += 8) {
-            const float *base = p->src + (size_t)(k / B) * plane + k % B;
-            __m256 d[POINTS], e[POINTS];
-            for (int i = 0; i < 6; i++) {
-                const int y = y0 + i;
-                for (int j = 0; j < 6; j++) {
-                    const int x = x0 + j;
-                    if (inside || (y >= 0 && y < p->src_h && x >= 0 && x < p->src_w))
-                        d[6 * i + j] = _mm256_loadu_ps(base + ((size_t)y * p->src_w + x) * B);
-                    else
-                        d[6 * i + j] = _mm256_setzero_ps();
-                }
-            }
-            for (int j = 0; j < 6; j++) input_1d(d + j, e + j, 6);      /* Bᵀ d: down each column */
-            for (int i = 0; i < 6; i++) input_1d(e + 6 * i, d + 6 * i, 1); /* (Bᵀ d) B: along each row */
-            for (int xi = 0; xi < POINTS; xi++) _mm256_storeu_ps(row + xi * xi_stride + k, d[xi]);
-        }
-    }
+    transform_tiles(p, first, count, rows, v, 4, 6, (p->dst_w + 3) / 4, txn_wino43_tiles(p), transform_patch);
 }
 
 /* M[ξ] = V[ξ] · U[ξ] for the 36 points, panel by panel (as winograd.c). */
 static void products(const txn_wino_pass *p, int rows, const float *v, float *m) {
     const int K = p->in_channels, N = panel_width(p->out_channels), panels = N / PANEL;
     for (int xi = 0; xi < POINTS; xi++)
-        panel_products(v + xi * point_stride(rows, K), rows, K, p->packed + (size_t)xi * panels * K * PANEL, p->out_channels,
-                       m + xi * point_stride(rows, N), N);
+        panel_products(v + xi * (size_t)rows * K, rows, K, p->packed + (size_t)xi * panels * K * PANEL, p->out_channels,
+                       m + xi * (size_t)rows * N, N);
 }
 
 /* Y = Aᵀ M A, then bias and ReLU, into the tiles' places in dst. */
@@ -132,7 +93,7 @@ static inline void add_moments(double *moments, int N, int n, __m256 sum, __m256
 
 static void output_transform(const txn_wino_pass *p, int first, int count, int rows, const float *m, double *moments) {
     const int N = p->out_channels, ldm = panel_width(N), B = p->block, tiles_w = (p->dst_w + 3) / 4;
-    const size_t xi_stride = point_stride(rows, ldm);
+    const size_t xi_stride = (size_t)rows * ldm;
     const __m256 zero = _mm256_setzero_ps();
     /* A tile's four pixels of a row are two whole cache lines of dst when it is 32-byte aligned: stored past the
        caches, they are not first read from memory (dst is a map far larger than the caches, read next by the next
@@ -170,7 +131,7 @@ int txn_wino43_run(const txn_wino_pass *p, int first, int count, float *scratch,
         || p->in_channels % p->block != 0 || p->out_channels % p->block != 0 || count <= 0 || first < 0)
         return -1;
     const int rows = padded_rows(count);
-    float *v = scratch, *m = scratch + POINTS * point_stride(rows, p->in_channels); /* as scratch_floats counts */
+    float *v = scratch, *m = scratch + (size_t)POINTS * rows * p->in_channels; /* as scratch_floats counts */
     input_transform(p, first, count, rows, v);
     products(p, rows, v, m);
     output_transform(p, first, count, rows, m, moments);
