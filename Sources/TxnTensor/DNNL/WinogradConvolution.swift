@@ -1,9 +1,9 @@
 import CKernels
 
-/// A 3x3 stride-1 convolution by txn's own F(2x2, 3x3) Winograd kernel (`CKernels`), on the blocked layout, for
-/// CPUs where oneDNN has no Winograd (oneDNN 2.6 has it for AVX-512 only): 16 multiplications per 4 outputs
-/// instead of direct convolution's 36. Forward (bias and ReLU fused) and backward-data side by side: the backward
-/// pass is the same kernel over the output gradient, with the weights flipped and their channels swapped.
+/// A 3x3 stride-1 convolution by txn's own Winograd kernel (`CKernels`, `WinogradTile`), on the blocked layout, for
+/// CPUs where oneDNN has no Winograd (oneDNN 2.6 has it for AVX-512 only): F(4x4, 3x3), 36 multiplications per 16
+/// outputs instead of direct convolution's 144. Forward (bias and ReLU fused) and backward-data side by side: the
+/// backward pass is the same kernel over the output gradient, with the weights flipped and their channels swapped.
 public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable {
     public let inChannels: Int, outChannels: Int, height: Int, width: Int
     /// The transformed weights of each pass, in the panels the kernel reads.
@@ -31,13 +31,10 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
         (inChannels, outChannels, self.height, self.width, self.block) = (conv.inChannels, conv.outChannels, height, width, block)
         bias = conv.bias.data
         func packed(_ backward: Bool) throws -> [Float] {
-            let count = try MemoryBudget.product([16, conv.inChannels, conv.outChannels], for: "Winograd weights")
+            _ = try MemoryBudget.product([Self.tile.side == 2 ? 16 : 36, conv.inChannels, conv.outChannels], for: "Winograd weights")
             return conv.weight.data.withUnsafeBufferPointer { w in
-                [Float](unsafeUninitializedCapacity: count) { out, n in
-                    txn_wino_pack_weights(w.baseAddress!, Int32(conv.outChannels), Int32(conv.inChannels),
-                                          backward ? 1 : 0, Int32(backward ? conv.outChannels : conv.inChannels), out.baseAddress!)
-                    n = count
-                }
+                Self.tile.packWeights(w.baseAddress!, outChannels: conv.outChannels, inChannels: conv.inChannels, backward: backward,
+                                      packedIn: backward ? conv.outChannels : conv.inChannels)
             }
         }
         forwardWeights = try packed(false)
@@ -53,16 +50,22 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
 
     /// Tiles one call of the kernel computes, the rule for every caller.
     static func tilesPerCall(inChannels: Int, outChannels: Int) -> Int {
-        max(6, (1 << 15) / max(inChannels, outChannels))
+        tile == .f2x2 ? max(6, (1 << 15) / max(inChannels, outChannels)) : max(24, (1 << 13) / max(inChannels, outChannels))
     }
 
-    static func tiles(height: Int, width: Int) -> Int { ((height + 1) / 2) * ((width + 1) / 2) }
+    /// F(4x4, 3x3): against F(2x2, 3x3), 0.79 / 0.72 / 0.60-0.70 / 0.48-0.80 of its time for VGG's 64 / 128 / 256 /
+    /// 512-channel layers at 256² / 128² / 64² / 32² (C harness, forward, 2 threads, AMD EPYC Zen 3), and
+    /// `txn bench --peer`'s forward+backward ratio to PyTorch went from 0.57 / 0.49 / 0.40 to 0.51 / 0.41 / 0.33 at
+    /// 128² / 256² / 512². Its rounding passes the VGG's PyTorch parity test.
+    static let tile = WinogradTile.f4x4
+
+    static func tiles(height: Int, width: Int) -> Int { ((height + tile.side - 1) / tile.side) * ((width + tile.side - 1) / tile.side) }
 
     public var implementation: String { "winograd:txn" }
     public var backwardImplementation: String { backwardWeights == nil ? "-" : "winograd:txn" }
     public var weightBytes: Int { 4 * (forwardWeights.count + (backwardWeights?.count ?? 0)) }
     public var scratchpadBytes: Int {
-        4 * plannedThreads * txn_wino_scratch_floats(Int32(tilesPerCall), Int32(inChannels), Int32(outChannels))
+        4 * plannedThreads * Self.tile.scratchFloats(tiles: tilesPerCall, inChannels: inChannels, outChannels: outChannels)
     }
     public func bindScratchpad(_ arena: DNNLArena) throws {
         guard arena.bytes >= scratchpadBytes else {
@@ -102,7 +105,7 @@ public final class WinogradConvolution: BlockedConvolution, @unchecked Sendable 
                     origin: Int32(origin), packed: w.baseAddress, bias: bias == nil ? nil : b.baseAddress,
                     relu: relu ? 1 : 0, dst: destination, dst_h: Int32(destinationHeight), dst_w: Int32(destinationWidth),
                     out_channels: Int32(outChannels), dst_plane: destinationHeight * destinationWidth * block, block: Int32(block))
-                try Self.run(pass, tilesPerCall: tilesPerCall, scratch: scratch, threads: min(Threads.count, plannedThreads))
+                try Self.run(pass, tile: Self.tile, tilesPerCall: tilesPerCall, scratch: scratch, threads: min(Threads.count, plannedThreads))
             }
         }
     }

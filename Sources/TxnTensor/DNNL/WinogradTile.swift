@@ -1,9 +1,9 @@
 import CKernels
 
 /// The output tile of txn's two stride-1 3x3 Winograd kernels, and the C functions of each.
-/// - `f2x2`, F(2x2, 3x3) (`winograd.c`): 16 multiplications per 4 outputs; the VGG's layers, forward and backward.
-/// - `f4x4`, F(4x4, 3x3) (`winograd_f43.c`): 36 per 16, with about four times the rounding; the texture network's
-///   generation, where the transforms and memory, not the products, bound F(2x2, 3x3).
+/// - `f2x2`, F(2x2, 3x3) (`winograd.c`): 16 multiplications per 4 outputs, rounding near 1e-6 of the largest output.
+/// - `f4x4`, F(4x4, 3x3) (`winograd_f43.c`): 36 per 16, rounding a few times 1e-6; the one txn runs (the VGG's layers
+///   forward and backward, the texture network's generation), since it measured faster everywhere it runs.
 public enum WinogradTile: Sendable {
     case f2x2, f4x4
 
