@@ -157,9 +157,10 @@ public final class VGGPlan: FeatureNetwork {
 
     /// The algorithm one convolution uses: Winograd (oneDNN's on AVX-512, txn's elsewhere) where it pays. conv1_1
     /// has 3 input channels. oneDNN's F(4x4, 3x3) does not pay under 32x32 (measured at 16x16: 5.1 ms forward and
-    /// 5.6 ms backward per 512-channel layer against 3.3 and 3.5 ms direct); txn's F(2x2, 3x3) on AVX2 does down to
-    /// 16x16 (conv4_x at a 128² input: 14.3 against 23.3 ms forward+backward per layer, medians of 3 `txn bench
-    /// --profile` runs, AMD EPYC Zen 3).
+    /// 5.6 ms backward per 512-channel layer against 3.3 and 3.5 ms direct); txn's own on AVX2 does down to 16x16
+    /// (conv4_x at a 128² input: 14.3 against 23.3 ms forward+backward per layer with F(2x2, 3x3), medians of 3
+    /// `txn bench --profile` runs, AMD EPYC Zen 3; the F(4x4, 3x3) that replaced it took 0.48-0.80 of its time on a
+    /// 512-channel layer at 32², C harness; at 16² the two were not compared).
     static func algorithm(_ requested: ConvAlgorithm, layer: Int, height: Int, width: Int) -> ConvAlgorithm {
         switch requested {
         case .direct: return .direct

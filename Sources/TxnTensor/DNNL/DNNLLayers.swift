@@ -7,7 +7,7 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     case auto
     case direct
     /// Winograd for 3x3 kernels: oneDNN's F(4x4, 3x3) where oneDNN has it (AVX-512: about 4x fewer
-    /// multiplications), txn's own F(2x2, 3x3) elsewhere (`WinogradConvolution`, AVX2: 2.25x fewer).
+    /// multiplications), txn's own F(4x4, 3x3) elsewhere (`WinogradConvolution`, AVX2: also 4x fewer).
     case winograd
 
     var kind: dnnl_alg_kind_t {
@@ -33,7 +33,7 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
 
     /// Whose Winograd kernel runs here, for `txn doctor` and the benchmarks.
     public static var winogradKernel: String {
-        oneDNNWinogradAvailable ? "oneDNN's F(4x4, 3x3) (\(DNNLCPU.isaName))" : "txn's F(2x2, 3x3) (AVX2)"
+        oneDNNWinogradAvailable ? "oneDNN's F(4x4, 3x3) (\(DNNLCPU.isaName))" : "txn's F(4x4, 3x3) (AVX2)"
     }
 }
 
