@@ -41,9 +41,11 @@ public struct SynthesisMemory: Equatable, Sendable {
     /// iterate, its gradient, the free gradient, the direction and the pinned mask (a quarter), then in the line
     /// search a trial image, the gradients of the bracket's ends and of the newest trial (four) and the point
     /// returned. Adam: m, v, the iterate and its gradient. The run adds the best image and the two bounds.
-    public static func vectors(_ optimizer: SynthesisOptions.Optimizer) -> Int {
+    /// A run of `steps` iterations stores at most that many pairs (`CurvatureHistory` allocates a slot on its first
+    /// use), so a short octave at a large size holds fewer than m.
+    public static func vectors(_ optimizer: SynthesisOptions.Optimizer, steps: Int) -> Int {
         switch optimizer {
-        case .lbfgs(let m): return 2 * m + 15
+        case .lbfgs(let m): return 2 * min(m, steps) + 15
         case .adam: return 8
         }
     }
@@ -53,7 +55,7 @@ public struct SynthesisMemory: Equatable, Sendable {
         let (w, h) = (options.width, options.height)
         let what = "synthesising \(w)x\(h)"
         let pixels = try MemoryBudget.product([3, w, h, MemoryLayout<Float>.stride], for: what)
-        var imageBytes = try MemoryBudget.product([vectors(options.optimizer), pixels], for: what)
+        var imageBytes = try MemoryBudget.product([vectors(options.optimizer, steps: options.finalSteps), pixels], for: what)
         if options.loss.usesSliced {
             // The SW loss sorts every pixel's projections: whole features, their gradients and the sorted copy,
             // and the sorters and projections it keeps for its largest layer.

@@ -95,12 +95,14 @@ public struct SynthesisOptions: Sendable {
     /// which needs no fixed function, stayed behind L-BFGS at any interval (0.044, 0.139 at 4).
     public var slicedRedrawEvery = 10
     /// Coarse to fine: run at size / 2^(octaves−1) with the source scaled alike, upsample, refine, up to
-    /// the full size. nil: `Octaves.automatic` (one octave up to 256 px on the long side, one more per doubling).
+    /// the full size. nil: `Octaves.automatic` (one octave up to 128 px on the long side, two up to 256, one more per doubling).
     public var octaves: Int? = nil
     /// Iterations at each octave but the last (which runs `steps`): one count for all, or one per octave, coarsest
-    /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: `steps`.
+    /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: by size
+    /// (`Octaves.defaultSteps`).
     public var octaveSteps: [Int]? = nil
-    public var steps = 100
+    /// Iterations at the full size; nil: by size (`Octaves.defaultSteps`: 100 up to 256², fewer beyond).
+    public var steps: Int? = nil
     /// Stop early, before `steps`, once the loss improves by less than a fraction over the last iterations
     /// (`steps=auto`); nil: run `steps` iterations (or until L-BFGS stalls).
     public var plateau: Plateau? = nil
@@ -181,11 +183,19 @@ public struct SynthesisOptions: Sendable {
         return "\(counts.count) counts for \(n) octaves: give one, or one for each octave but the last (\(n - 1))"
     }
 
-    /// The iterations of octave `i` (0 the coarsest) of `n`.
+    /// The octaves of this run: `octaves`, else `Octaves.automatic` for the output size.
+    public var octaveCount: Int { octaves ?? Octaves.automatic(width: width, height: height) }
+
+    /// The iterations of octave `i` (0 the coarsest) of `n`: those given, else by size (`Octaves.defaultSteps`).
     public func steps(octave i: Int, of n: Int) -> Int {
-        guard i < n - 1, let counts = octaveSteps else { return steps }
+        let bySize = Octaves.defaultSteps(octave: i, of: n, width: width, height: height)
+        guard i < n - 1 else { return steps ?? bySize }
+        guard let counts = octaveSteps else { return bySize }
         return counts.count == 1 ? counts[0] : counts[min(i, counts.count - 1)]
     }
+
+    /// The iterations at the full size.
+    public var finalSteps: Int { steps(octave: octaveCount - 1, of: octaveCount) }
 
     public var weights: [Double] { layerWeights ?? Array(repeating: VGG19.gatysLayerWeight, count: layers.count) }
 
@@ -203,7 +213,7 @@ public struct SynthesisOptions: Sendable {
             throw fail(.size, "the output size must be \(Self.sizeRange.lowerBound)x\(Self.sizeRange.lowerBound) to "
                        + "\(Self.sizeRange.upperBound)x\(Self.sizeRange.upperBound), got \(width)x\(height)")
         }
-        guard Self.stepsRange.contains(steps) else { throw fail(.steps, "must be \(within(Self.stepsRange)), got \(steps)") }
+        if let steps, !Self.stepsRange.contains(steps) { throw fail(.steps, "must be \(within(Self.stepsRange)), got \(steps)") }
         if let p = plateau {
             guard Plateau.windows.contains(p.window) else {
                 throw fail(.steps, "the plateau window must be \(within(Plateau.windows)) iterations, got \(p.window)")

@@ -33,7 +33,7 @@ public final class Synthesizer {
         self.model = m
         self.source = source
         self.options = options
-        octaves = options.octaves ?? Octaves.automatic(width: options.width, height: options.height)
+        octaves = options.octaveCount
         if let problem = options.octaveStepsProblem(octaves: octaves) {
             throw SynthesisError(.octaveSteps, problem)
         }
@@ -279,13 +279,14 @@ public final class Synthesizer {
         if box != nil { objective.project(&x) }
 
         var history: [Double] = []
+        let steps = options.finalSteps
         var interrupted = false, reachedPlateau = false
         // In a function of its own so that the optimiser's memory (L-BFGS keeps 2m image-sized
         // vectors) is released before the distance is measured.
         func iterate() throws {
         var lbfgs = LBFGS(history: { if case .lbfgs(let m) = options.optimizer { return m } else { return LBFGS.defaultHistory } }())
         var adam = Adam(learningRate: { if case .adam(let lr) = options.optimizer { return lr } else { return Float(SynthesisOptions.defaultAdamLearningRate) } }())
-            for iteration in 1...options.steps {
+            for iteration in 1...steps {
                 let value: Double
                 var converged = false
                 // The SW loss draws new directions every `slicedRedrawEvery` iterations. L-BFGS's line search
@@ -310,9 +311,9 @@ public final class Synthesizer {
                     let snapshot = options.snapshotEvery > 0 && iteration % options.snapshotEvery == 0
                         ? Image(width: w, height: h, pixels: x) : nil
                     progress(SynthesisProgress(
-                        iteration: iteration, totalIterations: options.steps, loss: value, layerLosses: lastLayerLosses,
+                        iteration: iteration, totalIterations: steps, loss: value, layerLosses: lastLayerLosses,
                         layers: options.layers, evaluations: evaluations, elapsed: t, secondsPerIteration: perIteration,
-                        remaining: perIteration * Double(options.steps - iteration), snapshot: snapshot,
+                        remaining: perIteration * Double(steps - iteration), snapshot: snapshot,
                         evaluationSeconds: Double(evaluationNanoseconds) / 1e9,
                         gramLoss: options.reportsGramLoss ? try gramLoss(of: x, objective: value) : nil))
                 }

@@ -28,8 +28,8 @@ struct Synth: ParsableCommand {
     @Option(help: "Resize the source to this size first (N or WxH; default: keep it).")
     var sourceSize: String?
 
-    @Option(help: ArgumentHelp("Iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap) per octave).", valueName: "N|auto"))
-    var steps: StepCount = .fixed(defaults.steps)
+    @Option(help: ArgumentHelp("Iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap) per octave) (default: by size, \(Octaves.defaultStepsSummary)).", valueName: "N|auto"))
+    var steps: StepCount?
 
     @Option(help: "Optimiser: \(SynthesisOptions.Optimizer.Name.allCases.map(\.rawValue).joined(separator: " or ")).")
     var optimizer: SynthesisOptions.Optimizer.Name = defaults.optimizer.name
@@ -59,10 +59,10 @@ struct Synth: ParsableCommand {
     @Option(help: "New SW directions every N iterations.")
     var redraw: Int = defaults.slicedRedrawEvery
 
-    @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to 256 px, one more per doubling).")
+    @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to \(Octaves.automaticSingle) px, 2 up to \(Octaves.automaticCoarsest), one more per doubling).")
     var octaves: Int?
 
-    @Option(help: ArgumentHelp("Iterations at each octave but the last: one count for all, or one per octave, coarsest first (default: --steps).", valueName: "N[,N…]"))
+    @Option(help: ArgumentHelp("Iterations at each octave but the last: one count for all, or one per octave, coarsest first (default: by size, 100 at the coarsest, 30 at 512², 8 at 1024²).", valueName: "N[,N…]"))
     var octaveSteps: String?
 
     @Option(help: ArgumentHelp("Evaluate the network in tiles of N x N core pixels plus halos (default: the whole image if the run fits --max-memory, else the largest tiles that do).", valueName: "N"))
@@ -100,7 +100,7 @@ struct Synth: ParsableCommand {
         if let seconds, !(seconds > 0 && seconds.isFinite) { throw ValidationError("--seconds must be positive, got \(seconds)") }
         var options = SynthesisOptions()
         (options.width, options.height) = try parseSize(size, "--size")
-        steps.apply(to: &options)
+        steps?.apply(to: &options)
         options.reportsGramLoss = log != nil
         options.optimizer = .init(optimizer, history: history, learningRate: lr)
         options.layers = layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -149,7 +149,7 @@ struct Synth: ParsableCommand {
             throw ValidationError(e.asFlag)
         }
         print("synthesising \(options.width)x\(options.height) from \(input.source) (\(sourceImage.width)x\(sourceImage.height)), "
-            + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps) steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
+            + "\(options.optimizer), \(loss.rawValue) loss, \(synthesizer.octaves) octave(s), \(steps.map { "\($0)" } ?? "\(options.finalSteps)") steps, \(options.padding) padding, \(options.pooling) pooling, \(Threads.count) threads")
         print(synthesizer.memory.summary)
         Interrupt.install()
         defer { Interrupt.uninstall() }

@@ -98,10 +98,11 @@ final class DeclarationTests: XCTestCase {
             XCTAssertEqual((e as? CommandError)?.message, "internal error: optimize reads 'stepz', which it does not declare")
         }
         // A second default besides the declared one would be two places for one default.
-        XCTAssertThrowsError(try args.int("steps", default: 5)) { e in
+        XCTAssertThrowsError(try args.int("history", default: 5)) { e in
             XCTAssertTrue("\(e)".contains("besides its declared one"), "\(e)")
         }
-        XCTAssertEqual(try args.int("steps"), 100)
+        XCTAssertEqual(try args.int("history"), 20)
+        XCTAssertNil(try args.steps("steps"), "absent steps are decided by the size (`Octaves.defaultSteps`)")
         XCTAssertEqual(try args.layers("layers"), VGG19.gatysLayers)
         XCTAssertEqual(try args.numbers("weights"), [VGG19.gatysLayerWeight])
         XCTAssertEqual(try args.int("every", default: 7), 7, "a default decided when the command runs")
@@ -111,10 +112,10 @@ final class DeclarationTests: XCTestCase {
     /// Help is made from the declarations: the same text as when the defaults were written out by hand.
     func testHelpShowsTheDeclaredDefaults() throws {
         let specs = Dictionary(uniqueKeysWithValues: allCommands().map { ($0.name, $0) })
-        XCTAssertEqual(specs["optimize"]?.usage, "optimize <source> [model] size=256 steps=100 optimizer=lbfgs history=20 lr=0.02 "
+        XCTAssertEqual(specs["optimize"]?.usage, "optimize <source> [model] size=256 steps=(by size) optimizer=lbfgs history=20 lr=0.02 "
             + "layers=conv1_1,pool1,pool2,pool3,pool4 weights=1000000000 norm=pixels padding=(model) pooling=(model) init=meannoise "
             + "sigma=0.01 seed=(session) bounds=source histmatch=false every=10 snapshot=0 distance=true show=false "
-            + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(steps) eval_tile=(auto) log=(none)")
+            + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(by size) eval_tile=(auto) log=(none)")
         XCTAssertEqual(specs["model"]?.usage, "model [path] pooling=avg padding=reflect convention=auto upto=pool4 algorithm=auto")
         XCTAssertEqual(specs["tile"]?.usage, "tile <image> [grid]")
         XCTAssertTrue(specs["tile"]?.help.contains("grid           size (N or WxH), optional") == true)

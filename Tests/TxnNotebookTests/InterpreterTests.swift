@@ -90,7 +90,7 @@ final class InterpreterTests: XCTestCase {
         XCTAssertNil(run("help"))
         XCTAssertTrue(out.text.contains("optimize"))
         XCTAssertNil(run("help optimize"))
-        XCTAssertTrue(out.text.contains("usage: optimize <source> [model] size=256 steps=100"))
+        XCTAssertTrue(out.text.contains("usage: optimize <source> [model] size=256 steps=(by size)"))
         XCTAssertTrue(out.text.contains("example:"))
         XCTAssertNil(run("x = noise size=4; vars"))
         XCTAssertTrue(out.text.contains("image 4x4"))

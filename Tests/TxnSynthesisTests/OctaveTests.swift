@@ -8,7 +8,7 @@ import TxnVGG
 
 final class OctaveTests: XCTestCase {
     func testAutomaticOctavesAndScaledSizes() {
-        XCTAssertEqual([64, 256, 257, 512, 1024, 2048, 1000].map { Octaves.automatic(width: $0, height: $0 / 2) }, [1, 1, 2, 2, 3, 4, 3])
+        XCTAssertEqual([64, 128, 129, 256, 257, 512, 1024, 2048, 1000].map { Octaves.automatic(width: $0, height: $0 / 2) }, [1, 1, 2, 2, 2, 2, 3, 4, 3])
         XCTAssertEqual(Octaves.automatic(width: 100, height: 600), 3)
         XCTAssertEqual((0..<3).map { Octaves.scaled(1024, octave: $0, of: 3) }, [256, 512, 1024])
         XCTAssertEqual((0..<2).map { Octaves.scaled(75, octave: $0, of: 2) }, [38, 75])
@@ -101,16 +101,17 @@ final class OctaveTests: XCTestCase {
     func testStepsPerOctaveOneForAllOrOneEach() throws {
         var o = SynthesisOptions()
         o.steps = 8
-        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [8, 8, 8, 8])
+        // Octaves before the last without counts of their own run the size's defaults (100 up to 128²).
+        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [100, 100, 100, 8])
         o.octaveSteps = [50]
         XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [50, 50, 50, 8])
         o.octaveSteps = [100, 40, 20]
         XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [100, 40, 20, 8])
         o.octaves = 3
         XCTAssertThrowsError(try o.validate()) { e in XCTAssertTrue("\(e)".hasPrefix("octave_steps: 3 counts for 3 octaves"), "\(e)") }
-        // With automatic octaves the count is checked once the octaves are known (two for 512²).
+        // With automatic octaves the count is checked once the octaves are known (two for 256²).
         o.octaves = nil
-        (o.width, o.height) = (512, 512)
+        (o.width, o.height) = (256, 256)
         let model = try VGG19.load(try Paths.weights(), upTo: "pool4")
         let src = Image(width: 64, height: 64, pixels: [Float](repeating: 0.5, count: 3 * 64 * 64))
         XCTAssertThrowsError(try Synthesizer(model: model, source: src, options: o)) { e in
@@ -124,6 +125,34 @@ final class OctaveTests: XCTestCase {
         let textured = try Image.load(Paths.repoRoot + "/Notebooks/data/ihc.png").image.resized(width: 64, height: 64)
         _ = try Synthesizer(model: model, source: textured, options: o).run(progress: { seen.append($0.octave) })
         XCTAssertEqual(seen, [1, 1, 2, 3, 3, 3])
+    }
+
+    /// No counts given: a fixed share of time per octave (`Octaves.defaultSteps`), the whole run's octaves by size.
+    func testDefaultStepsFallWithThePixels() {
+        func schedule(_ side: Int) -> [Int] {
+            var o = SynthesisOptions()
+            (o.width, o.height) = (side, side)
+            return (0..<o.octaveCount).map { o.steps(octave: $0, of: o.octaveCount) }
+        }
+        XCTAssertEqual(schedule(64), [100])
+        XCTAssertEqual(schedule(256), [100, 100])
+        XCTAssertEqual(schedule(512), [100, 40])
+        XCTAssertEqual(schedule(1024), [100, 30, 10])
+        XCTAssertEqual(schedule(2048), [100, 30, 8, 3])
+        // One octave asked for at a large size: the last octave's rule, not 100 iterations of 2048².
+        var o = SynthesisOptions()
+        (o.width, o.height, o.octaves) = (2048, 2048, 1)
+        XCTAssertEqual(o.finalSteps, Octaves.fewestDefaultSteps)
+        // Given counts win.
+        (o.octaves, o.steps, o.octaveSteps) = (3, 7, [9])
+        XCTAssertEqual((0..<3).map { o.steps(octave: $0, of: 3) }, [9, 9, 7])
+    }
+
+    /// L-BFGS stores a pair per iteration at most, so a short run plans fewer image-sized vectors than m pairs need.
+    func testMemoryPlanCountsThePairsARunCanStore() {
+        XCTAssertEqual(SynthesisMemory.vectors(.lbfgs(history: 20), steps: 3), 2 * 3 + 15)
+        XCTAssertEqual(SynthesisMemory.vectors(.lbfgs(history: 20), steps: 100), 2 * 20 + 15)
+        XCTAssertEqual(SynthesisMemory.vectors(.adam(learningRate: 0.1), steps: 3), 8)
     }
 
     func testTooManyOctavesNameTheOption() throws {

@@ -55,8 +55,13 @@ final class TiledSynthesisTests: XCTestCase {
         let limited = try SynthesisMemory.plan(model: model, options: o)
         XCTAssertEqual(limited.tile, 384, limited.summary)
         XCTAssertLessThanOrEqual(limited.totalBytes, 1536 << 20)
-        // L-BFGS with 20 pairs keeps 58 image-sized vectors of 48 MiB: no tiling can make that fit.
+        // The default iterations at 2048² (3) store 3 pairs at most: 21 vectors of 48 MiB, which fit in tiles.
         o.optimizer = .lbfgs(history: 20)
+        let short = try SynthesisMemory.plan(model: model, options: o)
+        XCTAssertNotNil(short.tile, short.summary)
+        XCTAssertLessThanOrEqual(short.totalBytes, 1536 << 20)
+        // 100 iterations with 20 pairs keep 55 image-sized vectors of 48 MiB: no tiling can make that fit.
+        o.steps = 100
         XCTAssertThrowsError(try SynthesisMemory.plan(model: model, options: o)) { e in
             let text = "\(e)"
             XCTAssertTrue(text.hasPrefix("memory: synthesising 2048x2048 needs at least"), text)

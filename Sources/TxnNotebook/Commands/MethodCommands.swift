@@ -312,8 +312,8 @@ private func optimizeCommand() -> CommandSpec {
         positional: [ParamSpec("source", .image, "the texture to imitate"), ParamSpec("model", .model, whenAbsent: "(last)", "from `model`")],
         keys: [
             ParamSpec("size", .size, default: .sizeDefault(gatys.width, gatys.height), "output size, N or WxH (independent of the source's)"),
-            ParamSpec("steps", .any, default: .number(Double(gatys.steps)), range: SynthesisOptions.stepsRange,
-                      "iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap))"),
+            ParamSpec("steps", .any, whenAbsent: "(by size)", range: SynthesisOptions.stepsRange,
+                      "iterations, or auto: stop when \(SynthesisOptions.Plateau.standard) (at most \(SynthesisOptions.automaticStepsCap)); by size: \(Octaves.defaultStepsSummary)"),
             .choice("optimizer", default: gatys.optimizer.name, "optimiser"),
             ParamSpec("history", .integer, default: .number(Double(SynthesisOptions.defaultHistory)), range: SynthesisOptions.historyRange, "L-BFGS memory"),
             ParamSpec("lr", .number, default: .number(SynthesisOptions.defaultAdamLearningRate), "Adam's step size (pixel units)"),
@@ -335,8 +335,8 @@ private func optimizeCommand() -> CommandSpec {
             ParamSpec("projections", .integer, whenAbsent: "(channels)", range: SynthesisOptions.projectionsRange, "SW random directions per layer"),
             ParamSpec("sw_weight", .number, default: .number(gatys.slicedWeight), "SW layer weights = weights x this"),
             ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: SynthesisOptions.redrawRange, "new SW directions every N iterations"),
-            ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to 256 px, +1 per doubling"),
-            ParamSpec("octave_steps", .numbers, whenAbsent: "(steps)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
+            ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to \(Octaves.automaticSingle) px, 2 up to \(Octaves.automaticCoarsest), +1 per doubling"),
+            ParamSpec("octave_steps", .numbers, whenAbsent: "(by size)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
             ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: SynthesisOptions.evaluationTileRange, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
             ParamSpec("log", .path, whenAbsent: "(none)", "write one JSON object per iteration to this file: iteration, seconds, loss, gram_loss (the plain Gram loss at the output size)"),
         ],
@@ -358,7 +358,7 @@ private func optimizeCommand() -> CommandSpec {
 private func synthesisOptions(_ args: Arguments, model m: ModelValue?, sessionSeed: UInt64) throws -> SynthesisOptions {
     var o = SynthesisOptions()
     (o.width, o.height) = try args.size("size")
-    try args.steps("steps").apply(to: &o)
+    try args.steps("steps")?.apply(to: &o)
     o.reportsGramLoss = args.has("log")
     o.layers = try args.layers("layers")
     o.layerWeights = SynthesisOptions.layerWeights(try args.numbers("weights"), layerCount: o.layers.count)
@@ -415,7 +415,7 @@ private func runOptimize(_ args: Arguments, _ session: CommandContext) throws ->
         }
     }
     let synthesizer = try Synthesizer(model: m.vgg, source: source, options: o)
-    session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.loss.rawValue) loss, \(synthesizer.octaves) octave\(synthesizer.octaves == 1 ? "" : "s"), \(o.steps) steps, layers \(o.layers.joined(separator: ",")), "
+    session.print("optimising \(o.width)x\(o.height) with \(o.optimizer), \(o.loss.rawValue) loss, \(synthesizer.octaves) octave\(synthesizer.octaves == 1 ? "" : "s"), \(o.finalSteps) steps, layers \(o.layers.joined(separator: ",")), "
         + "\(o.padding) padding, \(o.pooling) pooling, seed \(o.seed), \(Threads.count) threads")
     if synthesizer.memory.tile != nil { session.print(synthesizer.memory.summary) }
     Interrupt.reset()

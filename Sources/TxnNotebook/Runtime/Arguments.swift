@@ -187,8 +187,10 @@ struct Arguments {
         return Int(x)
     }
 
-    /// An iteration count: a whole number within the declared range, or `auto` (`StepCount`).
-    func steps(_ name: String) throws -> StepCount {
+    /// An iteration count: a whole number within the declared range, or `auto` (`StepCount`); nil when absent and
+    /// declared `whenAbsent` (the library decides).
+    func steps(_ name: String) throws -> StepCount? {
+        if !has(name), case .whenAbsent? = try param(name).fallback { return nil }
         let (_, v, ref) = try given(name, nil)
         if case .word(StepCount.automaticWord) = v { return .automatic }
         if case .string(StepCount.automaticWord) = v { return .automatic }

@@ -25,13 +25,19 @@ struct GatysJob: JobKind {
     static let defaults = Hosting.OptimizeOptions()
     /// 128, not the library's 256: the page's choice, so that a first result comes in seconds on two cores.
     static let defaultSize = 128
+    /// The iterations at the full size that `optimize` runs when none are given (`Octaves.defaultSteps`).
+    static func defaultSteps(width: Int, height: Int) -> Int {
+        var o = defaults
+        (o.width, o.height) = (width, height)
+        return o.finalSteps
+    }
     /// The square sizes `sourceSize` may shrink the source to.
     static let sourceSizeRange = 16...4096
 
     /// What the page shows before the user changes anything, and the ranges of its fields (`GET /api/defaults`).
     static var pageDefaults: [String: Any] {
         ["size": defaultSize, "sizeRange": [Hosting.OptimizeOptions.sizeRange.lowerBound, Hosting.OptimizeOptions.sizeRange.upperBound],
-         "steps": defaults.steps, "seed": Parameters.defaultSeed, "optimizer": defaults.optimizer.name.rawValue,
+         "steps": Self.defaultSteps(width: defaultSize, height: defaultSize), "seed": Parameters.defaultSeed, "optimizer": defaults.optimizer.name.rawValue,
          "optimizers": Hosting.OptimizeOptions.Optimizer.Name.allCases.map(\.rawValue), "layers": defaults.layers,
          "history": Hosting.OptimizeOptions.defaultHistory, "lr": Hosting.OptimizeOptions.defaultAdamLearningRate,
          "tile": false, "histmatch": defaults.histogramMatching]
@@ -55,7 +61,7 @@ struct GatysJob: JobKind {
         }
         try limits.checkJobWork("'size' \(width)x\(height)", pixels: width * height)
         let defaults = Self.defaults
-        steps = try p.int("steps", default: defaults.steps, range: Hosting.OptimizeOptions.stepsRange.lowerBound...limits.steps)
+        steps = try p.int("steps", default: min(Self.defaultSteps(width: width, height: height), limits.steps), range: Hosting.OptimizeOptions.stepsRange.lowerBound...limits.steps)
         seed = try p.seed()
         tile = try p.tile()
         optimizer = try p.choice("optimizer", Hosting.OptimizeOptions.Optimizer.Name.allCases.map(\.rawValue),
