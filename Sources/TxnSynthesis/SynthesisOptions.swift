@@ -98,8 +98,8 @@ public struct SynthesisOptions: Sendable {
     /// the full size. nil: `Octaves.automatic` (one octave up to 128 px on the long side, two up to 256, one more per doubling).
     public var octaves: Int? = nil
     /// Iterations at each octave but the last (which runs `steps`): one count for all, or one per octave, coarsest
-    /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: by size
-    /// (`Octaves.defaultSteps`).
+    /// first (a large output wants many cheap iterations at the coarse octaves and few at the fine); nil: `steps`
+    /// when given, else by size (`Octaves.defaultSteps`).
     public var octaveSteps: [Int]? = nil
     /// Iterations at the full size; nil: by size (`Octaves.defaultSteps`: 100 up to 256², fewer beyond).
     public var steps: Int? = nil
@@ -186,12 +186,12 @@ public struct SynthesisOptions: Sendable {
     /// The octaves of this run: `octaves`, else `Octaves.automatic` for the output size.
     public var octaveCount: Int { octaves ?? Octaves.automatic(width: width, height: height) }
 
-    /// The iterations of octave `i` (0 the coarsest) of `n`: those given, else by size (`Octaves.defaultSteps`).
+    /// The iterations of octave `i` (0 the coarsest) of `n`: those given (an octave before the last without a count
+    /// of its own runs `steps`, as scripts written before the size's defaults expect), else by size
+    /// (`Octaves.defaultSteps`).
     public func steps(octave i: Int, of n: Int) -> Int {
-        let bySize = Octaves.defaultSteps(octave: i, of: n, width: width, height: height)
-        guard i < n - 1 else { return steps ?? bySize }
-        guard let counts = octaveSteps else { return bySize }
-        return counts.count == 1 ? counts[0] : counts[min(i, counts.count - 1)]
+        if i < n - 1, let counts = octaveSteps { return counts.count == 1 ? counts[0] : counts[min(i, counts.count - 1)] }
+        return steps ?? Octaves.defaultSteps(octave: i, of: n, width: width, height: height)
     }
 
     /// The iterations at the full size.

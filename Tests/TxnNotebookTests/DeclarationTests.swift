@@ -115,7 +115,7 @@ final class DeclarationTests: XCTestCase {
         XCTAssertEqual(specs["optimize"]?.usage, "optimize <source> [model] size=256 steps=(by size) optimizer=lbfgs history=20 lr=0.02 "
             + "layers=conv1_1,pool1,pool2,pool3,pool4 weights=1000000000 norm=pixels padding=(model) pooling=(model) init=meannoise "
             + "sigma=0.01 seed=(session) bounds=source histmatch=false every=10 snapshot=0 distance=true show=false "
-            + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(by size) eval_tile=(auto) log=(none)")
+            + "loss=gram projections=(channels) sw_weight=0.1 redraw=10 octaves=(auto) octave_steps=(steps, else by size) eval_tile=(auto) log=(none)")
         XCTAssertEqual(specs["model"]?.usage, "model [path] pooling=avg padding=reflect convention=auto upto=pool4 algorithm=auto")
         XCTAssertEqual(specs["tile"]?.usage, "tile <image> [grid]")
         XCTAssertTrue(specs["tile"]?.help.contains("grid           size (N or WxH), optional") == true)

@@ -101,8 +101,7 @@ final class OctaveTests: XCTestCase {
     func testStepsPerOctaveOneForAllOrOneEach() throws {
         var o = SynthesisOptions()
         o.steps = 8
-        // Octaves before the last without counts of their own run the size's defaults (100 up to 128²).
-        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [100, 100, 100, 8])
+        XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [8, 8, 8, 8])
         o.octaveSteps = [50]
         XCTAssertEqual((0..<4).map { o.steps(octave: $0, of: 4) }, [50, 50, 50, 8])
         o.octaveSteps = [100, 40, 20]
@@ -143,9 +142,11 @@ final class OctaveTests: XCTestCase {
         var o = SynthesisOptions()
         (o.width, o.height, o.octaves) = (2048, 2048, 1)
         XCTAssertEqual(o.finalSteps, Octaves.fewestDefaultSteps)
-        // Given counts win.
+        // Given counts win: octave_steps, else steps for every octave.
         (o.octaves, o.steps, o.octaveSteps) = (3, 7, [9])
         XCTAssertEqual((0..<3).map { o.steps(octave: $0, of: 3) }, [9, 9, 7])
+        o.octaveSteps = nil
+        XCTAssertEqual((0..<3).map { o.steps(octave: $0, of: 3) }, [7, 7, 7])
     }
 
     /// L-BFGS stores a pair per iteration at most, so a short run plans fewer image-sized vectors than m pairs need.

@@ -336,7 +336,7 @@ private func optimizeCommand() -> CommandSpec {
             ParamSpec("sw_weight", .number, default: .number(gatys.slicedWeight), "SW layer weights = weights x this"),
             ParamSpec("redraw", .integer, default: .number(Double(gatys.slicedRedrawEvery)), range: SynthesisOptions.redrawRange, "new SW directions every N iterations"),
             ParamSpec("octaves", .integer, whenAbsent: "(auto)", range: 1...Octaves.maximum, "coarse to fine: start at size/2^(octaves-1); auto: 1 up to \(Octaves.automaticSingle) px, 2 up to \(Octaves.automaticCoarsest), +1 per doubling"),
-            ParamSpec("octave_steps", .numbers, whenAbsent: "(by size)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
+            ParamSpec("octave_steps", .numbers, whenAbsent: "(steps, else by size)", "iterations at each octave but the last: one count for all, or one per octave, coarsest first"),
             ParamSpec("eval_tile", .integer, whenAbsent: "(auto)", range: SynthesisOptions.evaluationTileRange, "evaluate the network in tiles of N x N core pixels plus halos; auto: whole if the run fits the memory limit, else the largest tiles that do"),
             ParamSpec("log", .path, whenAbsent: "(none)", "write one JSON object per iteration to this file: iteration, seconds, loss, gram_loss (the plain Gram loss at the output size)"),
         ],
