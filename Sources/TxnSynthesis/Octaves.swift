@@ -42,11 +42,18 @@ public enum Octaves {
 
     /// `defaultSteps` at the full size, in words for help texts (read from it, so they cannot drift).
     public static var defaultStepsSummary: String {
-        func last(_ side: Int) -> Int {
-            let n = automatic(width: side, height: side)
-            return defaultSteps(octave: n - 1, of: n, width: side, height: side)
-        }
-        return "\(last(256)) up to 256², \(last(512)) at 512², \(last(1024)) at 1024²"
+        "\(stepsAt(256, below: 0)) up to 256², \(stepsAt(512, below: 0)) at 512², \(stepsAt(1024, below: 0)) at 1024²"
+    }
+
+    /// `defaultSteps` of the octaves before the last, in words for help texts (read from it, so they cannot drift).
+    public static var defaultOctaveStepsSummary: String {
+        "\(stepsAt(256, below: 1)) at the coarsest, \(stepsAt(1024, below: 1)) at 512², \(stepsAt(2048, below: 1)) at 1024²"
+    }
+
+    /// `defaultSteps` of the octave `below` octaves under the last of a square output of `side` px.
+    private static func stepsAt(_ side: Int, below: Int) -> Int {
+        let n = automatic(width: side, height: side)
+        return defaultSteps(octave: n - 1 - below, of: n, width: side, height: side)
     }
 
     /// The fewest iterations `defaultSteps` gives an octave: a fresh octave's first iteration is a gradient step

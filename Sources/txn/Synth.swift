@@ -62,7 +62,7 @@ struct Synth: ParsableCommand {
     @Option(help: "Coarse to fine: start at size/2^(octaves-1) (default: 1 up to \(Octaves.automaticSingle) px, 2 up to \(Octaves.automaticCoarsest), one more per doubling).")
     var octaves: Int?
 
-    @Option(help: ArgumentHelp("Iterations at each octave but the last: one count for all, or one per octave, coarsest first (default: --steps if given, else by size: 100 at the coarsest, 30 at 512², 8 at 1024²).", valueName: "N[,N…]"))
+    @Option(help: ArgumentHelp("Iterations at each octave but the last: one count for all, or one per octave, coarsest first (default: --steps if given, else by size: \(Octaves.defaultOctaveStepsSummary)).", valueName: "N[,N…]"))
     var octaveSteps: String?
 
     @Option(help: ArgumentHelp("Evaluate the network in tiles of N x N core pixels plus halos (default: the whole image if the run fits --max-memory, else the largest tiles that do).", valueName: "N"))

@@ -138,6 +138,8 @@ final class OctaveTests: XCTestCase {
         XCTAssertEqual(schedule(512), [100, 40])
         XCTAssertEqual(schedule(1024), [100, 30, 10])
         XCTAssertEqual(schedule(2048), [100, 30, 8, 3])
+        XCTAssertEqual(Octaves.defaultStepsSummary, "100 up to 256², 40 at 512², 10 at 1024²")
+        XCTAssertEqual(Octaves.defaultOctaveStepsSummary, "100 at the coarsest, 30 at 512², 8 at 1024²")
         // One octave asked for at a large size: the last octave's rule, not 100 iterations of 2048².
         var o = SynthesisOptions()
         (o.width, o.height, o.octaves) = (2048, 2048, 1)
